@@ -1,0 +1,86 @@
+"""Fixtures shared by every distribution's tests: real servers and real data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.support.paths import SHARED_DATA
+from tests.support.servers import PostgresServer
+
+
+@pytest.fixture(scope="session")
+def real_candles() -> pd.DataFrame:
+    """A month of real BTCUSDT 1m candles (../shared/data)."""
+    from botrader.core.data.files import read_candles_frame
+
+    assert SHARED_DATA.exists(), f"real data missing: {SHARED_DATA}"
+    return read_candles_frame(SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer | str]:
+    """PostgreSQL 15 on loopback: $BOTRADER_TEST_PG_URL's server, or a private cluster."""
+    external = os.environ.get("BOTRADER_TEST_PG_URL")
+    if external:
+        yield external
+        return
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer | str) -> str:
+    """A fresh, empty database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    if isinstance(pg_server, str):
+        import psycopg
+
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return pg_server.rsplit("/", 1)[0] + f"/{name}"
+    return pg_server.create_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'botrader.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on SQLite and once on PostgreSQL."""
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+@pytest.fixture
+def candles_slice(real_candles: pd.DataFrame) -> Callable[[int, int], list]:
+    from botrader.core.data.files import frame_to_candles
+
+    def take(start: int, count: int) -> list:
+        return frame_to_candles(real_candles.iloc[start : start + count])
+
+    return take
+
+
+@pytest.fixture
+async def fake_binance_factory() -> AsyncIterator[Callable[..., object]]:
+    """Start FakeBinance servers on loopback; all are stopped after the test."""
+    from tests.support.fake_binance import FakeBinance
+
+    servers: list[FakeBinance] = []
+
+    async def make(series: dict, **kwargs: object) -> FakeBinance:
+        server = await FakeBinance(series, **kwargs).start()  # type: ignore[arg-type]
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        await server.stop()

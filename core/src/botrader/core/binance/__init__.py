@@ -1,0 +1,1 @@
+"""Binance spot market-data protocol: REST klines and kline WebSocket streams."""

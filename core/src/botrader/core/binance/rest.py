@@ -1,0 +1,167 @@
+"""The one Binance REST client: klines pages and exchange info, rate-limit aware.
+
+Binance answers 429 when a client exceeds its request weight and 418 when it kept going
+after 429s (an IP ban); both carry `Retry-After` in seconds, and every answer carries the
+weight used in the current minute (`X-MBX-USED-WEIGHT-1M`). We wait out the former and
+slow down before the latter reaches the limit, so a backfill never earns a ban.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from botrader.core.binance.messages import candle_from_rest
+from botrader.core.candles import Candle
+from botrader.core.errors import SourceUnavailable, UserError
+from botrader.core.intervals import interval_ms
+from botrader.core.timeutil import now_ms
+
+log = logging.getLogger(__name__)
+
+KLINES_PAGE = 1000
+WEIGHT_HEADER = "x-mbx-used-weight-1m"
+_ERROR_MEANINGS = {-1121: "unknown symbol", -1120: "unknown interval", -1100: "bad parameter"}
+
+
+class BinanceRestClient:
+    """Async client; the backfill job and the collector's gap filler both use it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        weight_limit: int = 6000,
+        weight_headroom: float = 0.9,
+        max_retries: int = 5,
+        timeout: float = 10.0,
+        clock: Callable[[], int] = now_ms,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.weight_limit = weight_limit
+        self.weight_headroom = weight_headroom
+        self.max_retries = max_retries
+        self.clock = clock
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self.used_weight = 0
+        self.rate_limited = 0  # 429/418 answers seen, for metrics and tests
+
+    async def __aenter__(self) -> BinanceRestClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def exchange_info(self, symbol: str) -> dict[str, Any]:
+        """Symbol rules (filters, status); also how we learn that a symbol does not exist."""
+        data = await self._get("/api/v3/exchangeInfo", {"symbol": symbol})
+        symbols = data.get("symbols") if isinstance(data, dict) else None
+        if not symbols:
+            raise UserError(f"unknown symbol {symbol!r} on {self.base_url}")
+        return dict(symbols[0])
+
+    async def klines(
+        self, symbol: str, interval: str, start: int, end: int | None = None, limit: int = KLINES_PAGE
+    ) -> list[Candle]:
+        """Closed candles with open time in [start, end]; the still-forming one is dropped."""
+        params: dict[str, Any] = {"symbol": symbol, "interval": interval, "startTime": start, "limit": limit}
+        if end is not None:
+            params["endTime"] = end
+        rows = await self._get("/api/v3/klines", params)
+        if not isinstance(rows, list):
+            raise SourceUnavailable(f"unexpected klines answer from {self.base_url}: {str(rows)[:120]}")
+        now = self.clock()
+        candles = []
+        for row in rows:
+            candle, close_time = candle_from_rest(row)
+            if close_time < now:
+                candles.append(candle)
+        return candles
+
+    async def iter_klines(
+        self, symbol: str, interval: str, start: int, end: int
+    ) -> AsyncIterator[list[Candle]]:
+        """Pages of closed candles covering [start, end], oldest first."""
+        step = interval_ms(interval)
+        cursor = start
+        while cursor <= end:
+            page = await self.klines(symbol, interval, cursor, end)
+            page = [c for c in page if cursor <= c.open_time <= end]
+            if not page:
+                return
+            yield page
+            cursor = page[-1].open_time + step
+
+    async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        for attempt in range(self.max_retries + 1):
+            await self._respect_weight()
+            try:
+                resp = await self._http.get(path, params=params)
+            except httpx.TransportError as exc:
+                if attempt == self.max_retries:
+                    raise SourceUnavailable(f"cannot reach Binance REST at {self.base_url}: {exc!r}") from exc
+                await self._sleep(_backoff(attempt))
+                continue
+            self._note_weight(resp)
+            if resp.status_code in (418, 429):
+                self.rate_limited += 1
+                wait = _retry_after(resp, _backoff(attempt))
+                log.warning("binance answered %s; waiting %.1f s as Retry-After asks", resp.status_code, wait)
+                await self._sleep(wait)
+                continue
+            if resp.status_code >= 500:
+                await self._sleep(_backoff(attempt))
+                continue
+            if resp.status_code >= 400:
+                raise _api_error(resp, params)
+            return resp.json()
+        raise SourceUnavailable(f"Binance REST at {self.base_url} kept refusing {path} after {self.max_retries} retries")
+
+    def _note_weight(self, resp: httpx.Response) -> None:
+        header = resp.headers.get(WEIGHT_HEADER)
+        if header and header.isdigit():
+            self.used_weight = int(header)
+
+    async def _respect_weight(self) -> None:
+        """Near the minute's weight limit, wait for the next minute instead of earning a 429."""
+        if self.used_weight < self.weight_limit * self.weight_headroom:
+            return
+        wait = (60_000 - self.clock() % 60_000) / 1000 + 0.05
+        log.info("used weight %d of %d; pausing %.1f s", self.used_weight, self.weight_limit, wait)
+        await self._sleep(wait)
+        self.used_weight = 0
+
+
+def _backoff(attempt: int) -> float:
+    return min(30.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
+
+
+def _retry_after(resp: httpx.Response, default: float) -> float:
+    try:
+        return max(0.0, float(resp.headers.get("retry-after", default)))
+    except ValueError:
+        return default
+
+
+def _api_error(resp: httpx.Response, params: dict[str, Any]) -> UserError:
+    try:
+        body = resp.json()
+        code, msg = int(body.get("code")), str(body.get("msg"))
+    except (ValueError, TypeError, AttributeError):
+        return SourceUnavailable(f"Binance answered HTTP {resp.status_code}: {resp.text[:120]}")
+    meaning = _ERROR_MEANINGS.get(code)
+    if code == -1121:
+        return UserError(f"unknown symbol {params.get('symbol')!r} (Binance: {msg})")
+    if code == -1120:
+        return UserError(f"unknown interval {params.get('interval')!r} (Binance: {msg})")
+    return UserError(f"Binance rejected the request ({meaning or code}): {msg}")

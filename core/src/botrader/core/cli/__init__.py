@@ -1,0 +1,1 @@
+"""The `botrader` command line (Typer). Commands import other distributions lazily."""

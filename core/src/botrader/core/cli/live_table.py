@@ -1,0 +1,52 @@
+"""A terminal table of the newest candles with their RSI and MACD, updated as they land."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from botrader.core.candles import Candle, SeriesKey
+from botrader.core.indicators import StreamingIndicators
+from botrader.core.timeutil import format_ms
+
+
+class LiveCandles:
+    """Feed committed candles in; `render()` gives the table. Indicators are the streaming
+    ones the trader uses, so what you see is what a bot would decide on."""
+
+    def __init__(self, key: SeriesKey, rows: int = 12) -> None:
+        self.key = key
+        self.indicators = StreamingIndicators()
+        self.rows: deque[tuple[Candle, dict[str, float | None]]] = deque(maxlen=rows)
+        self.count = 0
+        self.newest = -1
+
+    def add(self, key: SeriesKey, candles: Sequence[Candle], _changed: int = 0) -> None:
+        if key != self.key:
+            return
+        for candle in candles:
+            if candle.open_time <= self.newest:
+                continue  # already shown (a replayed or re-sent candle)
+            self.newest = candle.open_time
+            self.count += 1
+            self.rows.append((candle, self.indicators.update(candle)))
+
+    def render(self) -> Table:
+        table = Table(title=f"{self.key} — {self.count} candles stored", expand=False)
+        for name in ("time (UTC)", "open", "high", "low", "close", "volume", "RSI(14)", "MACD", "signal"):
+            table.add_column(name, justify="right")
+        for candle, ind in self.rows:
+            rsi = ind.get("rsi")
+            style = "green" if rsi is not None and rsi < 30 else "red" if rsi is not None and rsi > 70 else ""
+            table.add_row(
+                format_ms(candle.open_time)[5:], f"{candle.open:.1f}", f"{candle.high:.1f}", f"{candle.low:.1f}",
+                f"{candle.close:.1f}", f"{candle.volume:.2f}", _fmt(rsi, 1), _fmt(ind.get("macd"), 2),
+                _fmt(ind.get("macd_signal"), 2), style=style,
+            )
+        return table
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"

@@ -1,0 +1,1 @@
+"""Candle files (CSV, gzipped CSV, parquet) and their conversions."""

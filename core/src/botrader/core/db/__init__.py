@@ -1,0 +1,6 @@
+"""Storage: SQLModel tables, engines for SQLite and PostgreSQL, Alembic migrations."""
+
+from botrader.core.db.engine import connect, redact_url
+from botrader.core.db.migrate import upgrade
+
+__all__ = ["connect", "redact_url", "upgrade"]

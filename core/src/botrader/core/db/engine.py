@@ -1,0 +1,64 @@
+"""Engines for the two supported databases, with their sharp edges filed off.
+
+SQLite is the embedded default (one file, WAL so the API can read while the collector
+writes); PostgreSQL is the server. `connect` proves the database answers before any
+work starts, so a bad URL fails in one line instead of half-way through a job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from botrader.core.errors import UserError
+
+_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password masked: URLs end up in logs and error lines."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable url>"
+
+
+def _normalize(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise UserError(f"bad database URL {url!r}: expected sqlite:///FILE or postgresql://…")
+    return f"{_DRIVERS.get(scheme, scheme)}://{rest}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def connect(url: str) -> Engine:
+    """An engine whose database has answered a `SELECT 1`; UserError otherwise."""
+    normalized = _normalize(url)
+    try:
+        if normalized.startswith("sqlite"):
+            engine = create_engine(normalized, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(
+                normalized, pool_pre_ping=True, pool_size=5, connect_args={"connect_timeout": 5}
+            )
+    except (ArgumentError, ImportError) as exc:
+        raise UserError(f"bad database URL {redact_url(url)!r}: {exc}") from None
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        raise UserError(f"cannot connect to database {redact_url(url)}: {reason}") from None
+    return engine

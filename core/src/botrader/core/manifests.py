@@ -1,0 +1,116 @@
+"""TradingBot and TrainingRun manifests as typed objects.
+
+The same YAML the operator reconciles runs on a laptop (`botrader up -f bot.yaml`), so the
+field names are the CRD's (camelCase); see DESIGN.md. Validation errors name the field
+and the bad value in one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from botrader.core.errors import UserError
+
+GROUP_VERSION = "botrader.io/v1alpha1"
+Fraction = Field(ge=0.0, le=1.0)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Replay(_Spec):
+    path: str
+    speed: float = Field(default=60.0, ge=0.0)
+
+
+class Strategy(_Spec):
+    type: Literal["rsi", "rsi_sma", "ppo"] = "rsi"
+    params: dict[str, Any] = Field(default_factory=dict)
+    model_ref: str | None = Field(default=None, alias="modelRef")
+
+
+class Risk(_Spec):
+    max_position_fraction: float = Field(default=1.0, ge=0.0, le=1.0, alias="maxPositionFraction")
+    max_trade_risk_fraction: float = Field(default=1.0, ge=0.0, le=1.0, alias="maxTradeRiskFraction")
+    daily_loss_limit_fraction: float = Field(default=0.05, ge=0.0, le=1.0, alias="dailyLossLimitFraction")
+    max_drawdown_fraction: float = Field(default=0.2, ge=0.0, le=1.0, alias="maxDrawdownFraction")
+    max_consecutive_losses: int = Field(default=5, ge=1, alias="maxConsecutiveLosses")
+    stale_data_seconds: int = Field(default=300, ge=1, alias="staleDataSeconds")
+
+
+class Execution(_Spec):
+    algo: Literal["market", "twap", "vwap"] = "market"
+    slices: int = Field(default=1, ge=1, le=1000)
+    fee_rate: float = Field(default=0.001, ge=0.0, le=0.1, alias="feeRate")
+    slippage_bps: float = Field(default=0.0, ge=0.0, le=1000.0, alias="slippageBps")
+
+
+class Backfill(_Spec):
+    start: str | None = None
+
+
+class TradingBotSpec(_Spec):
+    symbol: str
+    interval: Literal["1m", "5m", "15m", "1h"] = "1m"
+    source: Literal["binance", "binance-testnet", "replay"] = "binance"
+    replay: Replay | None = None
+    budget: float = Field(default=10_000.0, gt=0.0)
+    strategy: Strategy = Strategy()
+    risk: Risk = Risk()
+    execution: Execution = Execution()
+    backfill: Backfill | None = None
+    paused: bool = False
+    emergency_stop: bool = Field(default=False, alias="emergencyStop")
+
+
+class TradingBot(_Spec):
+    name: str
+    namespace: str = "default"
+    spec: TradingBotSpec
+    manifest_dir: Path = Path(".")
+
+    def replay_path(self) -> Path | None:
+        """Relative paths resolve against the working directory (as in a container), then
+        against the manifest's own directory."""
+        if self.spec.replay is None:
+            return None
+        path = Path(self.spec.replay.path)
+        if path.is_absolute() or path.exists():
+            return path
+        return self.manifest_dir / path
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def load_manifests(path: Path) -> list[dict[str, Any]]:
+    try:
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    except FileNotFoundError:
+        raise UserError(f"manifest not found: {str(path)!r}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return docs
+
+
+def parse_trading_bot(doc: dict[str, Any], *, source: str = "manifest", manifest_dir: Path = Path(".")) -> TradingBot:
+    if doc.get("apiVersion") != GROUP_VERSION or doc.get("kind") != "TradingBot":
+        raise UserError(f"{source}: expected apiVersion {GROUP_VERSION} kind TradingBot, got {doc.get('apiVersion')!r} {doc.get('kind')!r}")
+    meta = doc.get("metadata") or {}
+    if not meta.get("name"):
+        raise UserError(f"{source}: metadata.name is required")
+    if doc.get("spec", {}).get("source") == "replay" and not (doc["spec"].get("replay") or {}).get("path"):
+        raise UserError(f"{source}: spec.replay.path is required when spec.source is replay")
+    try:
+        spec = TradingBotSpec.model_validate(doc.get("spec") or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = _field_path(("spec", *err["loc"]))
+        raise UserError(f"{source}: {where}: {err['msg']} (got {err.get('input')!r})") from None
+    return TradingBot(name=meta["name"], namespace=meta.get("namespace", "default"), spec=spec, manifest_dir=manifest_dir)

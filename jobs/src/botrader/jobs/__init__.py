@@ -1,0 +1,1 @@
+"""Botrader batch jobs: backfill, dataset build, training, backtests."""

@@ -1,0 +1,53 @@
+"""Dataset job: candles (from the database or a file) → indicator features → parquet.
+
+The feature columns are `botrader.core.indicators.batch.FEATURE_COLUMNS` (documented
+there); rows are in time order, warm-up rows dropped, no row uses a later candle. An
+interval that is not stored is resampled from stored 1m candles the way Binance would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from botrader.core.candles import SeriesKey
+from botrader.core.db.candles import CandleStore
+from botrader.core.errors import UserError
+from botrader.core.indicators import add_features, drop_warmup
+from botrader.core.indicators.batch import IndicatorParams
+from botrader.core.resample import resample
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetResult:
+    rows: int
+    dropped_warmup: int
+    first: int | None
+    last: int | None
+    path: Path
+
+
+def candles_from_store(store: CandleStore, key: SeriesKey, start: int | None, end: int | None) -> pd.DataFrame:
+    frame = store.load_frame(key, start, end)
+    if frame.empty and key.interval != "1m":
+        minute = SeriesKey(key.exchange, key.symbol, "1m")
+        frame = resample(store.load_frame(minute, start, end), "1m", key.interval)
+    if frame.empty:
+        raise UserError(f"no candles for {key} in the requested range; run `botrader backfill` first")
+    return frame
+
+
+def build_dataset(candles: pd.DataFrame, out: Path, params: IndicatorParams = IndicatorParams()) -> DatasetResult:
+    features = drop_warmup(add_features(candles, params))
+    if features.empty:
+        raise UserError(f"only {len(candles)} candles: need more than {params.warmup()} to warm up the indicators")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    features.to_parquet(tmp, index=False)
+    tmp.replace(out)  # never leave a half-written dataset under the real name
+    return DatasetResult(
+        len(features), len(candles) - len(features),
+        int(features["open_time"].iloc[0]), int(features["open_time"].iloc[-1]), out,
+    )

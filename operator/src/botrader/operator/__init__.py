@@ -1,0 +1,1 @@
+"""Botrader Kubernetes operator (Kopf). The reconcilers land with the operator issue."""

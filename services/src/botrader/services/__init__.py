@@ -1,0 +1,1 @@
+"""Botrader long-running services: market-data collector, paper trader, status API."""

@@ -1,0 +1,32 @@
+"""The collector's Prometheus metrics (names per DESIGN.md; bounded labels only)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CANDLES_INGESTED = Counter(
+    "botrader_candles_ingested", "Closed candles newly written to the candles table", ["symbol", "interval"]
+)
+RECONNECTS = Counter(
+    "botrader_collector_reconnects", "WebSocket reconnections (drops and planned 24 h renewals)", ["symbol"]
+)
+LAG = Gauge(
+    "botrader_collector_lag_seconds",
+    "Seconds from the newest stored candle's close to its commit",
+    ["symbol", "interval"],
+)
+GAPS_FILLED = Counter(
+    "botrader_collector_gaps_filled",
+    "Candles missing from the stream (disconnects, restarts, lost messages) recovered over REST",
+    ["symbol", "interval"],
+)
+INVALID_MESSAGES = Counter(
+    "botrader_collector_invalid_messages", "Stream messages that were malformed or unexpected", ["reason"]
+)
+CONNECTED = Gauge("botrader_collector_connected", "1 while the market-data stream is connected")
+LIVE_PRICE = Gauge(
+    "botrader_collector_live_price", "Last price of the still-forming candle", ["symbol", "interval"]
+)
+WRITE_LATENCY = Histogram(
+    "botrader_collector_write_latency_seconds",
+    "Seconds from receiving a closed candle to its committed row",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)

@@ -1,0 +1,1 @@
+"""Pieces every long-running service shares: probes, metrics endpoint, shutdown."""
