@@ -84,3 +84,12 @@ async def fake_binance_factory() -> AsyncIterator[Callable[..., object]]:
     yield make
     for server in servers:
         await server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by the real servers they use, so `-m "not postgres"` works without listing them."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if names & {"pg_url", "pg_server"} or params.get("db_url") == "postgres":
+            item.add_marker(pytest.mark.postgres)

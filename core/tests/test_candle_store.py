@@ -4,13 +4,12 @@ import dataclasses
 
 import psycopg
 import pytest
-from sqlalchemy import inspect
-
 from botrader.core.candles import make_key
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import NOTIFY_CHANNEL, CandleStore
 from botrader.core.db.migrate import current_revision
 from botrader.core.errors import UserError
+from sqlalchemy import inspect
 
 KEY = make_key("binance", "BTCUSDT", "1m")
 
@@ -73,7 +72,9 @@ def test_postgres_commits_notify_listeners(pg_url: str, candles_slice) -> None:
 
 
 def test_unreachable_database_is_one_clear_line(pg_server) -> None:
-    with pytest.raises(UserError, match=r"cannot connect to database postgresql://bot:\*\*\*@127.0.0.1:1/x") as info:
+    with pytest.raises(
+        UserError, match=r"cannot connect to database postgresql://bot:\*\*\*@127.0.0.1:1/x"
+    ) as info:
         connect("postgresql://bot:secret@127.0.0.1:1/x")
     assert "secret" not in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(UserError, match="bad database URL"):

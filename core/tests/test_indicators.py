@@ -5,9 +5,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from botrader.core.data.files import frame_to_candles
-from botrader.core.indicators import FEATURE_COLUMNS, IndicatorParams, StreamingIndicators, add_features, drop_warmup
+from botrader.core.indicators import (
+    FEATURE_COLUMNS,
+    IndicatorParams,
+    StreamingIndicators,
+    add_features,
+    drop_warmup,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +48,16 @@ def test_streaming_from_the_last_n_candles_matches_ta_on_those_candles(history: 
 
 
 def test_rsi_is_ta_compatible_at_extremes() -> None:
-    rising = pd.DataFrame({"open": np.arange(1.0, 31), "high": np.arange(1.0, 31), "low": np.arange(1.0, 31),
-                           "close": np.arange(1.0, 31), "volume": 1.0, "open_time": np.arange(30) * 60_000})
+    rising = pd.DataFrame(
+        {
+            "open": np.arange(1.0, 31),
+            "high": np.arange(1.0, 31),
+            "low": np.arange(1.0, 31),
+            "close": np.arange(1.0, 31),
+            "volume": 1.0,
+            "open_time": np.arange(30) * 60_000,
+        }
+    )
     stream = StreamingIndicators()
     values = [stream.update(c)["rsi"] for c in frame_to_candles(rising)]
     assert values[12] is None and values[13] == 100.0 and values[-1] == 100.0

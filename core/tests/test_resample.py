@@ -4,7 +4,6 @@ independent aggregation written out by hand."""
 import numpy as np
 import pandas as pd
 import pytest
-
 from botrader.core.errors import UserError
 from botrader.core.resample import resample
 
@@ -15,9 +14,15 @@ def _by_hand(minutes: pd.DataFrame, width_ms: int) -> dict[int, tuple[float, ...
         out.setdefault(row.open_time - row.open_time % width_ms, []).append(row)
     need = width_ms // 60_000
     return {
-        start: (rows[0].open, max(r.high for r in rows), min(r.low for r in rows), rows[-1].close,
-                sum(r.volume for r in rows))
-        for start, rows in out.items() if len(rows) == need
+        start: (
+            rows[0].open,
+            max(r.high for r in rows),
+            min(r.low for r in rows),
+            rows[-1].close,
+            sum(r.volume for r in rows),
+        )
+        for start, rows in out.items()
+        if len(rows) == need
     }
 
 
@@ -35,7 +40,7 @@ def test_resample_matches_hand_aggregation(real_candles: pd.DataFrame, interval:
 
 
 def test_incomplete_buckets_are_excluded(real_candles: pd.DataFrame) -> None:
-    minutes = real_candles.iloc[21:21 + 60 * 5 + 7].reset_index(drop=True)  # 16:39+21 = 17:00
+    minutes = real_candles.iloc[21 : 21 + 60 * 5 + 7].reset_index(drop=True)  # 16:39+21 = 17:00
     assert minutes["open_time"].iloc[0] % 3_600_000 == 0
     hours = resample(minutes, "1m", "1h")
     assert len(hours) == 5  # the trailing 7 minutes do not make an hour
@@ -44,7 +49,15 @@ def test_incomplete_buckets_are_excluded(real_candles: pd.DataFrame) -> None:
 
 
 def test_resample_rejects_uneven_intervals() -> None:
-    frame = pd.DataFrame({"open_time": np.array([0], dtype=np.int64), "open": [1.0], "high": [1.0],
-                          "low": [1.0], "close": [1.0], "volume": [1.0]})
+    frame = pd.DataFrame(
+        {
+            "open_time": np.array([0], dtype=np.int64),
+            "open": [1.0],
+            "high": [1.0],
+            "low": [1.0],
+            "close": [1.0],
+            "volume": [1.0],
+        }
+    )
     with pytest.raises(UserError, match="cannot resample 5m into 3m"):
         resample(frame, "5m", "3m")

@@ -3,9 +3,9 @@
 import time
 
 import pytest
-
 from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.errors import SourceUnavailable, UserError
+
 from tests.support.fake_binance import Faults
 from tests.support.servers import free_port
 
@@ -14,7 +14,9 @@ async def test_pages_cover_a_range_longer_than_one_page(fake_binance_factory, ca
     candles = candles_slice(0, 2500)
     server = await fake_binance_factory({("BTCUSDT", "1m"): candles}, start_index=2499)
     async with BinanceRestClient(server.rest_url, clock=server.clock) as rest:
-        pages = [p async for p in rest.iter_klines("BTCUSDT", "1m", candles[0].open_time, candles[-1].open_time)]
+        pages = [
+            p async for p in rest.iter_klines("BTCUSDT", "1m", candles[0].open_time, candles[-1].open_time)
+        ]
     assert [len(p) for p in pages] == [1000, 1000, 499]  # the forming candle is left out
     got = [c for p in pages for c in p]
     assert [c.open_time for c in got] == [c.open_time for c in candles[:2499]]
@@ -23,7 +25,9 @@ async def test_pages_cover_a_range_longer_than_one_page(fake_binance_factory, ca
 
 async def test_429_and_418_are_waited_out_as_retry_after_says(fake_binance_factory, candles_slice) -> None:
     server = await fake_binance_factory(
-        {("BTCUSDT", "1m"): candles_slice(0, 50)}, start_index=49, faults=Faults(rest_429=2, rest_418=1, retry_after="3")
+        {("BTCUSDT", "1m"): candles_slice(0, 50)},
+        start_index=49,
+        faults=Faults(rest_429=2, rest_418=1, retry_after="3"),
     )
     waits: list[float] = []
 
@@ -46,7 +50,9 @@ async def test_real_retry_after_is_honoured(fake_binance_factory, candles_slice)
     assert time.monotonic() - began >= 1.0
 
 
-async def test_used_weight_near_the_limit_pauses_until_the_next_minute(fake_binance_factory, candles_slice) -> None:
+async def test_used_weight_near_the_limit_pauses_until_the_next_minute(
+    fake_binance_factory, candles_slice
+) -> None:
     server = await fake_binance_factory({("BTCUSDT", "1m"): candles_slice(0, 5)}, start_index=4)
     server.used_weight = 95
     waits: list[float] = []
@@ -54,7 +60,9 @@ async def test_used_weight_near_the_limit_pauses_until_the_next_minute(fake_bina
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    async with BinanceRestClient(server.rest_url, weight_limit=100, clock=lambda: 30_000, sleep=fake_sleep) as rest:
+    async with BinanceRestClient(
+        server.rest_url, weight_limit=100, clock=lambda: 30_000, sleep=fake_sleep
+    ) as rest:
         await rest.klines("BTCUSDT", "1m", 0)  # answer says 97 used: above 90% of 100
         assert rest.used_weight == 97
         await rest.klines("BTCUSDT", "1m", 0)

@@ -4,14 +4,13 @@ import asyncio
 import copy
 
 import pytest
-from prometheus_client import REGISTRY
-
 from botrader.core.db import connect
 from botrader.core.db.candles import CandleStore
 from botrader.services.collector import CollectorConfig, run_collector
-from tests.support.fake_binance import Faults
+from prometheus_client import REGISTRY
 
 from tests.support.collector_harness import assert_table_equals_served, collect_all, keys_of, point_at
+from tests.support.fake_binance import Faults
 
 
 def metric(name: str, **labels: str) -> float:
@@ -29,7 +28,9 @@ SCENARIOS = {
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_table_equals_served_candles(scenario, db_url, candles_slice, fake_binance_factory, monkeypatch) -> None:
+async def test_table_equals_served_candles(
+    scenario, db_url, candles_slice, fake_binance_factory, monkeypatch
+) -> None:
     candles = candles_slice(0, 150)
     faults = copy.deepcopy(SCENARIOS[scenario])  # the server consumes its fault plan
     if scenario == "lost_messages":
@@ -52,11 +53,20 @@ async def test_table_equals_served_candles(scenario, db_url, candles_slice, fake
         assert server.faults.rest_429 == 0  # the 429 was served and survived
 
 
-async def test_two_symbols_on_one_connection(db_url, candles_slice, fake_binance_factory, monkeypatch) -> None:
+async def test_two_symbols_on_one_connection(
+    db_url, candles_slice, fake_binance_factory, monkeypatch
+) -> None:
     btc = candles_slice(0, 80)
-    eth = [c.__class__(c.open_time, *(round(p / 40, 2) for p in (c.open, c.high, c.low, c.close)), round(c.volume * 3, 3)) for c in btc]
+    eth = [
+        c.__class__(
+            c.open_time, *(round(p / 40, 2) for p in (c.open, c.high, c.low, c.close)), round(c.volume * 3, 3)
+        )
+        for c in btc
+    ]
     server = await fake_binance_factory(
-        {("BTCUSDT", "1m"): btc, ("ETHUSDT", "1m"): eth}, start_index=30, faults=Faults(drop_after=[25], advance_while_down=4)
+        {("BTCUSDT", "1m"): btc, ("ETHUSDT", "1m"): eth},
+        start_index=30,
+        faults=Faults(drop_after=[25], advance_while_down=4),
     )
     point_at(monkeypatch, server)
     await collect_all(server, db_url)
@@ -64,7 +74,9 @@ async def test_two_symbols_on_one_connection(db_url, candles_slice, fake_binance
     assert len(keys_of(server)) == 2
 
 
-async def test_restart_resumes_and_fills_the_downtime(sqlite_url, candles_slice, fake_binance_factory, monkeypatch) -> None:
+async def test_restart_resumes_and_fills_the_downtime(
+    sqlite_url, candles_slice, fake_binance_factory, monkeypatch
+) -> None:
     candles = candles_slice(0, 120)
     # paced so that no candle closes during the REST catch-up: the gap counts are then exact
     server = await fake_binance_factory({("BTCUSDT", "1m"): candles[:60]}, start_index=50, pace=0.03)
@@ -80,7 +92,9 @@ async def test_restart_resumes_and_fills_the_downtime(sqlite_url, candles_slice,
     assert metric("botrader_collector_gaps_filled_total", symbol="BTCUSDT", interval="1m") - gaps_before == 40
 
 
-async def test_server_pings_are_answered(sqlite_url, candles_slice, fake_binance_factory, monkeypatch) -> None:
+async def test_server_pings_are_answered(
+    sqlite_url, candles_slice, fake_binance_factory, monkeypatch
+) -> None:
     """aiohttp closes a connection whose pings go unanswered; the stream must stay up."""
     server = await fake_binance_factory(
         {("BTCUSDT", "1m"): candles_slice(0, 60)}, start_index=10, faults=Faults(heartbeat=0.1), pace=0.03
@@ -91,7 +105,9 @@ async def test_server_pings_are_answered(sqlite_url, candles_slice, fake_binance
     assert_table_equals_served(sqlite_url, server)
 
 
-async def test_connections_are_renewed_before_the_24h_cut(sqlite_url, candles_slice, fake_binance_factory, monkeypatch) -> None:
+async def test_connections_are_renewed_before_the_24h_cut(
+    sqlite_url, candles_slice, fake_binance_factory, monkeypatch
+) -> None:
     server = await fake_binance_factory({("BTCUSDT", "1m"): candles_slice(0, 60)}, start_index=10, pace=0.02)
     point_at(monkeypatch, server)
     result = await collect_all(server, sqlite_url, max_connection_age=0.3)
@@ -99,7 +115,9 @@ async def test_connections_are_renewed_before_the_24h_cut(sqlite_url, candles_sl
     assert_table_equals_served(sqlite_url, server)
 
 
-async def test_unknown_symbol_fails_before_anything_is_written(sqlite_url, candles_slice, fake_binance_factory, monkeypatch) -> None:
+async def test_unknown_symbol_fails_before_anything_is_written(
+    sqlite_url, candles_slice, fake_binance_factory, monkeypatch
+) -> None:
     from botrader.core.errors import UserError
 
     server = await fake_binance_factory({("BTCUSDT", "1m"): candles_slice(0, 10)})

@@ -12,13 +12,12 @@ import time
 
 import httpx
 import pytest
-
-from botrader.core.candles import Candle
+from botrader.core.candles import Candle, make_key
 from botrader.core.db import connect
 from botrader.core.db.candles import CandleStore
-from botrader.core.candles import make_key
 from botrader.core.intervals import last_closed_open_time
 from botrader.core.timeutil import now_ms
+
 from tests.support.servers import PrometheusServer, free_port
 
 KEY = make_key("binance", "BTCUSDT", "1m")
@@ -31,11 +30,27 @@ def rebased(candles: list[Candle], history: int) -> list[Candle]:
 
 
 async def start_collector(server, db_url: str, port: int) -> asyncio.subprocess.Process:
-    env = {**os.environ, "BOTRADER_BINANCE_WS_URL": server.ws_url, "BOTRADER_BINANCE_REST_URL": server.rest_url}
+    env = {
+        **os.environ,
+        "BOTRADER_BINANCE_WS_URL": server.ws_url,
+        "BOTRADER_BINANCE_REST_URL": server.rest_url,
+    }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "botrader.core", "collect", "--symbol", "btcusdt", "--db", db_url,
-        "--port", str(port), "--log-level", "WARNING", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "botrader.core",
+        "collect",
+        "--symbol",
+        "btcusdt",
+        "--db",
+        db_url,
+        "--port",
+        str(port),
+        "--log-level",
+        "WARNING",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -60,9 +75,11 @@ async def wait_rows(store: CandleStore, count: int, timeout: float = 20.0) -> No
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_probes_metrics_and_sigterm(sqlite_url, candles_slice, fake_binance_factory) -> None:
-    server = await fake_binance_factory({("BTCUSDT", "1m"): rebased(candles_slice(0, 1000), 300)},
-                                        start_index=300, pace=0.02)
+    server = await fake_binance_factory(
+        {("BTCUSDT", "1m"): rebased(candles_slice(0, 1000), 300)}, start_index=300, pace=0.02
+    )
     port = free_port()
     proc = await start_collector(server, sqlite_url, port)
     await wait_ready(port, proc)
@@ -82,14 +99,21 @@ async def test_probes_metrics_and_sigterm(sqlite_url, candles_slice, fake_binanc
     assert rc == 0 and time.monotonic() - began < 5.0
     cov = store.coverage(KEY)
     assert cov.count == (cov.last - cov.first) // 60_000 + 1  # no holes in what was stored
-    assert store.load(KEY) == [dataclasses.replace(c, quote_volume=0.0, trades=0) for c in server.closed(("BTCUSDT", "1m"))][: cov.count]
+    assert (
+        store.load(KEY)
+        == [dataclasses.replace(c, quote_volume=0.0, trades=0) for c in server.closed(("BTCUSDT", "1m"))][
+            : cov.count
+        ]
+    )
 
 
+@pytest.mark.slow
 @pytest.mark.prometheus
 async def test_real_prometheus_scrapes_the_collector(sqlite_url, candles_slice, fake_binance_factory) -> None:
     assert shutil.which("prometheus"), "prometheus is installed by .ci/run"
-    server = await fake_binance_factory({("BTCUSDT", "1m"): rebased(candles_slice(0, 600), 100)},
-                                        start_index=100, pace=0.05)
+    server = await fake_binance_factory(
+        {("BTCUSDT", "1m"): rebased(candles_slice(0, 600), 100)}, start_index=100, pace=0.05
+    )
     port = free_port()
     proc = await start_collector(server, sqlite_url, port)
     prom = await asyncio.to_thread(lambda: PrometheusServer([f"127.0.0.1:{port}"]).start())

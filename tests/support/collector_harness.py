@@ -6,12 +6,12 @@ import asyncio
 import time
 
 import pytest
-
 from botrader.core.candles import SeriesKey, make_key
 from botrader.core.db import connect
 from botrader.core.db.candles import CandleStore
 from botrader.services.collector import CollectorConfig, run_collector
 from botrader.services.collector.service import CollectorResult
+
 from tests.support.fake_binance import FakeBinance
 
 
@@ -24,13 +24,21 @@ def keys_of(server: FakeBinance) -> list[SeriesKey]:
     return [make_key("binance", s, i) for s, i in server.series]
 
 
-async def collect_all(server: FakeBinance, db_url: str, timeout: float = 30.0, **overrides: object) -> CollectorResult:
+async def collect_all(
+    server: FakeBinance, db_url: str, timeout: float = 30.0, **overrides: object
+) -> CollectorResult:
     """Run the collector until the server has streamed everything and the table holds every
     closed candle; then stop it the way SIGTERM would."""
     first = min(s[0].open_time for s in server.series.values())
     cfg = CollectorConfig(
-        symbols=sorted({s for s, _ in server.series}), interval=next(iter(server.series))[1], source="binance",
-        db_url=db_url, port=None, start_ms=first, clock=server.clock, **overrides,  # type: ignore[arg-type]
+        symbols=sorted({s for s, _ in server.series}),
+        interval=next(iter(server.series))[1],
+        source="binance",
+        db_url=db_url,
+        port=None,
+        start_ms=first,
+        clock=server.clock,
+        **overrides,  # type: ignore[arg-type]
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run_collector(cfg, stop=stop))

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
-
 from botrader.core.candles import Candle
 from botrader.core.intervals import INTERVAL_MS
 
@@ -48,25 +47,58 @@ def _num(x: float) -> str:
 def kline_payload(symbol: str, interval: str, c: Candle, *, closed: bool, event_time: int) -> dict[str, Any]:
     step = INTERVAL_MS[interval]
     return {
-        "e": "kline", "E": event_time, "s": symbol,
+        "e": "kline",
+        "E": event_time,
+        "s": symbol,
         "k": {
-            "t": c.open_time, "T": c.open_time + step - 1, "s": symbol, "i": interval,
-            "f": 100, "L": 200, "o": _num(c.open), "c": _num(c.close), "h": _num(c.high),
-            "l": _num(c.low), "v": _num(c.volume), "n": c.trades or 0, "x": closed,
-            "q": _num(c.quote_volume or 0.0), "V": "0.00000000", "Q": "0.00000000", "B": "0",
+            "t": c.open_time,
+            "T": c.open_time + step - 1,
+            "s": symbol,
+            "i": interval,
+            "f": 100,
+            "L": 200,
+            "o": _num(c.open),
+            "c": _num(c.close),
+            "h": _num(c.high),
+            "l": _num(c.low),
+            "v": _num(c.volume),
+            "n": c.trades or 0,
+            "x": closed,
+            "q": _num(c.quote_volume or 0.0),
+            "V": "0.00000000",
+            "Q": "0.00000000",
+            "B": "0",
         },
     }
 
 
 def rest_row(interval: str, c: Candle) -> list[Any]:
     step = INTERVAL_MS[interval]
-    return [c.open_time, _num(c.open), _num(c.high), _num(c.low), _num(c.close), _num(c.volume),
-            c.open_time + step - 1, _num(c.quote_volume or 0.0), c.trades or 0, "0", "0", "0"]
+    return [
+        c.open_time,
+        _num(c.open),
+        _num(c.high),
+        _num(c.low),
+        _num(c.close),
+        _num(c.volume),
+        c.open_time + step - 1,
+        _num(c.quote_volume or 0.0),
+        c.trades or 0,
+        "0",
+        "0",
+        "0",
+    ]
 
 
 class FakeBinance:
-    def __init__(self, series: dict[tuple[str, str], Sequence[Candle]], *, start_index: int = 0,
-                 faults: Faults | None = None, pace: float = 0.0) -> None:
+    def __init__(
+        self,
+        series: dict[tuple[str, str], Sequence[Candle]],
+        *,
+        start_index: int = 0,
+        faults: Faults | None = None,
+        pace: float = 0.0,
+    ) -> None:
         self.series = {k: list(v) for k, v in series.items()}
         self._index = {k: {c.open_time: c for c in v} for k, v in self.series.items()}
         self.faults = faults or Faults()
@@ -134,12 +166,18 @@ class FakeBinance:
         f = self.faults
         if f.rest_429 > 0:
             f.rest_429 -= 1
-            return web.json_response({"code": -1003, "msg": "Too many requests."}, status=429,
-                                     headers={"Retry-After": f.retry_after})
+            return web.json_response(
+                {"code": -1003, "msg": "Too many requests."},
+                status=429,
+                headers={"Retry-After": f.retry_after},
+            )
         if f.rest_418 > 0:
             f.rest_418 -= 1
-            return web.json_response({"code": -1003, "msg": "Way too many requests; IP banned."},
-                                     status=418, headers={"Retry-After": f.retry_after})
+            return web.json_response(
+                {"code": -1003, "msg": "Way too many requests; IP banned."},
+                status=418,
+                headers={"Retry-After": f.retry_after},
+            )
         q = request.query
         symbol, interval = q.get("symbol", ""), q.get("interval", "")
         if symbol not in self._symbols():
@@ -149,8 +187,11 @@ class FakeBinance:
         start = int(q.get("startTime", 0))
         end = int(q.get("endTime", 2**62))
         limit = min(int(q.get("limit", 500)), 1000)
-        rows = [rest_row(interval, c) for c in self.series[(symbol, interval)]
-                if start <= c.open_time <= end and c.open_time <= self.now_ms][:limit]
+        rows = [
+            rest_row(interval, c)
+            for c in self.series[(symbol, interval)]
+            if start <= c.open_time <= end and c.open_time <= self.now_ms
+        ][:limit]
         self.used_weight += 2
         return web.json_response(rows, headers={"X-MBX-USED-WEIGHT-1M": str(self.used_weight)})
 
@@ -158,18 +199,43 @@ class FakeBinance:
         symbol = request.query.get("symbol", "")
         if symbol not in self._symbols():
             return self._error(-1121, "Invalid symbol.")
-        return web.json_response({
-            "timezone": "UTC", "serverTime": self.now_ms, "rateLimits": [],
-            "symbols": [{
-                "symbol": symbol, "status": "TRADING", "baseAsset": symbol[:-4], "quoteAsset": symbol[-4:],
-                "filters": [
-                    {"filterType": "PRICE_FILTER", "minPrice": "0.01000000", "maxPrice": "1000000.00000000", "tickSize": "0.01000000"},
-                    {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000", "stepSize": "0.00001000"},
-                    {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True,
-                     "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+        return web.json_response(
+            {
+                "timezone": "UTC",
+                "serverTime": self.now_ms,
+                "rateLimits": [],
+                "symbols": [
+                    {
+                        "symbol": symbol,
+                        "status": "TRADING",
+                        "baseAsset": symbol[:-4],
+                        "quoteAsset": symbol[-4:],
+                        "filters": [
+                            {
+                                "filterType": "PRICE_FILTER",
+                                "minPrice": "0.01000000",
+                                "maxPrice": "1000000.00000000",
+                                "tickSize": "0.01000000",
+                            },
+                            {
+                                "filterType": "LOT_SIZE",
+                                "minQty": "0.00001000",
+                                "maxQty": "9000.00000000",
+                                "stepSize": "0.00001000",
+                            },
+                            {
+                                "filterType": "NOTIONAL",
+                                "minNotional": "5.00000000",
+                                "applyMinToMarket": True,
+                                "maxNotional": "9000000.00000000",
+                                "applyMaxToMarket": False,
+                                "avgPriceMins": 5,
+                            },
+                        ],
+                    }
                 ],
-            }],
-        })
+            }
+        )
 
     async def _time(self, _request: web.Request) -> web.Response:
         return web.json_response({"serverTime": self.now_ms})
@@ -205,7 +271,9 @@ class FakeBinance:
             if msg.type == WSMsgType.ERROR:
                 return
 
-    async def _pump(self, ws: web.WebSocketResponse, streams: list[tuple[str, str, str]], drop_after: int | None) -> None:
+    async def _pump(
+        self, ws: web.WebSocketResponse, streams: list[tuple[str, str, str]], drop_after: int | None
+    ) -> None:
         f, finals, step = self.faults, 0, self._step()
         pending: list[str] = []
         while not ws.closed and not self.exhausted():
@@ -253,4 +321,6 @@ class FakeBinance:
         return self._index[key].get(open_time)
 
     def _frame(self, name: str, sym: str, interval: str, c: Candle, *, closed: bool) -> str:
-        return json.dumps({"stream": name, "data": kline_payload(sym, interval, c, closed=closed, event_time=self.now_ms)})
+        return json.dumps(
+            {"stream": name, "data": kline_payload(sym, interval, c, closed=closed, event_time=self.now_ms)}
+        )

@@ -38,27 +38,57 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         if not (PG_BIN / "initdb").exists():
-            raise RuntimeError(f"PostgreSQL 15 server binaries not found in {PG_BIN}; run .ci/run or apt-get install postgresql-15")
+            raise RuntimeError(
+                f"no PostgreSQL 15 server in {PG_BIN}: run scripts/system-deps.sh (apt postgresql-15)"
+            )
         if os.geteuid() == 0:
             shutil.chown(self.datadir, "postgres", "postgres")
         pgdata = self.datadir / "data"
         subprocess.run(
-            _as_owner([str(PG_BIN / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]),
-            check=True, capture_output=True,
+            _as_owner(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         opts = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not self.durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
-            _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(pgdata), "-o", opts, "-l", str(self.datadir / "log"), "-w", "start"]),
-            check=True, capture_output=True,
+            _as_owner(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(pgdata),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(self.datadir / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         return self
 
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(self.admin_url.replace("postgresql://", "postgresql://", 1), autocommit=True) as conn:
+        with psycopg.connect(
+            self.admin_url.replace("postgresql://", "postgresql://", 1), autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
@@ -102,9 +132,14 @@ class PrometheusServer:
         if binary is None:
             raise RuntimeError("prometheus not installed; run .ci/run or apt-get install prometheus")
         self.proc = subprocess.Popen(
-            [binary, f"--config.file={self.config}", f"--storage.tsdb.path={self.dir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, 20)
         return self

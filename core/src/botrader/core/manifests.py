@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from botrader.core.errors import UserError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 GROUP_VERSION = "botrader.io/v1alpha1"
 Fraction = Field(ge=0.0, le=1.0)
@@ -99,9 +98,12 @@ def load_manifests(path: Path) -> list[dict[str, Any]]:
     return docs
 
 
-def parse_trading_bot(doc: dict[str, Any], *, source: str = "manifest", manifest_dir: Path = Path(".")) -> TradingBot:
+def parse_trading_bot(
+    doc: dict[str, Any], *, source: str = "manifest", manifest_dir: Path = Path(".")
+) -> TradingBot:
     if doc.get("apiVersion") != GROUP_VERSION or doc.get("kind") != "TradingBot":
-        raise UserError(f"{source}: expected apiVersion {GROUP_VERSION} kind TradingBot, got {doc.get('apiVersion')!r} {doc.get('kind')!r}")
+        got = f"{doc.get('apiVersion')!r} {doc.get('kind')!r}"
+        raise UserError(f"{source}: expected apiVersion {GROUP_VERSION} kind TradingBot, got {got}")
     meta = doc.get("metadata") or {}
     if not meta.get("name"):
         raise UserError(f"{source}: metadata.name is required")
@@ -113,4 +115,6 @@ def parse_trading_bot(doc: dict[str, Any], *, source: str = "manifest", manifest
         err = exc.errors()[0]
         where = _field_path(("spec", *err["loc"]))
         raise UserError(f"{source}: {where}: {err['msg']} (got {err.get('input')!r})") from None
-    return TradingBot(name=meta["name"], namespace=meta.get("namespace", "default"), spec=spec, manifest_dir=manifest_dir)
+    return TradingBot(
+        name=meta["name"], namespace=meta.get("namespace", "default"), spec=spec, manifest_dir=manifest_dir
+    )

@@ -55,7 +55,9 @@ def plan_backfill(store: CandleStore, key: SeriesKey, start: int, end: int | Non
 
 
 async def run_backfill(
-    store: CandleStore, rest: BinanceRestClient, plan: BackfillPlan,
+    store: CandleStore,
+    rest: BinanceRestClient,
+    plan: BackfillPlan,
     progress: Callable[[int], None] | None = None,
 ) -> BackfillResult:
     """Fetch the plan's range page by page; each page is committed before the next request,

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
 from botrader.core.candles import SeriesKey
 from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError
 from botrader.core.indicators import add_features, drop_warmup
-from botrader.core.indicators.batch import IndicatorParams
+from botrader.core.indicators.batch import DEFAULT_PARAMS, IndicatorParams
 from botrader.core.resample import resample
 
 
@@ -29,7 +28,9 @@ class DatasetResult:
     path: Path
 
 
-def candles_from_store(store: CandleStore, key: SeriesKey, start: int | None, end: int | None) -> pd.DataFrame:
+def candles_from_store(
+    store: CandleStore, key: SeriesKey, start: int | None, end: int | None
+) -> pd.DataFrame:
     frame = store.load_frame(key, start, end)
     if frame.empty and key.interval != "1m":
         minute = SeriesKey(key.exchange, key.symbol, "1m")
@@ -39,15 +40,22 @@ def candles_from_store(store: CandleStore, key: SeriesKey, start: int | None, en
     return frame
 
 
-def build_dataset(candles: pd.DataFrame, out: Path, params: IndicatorParams = IndicatorParams()) -> DatasetResult:
+def build_dataset(
+    candles: pd.DataFrame, out: Path, params: IndicatorParams = DEFAULT_PARAMS
+) -> DatasetResult:
     features = drop_warmup(add_features(candles, params))
     if features.empty:
-        raise UserError(f"only {len(candles)} candles: need more than {params.warmup()} to warm up the indicators")
+        raise UserError(
+            f"only {len(candles)} candles: need more than {params.warmup()} to warm up the indicators"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     features.to_parquet(tmp, index=False)
     tmp.replace(out)  # never leave a half-written dataset under the real name
     return DatasetResult(
-        len(features), len(candles) - len(features),
-        int(features["open_time"].iloc[0]), int(features["open_time"].iloc[-1]), out,
+        len(features),
+        len(candles) - len(features),
+        int(features["open_time"].iloc[0]),
+        int(features["open_time"].iloc[-1]),
+        out,
     )

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
-
 from botrader.core.binance.messages import candle_from_rest
 from botrader.core.candles import Candle
 from botrader.core.errors import SourceUnavailable, UserError
@@ -125,7 +124,9 @@ class BinanceRestClient:
             if resp.status_code >= 400:
                 raise _api_error(resp, params)
             return resp.json()
-        raise SourceUnavailable(f"Binance REST at {self.base_url} kept refusing {path} after {self.max_retries} retries")
+        raise SourceUnavailable(
+            f"Binance REST at {self.base_url} kept refusing {path} after {self.max_retries} retries"
+        )
 
     def _note_weight(self, resp: httpx.Response) -> None:
         header = resp.headers.get(WEIGHT_HEADER)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
 from botrader.core import settings
 
 app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $BOTRADER_DB_URL or sqlite:///botrader.db).")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $BOTRADER_DB_URL or sqlite:///botrader.db)."),
+]
 
 
 @app.command()

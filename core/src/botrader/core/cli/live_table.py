@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from rich.table import Table
-
 from botrader.core.candles import Candle, SeriesKey
 from botrader.core.indicators import StreamingIndicators
 from botrader.core.timeutil import format_ms
+from rich.table import Table
 
 
 class LiveCandles:
@@ -41,9 +40,16 @@ class LiveCandles:
             rsi = ind.get("rsi")
             style = "green" if rsi is not None and rsi < 30 else "red" if rsi is not None and rsi > 70 else ""
             table.add_row(
-                format_ms(candle.open_time)[5:], f"{candle.open:.1f}", f"{candle.high:.1f}", f"{candle.low:.1f}",
-                f"{candle.close:.1f}", f"{candle.volume:.2f}", _fmt(rsi, 1), _fmt(ind.get("macd"), 2),
-                _fmt(ind.get("macd_signal"), 2), style=style,
+                format_ms(candle.open_time)[5:],
+                f"{candle.open:.1f}",
+                f"{candle.high:.1f}",
+                f"{candle.low:.1f}",
+                f"{candle.close:.1f}",
+                f"{candle.volume:.2f}",
+                _fmt(rsi, 1),
+                _fmt(ind.get("macd"), 2),
+                _fmt(ind.get("macd_signal"), 2),
+                style=style,
             )
         return table
 

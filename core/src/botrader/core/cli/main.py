@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 
 import typer
-
 from botrader.core.cli import db, market, up
 from botrader.core.errors import UserError
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
 from botrader.core import settings
 from botrader.core.cli.common import require, setup_logging, split_symbols
 from botrader.core.cli.db import DbOption
@@ -20,14 +19,20 @@ dataset_app = typer.Typer(help="Training datasets built from stored candles.", n
 
 
 def collect(
-    symbol: Annotated[list[str], typer.Option("--symbol", help="Pair(s) to stream; repeat or comma-separate.")],
+    symbol: Annotated[
+        list[str], typer.Option("--symbol", help="Pair(s) to stream; repeat or comma-separate.")
+    ],
     interval: Interval = "1m",
     source: Annotated[str, typer.Option(help="binance, binance-testnet or replay.")] = "binance",
     replay_file: Annotated[Path | None, typer.Option(help="Candle CSV/parquet for --source replay.")] = None,
-    speed: Annotated[float, typer.Option(help="Replay speed: x times real time (0 = as fast as possible).")] = 60.0,
+    speed: Annotated[
+        float, typer.Option(help="Replay speed: x times real time (0 = as fast as possible).")
+    ] = 60.0,
     db: DbOption = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    port: Annotated[int, typer.Option(help="Port for /healthz, /readyz and /metrics (0 = any free port).")] = 9101,
+    port: Annotated[
+        int, typer.Option(help="Port for /healthz, /readyz and /metrics (0 = any free port).")
+    ] = 9101,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
 ) -> None:
     """Stream closed candles into the database, filling any gap over REST.
@@ -39,8 +44,14 @@ def collect(
     if speed < 0:
         raise UserError(f"bad --speed {speed}: must be >= 0")
     cfg = service.CollectorConfig(
-        symbols=split_symbols(symbol), interval=interval, source=source, db_url=settings.db_url(db),
-        replay_file=replay_file, speed=speed, duration=duration, port=port,
+        symbols=split_symbols(symbol),
+        interval=interval,
+        source=source,
+        db_url=settings.db_url(db),
+        replay_file=replay_file,
+        speed=speed,
+        duration=duration,
+        port=port,
     )
     result = service.run_collector_process(cfg)
     typer.echo(f"collector stopped: {result.written} candles written")
@@ -55,18 +66,20 @@ def backfill(
     db: DbOption = None,
 ) -> None:
     """Fetch historical candles over REST; resumes after the last stored candle."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from botrader.core.binance.endpoints import endpoints_for
     from botrader.core.binance.rest import BinanceRestClient
     from botrader.core.candles import make_key
     from botrader.core.db import connect, upgrade
     from botrader.core.db.candles import CandleStore
     from botrader.core.timeutil import now_ms, parse_instant
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     job = require("botrader.jobs.backfill")
     key = make_key(source, symbol, interval)
-    start_ms, end_ms = parse_instant(start, option="--start"), parse_instant(end, option="--end") if end else None
+    start_ms, end_ms = (
+        parse_instant(start, option="--start"),
+        parse_instant(end, option="--end") if end else None,
+    )
     endpoints = endpoints_for(source)
     engine = connect(settings.db_url(db))
     upgrade(engine)
@@ -82,7 +95,9 @@ def backfill(
                 return await job.run_backfill(store, rest, plan, lambda n: bar.advance(task, n))
 
     result = asyncio.run(go())
-    typer.echo(f"{key}: fetched {result.fetched}, wrote {result.written}, {result.stored_in_range} stored in range")
+    typer.echo(
+        f"{key}: fetched {result.fetched}, wrote {result.written}, {result.stored_in_range} stored in range"
+    )
 
 
 @dataset_app.command("build")
@@ -93,7 +108,9 @@ def dataset_build(
     start: Annotated[str | None, typer.Option(help="First candle (UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="Last candle (UTC).")] = None,
     exchange: Annotated[str, typer.Option(help="Exchange the candles were stored under.")] = "binance",
-    data: Annotated[Path | None, typer.Option(help="Read candles from this CSV/parquet instead of the DB.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Read candles from this CSV/parquet instead of the DB.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Build a feature dataset (OHLCV + SMA, EMA, RSI, MACD, Bollinger, ATR) as parquet."""

@@ -14,17 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from botrader.core.candles import Candle, SeriesKey
+from botrader.core.db.models import CANDLES
+from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from botrader.core.candles import Candle, SeriesKey
-from botrader.core.db.models import CANDLES
-from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
-
 NOTIFY_CHANNEL = "botrader_candles"
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades")
-_PG_STAGE = f"""
+_PG_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS _candles_in (LIKE candles INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 """
 _PG_MERGE = f"""
@@ -58,8 +57,19 @@ class CandleStore:
 
     def _rows(self, key: SeriesKey, candles: Sequence[Candle]) -> list[tuple[object, ...]]:
         return [
-            (key.exchange, key.symbol, key.interval, ms_to_datetime(c.open_time),
-             c.open, c.high, c.low, c.close, c.volume, c.quote_volume, c.trades)
+            (
+                key.exchange,
+                key.symbol,
+                key.interval,
+                ms_to_datetime(c.open_time),
+                c.open,
+                c.high,
+                c.low,
+                c.close,
+                c.volume,
+                c.quote_volume,
+                c.trades,
+            )
             for c in candles
         ]
 
@@ -125,8 +135,13 @@ class CandleStore:
         return self.coverage(key).last
 
     def load(
-        self, key: SeriesKey, start: int | None = None, end: int | None = None,
-        limit: int | None = None, *, newest: bool = False,
+        self,
+        key: SeriesKey,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int | None = None,
+        *,
+        newest: bool = False,
     ) -> list[Candle]:
         """Candles oldest first; with `newest`, the last `limit` of the range."""
         cols = [CANDLES.c.open_time, *(CANDLES.c[c] for c in VALUE_COLUMNS)]
@@ -146,7 +161,10 @@ class CandleStore:
         frame = pd.DataFrame(
             {
                 "open_time": np.fromiter((c.open_time for c in candles), dtype=np.int64, count=len(candles)),
-                **{name: [getattr(c, name) for c in candles] for name in ("open", "high", "low", "close", "volume")},
+                **{
+                    name: [getattr(c, name) for c in candles]
+                    for name in ("open", "high", "low", "close", "volume")
+                },
             }
         )
         return frame.astype({n: "float64" for n in ("open", "high", "low", "close", "volume")})

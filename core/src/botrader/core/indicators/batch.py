@@ -29,8 +29,20 @@ from ta.trend import MACD, EMAIndicator, SMAIndicator
 from ta.volatility import AverageTrueRange, BollingerBands
 
 FEATURE_COLUMNS = (
-    "log_return", "sma_fast", "sma_slow", "ema_fast", "ema_slow", "rsi",
-    "macd", "macd_signal", "macd_diff", "bb_mavg", "bb_hband", "bb_lband", "bb_pband", "atr",
+    "log_return",
+    "sma_fast",
+    "sma_slow",
+    "ema_fast",
+    "ema_slow",
+    "rsi",
+    "macd",
+    "macd_signal",
+    "macd_diff",
+    "bb_mavg",
+    "bb_hband",
+    "bb_lband",
+    "bb_pband",
+    "atr",
 )
 
 
@@ -49,12 +61,21 @@ class IndicatorParams:
     def warmup(self) -> int:
         """Rows needed before every feature is defined."""
         return max(
-            self.sma_fast, self.sma_slow, self.ema_fast, self.ema_slow,
-            self.ema_slow + self.macd_signal - 1, self.rsi, self.bb_window, self.atr,
+            self.sma_fast,
+            self.sma_slow,
+            self.ema_fast,
+            self.ema_slow,
+            self.ema_slow + self.macd_signal - 1,
+            self.rsi,
+            self.bb_window,
+            self.atr,
         )
 
 
-def add_features(frame: pd.DataFrame, params: IndicatorParams = IndicatorParams()) -> pd.DataFrame:
+DEFAULT_PARAMS = IndicatorParams()
+
+
+def add_features(frame: pd.DataFrame, params: IndicatorParams = DEFAULT_PARAMS) -> pd.DataFrame:
     """A copy of `frame` (columns open/high/low/close/volume) with FEATURE_COLUMNS added."""
     out = frame.copy()
     close, high, low = out["close"], out["high"], out["low"]
@@ -68,7 +89,9 @@ def add_features(frame: pd.DataFrame, params: IndicatorParams = IndicatorParams(
     out["macd"], out["macd_signal"], out["macd_diff"] = macd.macd(), macd.macd_signal(), macd.macd_diff()
     bands = BollingerBands(close, params.bb_window, params.bb_dev)
     out["bb_mavg"], out["bb_hband"], out["bb_lband"] = (
-        bands.bollinger_mavg(), bands.bollinger_hband(), bands.bollinger_lband()
+        bands.bollinger_mavg(),
+        bands.bollinger_hband(),
+        bands.bollinger_lband(),
     )
     out["bb_pband"] = bands.bollinger_pband()
     atr = AverageTrueRange(high, low, close, params.atr).average_true_range()

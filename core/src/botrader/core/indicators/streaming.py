@@ -13,7 +13,7 @@ import math
 from collections import deque
 
 from botrader.core.candles import Candle
-from botrader.core.indicators.batch import IndicatorParams
+from botrader.core.indicators.batch import DEFAULT_PARAMS, IndicatorParams
 
 
 class Ewm:
@@ -109,7 +109,7 @@ class Atr:
 class StreamingIndicators:
     """All of `add_features`' columns, updated one closed candle at a time."""
 
-    def __init__(self, params: IndicatorParams = IndicatorParams()) -> None:
+    def __init__(self, params: IndicatorParams = DEFAULT_PARAMS) -> None:
         self.params = params
         self.sma_fast, self.sma_slow = Window(params.sma_fast), Window(params.sma_slow)
         self.ema_fast, self.ema_slow = ema(params.ema_fast), ema(params.ema_slow)
@@ -132,7 +132,10 @@ class StreamingIndicators:
         for name, window in (("sma_fast", self.sma_fast), ("sma_slow", self.sma_slow)):
             window.update(close)
             out[name] = window.mean() if window.full else None
-        for name, avg, span in (("ema_fast", self.ema_fast, p.ema_fast), ("ema_slow", self.ema_slow, p.ema_slow)):
+        for name, avg, span in (
+            ("ema_fast", self.ema_fast, p.ema_fast),
+            ("ema_slow", self.ema_slow, p.ema_slow),
+        ):
             value = avg.update(close)
             out[name] = value if avg.count >= span else None
         out["rsi"] = self.rsi.update(close)

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import websockets
-
 from botrader.core.binance.messages import KlineEvent, MalformedMessage, kline_from_stream
 from botrader.core.binance.rest import KLINES_PAGE, BinanceRestClient
 from botrader.core.candles import Candle, SeriesKey
@@ -79,7 +78,9 @@ class BinanceStream:
                 delay = min(self.settings.backoff_max, self.settings.backoff_initial * 2**failures)
                 delay *= 0.5 + random.random() / 2
                 failures += 1
-                log.warning("market-data stream lost (%s); reconnecting in %.2f s", exc or type(exc).__name__, delay)
+                log.warning(
+                    "market-data stream lost (%s); reconnecting in %.2f s", exc or type(exc).__name__, delay
+                )
                 await asyncio.sleep(delay)
             finally:
                 self.connected.clear()

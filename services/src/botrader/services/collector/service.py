@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from botrader.core.data.files import read_candles_frame
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError
+from botrader.core.signals import stop_on_signals
 from botrader.core.timeutil import now_ms
 from botrader.services.collector.binance_stream import BinanceStream, StreamSettings
 from botrader.services.collector.replay import ReplaySource
@@ -54,50 +54,79 @@ class CollectorResult:
     connections: int
 
 
+@dataclass
+class _Wiring:
+    source: BinanceStream | ReplaySource
+    writer: CandleWriter
+    ready: Callable[[], bool]
+    rest: BinanceRestClient | None = None
+
+
 async def run_collector(
-    cfg: CollectorConfig, *, stop: asyncio.Event | None = None, on_commit: CommitHook | None = None,
+    cfg: CollectorConfig,
+    *,
+    stop: asyncio.Event | None = None,
+    on_commit: CommitHook | None = None,
     ready: asyncio.Event | None = None,
 ) -> CollectorResult:
     """Run until `stop` is set, `duration` passes, or a replay ends."""
     keys = cfg.keys()
     if cfg.source == "replay" and cfg.replay_file is None:
         raise UserError("--source replay needs --replay-file")
-    replay_frame = read_candles_frame(cfg.replay_file) if cfg.source == "replay" else None
+    replay_frame = read_candles_frame(cfg.replay_file) if cfg.replay_file and cfg.source == "replay" else None
     engine = connect(cfg.db_url)
     upgrade(engine)
     store = CandleStore(engine)
-    stop = stop or asyncio.Event()
-    rest: BinanceRestClient | None = None
-    if cfg.source == "replay":
-        writer = CandleWriter(store, on_commit=on_commit)
-        source = ReplaySource(keys[0], replay_frame, cfg.speed, writer)
-        writer.clock = source.clock
-        is_ready: Callable[[], bool] = lambda: True
-    else:
-        endpoints = endpoints_for(cfg.source)
-        rest = BinanceRestClient(endpoints.rest_url, clock=cfg.clock)
-        writer = CandleWriter(store, clock=cfg.clock, on_commit=on_commit)
+    try:
+        if replay_frame is not None:
+            wiring = _replay(keys[0], replay_frame, cfg, store, on_commit)
+        else:
+            wiring = await _live(keys, cfg, store, on_commit)
+        probe = ProbeServer(cfg.port, ready=wiring.ready).start() if cfg.port is not None else None
+        if ready is not None:
+            ready.set()
+        try:
+            await _supervise(wiring.source.run(), wiring.writer, stop or asyncio.Event(), cfg.duration)
+        finally:
+            if probe:
+                probe.stop()
+            if wiring.rest:
+                await wiring.rest.aclose()
+    finally:
+        engine.dispose()
+    return CollectorResult(wiring.writer.written, getattr(wiring.source, "connections", 0))
+
+
+def _replay(
+    key: SeriesKey, frame: object, cfg: CollectorConfig, store: CandleStore, on_commit: CommitHook | None
+) -> _Wiring:
+    writer = CandleWriter(store, on_commit=on_commit)
+    source = ReplaySource(key, frame, cfg.speed, writer)  # type: ignore[arg-type]
+    writer.clock = source.clock  # lag is measured on the replayed market's clock
+    return _Wiring(source, writer, ready=lambda: True)
+
+
+async def _live(
+    keys: list[SeriesKey], cfg: CollectorConfig, store: CandleStore, on_commit: CommitHook | None
+) -> _Wiring:
+    endpoints = endpoints_for(cfg.source)
+    rest = BinanceRestClient(endpoints.rest_url, clock=cfg.clock)
+    try:
         for key in keys:
             await rest.exchange_info(key.symbol)  # fail fast, in one line, on an unknown symbol
-        last = {k: store.last_open_time(k) for k in keys}
-        settings = StreamSettings(endpoints.ws_url, cfg.start_ms, cfg.max_connection_age)
-        source = BinanceStream(keys, settings, rest, writer, last, clock=cfg.clock)
-        is_ready = source.connected.is_set
-    probe = ProbeServer(cfg.port, ready=is_ready).start() if cfg.port is not None else None
-    if ready is not None:
-        ready.set()
-    try:
-        await _supervise(source.run(), writer, stop, cfg.duration)
-    finally:
-        if probe:
-            probe.stop()
-        if rest:
-            await rest.aclose()
-        engine.dispose()
-    return CollectorResult(writer.written, getattr(source, "connections", 0))
+    except BaseException:
+        await rest.aclose()
+        raise
+    writer = CandleWriter(store, clock=cfg.clock, on_commit=on_commit)
+    last = {k: store.last_open_time(k) for k in keys}
+    settings = StreamSettings(endpoints.ws_url, cfg.start_ms, cfg.max_connection_age)
+    source = BinanceStream(keys, settings, rest, writer, last, clock=cfg.clock)
+    return _Wiring(source, writer, ready=source.connected.is_set, rest=rest)
 
 
-async def _supervise(source_run: object, writer: CandleWriter, stop: asyncio.Event, duration: float | None) -> None:
+async def _supervise(
+    source_run: object, writer: CandleWriter, stop: asyncio.Event, duration: float | None
+) -> None:
     writer_task = asyncio.create_task(writer.run(), name="writer")
     source_task = asyncio.create_task(source_run, name="source")  # type: ignore[arg-type]
     stop_task = asyncio.create_task(stop.wait(), name="stop")
@@ -124,9 +153,7 @@ def run_collector_process(cfg: CollectorConfig) -> CollectorResult:
 
     async def main() -> CollectorResult:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop_on_signals(stop)
         return await run_collector(cfg, stop=stop)
 
     return asyncio.run(main())

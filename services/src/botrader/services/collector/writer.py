@@ -86,7 +86,9 @@ class CandleWriter:
             try:
                 return await asyncio.to_thread(self.store.upsert, key, candles)
             except Exception as exc:  # a database blip must not lose candles: retry, then resume
-                log.warning("writing %d candles of %s failed (%s); retrying in %.1f s", len(candles), key, exc, delay)
+                log.warning(
+                    "writing %d candles of %s failed (%s); retrying in %.1f s", len(candles), key, exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 

@@ -32,7 +32,10 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql" and _timescale_available(bind):
         op.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        op.execute("SELECT create_hypertable('candles', 'open_time', chunk_time_interval => INTERVAL '7 days', migrate_data => TRUE)")
+        op.execute(
+            "SELECT create_hypertable('candles', 'open_time', "
+            "chunk_time_interval => INTERVAL '7 days', migrate_data => TRUE)"
+        )
         op.execute(
             "ALTER TABLE candles SET (timescaledb.compress, "
             "timescaledb.compress_segmentby = 'exchange, symbol, interval', "

@@ -1,0 +1,40 @@
+# Development entry points. `make demo` and `make test` work on a fresh Debian machine.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+PKGS   := core services jobs operator
+
+.PHONY: install system-deps demo test test-fast bench lint clean
+
+$(STAMP): $(foreach p,$(PKGS),$(p)/pyproject.toml) requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(foreach p,$(PKGS),-e $(p)) -r requirements-dev.txt
+	touch $@
+
+install: $(STAMP)  ## venv with all four distributions (editable) and the test tools
+
+system-deps:  ## PostgreSQL 15 and Prometheus from Debian, if missing
+	bash scripts/system-deps.sh
+
+demo: install  ## replay two days of real BTCUSDT candles through the embedded bot
+	rm -f demo.db
+	$(VENV)/bin/botrader up -f examples/tradingbot-replay.yaml --db sqlite:///demo.db
+
+test: system-deps install  ## the whole suite, unit and integration (real PostgreSQL, Prometheus)
+	$(PY) -m pytest
+
+test-fast: install  ## unit tests only: no servers
+	$(PY) -m pytest -m "not slow and not postgres and not prometheus" core/tests
+
+bench: system-deps install  ## benchmarks (figures, not pass/fail)
+	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_stream_latency.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) demo.db .pytest_cache

@@ -1,0 +1,29 @@
+"""Shared set-up for benchmarks: repo on sys.path, real candles tiled to any length."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from botrader.core.data.files import read_candles_frame  # noqa: E402
+
+from tests.support.paths import SHARED_DATA  # noqa: E402
+
+
+def tiled_candles(n: int) -> pd.DataFrame:
+    """`n` consecutive 1m candles: the real month repeated, times continuing past its end."""
+    real = read_candles_frame(SHARED_DATA)
+    reps = -(-n // len(real))
+    frame = pd.concat([real] * reps, ignore_index=True).iloc[:n].copy()
+    frame["open_time"] = real["open_time"].iloc[0] + np.arange(n, dtype=np.int64) * 60_000
+    return frame
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
