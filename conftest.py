@@ -60,6 +60,18 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def store(db_url: str):
+    """A migrated candle store, once on SQLite and once on PostgreSQL."""
+    from botrader.core.db import connect, upgrade
+    from botrader.core.db.candles import CandleStore
+
+    engine = connect(db_url)
+    upgrade(engine)
+    yield CandleStore(engine)
+    engine.dispose()
+
+
+@pytest.fixture
 def candles_slice(real_candles: pd.DataFrame) -> Callable[[int, int], list]:
     from botrader.core.data.files import frame_to_candles
 

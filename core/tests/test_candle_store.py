@@ -14,13 +14,6 @@ from sqlalchemy import inspect
 KEY = make_key("binance", "BTCUSDT", "1m")
 
 
-@pytest.fixture
-def store(db_url: str) -> CandleStore:
-    engine = connect(db_url)
-    upgrade(engine)
-    return CandleStore(engine)
-
-
 def test_migrations_create_the_candles_table_and_are_repeatable(db_url: str) -> None:
     engine = connect(db_url)
     upgrade(engine)

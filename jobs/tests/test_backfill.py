@@ -17,13 +17,6 @@ from tests.support.fake_binance import Faults
 KEY = make_key("binance", "BTCUSDT", "1m")
 
 
-@pytest.fixture
-def store(db_url: str) -> CandleStore:
-    engine = connect(db_url)
-    upgrade(engine)
-    return CandleStore(engine)
-
-
 async def test_backfill_is_complete_and_resumable(store, candles_slice, fake_binance_factory) -> None:
     candles = candles_slice(0, 2600)
     server = await fake_binance_factory({("BTCUSDT", "1m"): candles}, start_index=2599)
