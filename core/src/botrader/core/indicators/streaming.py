@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 from botrader.core.candles import Candle
 from botrader.core.indicators.batch import DEFAULT_PARAMS, IndicatorParams
@@ -24,6 +25,12 @@ class Ewm:
         self.keep = 1.0 - alpha
         self.value: float | None = None
         self.count = 0
+
+    def state(self) -> dict[str, Any]:
+        return {"value": self.value, "count": self.count}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.value, self.count = state["value"], state["count"]
 
     def update(self, x: float) -> float:
         self.count += 1
@@ -48,6 +55,12 @@ class Window:
     def update(self, x: float) -> None:
         self.values.append(x)
 
+    def state(self) -> dict[str, Any]:
+        return {"values": list(self.values)}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.values = deque(state["values"], maxlen=self.size)
+
     @property
     def full(self) -> bool:
         return len(self.values) == self.size
@@ -68,6 +81,14 @@ class Rsi:
         self.window = window
         self.up, self.down = Ewm(1.0 / window), Ewm(1.0 / window)
         self.prev: float | None = None
+
+    def state(self) -> dict[str, Any]:
+        return {"prev": self.prev, "up": self.up.state(), "down": self.down.state()}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.prev = state["prev"]
+        self.up.load(state["up"])
+        self.down.load(state["down"])
 
     def update(self, close: float) -> float | None:
         diff = 0.0 if self.prev is None else close - self.prev

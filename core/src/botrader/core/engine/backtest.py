@@ -1,0 +1,83 @@
+"""Backtests: candles through the engine, one at a time, exactly as the paper trader
+feeds them — then the performance metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from botrader.core.engine import performance
+from botrader.core.engine.engine import Engine, EngineConfig
+from botrader.core.engine.orders import Fill, Order
+from botrader.core.engine.performance import Performance
+from botrader.core.engine.strategies import Strategy
+from botrader.core.errors import UserError
+
+
+@dataclass
+class BacktestResult:
+    strategy: str
+    engine: Engine
+    performance: Performance
+    times: np.ndarray
+    equity: np.ndarray  # quote, per candle
+    closes: np.ndarray
+
+    @property
+    def fills(self) -> list[Fill]:
+        return self.engine.fills
+
+    @property
+    def orders(self) -> list[Order]:
+        return self.engine.orders
+
+    def summary(self) -> dict[str, Any]:
+        """The `--json` object (DESIGN.md contract), plus the other metrics."""
+        return {"strategy": self.strategy, **self.performance.to_dict()}
+
+    def fill_rows(self) -> list[dict[str, Any]]:
+        m = self.engine.market
+        return [
+            {
+                "time": f.time,
+                "side": f.side,
+                "quantity": str(m.to_base(f.lots)),
+                "price": str(m.price(f.price)),
+                "fee": str(m.to_quote(f.fee)),
+                "pnl": str(m.to_quote(f.pnl)),
+                "order_id": f.order_id,
+            }
+            for f in self.fills
+        ]
+
+
+def run_backtest(
+    frame: pd.DataFrame, strategy: Strategy, config: EngineConfig = EngineConfig()
+) -> BacktestResult:
+    if frame.empty:
+        raise UserError("no candles to backtest")
+    engine = Engine(strategy, config)
+    columns = [frame[c].to_numpy() for c in ("open_time", "open", "high", "low", "close", "volume")]
+    on_bar = engine.on_bar
+    for t, o, h, lo, c, v in zip(*(col.tolist() for col in columns), strict=True):
+        on_bar(t, o, h, lo, c, v)
+    return summarize(engine, columns[0], columns[4], config)
+
+
+def summarize(engine: Engine, times: np.ndarray, closes: np.ndarray, config: EngineConfig) -> BacktestResult:
+    unit = float(engine.market.cash_unit)
+    equity = np.asarray(engine.equity, dtype=np.float64) * unit
+    trips = [p * unit for p in engine.portfolio.round_trips]
+    perf = performance.compute(
+        np.asarray(engine.times, dtype=np.int64),
+        equity,
+        closes,
+        engine.fills,
+        trips,
+        float(config.budget),
+        unit,
+        engine.portfolio.fees_paid,
+    )
+    return BacktestResult(engine.strategy.name, engine, perf, np.asarray(engine.times), equity, closes)

@@ -1,0 +1,219 @@
+"""The engine: one candle at a time, strategy → risk → execution → portfolio.
+
+`on_bar` is the single entry point for every driver (backtest, paper trader, RL
+evaluation). Order of work at each candle's close:
+1. the active sliced order (TWAP/VWAP children, capped market orders) takes its share;
+2. the strategy sees the candle (it always does, so its indicators stay current);
+3. the risk manager marks equity and trips breakers; an emergency stop flattens;
+4. a new decision becomes an order — market orders fill at this close — unless a breaker
+   is open or an order is still working;
+5. equity at this close is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from botrader.core.engine.execution import ExecutionConfig, ExecutionSimulator
+from botrader.core.engine.orders import Fill, Order
+from botrader.core.engine.portfolio import Portfolio
+from botrader.core.engine.risk import RiskConfig, RiskManager, ppm_of
+from botrader.core.engine.strategies import Account, Bar, Strategy
+from botrader.core.engine.units import MarketRules
+from botrader.core.errors import UserError
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    budget: Decimal = Decimal("10000")
+    market: MarketRules = field(default_factory=MarketRules)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+    def __post_init__(self) -> None:
+        if self.budget <= 0:
+            raise UserError(f"bad budget {self.budget}: must be > 0")
+
+
+class Engine:
+    def __init__(self, strategy: Strategy, config: EngineConfig = EngineConfig()) -> None:
+        self.strategy = strategy
+        self.config = config
+        self.market = config.market
+        self.portfolio = Portfolio(cash=self.market.cash_units(config.budget))
+        self.risk = RiskManager(config.risk)
+        self.sim = ExecutionSimulator(config.execution, self.market)
+        self.orders: list[Order] = []  # this session's; ids continue from order_base
+        self.fills: list[Fill] = []  # this session's; seq continues from fill_base
+        self.order_base = self.fill_base = 0
+        self.times: list[int] = []
+        self.equity: list[int] = []
+        self.last_close_ticks = 0
+        self.last_time: int | None = None
+        self.emergency_requested = False
+        self._bar, self._account = Bar(), Account()
+        self._inv_tick = 1.0 / float(self.market.tick_size)
+        self._min_notional = self.market.min_notional_units
+        self._cash_unit = float(self.market.cash_unit)
+        self._step = float(self.market.step_size)
+
+    # -- the hot path ---------------------------------------------------------------------
+    def on_bar(
+        self, time: int, open_: float, high: float, low: float, close: float, volume: float
+    ) -> list[Fill]:
+        if self.last_time is not None and time <= self.last_time:
+            return []  # already processed: replays are idempotent
+        price = int(round(close * self._inv_tick))
+        pf, sim, fills = self.portfolio, self.sim, []
+        if sim.active is not None:
+            self._work(sim.active, time, price, volume, fills)
+        bar = self._bar
+        bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
+        equity = pf.cash + pf.lots * price
+        account = self._account
+        account.long = pf.lots * price >= self._min_notional
+        if pf.lots or self.strategy_needs_account:
+            self._fill_account(account, equity)
+        action = self.strategy.decide(bar, account)
+        self.risk.observe(time, equity, pf, self.money)
+        if self.emergency_requested:
+            self._emergency(time, price, volume, fills)
+        elif action is not None and sim.active is None and not self.risk.state.open:
+            self._decide(action, time, price, volume, equity, fills)
+        sim.note_volume(volume)
+        self.last_time, self.last_close_ticks = time, price
+        self.times.append(time)
+        self.equity.append(pf.cash + pf.lots * price)
+        return fills
+
+    strategy_needs_account = False  # strategies reading cash/position (PPO) set this
+
+    def _fill_account(self, account: Account, equity: int) -> None:
+        pf, unit = self.portfolio, self._cash_unit
+        account.cash = pf.cash * unit
+        account.position = pf.lots * self._step
+        account.equity = equity * unit
+        account.avg_entry_price = pf.average_entry_ticks() * float(self.market.tick_size)
+
+    def _work(self, order: Order, time: int, price: int, volume: float, fills: list[Fill]) -> None:
+        fill = self.sim.settle(order, self.portfolio, time, price, volume, self.fill_base + len(self.fills))
+        if fill is not None:
+            self.fills.append(fill)
+            fills.append(fill)
+        if order.status != "open":
+            self.sim.active = None
+
+    def _decide(
+        self, action: float, time: int, price: int, volume: float, equity: int, fills: list[Fill]
+    ) -> None:
+        action = max(-1.0, min(1.0, action))
+        pf, sim = self.portfolio, self.sim
+        if action > 0:
+            fill_price = sim.fill_price("buy", price)
+            lots = self.risk.size_buy(ppm_of(action), pf, equity, fill_price, sim.fee_ppm)
+            side = "buy"
+        elif action < 0:
+            lots, side, fill_price = (
+                self.risk.size_sell(ppm_of(-action), pf),
+                "sell",
+                sim.fill_price("sell", price),
+            )
+        else:
+            return
+        if lots <= 0 or lots * fill_price < self._min_notional:
+            return  # nothing worth an order (or below the exchange's minimum notional)
+        self._submit(
+            Order(
+                self._next_order_id(),
+                time,
+                side,
+                lots,
+                self.config.execution.algo,
+                self.config.execution.slices,
+                action,
+                self.strategy.name,
+                self.strategy.explain(),
+            ),
+            time,
+            price,
+            volume,
+            fills,
+        )
+
+    def _next_order_id(self) -> int:
+        return self.order_base + len(self.orders) + 1
+
+    def _submit(self, order: Order, time: int, price: int, volume: float, fills: list[Fill]) -> None:
+        self.orders.append(order)
+        self.sim.active = order
+        if order.algo == "market":
+            self._work(order, time, price, volume, fills)
+
+    def _emergency(self, time: int, price: int, volume: float, fills: list[Fill]) -> None:
+        """Flatten now, at market, and halt until the stop is cleared."""
+        self.emergency_requested = False
+        self.risk.trip("emergency_stop", "manual emergency stop: position flattened, trading halted")
+        if self.sim.active is not None:
+            self.sim.active.status = "cancelled"
+            self.sim.active = None
+        lots = self.portfolio.lots
+        if lots and lots * self.sim.fill_price("sell", price) >= self._min_notional:
+            order = Order(self._next_order_id(), time, "sell", lots, "market", 1, -1.0, "emergency_stop")
+            self.orders.append(order)
+            fill = self.sim.settle(
+                order, self.portfolio, time, price, float("inf"), self.fill_base + len(self.fills)
+            )
+            if fill is not None:
+                self.fills.append(fill)
+                fills.append(fill)
+
+    # -- control ----------------------------------------------------------------------------
+    def emergency_stop(self) -> None:
+        """Flatten at the next candle's close and halt."""
+        self.emergency_requested = True
+
+    def clear_emergency_stop(self) -> None:
+        self.emergency_requested = False
+        self.risk.clear("emergency_stop")
+
+    def check_stale(self, now_ms: int, interval_ms: int) -> bool:
+        """Paper trading's timer: trip `stale_data` when the next candle is overdue."""
+        if self.last_time is None:
+            return False
+        return self.risk.check_gap(self.last_time + interval_ms, now_ms - interval_ms)
+
+    # -- reading ----------------------------------------------------------------------------
+    def money(self, units: int) -> str:
+        return f"{self.market.to_quote(units):,.2f}"
+
+    def equity_quote(self) -> Decimal:
+        return self.market.to_quote(self.portfolio.equity(self.last_close_ticks))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to resume exactly where this engine stands (JSON-able)."""
+        active = self.sim.active
+        return {
+            "portfolio": self.portfolio.state(),
+            "risk": self.risk.snapshot(),
+            "strategy": self.strategy.state(),
+            "last_time": self.last_time,
+            "last_close_ticks": self.last_close_ticks,
+            "orders": self.order_base + len(self.orders),
+            "fills": self.fill_base + len(self.fills),
+            "active": active.to_dict() if active else None,
+            "recent_volume": list(self.sim.recent_volume),
+            "emergency_requested": self.emergency_requested,
+        }
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self.portfolio = Portfolio.from_state(snap["portfolio"])
+        self.risk.restore(snap["risk"])
+        self.strategy.load(snap["strategy"])
+        self.last_time, self.last_close_ticks = snap["last_time"], snap["last_close_ticks"]
+        self.order_base, self.fill_base = snap["orders"], snap["fills"]
+        self.orders, self.fills = [], []
+        self.sim.active = Order(**snap["active"]) if snap["active"] else None
+        self.sim.recent_volume.extend(snap["recent_volume"])
+        self.emergency_requested = snap["emergency_requested"]

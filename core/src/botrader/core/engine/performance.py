@@ -1,0 +1,116 @@
+"""Performance metrics of an equity curve and its trades.
+
+Sharpe and Sortino use **daily** returns (equity at each UTC day's last candle) annualised
+with √365 — crypto trades every day. Scaling per-minute returns by √(525,600) instead
+assumes independent minute returns; they are autocorrelated (bid-ask bounce, trends), and
+that scaling overstates Sharpe, sometimes several-fold. Ratios are fractions (0.05 = 5%);
+a figure with nothing to measure (no variance, no losing trade) is None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from botrader.core.engine.orders import Fill
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Performance:
+    candles: int
+    trades: int  # fills
+    round_trips: int
+    final_equity: float
+    total_return: float
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float
+    win_rate: float | None
+    profit_factor: float | None
+    avg_win: float | None
+    avg_loss: float | None
+    exposure: float
+    turnover: float
+    fees: float
+    buy_and_hold_return: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def daily_returns(times: np.ndarray, equity: np.ndarray, start_equity: float) -> np.ndarray:
+    days = times // DAY_MS
+    last_of_day = np.flatnonzero(np.diff(days, append=days[-1] + 1))
+    closes = np.concatenate([[start_equity], equity[last_of_day]])
+    return closes[1:] / closes[:-1] - 1.0
+
+
+def sharpe_sortino(returns: np.ndarray) -> tuple[float | None, float | None]:
+    if len(returns) < 2:
+        return None, None
+    mean, std = float(returns.mean()), float(returns.std(ddof=1))
+    sharpe = mean / std * math.sqrt(365) if std > 0 else None
+    downside = np.minimum(returns, 0.0)
+    dd = math.sqrt(float((downside**2).mean()))
+    sortino = mean / dd * math.sqrt(365) if dd > 0 else None
+    return sharpe, sortino
+
+
+def max_drawdown(equity: np.ndarray) -> float:
+    if len(equity) == 0:
+        return 0.0
+    peaks = np.maximum.accumulate(equity)
+    return float((1.0 - equity / peaks).max())
+
+
+def exposure(times: np.ndarray, fills: list[Fill]) -> float:
+    """Fraction of candles that end with a position open."""
+    if not fills or len(times) == 0:
+        return 0.0
+    fill_times = np.array([f.time for f in fills], dtype=np.int64)
+    position = np.cumsum([f.lots if f.side == "buy" else -f.lots for f in fills])
+    idx = np.searchsorted(fill_times, times, side="right") - 1
+    held = np.where(idx >= 0, position[np.maximum(idx, 0)], 0)
+    return float((held > 0).mean())
+
+
+def compute(
+    times: np.ndarray,
+    equity: np.ndarray,
+    closes: np.ndarray,
+    fills: list[Fill],
+    round_trips: list[float],
+    budget: float,
+    cash_unit: float,
+    fees_units: int,
+) -> Performance:
+    """`equity` in quote (floats), `round_trips` PnL in quote, fills as recorded (units)."""
+    n = len(equity)
+    final = float(equity[-1]) if n else budget
+    sharpe, sortino = sharpe_sortino(daily_returns(times, equity, budget)) if n else (None, None)
+    wins = [p for p in round_trips if p > 0]
+    losses = [p for p in round_trips if p <= 0]
+    gross_loss = -sum(losses)
+    traded = sum(f.lots * f.price for f in fills) * cash_unit
+    return Performance(
+        candles=n,
+        trades=len(fills),
+        round_trips=len(round_trips),
+        final_equity=final,
+        total_return=final / budget - 1.0,
+        sharpe=sharpe,
+        sortino=sortino,
+        max_drawdown=max_drawdown(np.concatenate([[budget], equity])) if n else 0.0,
+        win_rate=len(wins) / len(round_trips) if round_trips else None,
+        profit_factor=sum(wins) / gross_loss if gross_loss > 0 else None,
+        avg_win=sum(wins) / len(wins) if wins else None,
+        avg_loss=sum(losses) / len(losses) if losses else None,
+        exposure=exposure(times, fills),
+        turnover=traded / float(np.mean(equity)) if n else 0.0,
+        fees=fees_units * cash_unit,
+        buy_and_hold_return=float(closes[-1] / closes[0] - 1.0) if n else 0.0,
+    )
