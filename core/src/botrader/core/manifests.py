@@ -47,6 +47,7 @@ class Execution(_Spec):
     slices: int = Field(default=1, ge=1, le=1000)
     fee_rate: float = Field(default=0.001, ge=0.0, le=0.1, alias="feeRate")
     slippage_bps: float = Field(default=0.0, ge=0.0, le=1000.0, alias="slippageBps")
+    participation: float | None = Field(default=None, gt=0.0, le=1.0)
 
 
 class Backfill(_Spec):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
-from botrader.core.cli import db, market, up
+from botrader.core.cli import backtest, db, market, up
 from botrader.core.errors import UserError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.command()(up.up)
 app.command()(market.collect)
 app.command()(market.backfill)
+app.command()(backtest.backtest)
 app.add_typer(market.dataset_app, name="dataset")
 app.add_typer(db.app, name="db")
 

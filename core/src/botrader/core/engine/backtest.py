@@ -3,6 +3,7 @@ feeds them — then the performance metrics."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,16 +55,22 @@ class BacktestResult:
 
 
 def run_backtest(
-    frame: pd.DataFrame, strategy: Strategy, config: EngineConfig = EngineConfig()
+    frame: pd.DataFrame, strategy: Strategy, config: EngineConfig | None = None, *, warmup: int = 0
 ) -> BacktestResult:
-    if frame.empty:
+    """Trade every candle of `frame` after the first `warmup`, which only warm the
+    strategy's indicators (results cover the traded candles alone)."""
+    config = config or EngineConfig()
+    if len(frame) <= warmup:
         raise UserError("no candles to backtest")
     engine = Engine(strategy, config)
     columns = [frame[c].to_numpy() for c in ("open_time", "open", "high", "low", "close", "volume")]
+    rows = zip(*(col.tolist() for col in columns), strict=True)
+    for row in itertools.islice(rows, warmup):
+        engine.warm_up(*row)
     on_bar = engine.on_bar
-    for t, o, h, lo, c, v in zip(*(col.tolist() for col in columns), strict=True):
+    for t, o, h, lo, c, v in rows:
         on_bar(t, o, h, lo, c, v)
-    return summarize(engine, columns[0], columns[4], config)
+    return summarize(engine, columns[0][warmup:], columns[4][warmup:], config)
 
 
 def summarize(engine: Engine, times: np.ndarray, closes: np.ndarray, config: EngineConfig) -> BacktestResult:

@@ -65,7 +65,7 @@ class Engine:
     ) -> list[Fill]:
         if self.last_time is not None and time <= self.last_time:
             return []  # already processed: replays are idempotent
-        price = int(round(close * self._inv_tick))
+        price = round(close * self._inv_tick)
         pf, sim, fills = self.portfolio, self.sim, []
         if sim.active is not None:
             self._work(sim.active, time, price, volume, fills)
@@ -168,6 +168,13 @@ class Engine:
             if fill is not None:
                 self.fills.append(fill)
                 fills.append(fill)
+
+    def warm_up(self, time: int, open_: float, high: float, low: float, close: float, volume: float) -> None:
+        """Show the strategy a candle from before the trading period (indicators only)."""
+        bar = self._bar
+        bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
+        self.strategy.decide(bar, Account())
+        self.sim.note_volume(volume)
 
     # -- control ----------------------------------------------------------------------------
     def emergency_stop(self) -> None:

@@ -53,7 +53,7 @@ class RiskConfig:
 
 
 def ppm_of(fraction: float) -> int:
-    return int(round(fraction * PPM))
+    return round(fraction * PPM)
 
 
 @dataclass(slots=True)

@@ -69,7 +69,8 @@ class RsiParams:
             raise UserError(f"bad RSI period {self.period!r}: expected an integer >= 2")
         if not 0 <= self.oversold < self.overbought <= 100:
             raise UserError(
-                f"bad RSI thresholds {self.oversold}/{self.overbought}: need 0 <= oversold < overbought <= 100"
+                f"bad RSI thresholds {self.oversold}/{self.overbought}: "
+                "need 0 <= oversold < overbought <= 100"
             )
 
 
@@ -113,7 +114,7 @@ class SimpleRsi:
 
 @dataclass(frozen=True, slots=True)
 class RsiSmaParams(RsiParams):
-    sma_period: int = 50
+    sma_period: int = 200
 
     def __post_init__(self) -> None:
         RsiParams.__post_init__(self)

@@ -52,7 +52,7 @@ class MarketRules:
 
     def ticks(self, price: float) -> int:
         """A market price as whole ticks (nearest tick; exchange prices sit on the grid)."""
-        return int(round(price / float(self.tick_size)))
+        return round(price / float(self.tick_size))
 
     def cash_units(self, amount: Decimal | float | str) -> int:
         """A quote amount as whole cash units, rounded down (never invent money)."""
@@ -86,12 +86,12 @@ class MarketRules:
 
 def fee_ppm(rate: float) -> int:
     """0.001 → 1000 ppm (rounded to the nearest ppm)."""
-    return int(round(rate * PPM))
+    return round(rate * PPM)
 
 
 def slippage_units(bps: float) -> int:
     """2.5 bp → 250 (hundredths of a basis point)."""
-    return int(round(bps * 100))
+    return round(bps * 100)
 
 
 def fee_for(notional: IntLike, ppm: int) -> IntLike:

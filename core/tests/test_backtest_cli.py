@@ -1,0 +1,114 @@
+"""`botrader backtest`: the --json contract, charts, manifests, walk-forward, bad input."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from botrader.core.cli.main import main
+from tests.support.paths import REPO, SAMPLE
+
+CONTRACT_KEYS = {
+    "strategy",
+    "candles",
+    "trades",
+    "final_equity",
+    "total_return",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "win_rate",
+    "profit_factor",
+    "buy_and_hold_return",
+}
+
+
+def run_json(capsys, *argv: str) -> dict:
+    assert main(["backtest", "--data", str(SAMPLE), *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_has_the_contract_fields(capsys) -> None:
+    out = run_json(capsys)
+    assert CONTRACT_KEYS <= set(out)
+    assert out["strategy"] == "simple_rsi" and out["candles"] == 2880 and out["trades"] > 0
+    assert out["final_equity"] == pytest.approx(10_000 * (1 + out["total_return"]))
+    assert 0 <= out["max_drawdown"] < 1 and -1 < out["buy_and_hold_return"] < 1
+
+
+def test_fee_budget_and_params_change_the_result(capsys) -> None:
+    base = run_json(capsys)
+    free = run_json(capsys, "--fee", "0")
+    assert free["final_equity"] > base["final_equity"] and free["trades"] == base["trades"]
+    small = run_json(capsys, "--budget", "1000")
+    assert small["final_equity"] == pytest.approx(base["final_equity"] / 10, rel=1e-3)
+    strict = run_json(capsys, "--param", "oversold=20", "--param", "overbought=80")
+    assert strict["trades"] < base["trades"]
+    twap = run_json(capsys, "--algo", "twap", "--slices", "3")
+    assert twap["trades"] > base["trades"]  # children are fills
+
+
+def test_bot_manifest_and_plot(capsys, tmp_path: Path) -> None:
+    chart = tmp_path / "equity.html"
+    rc = main(
+        [
+            "backtest",
+            "--data",
+            str(SAMPLE),
+            "--bot",
+            str(REPO / "examples" / "tradingbot-replay.yaml"),
+            "--plot",
+            str(chart),
+        ]
+    )
+    assert rc == 0
+    assert "total return" in capsys.readouterr().out
+    page = chart.read_text()
+    assert page.startswith("<!doctype html>") and page.count("<polyline") == 2 and "<title>buy" in page
+
+
+def test_walk_forward_json(capsys) -> None:
+    assert main(["backtest", "--data", str(SAMPLE), "--walk-forward", "1000,500", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["windows"]) == 3
+    assert all({"params", "train_return", "total_return", "trades"} <= set(w) for w in out["windows"])
+    assert out["windows"][1]["test_start"] == out["windows"][0]["test_end"] + 60_000
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--strategy", "macd"], "unknown strategy 'macd'"),
+        (["--budget", "-5"], "bad budget -5"),
+        (["--fee", "0.5"], "bad fee rate 0.5"),
+        (["--algo", "iceberg"], "unknown execution algo 'iceberg'"),
+        (["--param", "oversold=90"], "bad RSI thresholds 90/70"),
+        (["--param", "window=3"], "unknown parameter(s) for simple_rsi: window"),
+        (["--param", "junk"], "bad --param 'junk'"),
+        (["--walk-forward", "10"], "bad --walk-forward '10'"),
+        (["--plot", "chart.png"], "bad --plot 'chart.png'"),
+        (["--strategy", "ppo"], "strategy 'ppo' needs a trained model"),
+    ],
+)
+def test_bad_input(argv: list[str], needle: str, capsys) -> None:
+    assert main(["backtest", "--data", str(SAMPLE), *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_backtest_from_the_database(sqlite_url: str, capsys) -> None:
+    from botrader.core.candles import make_key
+    from botrader.core.data.files import frame_to_candles, read_candles_frame
+    from botrader.core.db import connect, upgrade
+    from botrader.core.db.candles import CandleStore
+
+    engine = connect(sqlite_url)
+    upgrade(engine)
+    CandleStore(engine).upsert(
+        make_key("replay", "BTCUSDT", "1m"), frame_to_candles(read_candles_frame(SAMPLE))
+    )
+    assert main(["backtest", "--db", sqlite_url, "--exchange", "replay", "--json"]) == 0
+    from_db = json.loads(capsys.readouterr().out)
+    assert from_db == run_json(capsys)
+    assert main(["backtest", "--db", sqlite_url, "--symbol", "ETHUSDT"]) == 2
+    assert "no binance:ETHUSDT:1m candles" in capsys.readouterr().err
