@@ -11,8 +11,8 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from botrader.core.data.files import read_candles_frame  # noqa: E402
 
+from botrader.core.data.files import read_candles_frame  # noqa: E402
 from tests.support.paths import SHARED_DATA  # noqa: E402
 
 

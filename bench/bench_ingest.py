@@ -16,13 +16,13 @@ import tempfile
 import time
 
 from _common import tiled_candles
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
 from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.models import CANDLES
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
 from tests.support.servers import PostgresServer
 
 KEY = make_key("binance", "BTCUSDT", "1m")

@@ -17,9 +17,9 @@ import tempfile
 import time
 
 from _common import percentile, tiled_candles
+
 from botrader.core.data.files import frame_to_candles
 from botrader.services.collector import CollectorConfig, run_collector
-
 from tests.support.fake_binance import FakeBinance
 from tests.support.servers import PostgresServer
 

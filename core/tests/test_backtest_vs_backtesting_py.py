@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from backtesting import Strategy as BtStrategy
 from backtesting.lib import FractionalBacktest
+from ta.momentum import RSIIndicator
+
 from botrader.core.engine.backtest import run_backtest
 from botrader.core.engine.strategies import make_strategy
-from ta.momentum import RSIIndicator
 
 FEE, UNIT, BUDGET = 0.001, 1e-5, 10_000.0
 

@@ -1,4 +1,5 @@
 import pytest
+
 from botrader.core.binance.messages import MalformedMessage, candle_from_rest, kline_from_stream
 
 # Shapes copied from Binance's spot API documentation (kline/candlestick streams and GET /api/v3/klines).

@@ -4,12 +4,13 @@ import dataclasses
 
 import psycopg
 import pytest
+from sqlalchemy import inspect
+
 from botrader.core.candles import make_key
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import NOTIFY_CHANNEL, CandleStore
 from botrader.core.db.migrate import current_revision
 from botrader.core.errors import UserError
-from sqlalchemy import inspect
 
 KEY = make_key("binance", "BTCUSDT", "1m")
 

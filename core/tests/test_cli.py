@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from botrader.core.cli.main import app, main
 
+from botrader.core.cli.main import app, main
 from tests.support.servers import free_port
 
 

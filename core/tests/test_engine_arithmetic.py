@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.units import (
     MarketRules,

@@ -4,6 +4,7 @@ import json
 from decimal import Decimal
 
 import pytest
+
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.risk import RiskConfig

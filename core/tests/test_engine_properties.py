@@ -2,12 +2,13 @@
 
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.units import fee_for, fee_ppm
 from engine_helpers import Scripted, feed
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 closes = st.lists(st.floats(min_value=10.0, max_value=200_000.0, allow_nan=False), min_size=2, max_size=60)
 actions = st.dictionaries(

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from botrader.core.data.files import frame_to_candles, read_candles_frame
 from botrader.core.errors import UserError
-
 from tests.support.paths import SAMPLE
 
 ROWS = "open,high,low,close,volume\n1,2,0.5,1.5,10\n1.5,2.5,1,2,11\n"

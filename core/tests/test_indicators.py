@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from botrader.core.data.files import frame_to_candles
 from botrader.core.indicators import (
     FEATURE_COLUMNS,

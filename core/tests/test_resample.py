@@ -4,6 +4,7 @@ independent aggregation written out by hand."""
 import numpy as np
 import pandas as pd
 import pytest
+
 from botrader.core.errors import UserError
 from botrader.core.resample import resample
 

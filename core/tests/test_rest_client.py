@@ -3,9 +3,9 @@
 import time
 
 import pytest
+
 from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.errors import SourceUnavailable, UserError
-
 from tests.support.fake_binance import Faults
 from tests.support.servers import free_port
 

@@ -1,4 +1,5 @@
 import pytest
+
 from botrader.core.candles import make_key, normalize_symbol
 from botrader.core.errors import UserError
 from botrader.core.intervals import floor_to_interval, interval_ms, last_closed_open_time

@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+
 from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.candles import make_key
 from botrader.core.cli.main import main
@@ -11,7 +12,6 @@ from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError
 from botrader.core.timeutil import format_ms
 from botrader.jobs.backfill import plan_backfill, run_backfill
-
 from tests.support.fake_binance import Faults
 
 KEY = make_key("binance", "BTCUSDT", "1m")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from botrader.core.candles import make_key
 from botrader.core.cli.main import main
 from botrader.core.data.files import frame_to_candles

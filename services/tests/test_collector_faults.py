@@ -4,11 +4,11 @@ import asyncio
 import copy
 
 import pytest
+from prometheus_client import REGISTRY
+
 from botrader.core.db import connect
 from botrader.core.db.candles import CandleStore
 from botrader.services.collector import CollectorConfig, run_collector
-from prometheus_client import REGISTRY
-
 from tests.support.collector_harness import assert_table_equals_served, collect_all, keys_of, point_at
 from tests.support.fake_binance import Faults
 

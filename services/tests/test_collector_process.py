@@ -12,12 +12,12 @@ import time
 
 import httpx
 import pytest
+
 from botrader.core.candles import Candle, make_key
 from botrader.core.db import connect
 from botrader.core.db.candles import CandleStore
 from botrader.core.intervals import last_closed_open_time
 from botrader.core.timeutil import now_ms
-
 from tests.support.servers import PrometheusServer, free_port
 
 KEY = make_key("binance", "BTCUSDT", "1m")

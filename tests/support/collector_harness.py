@@ -6,12 +6,12 @@ import asyncio
 import time
 
 import pytest
+
 from botrader.core.candles import SeriesKey, make_key
 from botrader.core.db import connect
 from botrader.core.db.candles import CandleStore
 from botrader.services.collector import CollectorConfig, run_collector
 from botrader.services.collector.service import CollectorResult
-
 from tests.support.fake_binance import FakeBinance
 
 

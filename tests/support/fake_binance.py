@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
 from botrader.core.candles import Candle
 from botrader.core.intervals import INTERVAL_MS
 

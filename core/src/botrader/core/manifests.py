@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from botrader.core.errors import UserError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from botrader.core.errors import UserError
 
 GROUP_VERSION = "botrader.io/v1alpha1"
 Fraction = Field(ge=0.0, le=1.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
 from botrader.core.candles import SeriesKey
 from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError

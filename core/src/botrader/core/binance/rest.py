@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
+
 from botrader.core.binance.messages import candle_from_rest
 from botrader.core.candles import Candle
 from botrader.core.errors import SourceUnavailable, UserError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from botrader.core import settings
 
 app = typer.Typer(help="Database schema management (Alembic migrations).", no_args_is_help=True)

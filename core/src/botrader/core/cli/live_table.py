@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
+from rich.table import Table
+
 from botrader.core.candles import Candle, SeriesKey
 from botrader.core.indicators import StreamingIndicators
 from botrader.core.timeutil import format_ms
-from rich.table import Table
 
 
 class LiveCandles:

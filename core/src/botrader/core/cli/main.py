@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+
 from botrader.core.cli import backtest, db, market, up
 from botrader.core.errors import UserError
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from botrader.core import settings
 from botrader.core.cli.common import require, setup_logging, split_symbols
 from botrader.core.cli.db import DbOption
@@ -66,13 +67,14 @@ def backfill(
     db: DbOption = None,
 ) -> None:
     """Fetch historical candles over REST; resumes after the last stored candle."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from botrader.core.binance.endpoints import endpoints_for
     from botrader.core.binance.rest import BinanceRestClient
     from botrader.core.candles import make_key
     from botrader.core.db import connect, upgrade
     from botrader.core.db.candles import CandleStore
     from botrader.core.timeutil import now_ms, parse_instant
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     job = require("botrader.jobs.backfill")
     key = make_key(source, symbol, interval)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from botrader.core import settings
 from botrader.core.cli.common import require, setup_logging
 from botrader.core.cli.db import DbOption

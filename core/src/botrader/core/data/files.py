@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from botrader.core.candles import Candle
 from botrader.core.errors import UserError
 

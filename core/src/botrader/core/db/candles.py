@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from botrader.core.candles import Candle, SeriesKey
-from botrader.core.db.models import CANDLES
-from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+
+from botrader.core.candles import Candle, SeriesKey
+from botrader.core.db.models import CANDLES
+from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 
 NOTIFY_CHANNEL = "botrader_candles"
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades")

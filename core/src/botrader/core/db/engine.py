@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from botrader.core.errors import UserError
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from botrader.core.errors import UserError
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from botrader.core.engine import performance
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.orders import Fill, Order

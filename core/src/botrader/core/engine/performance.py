@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
 from botrader.core.engine.orders import Fill
 
 DAY_MS = 86_400_000

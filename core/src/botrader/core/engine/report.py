@@ -74,9 +74,11 @@ def write_html(
     xs = idx / max(n - 1, 1)
     eq = equity[idx]
     dd = 1 - equity / np.maximum.accumulate(equity)
+    equity_line = _polyline(xs, eq, PAD, EQ_H, eq.min(), eq.max())
+    drawdown_line = _polyline(xs, -dd[idx], PAD + EQ_H + PAD, DD_H, -max(dd.max(), 1e-9), 0)
     lines = [
-        f'<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="{_polyline(xs, eq, PAD, EQ_H, eq.min(), eq.max())}"/>',
-        f'<polyline fill="none" stroke="#dc2626" points="{_polyline(xs, -dd[idx], PAD + EQ_H + PAD, DD_H, -max(dd.max(), 1e-9), 0)}"/>',
+        f'<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="{equity_line}"/>',
+        f'<polyline fill="none" stroke="#dc2626" points="{drawdown_line}"/>',
     ]
     pos = {int(t): i for i, t in enumerate(times.tolist())}
     for fill in fills:

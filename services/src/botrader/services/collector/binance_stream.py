@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import websockets
+
 from botrader.core.binance.messages import KlineEvent, MalformedMessage, kline_from_stream
 from botrader.core.binance.rest import KLINES_PAGE, BinanceRestClient
 from botrader.core.candles import Candle, SeriesKey

@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import pandas as pd
+
 from botrader.core.candles import SeriesKey
 from botrader.core.data.files import frame_to_candles
 from botrader.core.intervals import interval_ms
