@@ -29,8 +29,10 @@ test-fast: install  ## unit tests only: no servers
 	$(PY) -m pytest -m "not slow and not postgres and not prometheus" core/tests
 
 bench: system-deps install  ## benchmarks (figures, not pass/fail)
+	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_stream_latency.py
+	$(PY) bench/bench_backtest.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -58,6 +58,9 @@ class Engine:
         self._min_notional = self.market.min_notional_units
         self._cash_unit = float(self.market.cash_unit)
         self._step = float(self.market.step_size)
+        self._watch_risk = self.risk.watching
+        self._vwap = config.execution.algo == "vwap"
+        self.strategy_needs_account = bool(getattr(strategy, "needs_account", False))
 
     # -- the hot path ---------------------------------------------------------------------
     def on_bar(
@@ -74,21 +77,21 @@ class Engine:
         equity = pf.cash + pf.lots * price
         account = self._account
         account.long = pf.lots * price >= self._min_notional
-        if pf.lots or self.strategy_needs_account:
+        if self.strategy_needs_account:
             self._fill_account(account, equity)
         action = self.strategy.decide(bar, account)
-        self.risk.observe(time, equity, pf, self.money)
+        if self._watch_risk:
+            self.risk.observe(time, equity, pf, self.money)
         if self.emergency_requested:
             self._emergency(time, price, volume, fills)
         elif action is not None and sim.active is None and not self.risk.state.open:
             self._decide(action, time, price, volume, equity, fills)
-        sim.note_volume(volume)
+        if self._vwap:
+            sim.note_volume(volume)
         self.last_time, self.last_close_ticks = time, price
         self.times.append(time)
         self.equity.append(pf.cash + pf.lots * price)
         return fills
-
-    strategy_needs_account = False  # strategies reading cash/position (PPO) set this
 
     def _fill_account(self, account: Account, equity: int) -> None:
         pf, unit = self.portfolio, self._cash_unit
@@ -174,7 +177,8 @@ class Engine:
         bar = self._bar
         bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
         self.strategy.decide(bar, Account())
-        self.sim.note_volume(volume)
+        if self._vwap:
+            self.sim.note_volume(volume)
 
     # -- control ----------------------------------------------------------------------------
     def emergency_stop(self) -> None:
