@@ -1,5 +1,7 @@
-"""The README's demo path: the replay bot manifest runs end to end in one process."""
+"""The README's demo path: the replay bot manifest runs end to end in one process, and the
+bot's paper trades are exactly what a backtest of the same manifest and candles makes."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.support.paths import REPO
+from tests.support.paths import REPO, SAMPLE
+
+MANIFEST = REPO / "examples" / "tradingbot-replay.yaml"
 
 
 @pytest.mark.slow
@@ -20,7 +24,7 @@ def test_replay_manifest_runs_end_to_end(tmp_path: Path) -> None:
             "botrader.core",
             "up",
             "-f",
-            str(REPO / "examples" / "tradingbot-replay.yaml"),
+            str(MANIFEST),
             "--db",
             f"sqlite:///{db}",
             "--speed",
@@ -35,9 +39,29 @@ def test_replay_manifest_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "RSI(14)" in run.stdout and "2880 candles written" in run.stdout
+    backtest = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "botrader.core",
+            "backtest",
+            "--data",
+            str(SAMPLE),
+            "--bot",
+            str(MANIFEST),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    expected = json.loads(backtest.stdout)
     with create_engine(f"sqlite:///{db}").connect() as conn:
-        rows = conn.execute(
-            text("SELECT count(*), min(open_time), max(open_time) FROM candles WHERE exchange='replay'")
-        ).one()
-    assert rows[0] == 2880
-    assert str(rows[1]).startswith("2025-06-01 00:00") and str(rows[2]).startswith("2025-06-02 23:59")
+        candles = conn.execute(text("SELECT count(*) FROM candles WHERE exchange='replay'")).scalar()
+        fills = conn.execute(text("SELECT count(*) FROM trades WHERE bot='btc-replay'")).scalar()
+        equity = conn.execute(text("SELECT equity FROM bots WHERE name='btc-replay'")).scalar()
+    assert candles == 2880
+    assert fills == expected["trades"] > 0
+    assert float(equity) == pytest.approx(expected["final_equity"], abs=1e-6)
+    assert f"{fills} fills" in run.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from rich.table import Table
 
@@ -33,6 +34,9 @@ class LiveCandles:
             self.count += 1
             self.rows.append((candle, self.indicators.update(candle)))
 
+    def render_bot(self, trader: Any) -> Table:
+        return render_bot(trader)
+
     def render(self) -> Table:
         table = Table(title=f"{self.key} — {self.count} candles stored", expand=False)
         for name in ("time (UTC)", "open", "high", "low", "close", "volume", "RSI(14)", "MACD", "signal"):
@@ -53,6 +57,25 @@ class LiveCandles:
                 style=style,
             )
         return table
+
+
+def render_bot(trader: Any) -> Table:
+    """The bot's line: phase, money, position and its latest decision."""
+    s = trader.summary()
+    table = Table(title=f"bot {trader.bot.name} ({trader.engine.strategy.name})", expand=False)
+    for name in ("phase", "equity", "PnL", "cash", "position", "fills", "breakers"):
+        table.add_column(name, justify="right")
+    color = "green" if s["pnl_percent"] >= 0 else "red"
+    table.add_row(
+        s["phase"],
+        f"{s['equity']:,.2f}",
+        f"[{color}]{s['pnl_percent']:+.2f}%[/{color}]",
+        f"{s['cash']:,.2f}",
+        f"{s['position']}",
+        str(s["trades"]),
+        ", ".join(s["breakers"]) or "–",
+    )
+    return table
 
 
 def _fmt(value: float | None, digits: int) -> str:

@@ -1,14 +1,16 @@
 """`botrader up`: run what a manifest needs in one process, no cluster required.
 
-Today that is the market-data collector (live or replay) with a live candle table;
-the paper trader and the status API join it as they land.
+Embedded mode: the collector (live or replay) and the bot's paper trader share one event
+loop and one database (SQLite by default); the collector pokes the trader after every
+commit. A live table shows the newest candles with RSI/MACD and the bot's state. The status
+API joins when it lands.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,7 +28,9 @@ def up(
         Path, typer.Option("-f", "--file", help="TradingBot manifest (YAML), as for kubectl apply.")
     ],
     db: DbOption = None,
-    port: Annotated[int, typer.Option(help="HTTP port for /healthz and /metrics.")] = 8001,
+    port: Annotated[
+        int, typer.Option(help="HTTP port for /healthz and /metrics (0 = any free port).")
+    ] = 8001,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     speed: Annotated[float | None, typer.Option(help="Override spec.replay.speed.")] = None,
 ) -> None:
@@ -40,9 +44,9 @@ def up(
     if not bots:
         raise UserError(f"{file}: no TradingBot in the manifest")
     bot = bots[0]
-    service = require("botrader.services.collector.service")
+    collector = require("botrader.services.collector.service")
     spec = bot.spec
-    cfg = service.CollectorConfig(
+    cfg = collector.CollectorConfig(
         symbols=[spec.symbol],
         interval=spec.interval,
         source=spec.source,
@@ -54,12 +58,11 @@ def up(
     )
     if cfg.replay_file is not None and not cfg.replay_file.is_file():
         raise UserError(f"{file}: spec.replay.path {spec.replay.path!r} not found")  # type: ignore[union-attr]
-    view = LiveCandles(cfg.keys()[0])
-    asyncio.run(_run(cfg, view, service, bot))
+    asyncio.run(_run(cfg, bot, collector, require("botrader.services.trader.service")))
 
 
-async def _run(cfg: object, view: LiveCandles, service: object, bot: TradingBot) -> None:
-    from rich.console import Console
+async def _run(cfg: Any, bot: TradingBot, collector: Any, trader_service: Any) -> None:
+    from rich.console import Console, Group
     from rich.live import Live
 
     console = Console()
@@ -69,14 +72,42 @@ async def _run(cfg: object, view: LiveCandles, service: object, bot: TradingBot)
     stop_on_signals(stop)
     spec = bot.spec
     console.print(
-        f"[bold]botrader up[/bold]: {bot.name} ({spec.symbol} {spec.interval}, source {spec.source})"
+        f"[bold]botrader up[/bold]: {bot.name} ({spec.symbol} {spec.interval}, "
+        f"source {spec.source}, strategy {spec.strategy.type}, budget {spec.budget:,.0f})"
     )
+    view = LiveCandles(cfg.keys()[0])
+    waker = trader_service.Waker(str(cfg.keys()[0]))
+    trader_stop, started = asyncio.Event(), asyncio.Event()
+    holder: dict[str, Any] = {}
+    trader_task = asyncio.create_task(
+        trader_service.run_trader(
+            bot,
+            trader_service.TraderSettings(cfg.db_url, port=None),
+            stop=trader_stop,
+            waker=waker,
+            started=started,
+            on_start=lambda t: holder.setdefault("trader", t),
+            drain_on_stop=True,
+        )
+    )
+    await started.wait()
     with Live(view.render(), console=console, refresh_per_second=4, transient=False) as live:
 
-        def on_commit(key: object, candles: object, changed: int) -> None:
-            view.add(key, candles, changed)  # type: ignore[arg-type]
-            live.update(view.render())
+        def refresh() -> None:
+            live.update(Group(view.render(), view.render_bot(holder["trader"])))
 
-        result = await service.run_collector(cfg, stop=stop, on_commit=on_commit)  # type: ignore[attr-defined]
+        def on_commit(key: Any, candles: Any, changed: int) -> None:
+            view.add(key, candles, changed)
+            waker.poke()
+            refresh()
+
+        result = await collector.run_collector(cfg, stop=stop, on_commit=on_commit)
+        trader_stop.set()
+        trader = await trader_task
+        refresh()
     console.line()
-    console.print(f"stopped: {result.written} candles written to {cfg.db_url}")  # type: ignore[attr-defined]
+    s = trader.summary()
+    console.print(
+        f"stopped: {result.written} candles written to {cfg.db_url}; {bot.name}: {s['phase']}, "
+        f"equity {s['equity']:,.2f} ({s['pnl_percent']:+.2f}%), {s['trades']} fills"
+    )

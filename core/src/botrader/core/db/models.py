@@ -1,11 +1,13 @@
-"""Tables. `candles` is the market-data store; later tables (orders, trades, equity, bots,
-audit) join this module as the engine and trader land, each with its own migration."""
+"""Tables (DESIGN.md): `candles` (market data) and the paper trader's `bots`, `orders`,
+`trades`, `equity` and `audit`. Money columns are NUMERIC: exact on PostgreSQL; SQLite
+keeps them as floats, which is fine for display — the exact state of a bot (integer units)
+lives in `bots.state` and is what a restart resumes from."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, String
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Integer, Numeric, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -29,3 +31,88 @@ class CandleRow(SQLModel, table=True):
 
 
 CANDLES = CandleRow.__table__
+
+
+MONEY = Numeric(38, 12)
+
+
+class BotRow(SQLModel, table=True):
+    """One bot: its spec, live summary, and the engine snapshot a restart resumes from."""
+
+    __tablename__ = "bots"
+
+    name: str = Field(sa_column=Column(String(128), primary_key=True))
+    namespace: str = Field(default="default", sa_column=Column(String(128), nullable=False))
+    spec: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    phase: str = Field(default="Pending", sa_column=Column(String(16), nullable=False))
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    breakers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    equity: float | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    cash: float | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    position: float | None = Field(default=None, sa_column=Column(MONEY, nullable=True))
+    pnl_percent: float | None = Field(default=None, sa_column=Column(Float(53), nullable=True))
+    trades: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    last_candle_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    updated_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    bot: str = Field(sa_column=Column(String(128), primary_key=True))
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    side: str = Field(sa_column=Column(String(4), nullable=False))
+    algo: str = Field(sa_column=Column(String(8), nullable=False))
+    quantity: float = Field(sa_column=Column(MONEY, nullable=False))
+    filled_quantity: float = Field(sa_column=Column(MONEY, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    action: float = Field(sa_column=Column(Float(53), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    explanation: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TradeRow(SQLModel, table=True):
+    """One fill. (bot, seq) is the engine's fill sequence: the idempotency key."""
+
+    __tablename__ = "trades"
+
+    bot: str = Field(sa_column=Column(String(128), primary_key=True))
+    seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    order_id: int = Field(sa_column=Column(Integer, nullable=False))
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    side: str = Field(sa_column=Column(String(4), nullable=False))
+    quantity: float = Field(sa_column=Column(MONEY, nullable=False))
+    price: float = Field(sa_column=Column(MONEY, nullable=False))
+    fee: float = Field(sa_column=Column(MONEY, nullable=False))
+    pnl: float = Field(sa_column=Column(MONEY, nullable=False))
+
+
+class EquityRow(SQLModel, table=True):
+    __tablename__ = "equity"
+
+    bot: str = Field(sa_column=Column(String(128), primary_key=True))
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True))
+    equity: float = Field(sa_column=Column(MONEY, nullable=False))
+    cash: float = Field(sa_column=Column(MONEY, nullable=False))
+    position: float = Field(sa_column=Column(MONEY, nullable=False))
+    price: float = Field(sa_column=Column(MONEY, nullable=False))
+
+
+class AuditRow(SQLModel, table=True):
+    """Who changed what, when: every control change of a bot."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    bot: str = Field(sa_column=Column(String(128), nullable=False, index=True))
+    action: str = Field(sa_column=Column(String(64), nullable=False))
+    before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

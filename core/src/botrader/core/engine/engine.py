@@ -48,6 +48,8 @@ class Engine:
         self.orders: list[Order] = []  # this session's; ids continue from order_base
         self.fills: list[Fill] = []  # this session's; seq continues from fill_base
         self.order_base = self.fill_base = 0
+        self.touched: dict[int, Order] = {}  # orders created or changed since the last drain
+        self.paused = False  # candles still mark equity and warm indicators; no new orders
         self.times: list[int] = []
         self.equity: list[int] = []
         self.last_close_ticks = 0
@@ -68,8 +70,10 @@ class Engine:
     ) -> list[Fill]:
         if self.last_time is not None and time <= self.last_time:
             return []  # already processed: replays are idempotent
-        price = round(close * self._inv_tick)
+        price = round(close * self._inv_tick)  # = MarketRules.ticks(close), inlined
         pf, sim, fills = self.portfolio, self.sim, []
+        if self.risk.state.open and "stale_data" in self.risk.state.open:
+            self.risk.clear("stale_data")  # a candle arrived: the data is fresh again
         if sim.active is not None:
             self._work(sim.active, time, price, volume, fills)
         bar = self._bar
@@ -84,7 +88,7 @@ class Engine:
             self.risk.observe(time, equity, pf, self.money)
         if self.emergency_requested:
             self._emergency(time, price, volume, fills)
-        elif action is not None and sim.active is None and not self.risk.state.open:
+        elif action is not None and sim.active is None and not self.risk.state.open and not self.paused:
             self._decide(action, time, price, volume, equity, fills)
         if self._vwap:
             sim.note_volume(volume)
@@ -101,6 +105,7 @@ class Engine:
         account.avg_entry_price = pf.average_entry_ticks() * float(self.market.tick_size)
 
     def _work(self, order: Order, time: int, price: int, volume: float, fills: list[Fill]) -> None:
+        self.touched[order.id] = order
         fill = self.sim.settle(order, self.portfolio, time, price, volume, self.fill_base + len(self.fills))
         if fill is not None:
             self.fills.append(fill)
@@ -150,6 +155,7 @@ class Engine:
 
     def _submit(self, order: Order, time: int, price: int, volume: float, fills: list[Fill]) -> None:
         self.orders.append(order)
+        self.touched[order.id] = order
         self.sim.active = order
         if order.algo == "market":
             self._work(order, time, price, volume, fills)
@@ -165,6 +171,7 @@ class Engine:
         if lots and lots * self.sim.fill_price("sell", price) >= self._min_notional:
             order = Order(self._next_order_id(), time, "sell", lots, "market", 1, -1.0, "emergency_stop")
             self.orders.append(order)
+            self.touched[order.id] = order
             fill = self.sim.settle(
                 order, self.portfolio, time, price, float("inf"), self.fill_base + len(self.fills)
             )
@@ -193,7 +200,18 @@ class Engine:
         """Paper trading's timer: trip `stale_data` when the next candle is overdue."""
         if self.last_time is None:
             return False
-        return self.risk.check_gap(self.last_time + interval_ms, now_ms - interval_ms)
+        return self.risk.check_gap(self.last_time + interval_ms, now_ms)
+
+    def drain(self) -> tuple[list[Fill], list[Order]]:
+        """Hand over the fills and touched orders since the last drain, and forget them (a
+        long-running trader persists and drops them; ids and sequence numbers continue)."""
+        fills, touched = self.fills, list(self.touched.values())
+        self.fill_base += len(fills)
+        self.order_base += len(self.orders)
+        self.fills, self.orders, self.touched = [], [], {}
+        self.times.clear()
+        self.equity.clear()
+        return fills, touched
 
     # -- reading ----------------------------------------------------------------------------
     def money(self, units: int) -> str:
@@ -216,6 +234,7 @@ class Engine:
             "active": active.to_dict() if active else None,
             "recent_volume": list(self.sim.recent_volume),
             "emergency_requested": self.emergency_requested,
+            "paused": self.paused,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -228,3 +247,4 @@ class Engine:
         self.sim.active = Order(**snap["active"]) if snap["active"] else None
         self.sim.recent_volume.extend(snap["recent_volume"])
         self.emergency_requested = snap["emergency_requested"]
+        self.paused = snap.get("paused", False)

@@ -73,8 +73,12 @@ class RiskManager:
         self.position_ppm = ppm_of(config.max_position_fraction)
         # with no equity breaker configured there is nothing to watch per candle
         self.watching = any(
-            v is not None for v in (config.daily_loss_limit_fraction, config.max_drawdown_fraction,
-                                    config.max_consecutive_losses)
+            v is not None
+            for v in (
+                config.daily_loss_limit_fraction,
+                config.max_drawdown_fraction,
+                config.max_consecutive_losses,
+            )
         )
         self.trade_ppm = ppm_of(config.max_trade_risk_fraction)
 

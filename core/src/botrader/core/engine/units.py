@@ -52,7 +52,7 @@ class MarketRules:
 
     def ticks(self, price: float) -> int:
         """A market price as whole ticks (nearest tick; exchange prices sit on the grid)."""
-        return round(price / float(self.tick_size))
+        return round(price * (1.0 / float(self.tick_size)))  # the engine's hot path does the same
 
     def cash_units(self, amount: Decimal | float | str) -> int:
         """A quote amount as whole cash units, rounded down (never invent money)."""

@@ -1,0 +1,152 @@
+"""Persistence of paper-trading bots: fills, orders, equity marks and the engine snapshot,
+written together in one transaction per batch of candles.
+
+That single transaction is the trader's idempotency: the snapshot says which candle was
+processed last, and it commits with exactly the fills that candle produced (keyed by the
+engine's fill sequence). A crash before the commit leaves nothing, and the restarted trader
+re-decides the same candles to the same fills; a crash after it resumes past them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from botrader.core.db.models import AuditRow, BotRow, EquityRow, OrderRow, TradeRow
+from botrader.core.engine.orders import Fill, Order
+from botrader.core.engine.units import MarketRules
+from botrader.core.timeutil import ms_to_datetime
+
+BOTS, ORDERS, TRADES, EQUITY, AUDIT = (m.__table__ for m in (BotRow, OrderRow, TradeRow, EquityRow, AuditRow))
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+class TradingStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def bot(self, name: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(BOTS).where(BOTS.c.name == name)).mappings().first()
+        return dict(row) if row else None
+
+    def register(self, name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create the bot's row, or refresh its spec; its state is kept."""
+        with self.engine.begin() as conn:
+            stmt = _insert(conn, BOTS).values(
+                name=name, namespace=namespace, spec=spec, phase="Pending", message="", breakers={}, trades=0
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["name"], set_={"spec": spec, "namespace": namespace}
+                )
+            )
+        return self.bot(name) or {}
+
+    def save_progress(
+        self,
+        name: str,
+        market: MarketRules,
+        snapshot: dict[str, Any],
+        summary: dict[str, Any],
+        fills: Sequence[Fill],
+        orders: Sequence[Order],
+        marks: Sequence[tuple[int, int, int, int, int]],
+    ) -> None:
+        """One transaction: new fills, orders as they now stand, equity marks
+        (time, equity, cash, lots, price ticks) and the bot's snapshot and summary."""
+        with self.engine.begin() as conn:
+            if fills:
+                conn.execute(
+                    _insert(conn, TRADES).on_conflict_do_nothing(),
+                    [self._fill_row(name, market, f) for f in fills],
+                )
+            for order in orders:
+                row = self._order_row(name, market, order)
+                stmt = _insert(conn, ORDERS).values(**row)
+                keep = {k: row[k] for k in ("filled_quantity", "status")}
+                conn.execute(stmt.on_conflict_do_update(index_elements=["bot", "id"], set_=keep))
+            if marks:
+                rows = [
+                    {
+                        "bot": name,
+                        "time": ms_to_datetime(t),
+                        "equity": market.to_quote(eq),
+                        "cash": market.to_quote(cash),
+                        "position": market.to_base(lots),
+                        "price": market.price(px),
+                    }
+                    for t, eq, cash, lots, px in marks
+                ]
+                conn.execute(_insert(conn, EQUITY).on_conflict_do_nothing(), rows)
+            conn.execute(
+                BOTS.update()
+                .where(BOTS.c.name == name)
+                .values(state=snapshot, updated_at=datetime.now(UTC), **summary)
+            )
+
+    def set_phase(self, name: str, phase: str, message: str = "") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                BOTS.update()
+                .where(BOTS.c.name == name)
+                .values(phase=phase, message=message, updated_at=datetime.now(UTC))
+            )
+
+    def audit(self, actor: str, bot: str, action: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                AUDIT.insert().values(
+                    time=datetime.now(UTC), actor=actor, bot=bot, action=action, before=before, after=after
+                )
+            )
+
+    def fills(self, name: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(TRADES).where(TRADES.c.bot == name).order_by(TRADES.c.seq)).mappings()
+            return [dict(r) for r in rows]
+
+    def audit_log(self, bot: str | None = None) -> list[dict[str, Any]]:
+        query = select(AUDIT).order_by(AUDIT.c.id)
+        if bot is not None:
+            query = query.where(AUDIT.c.bot == bot)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    @staticmethod
+    def _fill_row(name: str, m: MarketRules, f: Fill) -> dict[str, Any]:
+        return {
+            "bot": name,
+            "seq": f.seq,
+            "order_id": f.order_id,
+            "time": ms_to_datetime(f.time),
+            "side": f.side,
+            "quantity": m.to_base(f.lots),
+            "price": m.price(f.price),
+            "fee": m.to_quote(f.fee),
+            "pnl": m.to_quote(f.pnl),
+        }
+
+    @staticmethod
+    def _order_row(name: str, m: MarketRules, o: Order) -> dict[str, Any]:
+        return {
+            "bot": name,
+            "id": o.id,
+            "time": ms_to_datetime(o.time),
+            "side": o.side,
+            "algo": o.algo,
+            "quantity": m.to_base(o.lots),
+            "filled_quantity": m.to_base(o.filled_lots),
+            "status": o.status,
+            "action": o.action,
+            "reason": o.reason,
+            "explanation": o.explanation,
+        }

@@ -1,0 +1,1 @@
+"""Paper trader: consumes closed candles from the candles table and trades them on paper."""

@@ -1,0 +1,17 @@
+"""The trader's Prometheus metrics (names per DESIGN.md; label `bot` is bounded by the
+number of bots)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EQUITY = Gauge("botrader_bot_equity", "Bot equity in the quote asset", ["bot"])
+POSITION = Gauge("botrader_bot_position", "Bot position in the base asset", ["bot"])
+RETURN = Gauge("botrader_bot_return_ratio", "Return since start as a fraction of the budget", ["bot"])
+DRAWDOWN = Gauge("botrader_bot_drawdown_ratio", "Drawdown from the equity peak, as a fraction", ["bot"])
+TRADES = Counter("botrader_trades", "Fills executed on paper", ["bot", "side"])
+BREAKER = Gauge("botrader_circuit_breaker_open", "1 while a circuit breaker is open", ["bot", "breaker"])
+DECISION_LATENCY = Histogram(
+    "botrader_decision_latency_seconds",
+    "Seconds from the trader learning of new candles to their decisions being persisted",
+    ["bot"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)

@@ -1,0 +1,122 @@
+"""The trader process: a PaperTrader driven by candle notifications, with probes, metrics
+and a clean stop on SIGTERM (the current batch commits, then the process exits)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import make_url
+
+from botrader.core.binance.endpoints import endpoints_for
+from botrader.core.binance.rest import BinanceRestClient
+from botrader.core.db import connect, upgrade
+from botrader.core.db.candles import NOTIFY_CHANNEL, CandleStore
+from botrader.core.db.trading import TradingStore
+from botrader.core.engine.units import MarketRules
+from botrader.core.intervals import interval_ms
+from botrader.core.manifests import TradingBot
+from botrader.core.signals import stop_on_signals
+from botrader.core.timeutil import now_ms
+from botrader.services.common.probe import ProbeServer
+from botrader.services.trader import metrics
+from botrader.services.trader.trader import PaperTrader
+from botrader.services.trader.waker import Waker
+
+__all__ = ["TraderSettings", "Waker", "run_trader", "run_trader_process"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TraderSettings:
+    db_url: str
+    port: int | None = 9102
+    poll_interval: float = 0.5
+    actor: str = "trader"
+    market: MarketRules | None = None  # default: Binance's filters (live) or BTCUSDT's (replay)
+
+
+async def market_rules(bot: TradingBot) -> MarketRules:
+    if bot.spec.source == "replay":
+        return MarketRules(symbol=bot.spec.symbol)
+    async with BinanceRestClient(endpoints_for(bot.spec.source).rest_url) as rest:
+        return MarketRules.from_exchange_info(await rest.exchange_info(bot.spec.symbol))
+
+
+async def run_trader(
+    bot: TradingBot,
+    settings: TraderSettings,
+    *,
+    stop: asyncio.Event | None = None,
+    waker: Waker | None = None,
+    started: asyncio.Event | None = None,
+    until_caught_up: bool = False,
+    on_start: Callable[[PaperTrader], None] | None = None,
+    drain_on_stop: bool = False,
+) -> PaperTrader:
+    """Trade until `stop` (or, with `until_caught_up`, until no candle is left). With
+    `drain_on_stop`, a stop first trades what is already stored (embedded mode: the
+    replay ended, the bot should see every candle of it)."""
+    stop = stop or asyncio.Event()
+    db = connect(settings.db_url)
+    upgrade(db)
+    market = settings.market or await market_rules(bot)
+    trader = PaperTrader(bot, CandleStore(db), TradingStore(db), market)
+    await asyncio.to_thread(trader.start, settings.actor)
+    waker = waker or Waker(str(trader.key), poll_interval=settings.poll_interval)
+    if db.dialect.name == "postgresql":
+        dsn = make_url(settings.db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        waker.listen_postgres(dsn, NOTIFY_CHANNEL)
+    probe = ProbeServer(settings.port).start() if settings.port is not None else None
+    if on_start is not None:
+        on_start(trader)
+    if started is not None:
+        started.set()
+    try:
+        await _loop(trader, waker, stop, until_caught_up)
+        if drain_on_stop:
+            while await asyncio.to_thread(trader.step):
+                pass
+    finally:
+        await waker.close()
+        if probe:
+            probe.stop()
+        db.dispose()
+    return trader
+
+
+async def _loop(trader: PaperTrader, waker: Waker, stop: asyncio.Event, until_caught_up: bool) -> None:
+    live = trader.bot.spec.source != "replay"
+    step_ms = interval_ms(trader.key.interval)
+    latency = metrics.DECISION_LATENCY.labels(trader.bot.name)
+    while not stop.is_set():
+        began = time.perf_counter()
+        processed = await asyncio.to_thread(trader.step)
+        if processed:
+            latency.observe(time.perf_counter() - began)
+            continue
+        if until_caught_up:
+            return
+        if live and trader.engine.check_stale(now_ms(), step_ms):
+            await asyncio.to_thread(trader.checkpoint, [], [], [])
+        stopping = asyncio.create_task(stop.wait())
+        waiting = asyncio.create_task(waker.wait())
+        await asyncio.wait({stopping, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopping, waiting):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def run_trader_process(bot: TradingBot, settings: TraderSettings) -> PaperTrader:
+    async def main() -> PaperTrader:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        return await run_trader(bot, settings, stop=stop)
+
+    return asyncio.run(main())

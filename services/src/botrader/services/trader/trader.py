@@ -1,0 +1,164 @@
+"""The paper trader of one bot: new closed candles in, engine decisions out, all persisted.
+
+Start-up: a bot with saved state resumes from its snapshot exactly (engine, strategy
+indicators, open orders, breakers). A new bot on a replay source trades from the first
+stored candle (like a backtest of the same file); a new bot on a live source warms its
+indicators on the last `WARMUP` stored candles and trades from the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from botrader.core.candles import make_key
+from botrader.core.db.candles import CandleStore
+from botrader.core.db.trading import TradingStore
+from botrader.core.engine.engine import Engine
+from botrader.core.engine.from_manifest import engine_config, strategy_for
+from botrader.core.engine.units import MarketRules
+from botrader.core.manifests import TradingBot
+from botrader.core.timeutil import ms_to_datetime
+from botrader.services.trader import metrics
+
+log = logging.getLogger(__name__)
+WARMUP = 1000
+BATCH = 2000
+
+
+def _rules_state(m: MarketRules) -> dict[str, str]:
+    return {
+        "symbol": m.symbol,
+        "tick_size": str(m.tick_size),
+        "step_size": str(m.step_size),
+        "min_notional": str(m.min_notional),
+    }
+
+
+class PaperTrader:
+    def __init__(
+        self, bot: TradingBot, candles: CandleStore, store: TradingStore, market: MarketRules
+    ) -> None:
+        self.bot, self.candles, self.store = bot, candles, store
+        spec = bot.spec
+        self.key = make_key(spec.source, spec.symbol, spec.interval)
+        self.market = market
+        self.engine = Engine(strategy_for(spec), engine_config(spec, market))
+        self.cursor: int | None = None  # open time of the last candle processed
+        self.peak = 0
+        self.budget_units = self.market.cash_units(Decimal(str(spec.budget)))
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, actor: str = "trader") -> None:
+        row = self.store.register(self.bot.name, self.bot.namespace, self.bot.spec.model_dump(by_alias=True))
+        state = row.get("state")
+        if state:
+            saved = MarketRules(
+                **{k: (v if k == "symbol" else Decimal(v)) for k, v in state["market"].items()}
+            )
+            if saved != self.market:  # units must not change under a saved state
+                self.market = saved
+                self.engine = Engine(strategy_for(self.bot.spec), engine_config(self.bot.spec, saved))
+            self.engine.restore(state["engine"])
+            self.cursor, self.peak = self.engine.last_time, state["peak"]
+            log.info("%s: resumed after %s", self.bot.name, self.cursor)
+        elif self.bot.spec.source != "replay":
+            self._warm_up()
+        self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)
+        self.checkpoint([], [], [])
+
+    def _warm_up(self) -> None:
+        history = self.candles.load(self.key, limit=WARMUP, newest=True)
+        for c in history:
+            self.engine.warm_up(c.open_time, c.open, c.high, c.low, c.close, c.volume)
+        self.cursor = history[-1].open_time if history else None
+        self.engine.last_time = self.cursor
+
+    def set_controls(self, paused: bool, emergency_stop: bool, *, actor: str) -> None:
+        """Apply the spec's control flags; every change is written to the audit table."""
+        before = {
+            "paused": self.engine.paused,
+            "emergencyStop": "emergency_stop" in self.engine.risk.state.open
+            or self.engine.emergency_requested,
+        }
+        after = {"paused": paused, "emergencyStop": emergency_stop}
+        if before == after:
+            return
+        self.engine.paused = paused
+        if emergency_stop and not before["emergencyStop"]:
+            self.engine.emergency_stop()
+        elif not emergency_stop and before["emergencyStop"]:
+            self.engine.clear_emergency_stop()
+        self.store.audit(actor, self.bot.name, "controls", before, after)
+
+    # -- work --------------------------------------------------------------------------------
+    def step(self, limit: int | None = None) -> int:
+        """Process the next batch of stored candles; returns how many there were."""
+        start = None if self.cursor is None else self.cursor + 1
+        batch = self.candles.load(self.key, start=start, limit=limit or BATCH)
+        if not batch:
+            return 0
+        marks = []
+        engine, pf = self.engine, self.engine.portfolio
+        for c in batch:
+            engine.on_bar(c.open_time, c.open, c.high, c.low, c.close, c.volume)
+            pf = engine.portfolio
+            equity = pf.cash + pf.lots * engine.last_close_ticks
+            self.peak = max(self.peak, equity)
+            marks.append((c.open_time, equity, pf.cash, pf.lots, engine.last_close_ticks))
+        self.cursor = batch[-1].open_time
+        fills, orders = engine.drain()
+        self.checkpoint(fills, orders, marks)
+        for fill in fills:
+            metrics.TRADES.labels(self.bot.name, fill.side).inc()
+        return len(batch)
+
+    def checkpoint(
+        self, fills: list[Any], orders: list[Any], marks: list[tuple[int, int, int, int, int]]
+    ) -> None:
+        snapshot = {"engine": self.engine.snapshot(), "market": _rules_state(self.market), "peak": self.peak}
+        self.store.save_progress(self.bot.name, self.market, snapshot, self.summary(), fills, orders, marks)
+        self._export()
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def phase(self) -> str:
+        if self.engine.risk.state.open or self.engine.emergency_requested:
+            return "Halted"
+        return "Paused" if self.engine.paused else "Running"
+
+    def summary(self) -> dict[str, Any]:
+        pf, m, price = self.engine.portfolio, self.market, self.engine.last_close_ticks
+        equity = pf.cash + pf.lots * price
+        breakers = dict(self.engine.risk.state.open)
+        return {
+            "phase": self.phase,
+            "message": "; ".join(breakers.values()),
+            "breakers": breakers,
+            "equity": m.to_quote(equity),
+            "cash": m.to_quote(pf.cash),
+            "position": m.to_base(pf.lots),
+            "pnl_percent": (equity - self.budget_units) / self.budget_units * 100,
+            "trades": self.engine.fill_base + len(self.engine.fills),
+            "last_candle_time": ms_to_datetime(self.cursor) if self.cursor is not None else None,
+        }
+
+    def _export(self) -> None:
+        pf, price, name = self.engine.portfolio, self.engine.last_close_ticks, self.bot.name
+        equity = pf.cash + pf.lots * price
+        metrics.EQUITY.labels(name).set(float(self.market.to_quote(equity)))
+        metrics.POSITION.labels(name).set(float(self.market.to_base(pf.lots)))
+        metrics.RETURN.labels(name).set(equity / self.budget_units - 1)
+        metrics.DRAWDOWN.labels(name).set(1 - equity / self.peak if self.peak else 0.0)
+        for breaker in ("daily_loss", "max_drawdown", "consecutive_losses", "stale_data", "emergency_stop"):
+            metrics.BREAKER.labels(name, breaker).set(1 if breaker in self.engine.risk.state.open else 0)
+
+    def state_for_api(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "strategy": self.engine.strategy.name,
+            "explanation": self.engine.strategy.explain(),
+            "rules": asdict(self.market),
+        }

@@ -1,0 +1,51 @@
+"""How the trader learns that candles landed: PostgreSQL NOTIFY (sent by the candle store
+in the same transaction as the rows), a direct poke in embedded mode, and a polling
+interval as the fallback for SQLite across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+log = logging.getLogger(__name__)
+
+
+class Waker:
+    def __init__(self, channel_payload: str, *, poll_interval: float = 0.5) -> None:
+        self.payload = channel_payload
+        self.poll_interval = poll_interval
+        self.event = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        self.event.set()
+
+    async def wait(self) -> None:
+        """Until poked, notified, or the poll interval passes."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), self.poll_interval)
+        self.event.clear()
+
+    def listen_postgres(self, dsn: str, channel: str) -> None:
+        self._listener = asyncio.create_task(self._listen(dsn, channel), name="candle-listener")
+
+    async def _listen(self, dsn: str, channel: str) -> None:
+        import psycopg
+
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {channel}")
+                    async for note in conn.notifies():
+                        if note.payload == self.payload:
+                            self.event.set()
+            except (OSError, psycopg.Error) as exc:
+                log.warning("candle notifications lost (%s); polling until they return", exc)
+                await asyncio.sleep(self.poll_interval)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener

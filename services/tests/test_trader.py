@@ -1,0 +1,292 @@
+"""The paper trader against the collector's table on real databases: its trades equal the
+backtest's on the same candles, restarts and crashes change nothing, controls are audited."""
+
+import asyncio
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from botrader.core.candles import make_key
+from botrader.core.data.files import frame_to_candles
+from botrader.core.db import connect, upgrade
+from botrader.core.db.candles import CandleStore
+from botrader.core.db.trading import TradingStore
+from botrader.core.engine.backtest import run_backtest
+from botrader.core.engine.from_manifest import engine_config, strategy_for
+from botrader.core.engine.units import MarketRules
+from botrader.core.manifests import parse_trading_bot
+from botrader.services.collector import CollectorConfig, run_collector
+from botrader.services.trader.service import TraderSettings, run_trader
+from botrader.services.trader.trader import PaperTrader
+from botrader.services.trader.waker import Waker
+
+CANDLES = 3000
+
+
+def bot_doc(path: Path, **spec: object) -> dict:
+    return {
+        "apiVersion": "botrader.io/v1alpha1",
+        "kind": "TradingBot",
+        "metadata": {"name": "btc-test"},
+        "spec": {
+            "symbol": "BTCUSDT",
+            "interval": "1m",
+            "source": "replay",
+            "replay": {"path": str(path), "speed": 0},
+            "budget": 10000,
+            "strategy": {"type": "rsi"},
+            "risk": {"maxDrawdownFraction": 0.5},
+            **spec,
+        },
+    }
+
+
+@pytest.fixture
+def candle_file(real_candles: pd.DataFrame, tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    frame = real_candles.iloc[:CANDLES].reset_index(drop=True)
+    path = tmp_path / "candles.parquet"
+    frame.to_parquet(path)
+    return path, frame
+
+
+def expected_fills(bot, frame: pd.DataFrame) -> list[tuple]:
+    result = run_backtest(frame, strategy_for(bot.spec), engine_config(bot.spec, MarketRules()))
+    m = MarketRules()
+    return [
+        (f.seq, f.time, f.side, m.to_base(f.lots), m.price(f.price), m.to_quote(f.fee)) for f in result.fills
+    ]
+
+
+def stored_fills(db_url: str) -> list[tuple]:
+    from decimal import Decimal
+
+    from botrader.core.timeutil import datetime_to_ms
+
+    rows = TradingStore(connect(db_url)).fills("btc-test")
+    q = Decimal("1E-12")
+    return [
+        (
+            r["seq"],
+            datetime_to_ms(r["time"]),
+            r["side"],
+            Decimal(str(r["quantity"])).quantize(Decimal("1E-5")),
+            Decimal(str(r["price"])).quantize(Decimal("0.01")),
+            Decimal(str(r["fee"])).quantize(q),
+        )
+        for r in rows
+    ]
+
+
+def normalise(fills: list[tuple]) -> list[tuple]:
+    from decimal import Decimal
+
+    q = Decimal("1E-12")
+    return [
+        (s, t, side, qty.quantize(Decimal("1E-5")), px.quantize(Decimal("0.01")), fee.quantize(q))
+        for s, t, side, qty, px, fee in fills
+    ]
+
+
+@pytest.mark.slow
+async def test_live_trader_equals_backtest(pg_url: str, candle_file) -> None:
+    """Collector replays into PostgreSQL while the trader trades on NOTIFY wake-ups."""
+    path, frame = candle_file
+    bot = parse_trading_bot(bot_doc(path))
+    stop, started = asyncio.Event(), asyncio.Event()
+    trader_task = asyncio.create_task(
+        run_trader(bot, TraderSettings(pg_url, port=None, poll_interval=5.0), stop=stop, started=started)
+    )
+    await asyncio.wait_for(started.wait(), 20)
+    cfg = CollectorConfig(
+        symbols=["BTCUSDT"], source="replay", db_url=pg_url, replay_file=path, speed=0, port=None
+    )
+    await run_collector(cfg)
+    store = CandleStore(connect(pg_url))
+    last = store.last_open_time(make_key("replay", "BTCUSDT", "1m"))
+    trading = TradingStore(connect(pg_url))
+    for _ in range(400):
+        row = trading.bot("btc-test")
+        if row and row["last_candle_time"] is not None and _ms(row["last_candle_time"]) == last:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    trader = await asyncio.wait_for(trader_task, 20)
+    assert trader.cursor == last
+    expected = expected_fills(bot, frame)
+    assert len(expected) >= 15
+    assert stored_fills(pg_url) == normalise(expected)
+    row = trading.bot("btc-test")
+    assert row["phase"] == "Running" and row["trades"] == len(expected)
+
+
+def _ms(value) -> int:
+    from botrader.core.timeutil import datetime_to_ms
+
+    return datetime_to_ms(value)
+
+
+def load_candles(db_url: str, frame: pd.DataFrame) -> None:
+    engine = connect(db_url)
+    upgrade(engine)
+    CandleStore(engine).upsert(make_key("replay", "BTCUSDT", "1m"), frame_to_candles(frame))
+
+
+async def test_restart_and_crash_change_nothing(db_url: str, candle_file, monkeypatch) -> None:
+    path, frame = candle_file
+    bot = parse_trading_bot(bot_doc(path))
+    load_candles(db_url, frame.iloc[:1200])
+    settings = TraderSettings(db_url, port=None)
+    await run_trader(bot, settings, until_caught_up=True)  # first run: 1,200 candles, then "killed"
+
+    load_candles(db_url, frame)  # the collector went on meanwhile
+    calls = {"n": 0}
+    original = TradingStore.save_progress
+
+    def crash_on_second_batch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # start-up checkpoint, one batch of 500 saved, then the crash
+            raise RuntimeError("killed between deciding and persisting")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TradingStore, "save_progress", crash_on_second_batch)
+    import botrader.services.trader.trader as trader_module
+
+    monkeypatch.setattr(trader_module, "BATCH", 500)
+    with pytest.raises(RuntimeError, match="killed"):
+        await run_trader(bot, settings, until_caught_up=True)
+    assert TradingStore(connect(db_url)).bot("btc-test")["last_candle_time"] is not None
+    partial = stored_fills(db_url)
+    monkeypatch.setattr(TradingStore, "save_progress", original)
+    trader = await run_trader(bot, settings, until_caught_up=True)  # restart after the crash
+
+    assert trader.cursor == int(frame["open_time"].iloc[-1])
+    full = stored_fills(db_url)
+    assert full == normalise(expected_fills(bot, frame))
+    assert full[: len(partial)] == partial and len(full) > len(partial)
+
+
+async def test_controls_pause_and_emergency_stop_are_audited(sqlite_url: str, candle_file) -> None:
+    path, frame = candle_file
+    load_candles(sqlite_url, frame.iloc[:400])
+    db = connect(sqlite_url)
+    bot = parse_trading_bot(
+        bot_doc(path, strategy={"type": "rsi", "params": {"oversold": 45, "overbought": 99}})
+    )
+    trader = PaperTrader(bot, CandleStore(db), TradingStore(db), MarketRules())
+    trader.start(actor="alice")
+    trader.step()
+    assert trader.engine.portfolio.lots > 0  # it bought and holds
+    trader.set_controls(False, True, actor="alice")
+    load_candles(sqlite_url, frame.iloc[:401])
+    trader.step()
+    assert trader.engine.portfolio.lots == 0 and trader.phase == "Halted"
+    trader.set_controls(True, False, actor="bob")
+    assert trader.phase == "Paused"
+    audit = TradingStore(db).audit_log("btc-test")
+    assert [(a["actor"], a["after"]) for a in audit] == [
+        ("alice", {"paused": False, "emergencyStop": True}),
+        ("bob", {"paused": True, "emergencyStop": False}),
+    ]
+    assert audit[1]["before"] == {"paused": False, "emergencyStop": True}
+    row = TradingStore(db).bot("btc-test")
+    assert row["phase"] == "Halted" or row["phase"] == "Running"  # persisted at the last step
+    sides = [f["side"] for f in TradingStore(db).fills("btc-test")]
+    assert sides[-1] == "sell"
+
+
+async def test_waker_wakes_on_poke() -> None:
+    waker = Waker("x", poll_interval=5.0)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, waker.poke)
+    began = loop.time()
+    await waker.wait()
+    assert loop.time() - began < 1.0
+
+
+@pytest.mark.slow
+async def test_trader_process_metrics_and_sigterm(sqlite_url: str, candle_file, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    import yaml
+
+    from tests.support.servers import free_port
+
+    path, frame = candle_file
+    load_candles(sqlite_url, frame)
+    manifest = tmp_path / "bot.yaml"
+    manifest.write_text(yaml.safe_dump(bot_doc(path)))
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "botrader.core",
+        "trade",
+        "--bot",
+        str(manifest),
+        "--db",
+        sqlite_url,
+        "--port",
+        str(port),
+        "--log-level",
+        "WARNING",
+        env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    trading = TradingStore(connect(sqlite_url))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = trading.bot("btc-test")
+        if (
+            row
+            and row["last_candle_time"] is not None
+            and _ms(row["last_candle_time"]) == frame["open_time"].iloc[-1]
+        ):
+            break
+        await asyncio.sleep(0.1)
+    async with httpx.AsyncClient() as client:
+        body = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+    for name in (
+        "botrader_bot_equity",
+        "botrader_bot_position",
+        "botrader_bot_return_ratio",
+        "botrader_bot_drawdown_ratio",
+        "botrader_trades_total",
+        "botrader_circuit_breaker_open",
+        "botrader_decision_latency_seconds_bucket",
+    ):
+        assert f'{name}{{bot="btc-test"' in body, name
+    lint = subprocess.run(["promtool", "check", "metrics"], input=body.encode(), capture_output=True)
+    assert lint.returncode == 0 and not lint.stdout.strip(), lint.stdout.decode()
+    began = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert time.monotonic() - began < 5
+    out = (await proc.stdout.read()).decode()
+    assert f"{len(expected_fills(parse_trading_bot(bot_doc(path)), frame))} fills" in out
+
+
+def test_trade_by_name_and_bad_arguments(sqlite_url: str, candle_file, capsys) -> None:
+    from botrader.core.cli.main import main
+
+    path, frame = candle_file
+    load_candles(sqlite_url, frame.iloc[:10])
+    assert main(["trade", "--db", sqlite_url]) == 2
+    assert "give exactly one of --bot FILE.yaml or --name NAME" in capsys.readouterr().err
+    assert main(["trade", "--name", "ghost", "--db", sqlite_url]) == 2
+    assert "no bot named 'ghost'" in capsys.readouterr().err
+    db = connect(sqlite_url)
+    TradingStore(db).register(
+        "btc-test", "default", parse_trading_bot(bot_doc(path)).spec.model_dump(by_alias=True)
+    )
+    from botrader.core.cli.trade import load_bot
+
+    loaded = load_bot(None, "btc-test", sqlite_url)
+    assert loaded.spec == parse_trading_bot(bot_doc(path)).spec
