@@ -33,6 +33,7 @@ bench: system-deps install  ## benchmarks (figures, not pass/fail)
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_stream_latency.py
 	$(PY) bench/bench_backtest.py
+	$(PY) bench/bench_decision_latency.py
 
 lint: install
 	$(VENV)/bin/ruff check .
