@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 import pandas as pd
 from _common import tiled_candles
@@ -22,8 +21,7 @@ from ta.momentum import RSIIndicator
 
 from botrader.core.engine.backtest import run_backtest
 from botrader.core.engine.strategies import make_strategy
-
-FEE, UNIT, BUDGET = 0.001, 1e-5, 10_000.0
+from tests.support.reference_rsi import BUDGET, FEE, backtesting_py_rsi
 
 
 def ours(frame: pd.DataFrame) -> tuple[float, float, int]:
@@ -33,49 +31,12 @@ def ours(frame: pd.DataFrame) -> tuple[float, float, int]:
 
 
 def backtesting_py(frame: pd.DataFrame) -> tuple[float, float, int]:
-    from backtesting import Strategy
-    from backtesting.lib import FractionalBacktest
-
-    data = pd.DataFrame(
-        {
-            "Open": frame["open"].to_numpy(),
-            "High": frame["high"].to_numpy(),
-            "Low": frame["low"].to_numpy(),
-            "Close": frame["close"].to_numpy(),
-            "Volume": frame["volume"].to_numpy(),
-        },
-        index=pd.to_datetime(frame["open_time"], unit="ms"),
-    )
-    began = time.perf_counter()  # RSI inside the timing, as our engine computes its own
-    rsi = RSIIndicator(frame["close"], 14).rsi().fillna(50.0).to_numpy()
-
-    class Rsi(Strategy):
-        def init(self) -> None:
-            self.rsi = self.I(lambda: rsi, name="rsi")
-
-        def next(self) -> None:
-            value = self.rsi[-1]
-            if not self.position and value < 30:
-                units = int(self._broker._cash // (self.data.Close[-1] * (1 + FEE)))
-                if units:
-                    self.buy(size=units)
-            elif self.position and value > 70:
-                self.position.close()
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stats = FractionalBacktest(
-            data,
-            Rsi,
-            cash=BUDGET,
-            commission=FEE,
-            trade_on_close=True,
-            fractional_unit=UNIT,
-            finalize_trades=False,
-        ).run()
+    began = time.perf_counter()  # its RSI is computed inside the timing, as our engine computes its own
+    stats = backtesting_py_rsi(frame)
     elapsed = time.perf_counter() - began
-    fills = 2 * len(stats["_trades"].dropna(subset=["ExitTime"])) + stats["_trades"]["ExitTime"].isna().sum()
-    return elapsed, float(stats["_equity_curve"]["Equity"].iloc[-1]), int(fills)
+    trades = stats["_trades"]
+    fills = 2 * int(trades["ExitTime"].notna().sum()) + int(trades["ExitTime"].isna().sum())
+    return elapsed, float(stats["_equity_curve"]["Equity"].iloc[-1]), fills
 
 
 def vectorbt(frame: pd.DataFrame) -> tuple[float, float, int] | None:

@@ -28,9 +28,15 @@ from tests.support.servers import PostgresServer
 
 KEY = make_key("replay", "BTCUSDT", "1m")
 BOT = {
-    "apiVersion": "botrader.io/v1alpha1", "kind": "TradingBot", "metadata": {"name": "bench"},
-    "spec": {"symbol": "BTCUSDT", "source": "replay", "replay": {"path": "unused.csv"},
-             "strategy": {"type": "rsi", "params": {"oversold": 45, "overbought": 55}}},
+    "apiVersion": "botrader.io/v1alpha1",
+    "kind": "TradingBot",
+    "metadata": {"name": "bench"},
+    "spec": {
+        "symbol": "BTCUSDT",
+        "source": "replay",
+        "replay": {"path": "unused.csv"},
+        "strategy": {"type": "rsi", "params": {"oversold": 45, "overbought": 55}},
+    },
 }
 
 
@@ -41,10 +47,10 @@ async def measure(url: str, count: int, rate: float) -> tuple[list[float], list[
     committed: dict[int, float] = {}
     every, trading = [], []
 
-    def instrument(trader) -> None:  # noqa: ANN001
+    def instrument(trader) -> None:
         original = trader.store.save_progress
 
-        def timed(name, market, snapshot, summary, fills, orders, marks):  # noqa: ANN001, ANN202
+        def timed(name, market, snapshot, summary, fills, orders, marks):
             original(name, market, snapshot, summary, fills, orders, marks)
             done = time.perf_counter()
             for t, *_ in marks:
@@ -55,11 +61,17 @@ async def measure(url: str, count: int, rate: float) -> tuple[list[float], list[
         trader.store.save_progress = timed
 
     stop = asyncio.Event()
-    task = asyncio.create_task(run_trader(parse_trading_bot(BOT), TraderSettings(url, port=None, poll_interval=5.0,
-                                                                                 market=MarketRules()),
-                                          stop=stop, on_start=instrument))
+    task = asyncio.create_task(
+        run_trader(
+            parse_trading_bot(BOT),
+            TraderSettings(url, port=None, poll_interval=5.0, market=MarketRules()),
+            stop=stop,
+            on_start=instrument,
+        )
+    )
     await asyncio.sleep(1.0)
-    def write(candle) -> None:  # noqa: ANN001
+
+    def write(candle) -> None:
         store.upsert(KEY, [candle])
         committed[candle.open_time] = time.perf_counter()  # stamped in the writing thread, at once
 
@@ -84,8 +96,10 @@ def main() -> None:
         server.stop()
     for name, values in (("every candle", every), ("candles with fills", trading)):
         ms = [v * 1000 for v in values]
-        print(f"{name:<19} n={len(ms):>5}  p50 {percentile(ms, 50):6.2f} ms  p99 {percentile(ms, 99):6.2f} ms  "
-              f"max {max(ms):6.2f} ms")
+        print(
+            f"{name:<19} n={len(ms):>5}  p50 {percentile(ms, 50):6.2f} ms  p99 {percentile(ms, 99):6.2f} ms  "
+            f"max {max(ms):6.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -33,12 +33,7 @@ def _candles(
     start_ms = parse_instant(start, option="--start") if start else None
     end_ms = parse_instant(end, option="--end") if end else None
     if data is not None:
-        frame = read_candles_frame(data)
-        if start_ms is not None:
-            frame = frame[frame["open_time"] >= start_ms]
-        if end_ms is not None:
-            frame = frame[frame["open_time"] <= end_ms]
-        return frame.reset_index(drop=True)
+        return read_candles_frame(data, start_ms, end_ms)
     frame = CandleStore(connect(settings.db_url(db))).load_frame(
         make_key(exchange, symbol, interval), start_ms, end_ms
     )

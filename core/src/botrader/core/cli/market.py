@@ -128,12 +128,7 @@ def dataset_build(
     start_ms = parse_instant(start, option="--start") if start else None
     end_ms = parse_instant(end, option="--end") if end else None
     if data is not None:
-        frame = read_candles_frame(data)
-        if start_ms is not None:
-            frame = frame[frame["open_time"] >= start_ms]
-        if end_ms is not None:
-            frame = frame[frame["open_time"] <= end_ms]
-        frame = resample(frame, "1m", interval)
+        frame = resample(read_candles_frame(data, start_ms, end_ms), "1m", interval)
     else:
         frame = job.candles_from_store(CandleStore(connect(settings.db_url(db))), key, start_ms, end_ms)
     result = job.build_dataset(frame, out)

@@ -18,8 +18,18 @@ PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 TIME_COLUMNS = ("open_time", "timestamp")
 
 
-def read_candles_frame(path: str | Path) -> pd.DataFrame:
-    """A frame with int64 `open_time` (epoch ms, ascending, unique) and float OHLCV."""
+def read_candles_frame(path: str | Path, start: int | None = None, end: int | None = None) -> pd.DataFrame:
+    """A frame with int64 `open_time` (epoch ms, ascending, unique) and float OHLCV,
+    optionally cut to open times in [start, end]."""
+    frame = _read(path)
+    if start is not None:
+        frame = frame[frame["open_time"] >= start]
+    if end is not None:
+        frame = frame[frame["open_time"] <= end]
+    return frame.reset_index(drop=True)
+
+
+def _read(path: str | Path) -> pd.DataFrame:
     file = Path(path)
     if not file.is_file():
         raise UserError(f"candle file not found: {str(path)!r}")
