@@ -147,3 +147,36 @@ def test_manifest_errors_name_the_field(tmp_path: Path, capsys) -> None:
     bad.write_text("kind: Deployment\n")
     assert main(["up", "-f", str(bad)]) == 2
     one_error_line(capsys, "no TradingBot")
+
+
+def test_collect_replay_with_duration_stops_on_time(sqlite_url: str, capsys) -> None:
+    import time
+
+    from tests.support.paths import SAMPLE
+
+    began = time.monotonic()
+    rc = main(
+        [
+            "collect",
+            "--symbol",
+            "BTCUSDT",
+            "--source",
+            "replay",
+            "--replay-file",
+            str(SAMPLE),
+            "--speed",
+            "600",
+            "--duration",
+            "1.5",
+            "--db",
+            sqlite_url,
+            "--port",
+            "0",
+            "--log-level",
+            "WARNING",
+        ]
+    )
+    elapsed = time.monotonic() - began
+    assert rc == 0 and 1.4 < elapsed < 5
+    written = int(capsys.readouterr().out.split("collector stopped: ")[1].split()[0])
+    assert 10 <= written <= 20  # 600x real time: ten 1m candles a second
