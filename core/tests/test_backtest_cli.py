@@ -87,7 +87,8 @@ def test_walk_forward_json(capsys) -> None:
         (["--param", "junk"], "bad --param 'junk'"),
         (["--walk-forward", "10"], "bad --walk-forward '10'"),
         (["--plot", "chart.png"], "bad --plot 'chart.png'"),
-        (["--strategy", "ppo"], "strategy 'ppo' needs a trained model"),
+        (["--strategy", "ppo"], "strategy ppo needs a model"),
+        (["--strategy", "ppo", "--model", "/nonexistent"], "model not found: '/nonexistent'"),
     ],
 )
 def test_bad_input(argv: list[str], needle: str, capsys) -> None:

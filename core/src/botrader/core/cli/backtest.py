@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from botrader.core import settings
+from botrader.core.cli.common import console as make_console
 from botrader.core.cli.db import DbOption
 from botrader.core.errors import UserError
 
@@ -80,7 +81,6 @@ def backtest(
     ] = False,
 ) -> None:
     """Backtest a strategy on candles from a file or the database."""
-    from rich.console import Console
 
     from botrader.core.engine import backtest as bt
     from botrader.core.engine import report
@@ -121,7 +121,7 @@ def backtest(
     if json_out:
         typer.echo(json.dumps(summary))
         return
-    console = Console()
+    console = make_console()
     console.print(report.summary_table(summary))
     if plot is not None:
         console.print(f"chart written to {plot}")
@@ -143,7 +143,7 @@ def _parse_params(items: list[str]) -> dict[str, object]:
 def _walk_forward(
     frame: object, name: str, config: object, spec: str, params: dict[str, object], json_out: bool
 ) -> None:
-    from rich.console import Console
+
     from rich.table import Table
 
     from botrader.core.engine.walkforward import walk_forward
@@ -196,7 +196,4 @@ def _walk_forward(
             str(r["trades"]),
             f"{r['buy_and_hold_return']:+.2%}",
         )
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=140)
-    console.print(table)
+    make_console().print(table)

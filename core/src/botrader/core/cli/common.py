@@ -6,6 +6,7 @@ import importlib
 import logging
 import sys
 from types import ModuleType
+from typing import Any
 
 from botrader.core.errors import UserError
 
@@ -32,6 +33,14 @@ def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def console() -> Any:
+    """A rich console; off a terminal (logs, CI) wide enough for every table column."""
+    from rich.console import Console
+
+    out = Console()
+    return out if out.is_terminal else Console(width=140)
 
 
 def split_symbols(values: list[str]) -> list[str]:

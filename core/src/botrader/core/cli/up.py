@@ -62,12 +62,12 @@ def up(
 
 
 async def _run(cfg: Any, bot: TradingBot, collector: Any, trader_service: Any) -> None:
-    from rich.console import Console, Group
+    from rich.console import Group
     from rich.live import Live
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)  # logs and CI: room for every column
+    from botrader.core.cli.common import console as make_console
+
+    console = make_console()
     stop = asyncio.Event()
     stop_on_signals(stop)
     spec = bot.spec

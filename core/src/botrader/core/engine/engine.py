@@ -120,7 +120,7 @@ class Engine:
         pf, sim = self.portfolio, self.sim
         if action > 0:
             fill_price = sim.fill_price("buy", price)
-            lots = self.risk.size_buy(ppm_of(action), pf, equity, fill_price, sim.fee_ppm)
+            lots = self.risk.size_buy(ppm_of(action), pf, equity, price, fill_price, sim.fee_ppm)
             side = "buy"
         elif action < 0:
             lots, side, fill_price = (

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from botrader.core.engine.units import release_basis
+
 Side = Literal["buy", "sell"]
 
 
@@ -42,8 +44,8 @@ class Portfolio:
         if lots > self.lots:
             raise ValueError(f"sell of {lots} lots exceeds the position of {self.lots} (no shorting)")
         proceeds = lots * price - fee
-        released = self.cost_basis * lots // self.lots
-        entry_released = self.entry_notional * lots // self.lots
+        released = release_basis(self.cost_basis, lots, self.lots)
+        entry_released = release_basis(self.entry_notional, lots, self.lots)
         pnl = proceeds - released
         self.cash += proceeds
         self.lots -= lots

@@ -138,9 +138,12 @@ class RiskManager:
         self.clear("stale_data")
         return False
 
-    def size_buy(self, action_ppm: int, portfolio: Portfolio, equity: int, price: int, fee: int) -> int:
+    def size_buy(
+        self, action_ppm: int, portfolio: Portfolio, equity: int, mark: int, price: int, fee: int
+    ) -> int:
+        """Lots to buy at `price` (after slippage); the position is valued at `mark` (the close)."""
         budget = fraction_of(portfolio.cash, action_ppm)
-        room = fraction_of(equity, self.position_ppm) - portfolio.lots * price
+        room = fraction_of(equity, self.position_ppm) - portfolio.lots * mark
         budget = min(budget, max(room, 0), fraction_of(equity, self.trade_ppm))
         return int(affordable_lots(budget, price, fee))
 

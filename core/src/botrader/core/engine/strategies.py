@@ -9,6 +9,7 @@ Each strategy pairs with a frozen parameter object checked up front.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Protocol
@@ -178,7 +179,12 @@ def make_strategy(name: str, params: dict[str, Any] | None = None, model: str | 
         raise UserError(f"unknown strategy {name!r}: expected one of {', '.join(strategy_names())}")
     if canonical == "ppo":
         if PPO_FACTORY is None:
-            raise UserError("strategy 'ppo' needs a trained model and the RL support (botrader-jobs[rl])")
-        return PPO_FACTORY(params or {}, model)
+            try:  # registers PPO_FACTORY
+                importlib.import_module("botrader.jobs.train.model")
+            except ModuleNotFoundError:
+                raise UserError(
+                    "strategy 'ppo' needs the RL support: pip install 'botrader-jobs[rl]'"
+                ) from None
+        return globals()["PPO_FACTORY"](params or {}, model)
     param_cls, build = _BUILDERS[canonical]
     return build(_params(param_cls, params or {}, canonical))

@@ -120,6 +120,12 @@ def affordable_lots(budget: IntLike, price: IntLike, ppm: int) -> IntLike:
     return budget * PPM // (price * (PPM + ppm))
 
 
+def release_basis(basis: IntLike, lots_sold: IntLike, lots_held: IntLike) -> IntLike:
+    """The share of a position's cost basis that a sale releases, rounded down (the
+    remainder stays with what is still held, so a full exit releases all of it)."""
+    return basis * lots_sold // lots_held
+
+
 def fraction_of(amount: IntLike, fraction_ppm: IntLike) -> IntLike:
     """floor(amount × fraction) with the fraction in ppm."""
     return amount // PPM * fraction_ppm + amount % PPM * fraction_ppm // PPM

@@ -1,0 +1,228 @@
+"""Trained models as artifacts, and trading with them.
+
+A model directory holds `policy.pt` (the actor/critic weights), `features.json` (the
+feature pipeline: which columns, standardisation from the training split) and `meta.json`
+(budget, fee, symbol, interval, hidden size). `ActionPredictor` loads one from a path or an
+MLflow URI (`runs:/<id>/model`, `models:/<name>/<version>`) and rebuilds the training
+observation from candle history with the streaming indicators — the same values the
+training features hold — so what the agent saw in training is what it sees when trading.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from botrader.core.candles import Candle
+from botrader.core.engine import strategies
+from botrader.core.engine.strategies import Account, Bar
+from botrader.core.errors import UserError
+from botrader.core.indicators.streaming import StreamingIndicators
+from botrader.core.rl.features import CLIP, PORTFOLIO_NAMES, FeatureConfig, indicator_columns
+from botrader.jobs.train.ppo import Agent
+
+HOLD, SELL, BUY = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    budget: float
+    fee_rate: float
+    symbol: str
+    interval: str
+    hidden: int
+    obs_dim: int
+
+
+def save_model(directory: Path, agent: Agent, config: FeatureConfig, meta: ModelMeta) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save(agent.state_dict(), directory / "policy.pt")
+    (directory / "features.json").write_text(config.to_json())
+    (directory / "meta.json").write_text(json.dumps(meta.__dict__))
+    return directory
+
+
+def resolve(uri: str) -> Path:
+    """A local model directory for a path or an MLflow URI."""
+    path = Path(uri)
+    if path.is_dir():
+        return path
+    if "://" not in uri and not uri.startswith(("runs:/", "models:/")):
+        raise UserError(f"model not found: {uri!r} (expected a model directory or runs:/…, models:/… URI)")
+    import mlflow
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    except Exception as exc:  # MLflow raises several types for a bad URI
+        raise UserError(f"cannot load model {uri!r}: {str(exc).splitlines()[0]}") from None
+
+
+class ObservationBuilder:
+    """Streams candles into the training observation's market part."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        self.config = config
+        self.indicators = StreamingIndicators()
+        self.returns: deque[float] = deque(maxlen=config.returns)
+        self.mean, self.std = np.asarray(config.mean), np.asarray(config.std)
+        self.latest: np.ndarray | None = None
+
+    def update(self, candle: Candle | Bar) -> np.ndarray | None:
+        values = self.indicators.update(candle)  # type: ignore[arg-type]
+        if values["log_return"] is not None:
+            self.returns.appendleft(values["log_return"])
+        if len(self.returns) < self.config.returns or any(v is None for v in values.values()):
+            self.latest = None
+            return None
+        close = candle.close
+        raw = np.array([*self.returns, *indicator_columns(values, close)], dtype=np.float64)
+        self.latest = np.clip((raw - self.mean) / self.std, -CLIP, CLIP).astype(np.float32)
+        return self.latest
+
+
+def portfolio_part(cash: float, position: float, avg_entry_price: float, price: float) -> np.ndarray:
+    held = position * price
+    equity = cash + held
+    basis = position * avg_entry_price
+    return np.array([cash / equity, held / equity, (held - basis) / equity], dtype=np.float32)
+
+
+class ActionPredictor:
+    def __init__(self, directory: Path) -> None:
+        try:
+            self.config = FeatureConfig.from_json((directory / "features.json").read_text())
+            self.meta = ModelMeta(**json.loads((directory / "meta.json").read_text()))
+            self.agent = Agent(self.meta.obs_dim, self.meta.hidden)
+            self.agent.load_state_dict(
+                torch.load(directory / "policy.pt", map_location="cpu", weights_only=True)
+            )
+        except FileNotFoundError as exc:
+            raise UserError(f"not a Botrader model directory: {directory} ({exc.filename} missing)") from None
+        self.agent.eval()
+        self.names = [*self.config.names, *PORTFOLIO_NAMES]
+
+    @classmethod
+    def load(cls, uri: str) -> ActionPredictor:
+        return cls(resolve(uri))
+
+    @classmethod
+    def from_agent(cls, agent: Agent, config: FeatureConfig, meta: ModelMeta) -> ActionPredictor:
+        """Wrap a model in training (validation runs) without a round trip to disk."""
+        predictor = cls.__new__(cls)
+        predictor.config, predictor.meta, predictor.agent = config, meta, agent
+        predictor.names = [*config.names, *PORTFOLIO_NAMES]
+        return predictor
+
+    def action(self, obs: np.ndarray) -> float:
+        with torch.no_grad():
+            return float(self.agent.act(torch.as_tensor(obs).unsqueeze(0))[0, 0])
+
+    def predict(
+        self, history: Iterable[Candle], cash: float, position: float, avg_entry_price: float
+    ) -> float:
+        """Action in [-1, 1] after the last candle of `history` (oldest first)."""
+        builder = ObservationBuilder(self.config)
+        market, last = None, None
+        for candle in history:
+            market, last = builder.update(candle), candle
+        if market is None or last is None:
+            raise UserError("not enough history to build the model's features (need a few hundred candles)")
+        return self.action(
+            np.concatenate([market, portfolio_part(cash, position, avg_entry_price, last.close)])
+        )
+
+    def predict_discrete(
+        self,
+        history: Iterable[Candle],
+        cash: float,
+        position: float,
+        avg_entry_price: float,
+        threshold: float = 0.1,
+    ) -> int:
+        """0 hold, 1 sell, 2 buy (|action| below `threshold` is a hold)."""
+        a = self.predict(history, cash, position, avg_entry_price)
+        return HOLD if abs(a) < threshold else (BUY if a > 0 else SELL)
+
+    def explain(self, obs: np.ndarray, top: int = 5) -> dict[str, Any]:
+        """Action mean and std, and per-feature gradient × input attributions."""
+        x = torch.as_tensor(obs).unsqueeze(0).requires_grad_(True)
+        mean = self.agent.actor_mean(x)
+        mean.sum().backward()
+        grads = (x.grad[0] * x[0]).detach().numpy()  # type: ignore[index]
+        order = np.argsort(-np.abs(grads))[:top]
+        std = float(torch.exp(self.agent.actor_logstd).item())
+        return {
+            "action_mean": float(mean[0, 0].clamp(-1, 1)),
+            "action_std": std,
+            "confidence": float(abs(math.tanh(float(mean[0, 0])))),
+            "attributions": {self.names[i]: float(grads[i]) for i in order},
+        }
+
+
+class PpoStrategy:
+    """The engine strategy `ppo`: the model's deterministic action on every candle (tiny
+    ones come to nothing: orders below the minimum notional are never sent)."""
+
+    name: ClassVar[str] = "ppo"
+    needs_account = True
+
+    def __init__(self, predictor: ActionPredictor) -> None:
+        self.predictor = predictor
+        self.builder = ObservationBuilder(predictor.config)
+        self.obs: np.ndarray | None = None
+
+    def decide(self, bar: Bar, account: Account) -> float | None:
+        market = self.builder.update(bar)
+        if market is None or account.equity <= 0:  # warming up: features only
+            return None
+        self.obs = np.concatenate(
+            [market, portfolio_part(account.cash, account.position, account.avg_entry_price, bar.close)]
+        )
+        return self.predictor.action(self.obs)
+
+    def explain(self) -> dict[str, Any]:
+        return self.predictor.explain(self.obs) if self.obs is not None else {}
+
+    def state(self) -> dict[str, Any]:
+        ind = self.builder.indicators
+        return {"returns": list(self.builder.returns), "indicators": _indicator_state(ind)}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.builder.returns.extend(state["returns"])
+        _load_indicator_state(self.builder.indicators, state["indicators"])
+
+
+def _indicator_state(ind: StreamingIndicators) -> dict[str, Any]:
+    import base64
+    import pickle
+
+    return {"pickle": base64.b64encode(pickle.dumps(ind)).decode()}
+
+
+def _load_indicator_state(ind: StreamingIndicators, state: dict[str, Any]) -> None:
+    import base64
+    import pickle
+
+    restored = pickle.loads(base64.b64decode(state["pickle"]))
+    ind.__dict__.update(restored.__dict__)
+
+
+def ppo_strategy(params: dict[str, Any], model: str | None) -> PpoStrategy:
+    if not model:
+        raise UserError(
+            "strategy ppo needs a model: --model PATH|runs:/…|models:/… (or spec.strategy.modelRef)"
+        )
+    if params:
+        raise UserError(f"strategy ppo takes no parameters, got {', '.join(sorted(params))}")
+    return PpoStrategy(ActionPredictor.load(model))
+
+
+strategies.PPO_FACTORY = ppo_strategy

@@ -1,0 +1,319 @@
+"""PPO with a Gaussian policy for continuous position sizing, after cleanrl's
+`ppo_continuous_action.py`: one readable file, an explicit hyperparameter dataclass,
+a straight-line training loop. The environment is Botrader's vectorised trading env, whose
+accounting is the engine's arithmetic.
+
+Validation: every `eval_every` updates the deterministic policy (the Gaussian's mean,
+clipped to [-1, 1]) trades the validation split through the engine; the checkpoint with the
+best validation Sharpe is kept. The test split is touched once, by the caller, with that
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions.normal import Normal
+
+from botrader.core.errors import UserError
+from botrader.core.rl.data import Split
+from botrader.core.rl.env import EnvConfig, VecTradingEnv
+
+
+@dataclass
+class Hyperparameters:
+    total_timesteps: int = 200_000
+    """environment steps over all parallel environments"""
+    learning_rate: float = 3e-4
+    """Adam's step size (annealed linearly to 0 when `anneal_lr`)"""
+    num_envs: int = 64
+    """parallel environments, stepped as one array operation"""
+    num_steps: int = 128
+    """steps per environment per rollout"""
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    """discount factor"""
+    gae_lambda: float = 0.95
+    """GAE's bias/variance trade-off"""
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    norm_adv: bool = True
+    """normalise advantages per minibatch"""
+    clip_coef: float = 0.2
+    """the surrogate objective's clipping"""
+    clip_vloss: bool = True
+    """clip the value loss like the policy's"""
+    ent_coef: float = 0.0
+    """entropy bonus"""
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: int = 64
+    """width of the two hidden layers of actor and critic"""
+    eval_every: int = 5
+    """updates between validation runs"""
+    window_size: int = 240
+    """episode length in candles (4 h of 1m)"""
+    window_overlap: float = 0.25
+    """overlap of the training windows episodes are drawn from"""
+    fee_rate: float = 0.001
+    slippage_bps: float = 0.0
+    seed: int = 1
+    device: str = "cpu"
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+    @property
+    def num_iterations(self) -> int:
+        return max(1, self.total_timesteps // self.batch_size)
+
+    def validate(self, train_rows: int | None = None) -> None:
+        """Fail before any work starts, naming the bad value."""
+        checks = [
+            (self.learning_rate > 0, f"bad learning rate {self.learning_rate}: must be > 0"),
+            (self.total_timesteps > 0, f"bad total timesteps {self.total_timesteps}: must be > 0"),
+            (
+                self.num_envs >= 1 and self.num_steps >= 1,
+                f"bad num_envs/num_steps {self.num_envs}/{self.num_steps}",
+            ),
+            (
+                self.batch_size % self.num_minibatches == 0,
+                f"bad num_minibatches {self.num_minibatches}: must divide the batch of {self.batch_size}",
+            ),
+            (
+                0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1,
+                f"bad gamma/gae_lambda {self.gamma}/{self.gae_lambda}",
+            ),
+            (self.clip_coef > 0, f"bad clip_coef {self.clip_coef}: must be > 0"),
+            (self.window_size >= 2, f"bad window size {self.window_size}: need at least 2 candles"),
+            (0 <= self.window_overlap < 1, f"bad window overlap {self.window_overlap}: expected [0, 1)"),
+            (0 <= self.fee_rate < 0.1, f"bad fee rate {self.fee_rate}: expected [0, 0.1)"),
+        ]
+        if train_rows is not None:
+            checks.append(
+                (
+                    self.window_size < train_rows,
+                    f"window size {self.window_size} is larger than the training data ({train_rows} candles)",
+                )
+            )
+        for ok, message in checks:
+            if not ok:
+                raise UserError(message)
+
+
+def layer_init(layer: nn.Linear, std: float = float(np.sqrt(2)), bias_const: float = 0.0) -> nn.Linear:
+    torch.nn.init.orthogonal_(layer.weight, std)
+    torch.nn.init.constant_(layer.bias, bias_const)
+    return layer
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.critic = nn.Sequential(
+            layer_init(nn.Linear(obs_dim, hidden)),
+            nn.Tanh(),
+            layer_init(nn.Linear(hidden, hidden)),
+            nn.Tanh(),
+            layer_init(nn.Linear(hidden, 1), std=1.0),
+        )
+        self.actor_mean = nn.Sequential(
+            layer_init(nn.Linear(obs_dim, hidden)),
+            nn.Tanh(),
+            layer_init(nn.Linear(hidden, hidden)),
+            nn.Tanh(),
+            layer_init(nn.Linear(hidden, 1), std=0.01),
+        )
+        self.actor_logstd = nn.Parameter(torch.zeros(1, 1))
+
+    def get_value(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x)
+
+    def get_action_and_value(
+        self, x: torch.Tensor, action: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        action_mean = self.actor_mean(x)
+        action_std = torch.exp(self.actor_logstd.expand_as(action_mean))
+        probs = Normal(action_mean, action_std)
+        if action is None:
+            action = probs.sample()
+        return action, probs.log_prob(action).sum(1), probs.entropy().sum(1), self.critic(x)
+
+    def act(self, x: torch.Tensor) -> torch.Tensor:
+        """The deterministic action used for validation, testing and trading."""
+        return self.actor_mean(x).clamp(-1.0, 1.0)
+
+
+@dataclass
+class UpdateStats:
+    iteration: int
+    global_step: int
+    episode_return: float | None
+    value_loss: float
+    policy_loss: float
+    entropy: float
+    approx_kl: float
+    sps: float
+    learning_rate: float
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            k: float(v)
+            for k, v in asdict(self).items()
+            if v is not None and k not in ("iteration", "global_step")
+        }
+
+
+def train(
+    args: Hyperparameters,
+    split: Split,
+    budget: float,
+    on_update: Callable[[UpdateStats, Agent], None] | None = None,
+) -> Agent:
+    """Train one agent; `on_update` sees every update (logging, validation, checkpoints)."""
+    args.validate(len(split))
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    backend = "numpy" if device.type == "cpu" else "torch"
+    envs = VecTradingEnv(
+        split,
+        args.num_envs,
+        EnvConfig(budget, args.fee_rate, args.slippage_bps, args.window_size, args.window_overlap),
+        backend=backend,
+        device=args.device,
+        seed=args.seed,
+    )
+    agent = Agent(envs.obs_dim, args.hidden).to(device)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+
+    # ALGO Logic: storage setup
+    obs = torch.zeros((args.num_steps, args.num_envs, envs.obs_dim), device=device)
+    actions = torch.zeros((args.num_steps, args.num_envs, 1), device=device)
+    logprobs = torch.zeros((args.num_steps, args.num_envs), device=device)
+    rewards = torch.zeros((args.num_steps, args.num_envs), device=device)
+    dones = torch.zeros((args.num_steps, args.num_envs), device=device)
+    values = torch.zeros((args.num_steps, args.num_envs), device=device)
+
+    global_step, start_time = 0, time.time()
+    next_obs = torch.as_tensor(envs.reset(), device=device)
+    next_done = torch.zeros(args.num_envs, device=device)
+
+    for iteration in range(1, args.num_iterations + 1):
+        if args.anneal_lr:  # linearly to zero over the run
+            optimizer.param_groups[0]["lr"] = (
+                1.0 - (iteration - 1.0) / args.num_iterations
+            ) * args.learning_rate
+        finished: list[torch.Tensor] = []
+
+        # rollout: the policy acts in every environment at once
+        for step in range(args.num_steps):
+            global_step += args.num_envs
+            obs[step], dones[step] = next_obs, next_done
+            with torch.no_grad():
+                action, logprob, _, value = agent.get_action_and_value(next_obs)
+                values[step] = value.flatten()
+            actions[step], logprobs[step] = action, logprob
+            env_action = action[:, 0].clamp(-1.0, 1.0)  # the env gets the clipped action
+            raw_obs, reward, done, info = envs.step(
+                env_action if backend == "torch" else env_action.cpu().numpy()
+            )
+            rewards[step] = torch.as_tensor(reward, device=device, dtype=torch.float32)
+            next_obs = torch.as_tensor(raw_obs, device=device)
+            next_done = torch.as_tensor(done, device=device, dtype=torch.float32)
+            if bool(done.any()):
+                finished.append(torch.as_tensor(info["episode_return"], device=device)[next_done.bool()])
+
+        # GAE: bootstrap value if not done
+        with torch.no_grad():
+            next_value = agent.get_value(next_obs).reshape(1, -1)
+            advantages = torch.zeros_like(rewards)
+            lastgaelam = torch.zeros(args.num_envs, device=device)
+            for t in reversed(range(args.num_steps)):
+                if t == args.num_steps - 1:
+                    nextnonterminal, nextvalues = 1.0 - next_done, next_value
+                else:
+                    nextnonterminal, nextvalues = 1.0 - dones[t + 1], values[t + 1]
+                delta = rewards[t] + args.gamma * nextvalues * nextnonterminal - values[t]
+                advantages[t] = lastgaelam = (
+                    delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
+                )
+            returns = advantages + values
+
+        # flatten the batch
+        b_obs = obs.reshape((-1, envs.obs_dim))
+        b_logprobs, b_actions = logprobs.reshape(-1), actions.reshape((-1, 1))
+        b_advantages, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), values.reshape(-1)
+
+        # optimise the policy and value network
+        b_inds = np.arange(args.batch_size)
+        clipfracs = []
+        for _epoch in range(args.update_epochs):
+            np.random.shuffle(b_inds)
+            for start in range(0, args.batch_size, args.minibatch_size):
+                mb_inds = b_inds[start : start + args.minibatch_size]
+                _, newlogprob, entropy, newvalue = agent.get_action_and_value(
+                    b_obs[mb_inds], b_actions[mb_inds]
+                )
+                logratio = newlogprob - b_logprobs[mb_inds]
+                ratio = logratio.exp()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - logratio).mean()
+                    clipfracs += [((ratio - 1.0).abs() > args.clip_coef).float().mean().item()]
+                mb_advantages = b_advantages[mb_inds]
+                if args.norm_adv:
+                    mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+                # policy loss
+                pg_loss1 = -mb_advantages * ratio
+                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
+                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+                # value loss
+                newvalue = newvalue.view(-1)
+                if args.clip_vloss:
+                    v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
+                    v_clipped = b_values[mb_inds] + torch.clamp(
+                        newvalue - b_values[mb_inds], -args.clip_coef, args.clip_coef
+                    )
+                    v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
+                    v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
+                else:
+                    v_loss = 0.5 * ((newvalue - b_returns[mb_inds]) ** 2).mean()
+                entropy_loss = entropy.mean()
+                loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+
+        episode_return = float(torch.cat(finished).mean()) if finished else None
+        stats = UpdateStats(
+            iteration,
+            global_step,
+            episode_return,
+            v_loss.item(),
+            pg_loss.item(),
+            entropy_loss.item(),
+            approx_kl.item(),
+            global_step / (time.time() - start_time),
+            optimizer.param_groups[0]["lr"],
+        )
+        if on_update is not None:
+            on_update(stats, agent)
+    return agent
+
+
+def describe(args: Hyperparameters) -> dict[str, Any]:
+    return asdict(args)
