@@ -10,7 +10,7 @@ PKGS   := core services jobs operator
 $(STAMP): $(foreach p,$(PKGS),$(p)/pyproject.toml) requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q $(foreach p,$(PKGS),-e $(p)) -r requirements-dev.txt
+	$(PIP) install -q -e core -e services -e "jobs[rl]" -e operator -r requirements-dev.txt
 	touch $@
 
 install: $(STAMP)  ## venv with all four distributions (editable) and the test tools

@@ -153,3 +153,50 @@ class PrometheusServer:
             self.proc.terminate()
             self.proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class MlflowServer:
+    """A real `mlflow server` (SQLite backend, local artifact store) on loopback."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="botrader-mlflow-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MlflowServer:
+        import sys
+
+        binary = Path(sys.executable).with_name("mlflow")
+        self.proc = subprocess.Popen(
+            [
+                str(binary),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{self.dir / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(self.dir / "artifacts"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "server.log", "wb"),
+        )
+        wait_for_port(self.port, 90)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -73,7 +73,11 @@ class _Numpy:
         return np.where(c, a, b)
 
     def stack_obs(self, market: Any, port: list[Any]) -> Any:
-        return np.concatenate([market, np.stack(port, axis=1).astype(np.float32)], axis=1)
+        out = np.empty((market.shape[0], market.shape[1] + len(port)), dtype=np.float32)
+        out[:, : market.shape[1]] = market
+        for i, column in enumerate(port):
+            out[:, market.shape[1] + i] = column
+        return out
 
     int64, float32, float64 = np.int64, np.float32, np.float64
 
@@ -182,11 +186,11 @@ class VecTradingEnv:
         self.basis = xp.where(mask, self.basis * 0, self.basis)
         self.episode_return = xp.where(mask, self.episode_return * 0, self.episode_return)
 
-    def _obs(self) -> Any:
-        price = self.close[self.t]
+    def _obs(self, price: Any = None) -> Any:
+        price = self.close[self.t] if price is None else price
         held = self.lots * price
-        equity = self.xp.as_float(self.cash + held)
-        port = [self.cash / equity, held / equity, (held - self.basis) / equity]
+        inv = 1.0 / self.xp.as_float(self.cash + held)
+        port = [self.cash * inv, held * inv, (held - self.basis) * inv]
         return self.xp.stack_obs(self.features[self.t], port)
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -216,11 +220,13 @@ class VecTradingEnv:
         self.basis = self.basis + b_cost - released
         self.lots = self.lots + b_lots - s_lots
         self.t = self.t + 1
-        after = self.cash + self.lots * self.close[self.t]
+        next_price = self.close[self.t]
+        after = self.cash + self.lots * next_price
         reward = xp.log(xp.as_float(after) / xp.as_float(before))
         self.episode_return = self.episode_return + reward
         done = self.t >= self.end
         info = {"equity": after, "traded": b_lots - s_lots, "episode_return": self.episode_return * done}
         if bool(done.any()):
             self._reset_where(done)
-        return self._obs(), reward, done, info
+            return self._obs(), reward, done, info
+        return self._obs(next_price), reward, done, info

@@ -1,0 +1,160 @@
+"""PPO training: it learns a planted pattern, validates hyperparameters up front, and a tiny
+run against a real `mlflow server` registers a model that trades through the engine."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from botrader.core.cli.main import main
+from botrader.core.rl.data import make_splits
+from botrader.core.rl.env import EnvConfig, VecTradingEnv
+from botrader.jobs.train import ppo
+from tests.support.servers import MlflowServer
+
+
+def drifting_candles(n: int = 4000, drift: float = 0.0005, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(drift + rng.normal(0, 0.0002, n)))
+    return pd.DataFrame(
+        {
+            "open_time": 1_748_736_000_000 + np.arange(n, dtype=np.int64) * 60_000,
+            "open": close,
+            "high": close * 1.0002,
+            "low": close * 0.9998,
+            "close": close,
+            "volume": 10.0,
+        }
+    )
+
+
+def run_policy(env: VecTradingEnv, policy, steps: int) -> tuple[float, float]:
+    obs, total = env.reset(), np.zeros(env.n)
+    for _ in range(steps):
+        obs, reward, _, _ = env.step(policy(obs))
+        total += reward
+    return float(total.mean()), float(obs[:, -2].mean())  # mean log return, position fraction at the end
+
+
+def test_ppo_learns_a_planted_up_drift() -> None:
+    splits = make_splits(drifting_candles(), min_rows=300)
+    args = ppo.Hyperparameters(
+        total_timesteps=32_768, num_envs=16, num_steps=64, window_size=60, eval_every=10_000
+    )
+    agent = ppo.train(args, splits.train, 10_000)
+    config = EnvConfig(episode_len=60)
+
+    def trained(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return agent.act(torch.as_tensor(obs))[:, 0].numpy()
+
+    rng = np.random.default_rng(7)
+    agent_return, agent_position = run_policy(VecTradingEnv(splits.val, 16, config, seed=3), trained, 58)
+    random_return, _ = run_policy(
+        VecTradingEnv(splits.val, 16, config, seed=3), lambda o: rng.uniform(-1, 1, 16), 58
+    )
+    assert agent_position > 0.3  # it ends long in a rising market
+    assert agent_return > random_return + 0.005
+
+
+def test_training_is_reproducible() -> None:
+    splits = make_splits(drifting_candles(3000, seed=2), min_rows=300)
+    args = ppo.Hyperparameters(total_timesteps=2048, num_envs=8, num_steps=64, window_size=60)
+    first, second = ppo.train(args, splits.train, 1000), ppo.train(args, splits.train, 1000)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--learning-rate", "-0.001"], "bad learning rate -0.001"),
+        (["--window-size", "100000"], "window size 100000 is larger than the training data"),
+        (["--budgets", "10,-5"], "bad --budgets '10,-5'"),
+        (["--window-overlap", "1.5"], "bad window overlap 1.5"),
+    ],
+)
+def test_bad_hyperparameters_fail_before_any_work(argv, needle, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "c.parquet"
+    drifting_candles(4000).to_parquet(data)
+    assert main(["train", "--data", str(data), "--ray-address", "none", *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()  # nothing started
+
+
+@pytest.mark.slow
+def test_tiny_run_against_a_real_mlflow_server(
+    real_candles: pd.DataFrame, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+
+    from botrader.jobs.train.model import ActionPredictor
+
+    data = tmp_path / "candles.parquet"
+    real_candles.iloc[:8000].to_parquet(data)
+    server = MlflowServer().start()
+    try:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        monkeypatch.chdir(tmp_path)
+        rc = main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--budgets",
+                "1000,10000",
+                "--timesteps",
+                "4096",
+                "--num-envs",
+                "16",
+                "--eval-every",
+                "2",
+                "--experiment",
+                "ci",
+                "--json",
+            ]
+        )
+        out = capsys.readouterr().out
+        assert rc == 0, out
+        result = json.loads(out)
+        assert result["experiment"] == "ci" and [r["budget"] for r in result["results"]] == [1000.0, 10000.0]
+        first = result["results"][0]
+        assert first["model_uri"] == "models:/botrader-ppo-BTCUSDT-1m-1000/1"
+        for key in ("run_id", "val_sharpe", "test_sharpe", "test_return"):
+            assert key in first
+        mlflow.set_tracking_uri(server.url)
+        run = MlflowClient().get_run(first["run_id"])
+        assert {"val_sharpe", "episode_return", "value_loss", "sps", "test_sharpe"} <= set(run.data.metrics)
+        assert run.data.params["learning_rate"] == "0.0003"
+        predictor = ActionPredictor.load(first["model_uri"])
+        assert predictor.meta.budget == 1000.0
+        history = real_candles.iloc[6000:6600]
+        from botrader.core.data.files import frame_to_candles
+
+        action = predictor.predict(frame_to_candles(history), cash=1000.0, position=0.0, avg_entry_price=0.0)
+        assert -1.0 <= action <= 1.0
+        assert predictor.predict_discrete(frame_to_candles(history), 1000.0, 0.0, 0.0) in (0, 1, 2)
+        rc = main(
+            [
+                "backtest",
+                "--strategy",
+                "ppo",
+                "--model",
+                first["model_uri"],
+                "--data",
+                str(data),
+                "--budget",
+                "1000",
+                "--json",
+            ]
+        )
+        backtest = json.loads(capsys.readouterr().out)
+        assert rc == 0 and backtest["strategy"] == "ppo" and backtest["candles"] == 8000
+    finally:
+        server.stop()
