@@ -130,5 +130,5 @@ def test_gymnasium_view_passes_the_env_checker(splits) -> None:
     obs, _ = env.reset(seed=1)
     assert obs.shape == (splits.config.obs_dim,) and isinstance(gymnasium.Env, type)
     for _ in range(29):
-        obs, reward, terminated, truncated, info = env.step(np.array([0.5], dtype=np.float32))
+        obs, _reward, terminated, truncated, _info = env.step(np.array([0.5], dtype=np.float32))
     assert terminated and not truncated

@@ -15,7 +15,8 @@ from botrader.core.rl.env import EnvConfig, VecTradingEnv
 class TradingEnv(gym.Env):  # type: ignore[misc]
     metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
 
-    def __init__(self, split: Split, config: EnvConfig = EnvConfig(), seed: int = 0) -> None:
+    def __init__(self, split: Split, config: EnvConfig | None = None, seed: int = 0) -> None:
+        config = config or EnvConfig()
         self.split, self.config = split, config
         self.vec = VecTradingEnv(split, 1, config, seed=seed)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.vec.obs_dim,), np.float32)
