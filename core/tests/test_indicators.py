@@ -82,3 +82,19 @@ def test_drop_warmup_leaves_only_defined_rows(history: pd.DataFrame) -> None:
     assert not clean[list(FEATURE_COLUMNS)].isna().any().any()
     assert len(clean) == len(history) - (params.warmup() - 1)
     assert clean["open_time"].iloc[0] == history["open_time"].iloc[params.warmup() - 1]
+
+
+def test_streaming_state_round_trips_through_json(history: pd.DataFrame) -> None:
+    import json
+
+    candles = frame_to_candles(history.iloc[:600])
+    whole, first = StreamingIndicators(), StreamingIndicators()
+    for c in candles:
+        expected = whole.update(c)
+    for c in candles[:300]:
+        first.update(c)
+    resumed = StreamingIndicators()
+    resumed.load(json.loads(json.dumps(first.state())))
+    for c in candles[300:]:
+        got = resumed.update(c)
+    assert got == expected

@@ -158,3 +158,65 @@ def test_tiny_run_against_a_real_mlflow_server(
         assert rc == 0 and backtest["strategy"] == "ppo" and backtest["candles"] == 8000
     finally:
         server.stop()
+
+
+def test_ppo_bot_paper_trades_like_its_backtest_across_a_restart(tmp_path: Path, sqlite_url: str) -> None:
+    """A TradingBot with strategy ppo: the trader's fills equal the backtest's even when it
+    restarts mid-way (the model's streaming features resume from the snapshot)."""
+    from decimal import Decimal
+
+    from botrader.core.candles import make_key
+    from botrader.core.data.files import frame_to_candles
+    from botrader.core.db import connect, upgrade
+    from botrader.core.db.candles import CandleStore
+    from botrader.core.db.trading import TradingStore
+    from botrader.core.engine.backtest import run_backtest
+    from botrader.core.engine.from_manifest import engine_config, strategy_for
+    from botrader.core.engine.units import MarketRules
+    from botrader.core.manifests import parse_trading_bot
+    from botrader.jobs.train.model import ModelMeta, save_model
+    from botrader.services.trader.trader import PaperTrader
+
+    candles = drifting_candles(3000, drift=0.0, seed=4)
+    splits = make_splits(candles, min_rows=300)
+    args = ppo.Hyperparameters(total_timesteps=2048, num_envs=8, num_steps=64, window_size=60)
+    agent = ppo.train(args, splits.train, 10_000)
+    model = save_model(
+        tmp_path / "model",
+        agent,
+        splits.config,
+        ModelMeta(10_000, 0.001, "BTCUSDT", "1m", args.hidden, splits.config.obs_dim),
+    )
+    bot = parse_trading_bot(
+        {
+            "apiVersion": "botrader.io/v1alpha1",
+            "kind": "TradingBot",
+            "metadata": {"name": "ppo-bot"},
+            "spec": {
+                "symbol": "BTCUSDT",
+                "source": "replay",
+                "replay": {"path": "x.csv"},
+                "strategy": {"type": "ppo", "modelRef": str(model)},
+            },
+        }
+    )
+    expected = run_backtest(candles, strategy_for(bot.spec), engine_config(bot.spec, MarketRules())).fills
+    assert len(expected) > 5
+    db = connect(sqlite_url)
+    upgrade(db)
+    store = CandleStore(db)
+    key = make_key("replay", "BTCUSDT", "1m")
+    store.upsert(key, frame_to_candles(candles.iloc[:1500]))
+    first = PaperTrader(bot, store, TradingStore(db), MarketRules())
+    first.start()
+    first.step()
+    store.upsert(key, frame_to_candles(candles))
+    second = PaperTrader(bot, store, TradingStore(db), MarketRules())  # a new process
+    second.start()
+    while second.step():
+        pass
+    stored = TradingStore(db).fills("ppo-bot")
+    m = MarketRules()
+    assert [(r["seq"], r["side"], Decimal(str(r["quantity"])).quantize(Decimal("1E-5"))) for r in stored] == [
+        (f.seq, f.side, m.to_base(f.lots)) for f in expected
+    ]

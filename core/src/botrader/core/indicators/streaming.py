@@ -112,6 +112,12 @@ class Atr:
         self.value: float | None = None
         self.prev_close: float | None = None
 
+    def state(self) -> dict[str, Any]:
+        return {"first": list(self.first), "value": self.value, "prev_close": self.prev_close}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.first, self.value, self.prev_close = list(state["first"]), state["value"], state["prev_close"]
+
     def update(self, high: float, low: float, close: float) -> float | None:
         ranges = [high - low]
         if self.prev_close is not None:
@@ -142,6 +148,32 @@ class StreamingIndicators:
         self.prev_close: float | None = None
         self.count = 0
         self.latest: dict[str, float | None] = {}
+
+    _PARTS = (
+        "sma_fast",
+        "sma_slow",
+        "ema_fast",
+        "ema_slow",
+        "macd_fast",
+        "macd_slow",
+        "macd_signal",
+        "rsi",
+        "bands",
+        "atr",
+    )
+
+    def state(self) -> dict[str, Any]:
+        """JSON-able state, for an exact resume after a restart."""
+        return {
+            "parts": {name: getattr(self, name).state() for name in self._PARTS},
+            "prev_close": self.prev_close,
+            "count": self.count,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        for name in self._PARTS:
+            getattr(self, name).load(state["parts"][name])
+        self.prev_close, self.count = state["prev_close"], state["count"]
 
     def update(self, candle: Candle) -> dict[str, float | None]:
         p, close = self.params, candle.close

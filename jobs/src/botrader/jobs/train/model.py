@@ -192,27 +192,11 @@ class PpoStrategy:
         return self.predictor.explain(self.obs) if self.obs is not None else {}
 
     def state(self) -> dict[str, Any]:
-        ind = self.builder.indicators
-        return {"returns": list(self.builder.returns), "indicators": _indicator_state(ind)}
+        return {"returns": list(self.builder.returns), "indicators": self.builder.indicators.state()}
 
     def load(self, state: dict[str, Any]) -> None:
         self.builder.returns.extend(state["returns"])
-        _load_indicator_state(self.builder.indicators, state["indicators"])
-
-
-def _indicator_state(ind: StreamingIndicators) -> dict[str, Any]:
-    import base64
-    import pickle
-
-    return {"pickle": base64.b64encode(pickle.dumps(ind)).decode()}
-
-
-def _load_indicator_state(ind: StreamingIndicators, state: dict[str, Any]) -> None:
-    import base64
-    import pickle
-
-    restored = pickle.loads(base64.b64decode(state["pickle"]))
-    ind.__dict__.update(restored.__dict__)
+        self.builder.indicators.load(state["indicators"])
 
 
 def ppo_strategy(params: dict[str, Any], model: str | None) -> PpoStrategy:

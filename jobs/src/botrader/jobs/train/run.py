@@ -57,25 +57,32 @@ def evaluation_frame(frame: pd.DataFrame, period: pd.DataFrame) -> tuple[pd.Data
     return frame.iloc[lo : first + len(period)].reset_index(drop=True), first - lo
 
 
-def evaluate(
+def backtest_period(
     strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
-) -> Performance:
+) -> Any:
+    """The engine's backtest of `period` (features warmed on the candles before it)."""
     from decimal import Decimal
 
     data, warmup = evaluation_frame(frame, period)
     config = EngineConfig(budget=Decimal(str(budget)), execution=ExecutionConfig(fee_rate=fee))
-    return run_backtest(data, strategy, config, warmup=warmup).performance
+    return run_backtest(data, strategy, config, warmup=warmup)
+
+
+def evaluate(
+    strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
+) -> Performance:
+    return backtest_period(strategy, frame, period, budget, fee).performance
 
 
 def baselines(
     frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
 ) -> dict[str, dict[str, Any]]:
     rsi = evaluate(make_strategy("simple_rsi"), frame, period, budget, fee)
-    hold = evaluate(_BuyAndHold(), frame, period, budget, fee)
+    hold = evaluate(BuyAndHold(), frame, period, budget, fee)
     return {"buy_and_hold": _figures(hold), "simple_rsi": _figures(rsi)}
 
 
-class _BuyAndHold:
+class BuyAndHold:
     """Buys with all cash on the first candle, then holds: the benchmark, through the engine."""
 
     name = "buy_and_hold"

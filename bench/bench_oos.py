@@ -1,0 +1,125 @@
+"""Out-of-sample report on the real candles in ../shared/data: each budget's PPO agent
+(several seeds) on the test split against buy-and-hold and simple_rsi, after fees, with a
+2x-fee stress row and the deflated Sharpe ratio given the number of trials.
+
+Honesty rules: chronological train / validation / test splits; checkpoints are chosen on
+validation only; the test split is evaluated once per agent, after training. The DSR uses
+hourly returns of the test period (the test split is ~4.5 days: too few daily returns).
+
+    python bench/bench_oos.py [--seeds 1,2,3] [--budgets 1000,10000,50000,100000] [--timesteps 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from _common import REPO  # noqa: F401 (puts the repo on sys.path)
+
+from botrader.core.data.files import read_candles_frame
+from botrader.core.engine.performance import deflated_sharpe_ratio, period_returns
+from botrader.core.engine.strategies import make_strategy
+from botrader.core.rl.data import make_splits
+from botrader.jobs.train import ppo
+from botrader.jobs.train.model import ActionPredictor, PpoStrategy
+from botrader.jobs.train.run import BuyAndHold, TrainRequest, backtest_period, run_training
+from tests.support.paths import SHARED_DATA
+
+HOUR = 3_600_000
+
+
+def hourly(result, budget: float) -> np.ndarray:
+    return period_returns(np.asarray(result.times), result.equity, HOUR, budget)
+
+
+def fmt(values: list[float | None], pct: bool = False) -> str:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "–"
+    mean, std = statistics.mean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
+    return f"{mean:+.2%} ± {std:.2%}" if pct else f"{mean:+.2f} ± {std:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--budgets", default="1000,10000,50000,100000")
+    parser.add_argument("--timesteps", type=int, default=200_000)
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    budgets = [float(b) for b in args.budgets.split(",")]
+    frame = read_candles_frame(SHARED_DATA)
+    splits = make_splits(frame)
+    test = splits.test.frame
+    rows: dict[tuple[float, str], dict[str, list]] = {}
+    trial_returns = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            hp = ppo.Hyperparameters(total_timesteps=args.timesteps, seed=seed)
+            request = TrainRequest(
+                data=SHARED_DATA,
+                budgets=budgets,
+                hyperparameters=hp,
+                tracking_uri=f"sqlite:///{Path(tmp) / 'mlflow.db'}",
+                experiment="oos",
+            )
+            import os
+
+            os.chdir(tmp)
+            for result in run_training(request):
+                budget = result["budget"]
+                predictor = ActionPredictor.load(result["model_uri"])
+                for fee, label in ((0.001, "fee 0.1%"), (0.002, "fee 0.2% (2x stress)")):
+                    run = backtest_period(PpoStrategy(predictor), frame, test, budget, fee)
+                    cell = rows.setdefault(
+                        (budget, label), {"sharpe": [], "return": [], "dd": [], "trades": [], "exposure": []}
+                    )
+                    p = run.performance
+                    cell["sharpe"].append(p.sharpe)
+                    cell["return"].append(p.total_return)
+                    cell["dd"].append(-p.max_drawdown)
+                    cell["trades"].append(p.trades)
+                    cell["exposure"].append(p.exposure)
+                    if fee == 0.001:
+                        trial_returns.append((budget, seed, hourly(run, budget)))
+    srs = [float(r.mean() / r.std(ddof=1)) for _, _, r in trial_returns if r.std(ddof=1) > 0]
+    variance = statistics.pvariance(srs) if len(srs) > 1 else 0.0
+    print(
+        f"test split {len(test):,} candles; {len(seeds)} seeds x {len(budgets)} budgets = {len(trial_returns)} "
+        f"trials; {args.timesteps:,} steps each\n"
+    )
+    print(
+        f"{'budget':>8} {'fees':<22} {'Sharpe (mean ± sd)':>20} {'return':>20} {'max DD':>20} "
+        f"{'fills':>8} {'exposure':>9}"
+    )
+    for (budget, label), cell in sorted(rows.items()):
+        print(
+            f"{budget:>8,.0f} {label:<22} {fmt(cell['sharpe']):>20} {fmt(cell['return'], True):>20} "
+            f"{fmt(cell['dd'], True):>20} {statistics.mean(cell['trades']):>8.0f} "
+            f"{statistics.mean(cell['exposure']):>9.1%}"
+        )
+    for fee in (0.001, 0.002):
+        hold = backtest_period(BuyAndHold(), frame, test, 10_000, fee).performance
+        rsi = backtest_period(make_strategy("simple_rsi"), frame, test, 10_000, fee).performance
+        for name, p in (("buy & hold", hold), ("simple_rsi", rsi)):
+            sharpe = "–" if p.sharpe is None else f"{p.sharpe:+.2f}"
+            print(
+                f"{name:>8} fee {fee:.1%}{'':<14} {sharpe:>20} {p.total_return:>+20.2%} {-p.max_drawdown:>+20.2%} "
+                f"{p.trades:>8} {p.exposure:>9.1%}"
+            )
+    print(
+        "\ndeflated Sharpe ratio (hourly test returns; probability the Sharpe beats the best of the trials by luck)"
+    )
+    for budget, seed, returns in trial_returns:
+        dsr = deflated_sharpe_ratio(returns, len(trial_returns), variance)
+        sr = returns.mean() / returns.std(ddof=1) if returns.std(ddof=1) > 0 else 0.0
+        print(
+            f"  budget {budget:>8,.0f} seed {seed}: hourly Sharpe {sr:+.3f}, DSR {'–' if dsr is None else f'{dsr:.3f}'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
