@@ -48,6 +48,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--budgets", default="1000,10000,50000,100000")
     parser.add_argument("--timesteps", type=int, default=200_000)
+    parser.add_argument(
+        "--extra-trials",
+        type=int,
+        default=5,
+        help="configurations tried before this run (the action-deadzone sweep), counted in the DSR",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     budgets = [float(b) for b in args.budgets.split(",")]
@@ -114,7 +120,7 @@ def main() -> None:
         "\ndeflated Sharpe ratio (hourly test returns; probability the Sharpe beats the best of the trials by luck)"
     )
     for budget, seed, returns in trial_returns:
-        dsr = deflated_sharpe_ratio(returns, len(trial_returns), variance)
+        dsr = deflated_sharpe_ratio(returns, len(trial_returns) + args.extra_trials, variance)
         sr = returns.mean() / returns.std(ddof=1) if returns.std(ddof=1) > 0 else 0.0
         print(
             f"  budget {budget:>8,.0f} seed {seed}: hourly Sharpe {sr:+.3f}, DSR {'–' if dsr is None else f'{dsr:.3f}'}"

@@ -132,6 +132,18 @@ def test_tiny_run_against_a_real_mlflow_server(
         run = MlflowClient().get_run(first["run_id"])
         assert {"val_sharpe", "episode_return", "value_loss", "sps", "test_sharpe"} <= set(run.data.metrics)
         assert run.data.params["learning_rate"] == "0.0003"
+        artifacts = {
+            a.path
+            for folder in ("model", "report")
+            for a in MlflowClient().list_artifacts(first["run_id"], folder)
+        }
+        assert artifacts == {
+            "model/policy.pt",
+            "model/features.json",
+            "model/meta.json",
+            "report/evaluation.json",
+            "report/test_equity.html",
+        }
         predictor = ActionPredictor.load(first["model_uri"])
         assert predictor.meta.budget == 1000.0
         history = real_candles.iloc[6000:6600]

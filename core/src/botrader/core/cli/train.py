@@ -34,6 +34,9 @@ def train(
     learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 3e-4,
     window_size: Annotated[int, typer.Option(help="Episode length in candles.")] = 240,
     window_overlap: Annotated[float, typer.Option(help="Overlap of training windows (fraction).")] = 0.25,
+    action_deadzone: Annotated[
+        float, typer.Option(help="|action| below this holds (no order, no fee).")
+    ] = 0.2,
     fee: Annotated[float, typer.Option(help="Fee rate per fill.")] = 0.001,
     eval_every: Annotated[int, typer.Option(help="Updates between validation runs.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
@@ -57,6 +60,7 @@ def train(
         num_envs=num_envs,
         learning_rate=learning_rate,
         window_size=window_size,
+        action_deadzone=action_deadzone,
         window_overlap=window_overlap,
         fee_rate=fee,
         eval_every=eval_every,
@@ -113,8 +117,10 @@ def results_table(results: list[dict[str, Any]]) -> Any:
         "test max DD",
         "B&H Sharpe",
         "B&H return",
+        "B&H max DD",
         "RSI Sharpe",
         "RSI return",
+        "RSI max DD",
     ):
         table.add_column(col, justify="right")
     for r in results:
@@ -127,7 +133,9 @@ def results_table(results: list[dict[str, Any]]) -> Any:
             f(-r["test_max_drawdown"], True),
             f(bh["sharpe"]),
             f(bh["return"], True),
+            f(-bh["max_drawdown"], True),
             f(rsi["sharpe"]),
             f(rsi["return"], True),
+            f(-rsi["max_drawdown"], True),
         )
     return table

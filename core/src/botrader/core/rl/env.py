@@ -47,6 +47,7 @@ class EnvConfig:
     slippage_bps: float = 0.0
     episode_len: int = 240
     overlap: float = 0.25
+    deadzone: float = 0.0  # |action| below this holds: no order (and no fee) for tiny nudges
 
     def __post_init__(self) -> None:
         if self.budget <= 0:
@@ -162,6 +163,7 @@ class VecTradingEnv:
         self.budget_units = self.market.cash_units(str(config.budget))
         self.fee, self.slip = fee_ppm(config.fee_rate), slippage_units(config.slippage_bps)
         self.min_notional = self.market.min_notional_units
+        self.deadzone_ppm = round(config.deadzone * 1_000_000)
         self.obs_dim = split.features.shape[1] + 3
         zeros = xp.asarray(np.zeros(n_envs), xp.int64)
         self.cash, self.lots, self.basis = zeros + self.budget_units, zeros + 0, zeros + 0
@@ -200,6 +202,8 @@ class VecTradingEnv:
         price = self.close[self.t]
         before = self.cash + self.lots * price
         a_ppm = xp.to_ppm(actions)
+        if self.deadzone_ppm:
+            a_ppm = xp.where(abs(a_ppm) < self.deadzone_ppm, 0, a_ppm)
         buy_ppm, sell_ppm = xp.positive(a_ppm), xp.positive(-a_ppm)
         # buys: spend a fraction of the cash, fee included, at the slipped price
         bpx = buy_price(price, self.slip)

@@ -40,6 +40,7 @@ class ModelMeta:
     interval: str
     hidden: int
     obs_dim: int
+    deadzone: float = 0.0
 
 
 def save_model(directory: Path, agent: Agent, config: FeatureConfig, meta: ModelMeta) -> Path:
@@ -186,7 +187,8 @@ class PpoStrategy:
         self.obs = np.concatenate(
             [market, portfolio_part(account.cash, account.position, account.avg_entry_price, bar.close)]
         )
-        return self.predictor.action(self.obs)
+        action = self.predictor.action(self.obs)
+        return None if abs(action) < self.predictor.meta.deadzone else action
 
     def explain(self) -> dict[str, Any]:
         return self.predictor.explain(self.obs) if self.obs is not None else {}

@@ -64,6 +64,10 @@ class Hyperparameters:
     """overlap of the training windows episodes are drawn from"""
     fee_rate: float = 0.001
     slippage_bps: float = 0.0
+    action_deadzone: float = 0.2
+    """|action| below this is a hold: no order, no fee (the same rule when trading). Chosen
+    on validation Sharpe among 0, 0.1, 0.2, 0.3, 0.5 (seed 1, budget 10,000): without it the
+    deterministic policy nudges the position on almost every candle and fees eat it"""
     seed: int = 1
     device: str = "cpu"
     env_backend: str = "auto"
@@ -102,6 +106,7 @@ class Hyperparameters:
             (self.window_size >= 2, f"bad window size {self.window_size}: need at least 2 candles"),
             (0 <= self.window_overlap < 1, f"bad window overlap {self.window_overlap}: expected [0, 1)"),
             (0 <= self.fee_rate < 0.1, f"bad fee rate {self.fee_rate}: expected [0, 0.1)"),
+            (0 <= self.action_deadzone < 1, f"bad action deadzone {self.action_deadzone}: expected [0, 1)"),
         ]
         if train_rows is not None:
             checks.append(
@@ -196,7 +201,14 @@ def train(
     envs = VecTradingEnv(
         split,
         args.num_envs,
-        EnvConfig(budget, args.fee_rate, args.slippage_bps, args.window_size, args.window_overlap),
+        EnvConfig(
+            budget,
+            args.fee_rate,
+            args.slippage_bps,
+            args.window_size,
+            args.window_overlap,
+            args.action_deadzone,
+        ),
         backend=backend,
         device=args.device,
         seed=args.seed,

@@ -129,7 +129,15 @@ def train_budget(request: TrainRequest, budget: float) -> dict[str, Any]:
     frame, splits = load_splits(request)
     args = replace(request.hyperparameters)
     fee = args.fee_rate
-    meta = ModelMeta(budget, fee, request.symbol, request.interval, args.hidden, splits.config.obs_dim)
+    meta = ModelMeta(
+        budget,
+        fee,
+        request.symbol,
+        request.interval,
+        args.hidden,
+        splits.config.obs_dim,
+        args.action_deadzone,
+    )
     if request.tracking_uri:
         mlflow.set_tracking_uri(request.tracking_uri)
     mlflow.set_experiment(request.experiment)
@@ -173,7 +181,8 @@ def train_budget(request: TrainRequest, budget: float) -> dict[str, Any]:
         agent = ppo.train(args, splits.train, budget, on_update)
         agent.load_state_dict(best["state"])
         predictor = ActionPredictor.from_agent(agent, splits.config, meta)
-        test = evaluate(PpoStrategy(predictor), frame, splits.test.frame, budget, fee)
+        test_run = backtest_period(PpoStrategy(predictor), frame, splits.test.frame, budget, fee)
+        test = test_run.performance
         base = baselines(frame, splits.test.frame, budget, fee)
         mlflow.log_metrics(
             {
@@ -185,7 +194,7 @@ def train_budget(request: TrainRequest, budget: float) -> dict[str, Any]:
         )
         with tempfile.TemporaryDirectory() as tmp:
             save_model(Path(tmp) / "model", agent, splits.config, meta)
-            _write_report(Path(tmp) / "report", test, best["perf"], base)
+            _write_report(Path(tmp) / "report", test_run, best["perf"], base)
             mlflow.log_artifacts(str(Path(tmp) / "model"), "model")
             mlflow.log_artifacts(str(Path(tmp) / "report"), "report")
         model_uri = _register(run.info.run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}")
@@ -217,12 +226,24 @@ def _register(run_id: str, name: str) -> str:
     return f"models:/{name}/{version.version}"
 
 
-def _write_report(directory: Path, test: Performance, val: Performance, base: dict[str, Any]) -> None:
+def _write_report(directory: Path, test_run: Any, val: Performance, base: dict[str, Any]) -> None:
+    """evaluation.json (validation, test, baselines) and the test period's equity chart."""
     import json
 
+    from botrader.core.engine.report import write_html
+
     directory.mkdir(parents=True)
+    test = test_run.performance
     report = {"validation": val.to_dict(), "test": test.to_dict(), "test_baselines": base}
     (directory / "evaluation.json").write_text(json.dumps(report, indent=2))
+    write_html(
+        directory / "test_equity.html",
+        test_run.times,
+        test_run.equity,
+        test_run.fill_rows(),
+        "PPO agent on the test split",
+        test.to_dict(),
+    )
 
 
 def prepare_tracking(request: TrainRequest) -> None:
