@@ -31,6 +31,7 @@ def test_replay_manifest_runs_end_to_end(tmp_path: Path) -> None:
             "0",
             "--port",
             "0",
+            "--exit-after-replay",
         ],
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from botrader.core.cli import backtest, db, market, trade, train, up
+from botrader.core.cli import api, backtest, db, market, trade, train, up
 from botrader.core.errors import UserError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command()(market.backfill)
 app.command()(backtest.backtest)
 app.command()(trade.trade)
 app.command()(train.train)
+app.command()(api.api)
 app.add_typer(market.dataset_app, name="dataset")
 app.add_typer(db.app, name="db")
 

@@ -28,13 +28,14 @@ def up(
         Path, typer.Option("-f", "--file", help="TradingBot manifest (YAML), as for kubectl apply.")
     ],
     db: DbOption = None,
-    port: Annotated[
-        int, typer.Option(help="HTTP port for /healthz and /metrics (0 = any free port).")
-    ] = 8001,
+    port: Annotated[int, typer.Option(help="API and dashboard port (0 = any free port).")] = 8001,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     speed: Annotated[float | None, typer.Option(help="Override spec.replay.speed.")] = None,
+    exit_after_replay: Annotated[
+        bool, typer.Option(help="Stop when a replay ends instead of serving on.")
+    ] = False,
 ) -> None:
-    """Run a bot manifest locally (embedded mode: SQLite, everything in one process)."""
+    """Run a bot manifest locally (embedded mode: SQLite, collector, trader and API in one process)."""
     setup_logging("WARNING")
     bots = [
         parse_trading_bot(d, source=str(file), manifest_dir=file.parent)
@@ -53,32 +54,62 @@ def up(
         db_url=settings.db_url(db),
         replay_file=bot.replay_path(),
         duration=duration,
-        port=port,
+        port=None,  # the API serves /metrics for every component of this process
         speed=speed if speed is not None else (spec.replay.speed if spec.replay else 60.0),
     )
     if cfg.replay_file is not None and not cfg.replay_file.is_file():
         raise UserError(f"{file}: spec.replay.path {spec.replay.path!r} not found")  # type: ignore[union-attr]
-    asyncio.run(_run(cfg, bot, collector, require("botrader.services.trader.service")))
+    services = {
+        name: require(f"botrader.services.{name}")
+        for name in ("collector.service", "trader.service", "api.main", "api.server", "api.control")
+    }
+    asyncio.run(_run(cfg, bot, services, port, exit_after_replay))
 
 
-async def _run(cfg: Any, bot: TradingBot, collector: Any, trader_service: Any) -> None:
+async def _start_api(cfg: Any, services: dict[str, Any], port: int) -> tuple[Any, Any, Any, str]:
+    import os
+    import secrets
+
+    from botrader.core.db import connect, upgrade
+
+    engine = connect(cfg.db_url)
+    upgrade(engine)
+    controller = services["api.control"].LocalController()
+    token = os.environ.get("BOTRADER_API_TOKEN") or secrets.token_urlsafe(12)
+    app = services["api.main"].create_app(engine, controller=controller, token=token)
+    server, task = await services["api.server"].serve_embedded(app, "127.0.0.1", port)
+    return server, task, controller, token
+
+
+async def _run(
+    cfg: Any, bot: TradingBot, services: dict[str, Any], port: int, exit_after_replay: bool
+) -> None:
     from rich.console import Group
     from rich.live import Live
 
     from botrader.core.cli.common import console as make_console
 
+    trader_service = services["trader.service"]
     console = make_console()
     stop = asyncio.Event()
     stop_on_signals(stop)
     spec = bot.spec
+    server, api_task, controller, token = await _start_api(cfg, services, port)
+    url = f"http://127.0.0.1:{services['api.server'].bound_port(server)}/"
     console.print(
         f"[bold]botrader up[/bold]: {bot.name} ({spec.symbol} {spec.interval}, "
-        f"source {spec.source}, strategy {spec.strategy.type}, budget {spec.budget:,.0f})"
+        f"source {spec.source}, strategy {spec.strategy.type}, budget {spec.budget:,.0f})\n"
+        f"dashboard {url}  API docs {url}docs  control token {token}"
     )
     view = LiveCandles(cfg.keys()[0])
     waker = trader_service.Waker(str(cfg.keys()[0]))
     trader_stop, started = asyncio.Event(), asyncio.Event()
     holder: dict[str, Any] = {}
+
+    def on_start(trader: Any) -> None:
+        holder["trader"] = trader
+        controller.register(trader)
+
     trader_task = asyncio.create_task(
         trader_service.run_trader(
             bot,
@@ -86,7 +117,7 @@ async def _run(cfg: Any, bot: TradingBot, collector: Any, trader_service: Any) -
             stop=trader_stop,
             waker=waker,
             started=started,
-            on_start=lambda t: holder.setdefault("trader", t),
+            on_start=on_start,
             drain_on_stop=True,
         )
     )
@@ -101,10 +132,16 @@ async def _run(cfg: Any, bot: TradingBot, collector: Any, trader_service: Any) -
             waker.poke()
             refresh()
 
-        result = await collector.run_collector(cfg, stop=stop, on_commit=on_commit)
+        result = await services["collector.service"].run_collector(cfg, stop=stop, on_commit=on_commit)
+        if cfg.source == "replay" and not exit_after_replay and not stop.is_set() and cfg.duration is None:
+            live.stop()
+            console.print(f"replay finished; still serving {url} — Ctrl-C to stop")
+            await stop.wait()
         trader_stop.set()
         trader = await trader_task
         refresh()
+    server.should_exit = True
+    await api_task
     console.line()
     s = trader.summary()
     console.print(

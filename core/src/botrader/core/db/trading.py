@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -109,15 +109,61 @@ class TradingStore:
                 )
             )
 
+    def bots(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(BOTS).order_by(BOTS.c.name)).mappings()]
+
+    def trades_page(
+        self, name: str, start: int | None = None, end: int | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Fills newest first, and how many match in all (for pagination)."""
+        conds = [TRADES.c.bot == name]
+        if start is not None:
+            conds.append(TRADES.c.time >= ms_to_datetime(start))
+        if end is not None:
+            conds.append(TRADES.c.time <= ms_to_datetime(end))
+        query = select(TRADES).where(*conds).order_by(TRADES.c.seq.desc()).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            total = conn.execute(select(func.count()).select_from(TRADES).where(*conds)).scalar_one()
+        return rows, int(total)
+
+    def equity_series(
+        self, name: str, start: int | None = None, end: int | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Equity marks oldest first (the newest `limit` of the range when limited)."""
+        conds = [EQUITY.c.bot == name]
+        if start is not None:
+            conds.append(EQUITY.c.time >= ms_to_datetime(start))
+        if end is not None:
+            conds.append(EQUITY.c.time <= ms_to_datetime(end))
+        query = select(EQUITY).where(*conds).order_by(EQUITY.c.time.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows.reverse()
+        return rows
+
+    def latest_order(self, name: str) -> dict[str, Any] | None:
+        query = select(ORDERS).where(ORDERS.c.bot == name).order_by(ORDERS.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
     def fills(self, name: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(TRADES).where(TRADES.c.bot == name).order_by(TRADES.c.seq)).mappings()
             return [dict(r) for r in rows]
 
-    def audit_log(self, bot: str | None = None) -> list[dict[str, Any]]:
-        query = select(AUDIT).order_by(AUDIT.c.id)
+    def audit_log(
+        self, bot: str | None = None, limit: int | None = None, newest: bool = False
+    ) -> list[dict[str, Any]]:
+        query = select(AUDIT).order_by(AUDIT.c.id.desc() if newest else AUDIT.c.id)
         if bot is not None:
             query = query.where(AUDIT.c.bot == bot)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

@@ -1,0 +1,37 @@
+"""The FastAPI application: routers, the dashboard page, metrics middleware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+
+from botrader.services.api.control import Controller
+from botrader.services.api.metrics import observe_latency
+from botrader.services.api.routes import bots, health, market
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(engine: Engine, *, controller: Controller | None = None, token: str | None = None) -> FastAPI:
+    """`token` (else $BOTRADER_API_TOKEN) guards the control endpoints; none disables them."""
+    app = FastAPI(
+        title="Botrader API",
+        version="0.1.0",
+        description="Status of Botrader's paper-trading bots, market data, strategies and models.",
+    )
+    app.state.engine, app.state.controller, app.state.token = engine, controller, token
+    app.middleware("http")(observe_latency)
+    app.include_router(health.router)
+    app.include_router(bots.router)
+    app.include_router(market.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app

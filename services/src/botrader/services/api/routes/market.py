@@ -1,0 +1,119 @@
+"""Candles (resampled from 1m as Binance aggregates), strategies, models, audit."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query
+
+from botrader.core.candles import SeriesKey
+from botrader.core.engine.strategies import describe_strategies
+from botrader.core.intervals import interval_ms
+from botrader.core.resample import resample
+from botrader.services.api.deps import CandlesDep, TradingDep
+from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, StrategyInfo
+from botrader.services.api.timeparams import TimeParam, parse_time
+
+router = APIRouter(tags=["market"])
+Symbol = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{2,20}$")]
+Exchange = Annotated[Literal["binance", "binance-testnet", "replay"], Query()]
+DESCRIPTIONS = {
+    "simple_rsi": "RSI(period): buy with all cash when flat and RSI < oversold; "
+    "sell all when long and RSI > overbought",
+    "rsi_sma": "simple_rsi whose buys need the close above its SMA(sma_period); "
+    "sells also when the close drops below it",
+}
+
+
+@router.get("/candles", response_model=list[CandleOut])
+def candles(
+    store: CandlesDep,
+    symbol: Symbol = "BTCUSDT",
+    interval: Literal["1m", "5m", "15m", "1h"] = "1m",
+    exchange: Exchange = "binance",
+    start: TimeParam = None,
+    end: TimeParam = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:
+    """The newest `limit` candles in [start, end]; 5m/15m/1h from stored 1m, whole buckets only."""
+    lo, hi = parse_time(start, "start"), parse_time(end, "end")
+    per = interval_ms(interval) // 60_000
+    rows = store.load(SeriesKey(exchange, symbol.upper(), "1m"), lo, hi, limit=limit * per + per, newest=True)
+    if not rows:
+        return []
+    frame = pd.DataFrame(
+        [(c.open_time, c.open, c.high, c.low, c.close, c.volume) for c in rows],
+        columns=["open_time", "open", "high", "low", "close", "volume"],
+    )
+    if per > 1:
+        frame = resample(frame, "1m", interval)
+    frame = frame.tail(limit)
+    return [
+        {"time": int(t), "open": o, "high": h, "low": lo_, "close": c, "volume": v}
+        for t, o, h, lo_, c, v in frame.itertuples(index=False)
+    ]
+
+
+@router.get("/strategies", response_model=list[StrategyInfo])
+def strategies() -> list[dict[str, Any]]:
+    found = [{**s, "description": DESCRIPTIONS[s["name"]]} for s in describe_strategies()]
+    return [
+        *found,
+        {
+            "name": "ppo",
+            "params": {},
+            "description": "a trained PPO policy (strategy.modelRef: model path or MLflow URI); "
+            "sizes positions continuously",
+        },
+    ]
+
+
+@router.get("/models", response_model=ModelsOut)
+def models() -> dict[str, Any]:
+    """Registered models and their latest versions' metrics, when MLflow is configured."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        return {"configured": False, "tracking_uri": None, "models": []}
+    try:
+        from mlflow import MlflowClient
+    except ImportError:
+        return {"configured": False, "tracking_uri": uri, "models": []}
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        out = []
+        for model in client.search_registered_models(max_results=100):
+            versions = []
+            for v in model.latest_versions or []:
+                run = client.get_run(v.run_id) if v.run_id else None
+                versions.append(
+                    {
+                        "version": v.version,
+                        "source": v.source,
+                        "run_id": v.run_id,
+                        "metrics": dict(run.data.metrics) if run else {},
+                    }
+                )
+            out.append(
+                {
+                    "name": model.name,
+                    "uri": f"models:/{model.name}/{versions[-1]['version']}" if versions else None,
+                    "versions": versions,
+                }
+            )
+    except Exception as exc:  # an unreachable tracking server is a 503, not a crash
+        raise HTTPException(
+            503, f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}"
+        ) from None
+    return {"configured": True, "tracking_uri": uri, "models": out}
+
+
+@router.get("/audit", response_model=list[AuditEntry])
+def audit(
+    store: TradingDep,
+    bot: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Control changes, newest first: who, what, when, before and after."""
+    return store.audit_log(bot, limit=limit, newest=True)

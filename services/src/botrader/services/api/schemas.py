@@ -1,0 +1,103 @@
+"""Response models: what the OpenAPI document at /docs promises."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC): say so in the answer."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class BotSummary(BaseModel):
+    name: str
+    namespace: str
+    phase: str
+    message: str
+    strategy: str
+    symbol: str
+    interval: str
+    source: str
+    budget: float
+    equity: float | None
+    cash: float | None
+    position: float | None
+    pnl_percent: float | None
+    trades: int
+    last_candle_time: UtcDatetime | None
+    breakers: dict[str, str]
+
+
+class BotDetail(BotSummary):
+    spec: dict[str, Any]
+    last_decision: dict[str, Any] | None
+
+
+class Trade(BaseModel):
+    seq: int
+    order_id: int
+    time: UtcDatetime
+    side: str
+    quantity: float
+    price: float
+    fee: float
+    pnl: float
+
+
+class TradesPage(BaseModel):
+    items: list[Trade]
+    total: int
+    limit: int
+    offset: int
+
+
+class EquityPoint(BaseModel):
+    time: UtcDatetime
+    equity: float
+    cash: float
+    position: float
+    price: float
+
+
+class CandleOut(BaseModel):
+    time: int  # open time, epoch ms (UTC)
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class StrategyInfo(BaseModel):
+    name: str
+    params: dict[str, Any]
+    description: str
+
+
+class ModelsOut(BaseModel):
+    configured: bool
+    tracking_uri: str | None
+    models: list[dict[str, Any]]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    time: UtcDatetime
+    actor: str
+    bot: str
+    action: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class ControlResult(BaseModel):
+    bot: str
+    action: str
+    phase: str

@@ -1,0 +1,136 @@
+// Botrader dashboard: polls the API every 2 s; no build step.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const state = { bot: null, interval: "1m", series: null, chart: null, markers: null, lastTradeSeq: null };
+const fmt = (x, d = 2) => (x === null || x === undefined ? "–" : Number(x).toLocaleString(undefined, { minimumFractionDigits: d, maximumFractionDigits: d }));
+const pct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(2) + "%");
+const utc = (t) => new Date(t).toISOString().slice(5, 16).replace("T", " ");
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${(await response.text()).slice(0, 200)}`);
+  return response.json();
+}
+
+function setupChart() {
+  const LW = window.LightweightCharts;
+  state.chart = LW.createChart($("chart"), {
+    layout: { background: { color: "#1e293b" }, textColor: "#cbd5e1" },
+    grid: { vertLines: { color: "#273449" }, horzLines: { color: "#273449" } },
+    timeScale: { timeVisible: true, secondsVisible: false },
+  });
+  state.series = state.chart.addSeries(LW.CandlestickSeries, {});
+  state.markers = LW.createSeriesMarkers(state.series, []);
+}
+
+async function loadBots() {
+  const bots = await api("/bots");
+  const select = $("bot");
+  const wanted = new URLSearchParams(location.search).get("bot");
+  select.innerHTML = bots.map((b) => `<option>${b.name}</option>`).join("");
+  state.bot = state.bot || (bots.find((b) => b.name === wanted) || bots[0] || {}).name || null;
+  if (state.bot) select.value = state.bot;
+}
+
+async function refresh() {
+  try {
+    if (!state.bot) await loadBots();
+    if (!state.bot) { $("error").textContent = "no bots yet"; return; }
+    const bot = await api(`/bots/${state.bot}`);
+    const [perf, trades, audit] = await Promise.all([
+      api(`/bots/${state.bot}/performance`), api(`/bots/${state.bot}/trades?limit=200`), api(`/audit?bot=${state.bot}&limit=20`),
+    ]);
+    const candles = await api(`/candles?symbol=${bot.symbol}&interval=${state.interval}&exchange=${bot.source}&limit=500`);
+    renderStatus(bot, perf);
+    renderChart(candles, trades.items);
+    renderTrades(trades);
+    renderStrategy(bot);
+    renderAudit(audit);
+    $("error").textContent = "";
+  } catch (err) {
+    $("error").textContent = String(err);
+  }
+}
+
+function renderStatus(bot, perf) {
+  const phase = $("phase");
+  phase.textContent = bot.phase;
+  phase.className = "phase " + bot.phase;
+  $("breakers").textContent = Object.values(bot.breakers).join("; ");
+  const cards = [
+    ["equity", fmt(bot.equity)], ["PnL", bot.pnl_percent === null ? "–" : bot.pnl_percent.toFixed(2) + "%"],
+    ["return", pct(perf.total_return)], ["Sharpe", fmt(perf.sharpe)], ["max drawdown", pct(perf.max_drawdown)],
+    ["win rate", pct(perf.win_rate)], ["profit factor", fmt(perf.profit_factor)], ["fills", String(bot.trades)],
+  ];
+  $("cards").innerHTML = cards.map(([k, v]) => `<div class="card"><div class="k">${k}</div><div class="v" data-card="${k}">${v}</div></div>`).join("");
+}
+
+function bucket(ms) {
+  const step = { "1m": 60e3, "5m": 300e3, "15m": 900e3, "1h": 3600e3 }[state.interval];
+  return Math.floor(ms / step) * step / 1000;
+}
+
+function renderChart(candles, trades) {
+  state.series.setData(candles.map((c) => ({ time: c.time / 1000, open: c.open, high: c.high, low: c.low, close: c.close })));
+  const first = candles.length ? candles[0].time : Infinity;
+  const markers = trades.filter((t) => Date.parse(t.time + (t.time.endsWith("Z") || t.time.includes("+") ? "" : "Z")) >= first)
+    .map((t) => ({ time: bucket(Date.parse(t.time + (t.time.endsWith("Z") || t.time.includes("+") ? "" : "Z"))),
+      position: t.side === "buy" ? "belowBar" : "aboveBar", color: t.side === "buy" ? "#4ade80" : "#f87171",
+      shape: t.side === "buy" ? "arrowUp" : "arrowDown", text: t.side }))
+    .sort((a, b) => a.time - b.time);
+  state.markers.setMarkers(markers);
+  $("chart-info").textContent = `${candles.length} candles, ${markers.length} trade markers`;
+  $("chart").dataset.candles = String(candles.length);
+  $("chart").dataset.markers = String(markers.length);
+}
+
+function renderTrades(page) {
+  $("trades").querySelector("tbody").innerHTML = page.items.slice(0, 25).map((t) =>
+    `<tr><td>${t.time.slice(5, 16).replace("T", " ")}</td><td class="${t.side}">${t.side}</td><td>${fmt(t.quantity, 5)}</td>` +
+    `<td>${fmt(t.price)}</td><td>${fmt(t.fee, 4)}</td><td>${t.side === "sell" ? fmt(t.pnl) : ""}</td></tr>`).join("");
+}
+
+function renderStrategy(bot) {
+  const decision = bot.last_decision;
+  const explanation = decision ? decision.explanation : {};
+  const parts = [`<div>${bot.strategy} on ${bot.symbol} ${bot.interval} · budget ${fmt(bot.budget, 0)} · source ${bot.source}</div>`];
+  if (decision) parts.push(`<div>last decision: ${decision.side} (action ${Number(decision.action).toFixed(2)}) at ${decision.time.slice(5, 16)}</div>`);
+  if (explanation && explanation.attributions) {
+    parts.push(`<div>action mean ${Number(explanation.action_mean).toFixed(3)}, std ${Number(explanation.action_std).toFixed(3)}, confidence ${Number(explanation.confidence).toFixed(2)}</div>`);
+    parts.push("<div>top features: " + Object.entries(explanation.attributions).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ") + "</div>");
+  } else if (explanation) {
+    parts.push(`<pre>${JSON.stringify(explanation, null, 1)}</pre>`);
+  }
+  $("strategy").innerHTML = parts.join("");
+}
+
+function renderAudit(entries) {
+  $("audit").querySelector("tbody").innerHTML = entries.map((a) =>
+    `<tr><td>${a.time.slice(5, 16).replace("T", " ")}</td><td>${a.actor}</td><td>${JSON.stringify(a.after)}</td></tr>`).join("");
+}
+
+async function control(action) {
+  try {
+    const token = $("token").value || localStorage.getItem("botrader-token") || "";
+    localStorage.setItem("botrader-token", token);
+    await api(`/bots/${state.bot}/${action}`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+    await refresh();
+  } catch (err) {
+    $("error").textContent = String(err);
+  }
+}
+
+function main() {
+  $("token").value = localStorage.getItem("botrader-token") || "";
+  setupChart();
+  document.querySelectorAll("header button[data-action]").forEach((b) => b.addEventListener("click", () => control(b.dataset.action)));
+  document.querySelectorAll(".intervals button").forEach((b) => b.addEventListener("click", () => {
+    state.interval = b.dataset.interval;
+    document.querySelectorAll(".intervals button").forEach((x) => x.classList.toggle("on", x === b));
+    refresh();
+  }));
+  $("bot").addEventListener("change", (e) => { state.bot = e.target.value; refresh(); });
+  refresh();
+  setInterval(refresh, 2000);
+}
+main();
