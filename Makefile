@@ -22,7 +22,12 @@ demo: install  ## replay two days of real BTCUSDT candles through the embedded b
 	rm -f demo.db
 	$(VENV)/bin/botrader up -f examples/tradingbot-replay.yaml --db sqlite:///demo.db
 
-test: system-deps install  ## the whole suite, unit and integration (real PostgreSQL, Prometheus)
+BROWSER := tests/e2e/browser/node_modules/.package-lock.json
+
+$(BROWSER): tests/e2e/browser/package.json tests/e2e/browser/package-lock.json
+	npm ci --prefix tests/e2e/browser --no-audit --no-fund --loglevel=error
+
+test: system-deps install $(BROWSER)  ## the whole suite: unit, integration (PostgreSQL, Prometheus, MLflow), browser
 	$(PY) -m pytest
 
 test-fast: install  ## unit tests only: no servers

@@ -1,0 +1,38 @@
+// Drives the dashboard in Debian's Chromium: candles render, a trade marker appears once
+// the trader trades, and the Stop button changes the bot's phase. Usage:
+//   node dashboard.mjs URL TOKEN SCREENSHOT_DIR
+import { chromium } from "playwright-core";
+
+const [url, token, shots] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const fail = async (message) => { console.error(message); await browser.close(); process.exit(1); };
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => Number(document.getElementById("chart").dataset.candles || 0) > 50, null, { timeout: 30000 });
+  await page.waitForFunction(() => Number(document.getElementById("chart").dataset.markers || 0) > 0, null, { timeout: 60000 });
+  const canvases = await page.locator("#chart canvas").count();
+  if (canvases === 0) await fail("the chart drew no canvas");
+  const rows = await page.locator("#trades tbody tr").count();
+  if (rows === 0) await fail("no trade in the trade table");
+  await page.screenshot({ path: `${shots}/dashboard.png` });
+  await page.fill("#token", token);
+  await page.click("#stop");
+  await page.waitForFunction(() => document.getElementById("phase").textContent === "Paused", null, { timeout: 10000 });
+  await page.click('.intervals button[data-interval="5m"]');
+  await page.waitForFunction(() => document.getElementById("chart-info").textContent.includes("candles"), null, { timeout: 10000 });
+  await page.screenshot({ path: `${shots}/dashboard-paused-5m.png` });
+  const audit = await page.locator("#audit tbody tr").count();
+  if (audit === 0) await fail("the stop did not reach the audit log");
+  if (errors.length) await fail("page errors: " + errors.join("; "));
+  console.log(JSON.stringify({ canvases, rows, audit, phase: "Paused" }));
+} catch (err) {
+  await fail(String(err));
+}
+await browser.close();
