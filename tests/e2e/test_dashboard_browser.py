@@ -32,20 +32,43 @@ def wait_for(port: int, timeout: float = 30.0) -> None:
 
 @pytest.mark.slow
 def test_dashboard_in_chromium(tmp_path: Path) -> None:
-    assert shutil.which("node") and Path("/usr/bin/chromium").exists(), "make test installs chromium and node deps"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").exists(), "run: npm ci --prefix tests/e2e/browser"
+    assert shutil.which("node") and Path("/usr/bin/chromium").exists(), (
+        "make test installs chromium and node deps"
+    )
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").exists(), (
+        "run: npm ci --prefix tests/e2e/browser"
+    )
     port, token = free_port(), "browser-test-token"
     env = {**os.environ, "BOTRADER_API_TOKEN": token}
     app = subprocess.Popen(
-        [sys.executable, "-m", "botrader.core", "up", "-f", str(REPO / "examples" / "tradingbot-replay.yaml"),
-         "--db", f"sqlite:///{tmp_path / 'demo.db'}", "--port", str(port), "--speed", "6000"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "botrader.core",
+            "up",
+            "-f",
+            str(REPO / "examples" / "tradingbot-replay.yaml"),
+            "--db",
+            f"sqlite:///{tmp_path / 'demo.db'}",
+            "--port",
+            str(port),
+            "--speed",
+            "6000",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
     )
     try:
         wait_for(port)
         ARTIFACTS.mkdir(exist_ok=True)
-        run = subprocess.run(["node", str(BROWSER_DIR / "dashboard.mjs"), f"http://127.0.0.1:{port}/", token,
-                              str(ARTIFACTS)], capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            ["node", str(BROWSER_DIR / "dashboard.mjs"), f"http://127.0.0.1:{port}/", token, str(ARTIFACTS)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr + run.stdout
         assert '"phase":"Paused"' in run.stdout
         assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000

@@ -125,7 +125,11 @@ class TradingStore:
         query = select(TRADES).where(*conds).order_by(TRADES.c.seq.desc()).limit(limit).offset(offset)
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
-            total = conn.execute(select(func.count()).select_from(TRADES).where(*conds)).scalar_one()
+            if start is None and end is None:  # the bot's row keeps the count: no scan of its fills
+                count = select(BOTS.c.trades).where(BOTS.c.name == name)
+            else:
+                count = select(func.count()).select_from(TRADES).where(*conds)
+            total = conn.execute(count).scalar_one_or_none() or 0
         return rows, int(total)
 
     def equity_series(

@@ -35,3 +35,11 @@ def create_app(engine: Engine, *, controller: Controller | None = None, token: s
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's factory for `botrader api` (one app per worker process)."""
+    from botrader.core import settings
+    from botrader.core.db import connect
+
+    return create_app(connect(settings.db_url()))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from botrader.core.candles import SeriesKey
 from botrader.core.engine.strategies import describe_strategies
@@ -36,13 +37,26 @@ def candles(
     start: TimeParam = None,
     end: TimeParam = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[dict[str, Any]]:
+) -> Response:
     """The newest `limit` candles in [start, end]; 5m/15m/1h from stored 1m, whole buckets only."""
     lo, hi = parse_time(start, "start"), parse_time(end, "end")
     per = interval_ms(interval) // 60_000
     rows = store.load(SeriesKey(exchange, symbol.upper(), "1m"), lo, hi, limit=limit * per + per, newest=True)
     if not rows:
-        return []
+        return Response("[]", media_type="application/json")
+    if per == 1:  # the hot path: no frame, no per-item model validation (the shape is CandleOut)
+        out = [
+            {
+                "time": c.open_time,
+                "open": c.open,
+                "high": c.high,
+                "low": c.low,
+                "close": c.close,
+                "volume": c.volume,
+            }
+            for c in rows[-limit:]
+        ]
+        return Response(json.dumps(out), media_type="application/json")
     frame = pd.DataFrame(
         [(c.open_time, c.open, c.high, c.low, c.close, c.volume) for c in rows],
         columns=["open_time", "open", "high", "low", "close", "volume"],
@@ -50,10 +64,11 @@ def candles(
     if per > 1:
         frame = resample(frame, "1m", interval)
     frame = frame.tail(limit)
-    return [
+    out = [
         {"time": int(t), "open": o, "high": h, "low": lo_, "close": c, "volume": v}
         for t, o, h, lo_, c, v in frame.itertuples(index=False)
     ]
+    return Response(json.dumps(out), media_type="application/json")
 
 
 @router.get("/strategies", response_model=list[StrategyInfo])
