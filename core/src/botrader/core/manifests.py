@@ -29,7 +29,7 @@ class Replay(_Spec):
 
 
 class Strategy(_Spec):
-    type: Literal["rsi", "rsi_sma", "ppo"] = "rsi"
+    type: Literal["rsi", "simple_rsi", "rsi_sma", "ppo"] = "rsi"
     params: dict[str, Any] = Field(default_factory=dict)
     model_ref: str | None = Field(default=None, alias="modelRef")
 
@@ -109,8 +109,12 @@ def parse_trading_bot(
     meta = doc.get("metadata") or {}
     if not meta.get("name"):
         raise UserError(f"{source}: metadata.name is required")
-    if doc.get("spec", {}).get("source") == "replay" and not (doc["spec"].get("replay") or {}).get("path"):
-        raise UserError(f"{source}: spec.replay.path is required when spec.source is replay")
+    from botrader.core.crds import validate
+
+    try:  # the CRD's schema and CEL rules first: the same verdict the API server would give
+        validate(doc)
+    except UserError as exc:
+        raise UserError(f"{source}: {exc}") from None
     try:
         spec = TradingBotSpec.model_validate(doc.get("spec") or {})
     except ValidationError as exc:

@@ -1,0 +1,145 @@
+"""Manifests checked against the CustomResourceDefinitions in `crds/`, the way the
+Kubernetes API server checks them: defaults applied, the structural schema (types, enums,
+bounds, patterns, required fields, no undeclared fields), then the CEL rules in
+`x-kubernetes-validations`. `botrader up` therefore rejects exactly what `kubectl apply`
+would, with messages in the API server's words.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from botrader.core.errors import UserError
+
+GROUP = "botrader.io"
+FILES = {"TradingBot": "botrader.io_tradingbots.yaml", "TrainingRun": "botrader.io_trainingruns.yaml"}
+
+
+def crd_dir() -> Path:
+    """$BOTRADER_CRDS_DIR, the copy packaged with botrader-core, or the repository's crds/."""
+    env = os.environ.get("BOTRADER_CRDS_DIR")
+    candidates = [Path(env)] if env else []
+    candidates += [Path(__file__).with_name("_crds"), Path(__file__).resolve().parents[4] / "crds"]
+    for candidate in candidates:
+        if (candidate / FILES["TradingBot"]).exists():
+            return candidate
+    raise UserError("CustomResourceDefinitions not found; set BOTRADER_CRDS_DIR to the crds/ folder")
+
+
+@functools.cache
+def crd(kind: str) -> dict[str, Any]:
+    return yaml.safe_load((crd_dir() / FILES[kind]).read_text())
+
+
+def openapi_schema(kind: str) -> dict[str, Any]:
+    return crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def _json_schema(node: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI v3 structural schema → JSON Schema draft 4 (undeclared fields rejected)."""
+    out = {
+        k: v for k, v in node.items() if not k.startswith("x-kubernetes") and k not in ("nullable", "default")
+    }
+    if node.get("nullable"):
+        out["type"] = [node["type"], "null"]
+    if "properties" in node:
+        out["properties"] = {k: _json_schema(v) for k, v in node["properties"].items()}
+        if not node.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+    if "items" in node:
+        out["items"] = _json_schema(node["items"])
+    return out
+
+
+def apply_defaults(value: Any, schema: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and "properties" in schema:
+        for name, sub in schema["properties"].items():
+            if name not in value and "default" in sub:
+                value[name] = copy.deepcopy(sub["default"])
+            if name in value:
+                value[name] = apply_defaults(value[name], sub)
+    elif isinstance(value, list) and "items" in schema:
+        return [apply_defaults(v, schema["items"]) for v in value]
+    return value
+
+
+def _path(parts: Any) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in parts).replace(".[", "[")
+
+
+def _message(error: Any) -> str:
+    where = _path(error.absolute_path) or "<root>"
+    v = error.validator
+    if v == "required":
+        missing = error.message.split("'")[1]
+        return f"{_path([*error.absolute_path, missing])}: Required value"
+    if v == "enum":
+        allowed = ", ".join(f'"{x}"' for x in error.validator_value)
+        return f"{where}: Unsupported value: {error.instance!r}: supported values: {allowed}"
+    if v == "additionalProperties":
+        extra = error.message.split("'")[1]
+        return f"{_path([*error.absolute_path, extra])}: field not declared in schema"
+    if v in (
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "pattern",
+    ):
+        return f"{where}: Invalid value: {error.instance!r}: {error.message}"
+    return f"{where}: Invalid value: {error.instance!r}: {error.message}"
+
+
+def _cel_errors(value: Any, schema: dict[str, Any], path: list[Any]) -> list[str]:
+    import celpy
+
+    errors = []
+    for rule in schema.get("x-kubernetes-validations", []):
+        env = celpy.Environment()
+        program = env.program(env.compile(rule["rule"]))
+        try:
+            ok = program.evaluate({"self": celpy.json_to_cel(value)})
+        except celpy.CELEvalError as exc:
+            ok = False
+            rule = {**rule, "message": rule.get("message") or str(exc)}
+        if not bool(ok):
+            errors.append(f'{_path(path)}: Invalid value: "object": {rule.get("message", rule["rule"])}')
+    if isinstance(value, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                errors += _cel_errors(value[name], sub, [*path, name])
+    return errors
+
+
+def validate(doc: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with defaults applied; UserError naming every violation otherwise."""
+    from jsonschema import Draft4Validator
+
+    kind = doc.get("kind")
+    if kind not in FILES or not str(doc.get("apiVersion", "")).startswith(f"{GROUP}/"):
+        raise UserError(f"not a Botrader resource: apiVersion {doc.get('apiVersion')!r} kind {kind!r}")
+    schema = openapi_schema(kind)
+    defaulted = apply_defaults(copy.deepcopy(doc), schema)
+    name = (doc.get("metadata") or {}).get("name", "")
+    errors = [
+        _message(e)
+        for e in sorted(
+            Draft4Validator(_json_schema(schema)).iter_errors(defaulted),
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
+    ]
+    if not errors:
+        errors = _cel_errors(defaulted, schema, [])
+    if errors:
+        plural = crd(kind)["spec"]["names"]["plural"]
+        raise UserError(f'{kind}.{GROUP} "{name}" is invalid ({plural}): ' + ", ".join(errors))
+    return defaulted
