@@ -31,6 +31,11 @@ def test_every_command_is_listed() -> None:
         "dataset build",
         "db",
         "db upgrade",
+        "backtest",
+        "trade",
+        "train",
+        "api",
+        "operator",
     }
 
 

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from botrader.core.cli import api, backtest, db, market, trade, train, up
+from botrader.core.cli import api, backtest, db, market, operator_cmd, trade, train, up
 from botrader.core.errors import UserError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command()(backtest.backtest)
 app.command()(trade.trade)
 app.command()(train.train)
 app.command()(api.api)
+app.command(name="operator")(operator_cmd.operator)
 app.add_typer(market.dataset_app, name="dataset")
 app.add_typer(db.app, name="db")
 

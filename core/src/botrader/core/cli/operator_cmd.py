@@ -1,0 +1,30 @@
+"""`botrader operator`: the Kopf operator for TradingBot and TrainingRun resources."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from botrader.core.cli.common import require
+
+
+def operator(
+    namespace: Annotated[
+        list[str] | None, typer.Option(help="Watch these namespaces (default: all).")
+    ] = None,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = 9103,
+    liveness: Annotated[str, typer.Option(help="Kopf liveness endpoint.")] = "http://0.0.0.0:8080/healthz",
+    priority: Annotated[
+        int, typer.Option(help="Peering priority: of two operators, the higher one acts.")
+    ] = 100,
+) -> None:
+    """Run the operator (kubeconfig or in-cluster credentials)."""
+    require("botrader.operator.handlers")
+    import kopf
+    from prometheus_client import start_http_server
+
+    start_http_server(metrics_port)
+    args = ["run", "--priority", str(priority), f"--liveness={liveness}", "-m", "botrader.operator.handlers"]
+    args += [f"--namespace={ns}" for ns in namespace] if namespace else ["--all-namespaces"]
+    kopf.cli.main(args=args, prog_name="botrader operator")

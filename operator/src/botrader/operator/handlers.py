@@ -1,0 +1,136 @@
+"""Kopf handlers: thin — they call the pure builders and apply what those return.
+
+TradingBot: ConfigMap, shared collector Deployment (every bot on the market is an owner,
+so it goes with the last one), trader Deployment (0 replicas when paused; rolled by the
+config-hash annotation), metrics Service, optional backfill Job; a timer keeps the status
+(phase, conditions, trading summary) current. TrainingRun: a RayJob when the cluster
+serves KubeRay's CRD (or ray.mode kuberay), else a batch/v1 Job; status follows it.
+Errors become conditions and Events, never crash loops; Kopf retries with backoff.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import kopf
+
+from botrader.operator import builders, status, training
+from botrader.operator.apply import Applier
+from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
+from botrader.operator.settings import OperatorSettings
+
+GROUP, VERSION = "botrader.io", "v1alpha1"
+SETTINGS = OperatorSettings.from_env()
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.persistence.finalizer = "botrader.io/finalizer"
+    settings.posting.level = 20  # INFO and above become Events
+    settings.peering.priority = 100
+    settings.peering.name = "botrader"
+
+
+def _owner_ref(body: Any, controller: bool) -> dict[str, Any]:
+    return {
+        "apiVersion": body["apiVersion"],
+        "kind": body["kind"],
+        "name": body["metadata"]["name"],
+        "uid": body["metadata"]["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _with_owner(child: dict[str, Any], body: Any, applier: Applier) -> dict[str, Any]:
+    """Own a child; the shared collector keeps every owning bot (none is its controller)."""
+    if child["kind"] == "Deployment" and child["metadata"]["name"].startswith("collector-"):
+        current = applier.get("Deployment", child["metadata"]["namespace"], child["metadata"]["name"]) or {}
+        owners = [
+            o
+            for o in (current.get("metadata") or {}).get("ownerReferences", [])
+            if o.get("uid") != body["metadata"]["uid"]
+        ]
+        child["metadata"]["ownerReferences"] = [*owners, _owner_ref(body, controller=False)]
+        return child
+    child["metadata"]["ownerReferences"] = [_owner_ref(body, controller=True)]
+    return child
+
+
+@kopf.on.create(GROUP, VERSION, "tradingbots")
+@kopf.on.update(GROUP, VERSION, "tradingbots", field="spec")
+@kopf.on.resume(GROUP, VERSION, "tradingbots")
+def reconcile_bot(body: Any, spec: Any, name: str, namespace: str, patch: Any, **_: Any) -> dict[str, Any]:
+    began, applier = time.perf_counter(), Applier()
+    try:
+        for child in builders.bot_children(name, namespace, dict(spec), SETTINGS):
+            applier.apply(_with_owner(child, body, applier))
+    except Exception as exc:
+        RECONCILES.labels("TradingBot", "error").inc()
+        patch.status["conditions"] = status.merge_conditions(
+            body.get("status", {}).get("conditions"),
+            [status.condition("Degraded", True, "ReconcileFailed", str(exc)[:300])],
+            status.now(),
+        )
+        raise kopf.TemporaryError(f"reconcile failed: {exc}", delay=15) from exc
+    finally:
+        RECONCILE_SECONDS.labels("TradingBot").observe(time.perf_counter() - began)
+    RECONCILES.labels("TradingBot", "ok").inc()
+    phase = "Paused" if spec.get("paused") else ("Halted" if spec.get("emergencyStop") else "Pending")
+    patch.status["phase"] = phase
+    patch.status["observedGeneration"] = body["metadata"].get("generation")
+    kopf.info(body, reason="Reconciled", message=f"children applied; phase {phase}")
+    return {"configHash": builders.config_hash(dict(spec))}
+
+
+@kopf.timer(GROUP, VERSION, "tradingbots", interval=SETTINGS.status_interval, initial_delay=1)
+def refresh_bot_status(body: Any, spec: Any, name: str, namespace: str, patch: Any, **_: Any) -> None:
+    applier = Applier()
+    trader = applier.get("Deployment", namespace, f"{name}-trader")
+    collector = applier.get("Deployment", namespace, builders.collector_name(dict(spec)))
+    breakers = dict((body.get("status") or {}).get("breakers") or {})
+    trader_ready, collector_ready = status.ready(trader), status.ready(collector)
+    patch.status["phase"] = status.bot_phase(dict(spec), trader_ready, breakers)
+    patch.status["conditions"] = status.merge_conditions(
+        (body.get("status") or {}).get("conditions"),
+        status.bot_conditions(collector_ready, trader_ready, bool(spec.get("paused")), breakers),
+        status.now(),
+    )
+
+
+@kopf.on.create(GROUP, VERSION, "trainingruns")
+@kopf.on.resume(GROUP, VERSION, "trainingruns")
+def reconcile_run(body: Any, spec: Any, name: str, namespace: str, patch: Any, **_: Any) -> None:
+    applier = Applier()
+    mode = (spec.get("ray") or {}).get("mode", "auto")
+    kuberay = mode == "kuberay" or (mode == "auto" and applier.has_kind("ray.io/v1", "rayjobs"))
+    build = training.ray_job if kuberay else training.training_job
+    job = build(name, namespace, dict(spec), SETTINGS)
+    job["metadata"]["ownerReferences"] = [_owner_ref(body, controller=True)]
+    applier.apply(job)
+    RECONCILES.labels("TrainingRun", "ok").inc()
+    patch.status["phase"] = "Pending"
+    patch.status["jobName"] = job["metadata"]["name"]
+    kopf.info(body, reason="JobCreated", message=f"{job['kind']} {job['metadata']['name']}")
+
+
+@kopf.timer(GROUP, VERSION, "trainingruns", interval=SETTINGS.status_interval, initial_delay=1)
+def refresh_run_status(body: Any, namespace: str, patch: Any, **_: Any) -> None:
+    job_name = (body.get("status") or {}).get("jobName")
+    if not job_name:
+        return
+    applier = Applier()
+    job = applier.get("Job", namespace, job_name) or applier.get("RayJob", namespace, job_name)
+    phase = status.job_phase(job)
+    patch.status["phase"] = phase
+    job_status = (job or {}).get("status") or {}
+    if job_status.get("startTime"):
+        patch.status["startTime"] = job_status["startTime"]
+    if job_status.get("completionTime"):
+        patch.status["completionTime"] = job_status["completionTime"]
+
+
+@kopf.on.probe(id="reconciles")
+def probe(**_: Any) -> float:
+    return sum(s.value for m in RECONCILES.collect() for s in m.samples if s.name.endswith("_total"))

@@ -1,0 +1,28 @@
+"""Operator settings from the environment (the Helm chart sets them)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    services_image: str = "ghcr.io/botrader/botrader-services:0.1.0"
+    jobs_image: str = "ghcr.io/botrader/botrader-jobs:0.1.0"
+    db_secret: str = "botrader-db"  # key "url": the database URL every component uses
+    binance_secret: str = "botrader-binance"  # optional keys api-key, api-secret
+    mlflow_uri: str = ""
+    status_interval: float = 10.0  # seconds between status refreshes from the trader's state
+
+    @classmethod
+    def from_env(cls) -> OperatorSettings:
+        env = os.environ.get
+        return cls(
+            services_image=env("BOTRADER_SERVICES_IMAGE", cls.services_image),
+            jobs_image=env("BOTRADER_JOBS_IMAGE", cls.jobs_image),
+            db_secret=env("BOTRADER_DB_SECRET", cls.db_secret),
+            binance_secret=env("BOTRADER_BINANCE_SECRET", cls.binance_secret),
+            mlflow_uri=env("MLFLOW_TRACKING_URI", ""),
+            status_interval=float(env("BOTRADER_STATUS_INTERVAL", str(cls.status_interval))),
+        )

@@ -1,0 +1,85 @@
+"""Status of TradingBots and TrainingRuns: phases and Kubernetes-style conditions (keyed by
+type; lastTransitionTime moves only when a condition's status changes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(type_: str, status: bool | None, reason: str, message: str = "") -> dict[str, Any]:
+    value = "Unknown" if status is None else ("True" if status else "False")
+    return {"type": type_, "status": value, "reason": reason, "message": message}
+
+
+def merge_conditions(
+    old: list[dict[str, Any]] | None, new: list[dict[str, Any]], at: str
+) -> list[dict[str, Any]]:
+    previous = {c["type"]: c for c in old or []}
+    merged = []
+    for c in new:
+        before = previous.get(c["type"])
+        moved = before is None or before.get("status") != c["status"]
+        merged.append({**c, "lastTransitionTime": at if moved else before.get("lastTransitionTime", at)})
+    return merged
+
+
+def bot_phase(spec: dict[str, Any], trader_ready: bool, breakers: dict[str, str]) -> str:
+    if spec.get("emergencyStop") or breakers:
+        return "Halted"
+    if spec.get("paused"):
+        return "Paused"
+    return "Running" if trader_ready else "Pending"
+
+
+def bot_conditions(
+    collector_ready: bool, trader_ready: bool, paused: bool, breakers: dict[str, str]
+) -> list[dict[str, Any]]:
+    return [
+        condition(
+            "CollectorReady", collector_ready, "ReplicasReady" if collector_ready else "ReplicasNotReady"
+        ),
+        condition(
+            "TraderReady",
+            trader_ready,
+            "Paused" if paused else ("ReplicasReady" if trader_ready else "ReplicasNotReady"),
+        ),
+        condition(
+            "CircuitBreakerOpen",
+            bool(breakers),
+            ",".join(sorted(breakers)) or "Closed",
+            "; ".join(breakers.values()),
+        ),
+        condition(
+            "Degraded",
+            not collector_ready and not paused,
+            "CollectorDown" if not collector_ready else "AsExpected",
+        ),
+    ]
+
+
+def job_phase(job: dict[str, Any] | None) -> str:
+    """batch/v1 Job or RayJob → TrainingRun phase."""
+    if not job:
+        return "Pending"
+    status = job.get("status") or {}
+    if job.get("kind") == "RayJob":
+        state = status.get("jobDeploymentStatus", "")
+        return {"Complete": "Succeeded", "Failed": "Failed"}.get(state, "Running" if state else "Pending")
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Complete" and c.get("status") == "True":
+            return "Succeeded"
+        if c.get("type") == "Failed" and c.get("status") == "True":
+            return "Failed"
+    return "Running" if status.get("active") or status.get("startTime") else "Pending"
+
+
+def ready(deployment: dict[str, Any] | None) -> bool:
+    if not deployment:
+        return False
+    want = (deployment.get("spec") or {}).get("replicas", 1)
+    return want > 0 and (deployment.get("status") or {}).get("readyReplicas", 0) >= want

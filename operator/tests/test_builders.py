@@ -1,0 +1,118 @@
+"""Builders, checked without a cluster: names, labels, owner-free manifests, probes,
+security contexts, Secrets for credentials, the config hash and the training commands."""
+
+import copy
+
+import yaml
+
+from botrader.operator import builders, status, training
+from botrader.operator.settings import OperatorSettings
+from tests.support.paths import REPO
+
+S = OperatorSettings()
+SPEC = yaml.safe_load((REPO / "examples" / "tradingbot-rsi.yaml").read_text())["spec"]
+
+
+def test_children_of_a_bot() -> None:
+    kinds = [(c["kind"], c["metadata"]["name"]) for c in builders.bot_children("btc-rsi", "bots", SPEC, S)]
+    assert kinds == [
+        ("ConfigMap", "btc-rsi-config"),
+        ("Deployment", "collector-binance-btcusdt-1m"),
+        ("Deployment", "btc-rsi-trader"),
+        ("Service", "btc-rsi-metrics"),
+        ("Job", "btc-rsi-backfill"),
+    ]
+    for child in builders.bot_children("btc-rsi", "bots", SPEC, S):
+        assert child["metadata"]["namespace"] == "bots"
+        assert child["metadata"]["labels"]["app.kubernetes.io/part-of"] == "botrader"
+
+
+def test_pods_are_locked_down_and_probed() -> None:
+    trader = builders.trader_deployment("btc-rsi", "bots", SPEC, S)
+    pod = trader["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] and pod["automountServiceAccountToken"] is False
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 9102}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["limits"]["memory"] == "1Gi"
+    assert container["args"] == ["trade", "--bot", "/config/bot.yaml", "--port", "9102"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+def test_credentials_come_from_secrets_only() -> None:
+    spec = {**SPEC, "apiKey": "never-here"}
+    trader = builders.trader_deployment("btc-rsi", "bots", spec, S)
+    env = {e["name"]: e for e in trader["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["BOTRADER_DB_URL"]["valueFrom"]["secretKeyRef"] == {"name": "botrader-db", "key": "url"}
+    assert env["BINANCE_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "botrader-binance"
+    assert all("value" not in e for e in env.values())
+
+
+def test_config_hash_changes_exactly_when_the_trader_must_restart() -> None:
+    base = builders.config_hash(SPEC)
+    assert builders.config_hash(copy.deepcopy(SPEC)) == base
+    assert builders.config_hash({**SPEC, "paused": True}) == base  # pausing scales to zero instead
+    assert builders.config_hash({**SPEC, "budget": 20_000}) != base
+    assert builders.config_hash({**SPEC, "emergencyStop": True}) != base
+    trader = builders.trader_deployment("btc-rsi", "bots", SPEC, S)
+    assert trader["spec"]["template"]["metadata"]["annotations"]["botrader.io/config-hash"] == base
+
+
+def test_pause_scales_to_zero_and_ppo_uses_the_jobs_image() -> None:
+    assert builders.trader_deployment("b", "n", {**SPEC, "paused": True}, S)["spec"]["replicas"] == 0
+    ppo = {**SPEC, "strategy": {"type": "ppo", "modelRef": "models:/x/1"}}
+    image = builders.trader_deployment("b", "n", ppo, S)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == S.jobs_image
+
+
+def test_collector_is_shared_by_market_and_replay_args() -> None:
+    other = {**SPEC, "budget": 1}
+    assert builders.collector_name(SPEC) == builders.collector_name(other)
+    replay = {"symbol": "BTCUSDT", "source": "replay", "replay": {"path": "/data/c.csv.gz", "speed": 600}}
+    args = builders.collector_deployment("n", replay, S)["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[-4:] == ["--replay-file", "/data/c.csv.gz", "--speed", "600"]
+    assert builders.backfill_job("b", "n", replay, S) is None
+
+
+def test_config_map_carries_a_valid_manifest() -> None:
+    from botrader.core.manifests import parse_trading_bot
+
+    cm = builders.bot_config_map("btc-rsi", "bots", SPEC)
+    bot = parse_trading_bot(yaml.safe_load(cm["data"]["bot.yaml"]))
+    assert bot.name == "btc-rsi" and bot.spec.symbol == "BTCUSDT"
+
+
+def test_training_job_and_rayjob() -> None:
+    spec = yaml.safe_load((REPO / "examples" / "trainingrun-btc.yaml").read_text())["spec"]
+    job = training.training_job("btc-ppo", "ml", spec, S)
+    script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert script.startswith("botrader dataset build --symbol BTCUSDT --interval 1m --start 2025-05-30")
+    assert "botrader train --data /tmp/dataset.parquet --budgets 1000,10000,50000,100000" in script
+    assert "--timesteps 200000" in script and "--ray-address" not in script
+    ray = training.ray_job("btc-ppo", "ml", {**spec, "dataset": {"path": "/d.parquet"}}, S)
+    assert ray["kind"] == "RayJob" and ray["spec"]["shutdownAfterJobFinishes"] is True
+    assert ray["spec"]["entrypoint"].startswith("botrader train --data /d.parquet")
+    assert "--ray-address auto" in ray["spec"]["entrypoint"]
+
+
+def test_status_helpers() -> None:
+    assert status.bot_phase({"paused": True}, False, {}) == "Paused"
+    assert status.bot_phase({}, True, {"max_drawdown": "x"}) == "Halted"
+    assert status.bot_phase({}, False, {}) == "Pending"
+    first = status.merge_conditions(None, [status.condition("TraderReady", False, "ReplicasNotReady")], "t1")
+    same = status.merge_conditions(first, [status.condition("TraderReady", False, "ReplicasNotReady")], "t2")
+    moved = status.merge_conditions(same, [status.condition("TraderReady", True, "ReplicasReady")], "t3")
+    assert [c["lastTransitionTime"] for c in (first[0], same[0], moved[0])] == ["t1", "t1", "t3"]
+    assert (
+        status.job_phase({"kind": "Job", "status": {"conditions": [{"type": "Complete", "status": "True"}]}})
+        == "Succeeded"
+    )
+    assert status.job_phase({"kind": "RayJob", "status": {"jobDeploymentStatus": "Running"}}) == "Running"
+    assert status.ready({"spec": {"replicas": 1}, "status": {"readyReplicas": 1}})
+    assert not status.ready({"spec": {"replicas": 0}, "status": {}})
