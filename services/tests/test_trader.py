@@ -284,7 +284,9 @@ def test_trade_by_name_and_bad_arguments(sqlite_url: str, candle_file, capsys) -
     assert "no bot named 'ghost'" in capsys.readouterr().err
     db = connect(sqlite_url)
     TradingStore(db).register(
-        "btc-test", "default", parse_trading_bot(bot_doc(path)).spec.model_dump(by_alias=True)
+        "btc-test",
+        "default",
+        parse_trading_bot(bot_doc(path)).spec.model_dump(by_alias=True, exclude_none=True),
     )
     from botrader.core.cli.trade import load_bot
 

@@ -52,7 +52,9 @@ class PaperTrader:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, actor: str = "trader") -> None:
-        row = self.store.register(self.bot.name, self.bot.namespace, self.bot.spec.model_dump(by_alias=True))
+        row = self.store.register(
+            self.bot.name, self.bot.namespace, self.bot.spec.model_dump(by_alias=True, exclude_none=True)
+        )
         state = row.get("state")
         if state:
             saved = MarketRules(
