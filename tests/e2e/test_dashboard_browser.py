@@ -5,29 +5,17 @@ Screenshots are kept under tests/e2e/artifacts/."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.paths import REPO
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_for_port
 
 BROWSER_DIR = REPO / "tests" / "e2e" / "browser"
 ARTIFACTS = REPO / "tests" / "e2e" / "artifacts"
-
-
-def wait_for(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing on port {port}")
 
 
 @pytest.mark.slow
@@ -61,7 +49,7 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     try:
-        wait_for(port)
+        wait_for_port(port, 30)
         ARTIFACTS.mkdir(exist_ok=True)
         run = subprocess.run(
             ["node", str(BROWSER_DIR / "dashboard.mjs"), f"http://127.0.0.1:{port}/", token, str(ARTIFACTS)],

@@ -110,12 +110,37 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
 
 
-class PrometheusServer:
+class LoopbackProcess:
+    """A server subprocess on a free loopback port with a scratch directory."""
+
+    prefix = "botrader-server-"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix=self.prefix))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PrometheusServer(LoopbackProcess):
     """A real Prometheus scraping the given loopback targets every `interval` seconds."""
 
+    prefix = "botrader-prom-"
+
     def __init__(self, targets: list[str], *, interval: float = 0.5) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="botrader-prom-"))
+        super().__init__()
         config = self.dir / "prometheus.yml"
         config.write_text(
             "global:\n"
@@ -125,7 +150,6 @@ class PrometheusServer:
             f"    static_configs: [{{targets: {targets!r}}}]\n".replace("'", '"')
         )
         self.config = config
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PrometheusServer:
         binary = shutil.which("prometheus")
@@ -144,24 +168,11 @@ class PrometheusServer:
         wait_for_port(self.port, 20)
         return self
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class MlflowServer:
+class MlflowServer(LoopbackProcess):
     """A real `mlflow server` (SQLite backend, local artifact store) on loopback."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="botrader-mlflow-"))
-        self.proc: subprocess.Popen[bytes] | None = None
+    prefix = "botrader-mlflow-"
 
     def start(self) -> MlflowServer:
         import sys
@@ -187,16 +198,3 @@ class MlflowServer:
         )
         wait_for_port(self.port, 90)
         return self
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)

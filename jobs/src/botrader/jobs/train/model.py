@@ -161,9 +161,9 @@ class ActionPredictor:
         order = np.argsort(-np.abs(grads))[:top]
         std = float(torch.exp(self.agent.actor_logstd).item())
         return {
-            "action_mean": float(mean[0, 0].clamp(-1, 1)),
+            "action_mean": float(mean[0, 0].detach().clamp(-1, 1)),
             "action_std": std,
-            "confidence": float(abs(math.tanh(float(mean[0, 0])))),
+            "confidence": float(abs(math.tanh(float(mean[0, 0].detach())))),
             "attributions": {self.names[i]: float(grads[i]) for i in order},
         }
 
