@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 
 from botrader.operator import builders, status, training
-from botrader.operator.apply import Applier
+from botrader.operator.apply import Applier, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
 
@@ -26,6 +26,7 @@ SETTINGS = OperatorSettings.from_env()
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    load_credentials()
     settings.persistence.finalizer = "botrader.io/finalizer"
     settings.posting.level = 20  # INFO and above become Events
     settings.peering.priority = 100

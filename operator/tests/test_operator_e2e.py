@@ -1,0 +1,161 @@
+"""The operator end to end, through real HTTP, against kmock's Kubernetes API stand-in with
+the CRDs loaded, driven by kopf.testing.KopfRunner. The test plays the kubelet and the Job
+controller by patching children's status, as no controllers run here."""
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from kmock._internal import apps
+
+from tests.support.kube import Emulator, objects, register_crds, write_kubeconfig
+from tests.support.paths import REPO
+
+BOTS = "/apis/botrader.io/v1alpha1/namespaces/default/tradingbots"
+RUNS = "/apis/botrader.io/v1alpha1/namespaces/default/trainingruns"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+async def eventually(check, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except (KeyError, TypeError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout} s: {check.__doc__ or check}")
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.slow
+async def test_bots_and_training_runs_are_reconciled(tmp_path: Path, monkeypatch) -> None:
+    import kubernetes
+    from kopf.testing import KopfRunner
+
+    async with Emulator() as emulator, apps.Server(emulator):
+        register_crds(emulator)
+        url = str(emulator.url).rstrip("/")
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        monkeypatch.setattr(kubernetes.config.kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
+        monkeypatch.setenv("BOTRADER_STATUS_INTERVAL", "0.3")
+        import importlib
+
+        import botrader.operator.handlers as handlers
+
+        importlib.reload(handlers)  # pick up the short status interval
+        bot = yaml.safe_load((REPO / "examples" / "tradingbot-rsi.yaml").read_text())
+        bot["metadata"]["namespace"] = "default"
+        async with httpx.AsyncClient(base_url=url) as api:
+            assert (await api.post(BOTS, json=bot)).status_code in (200, 201)
+            runner = KopfRunner(
+                ["run", "--all-namespaces", "--standalone", "-m", "botrader.operator.handlers"]
+            )
+            await asyncio.to_thread(runner.__enter__)
+            try:
+                await _check_bot(emulator, api)
+                await _check_training_run(emulator, api)
+            finally:
+                await asyncio.to_thread(runner.__exit__, None, None, None)
+    assert runner.exception is None, runner.output[-2000:]
+
+
+async def _check_bot(emulator, api: httpx.AsyncClient) -> None:
+    def children() -> dict:
+        found = objects(emulator)
+        return (
+            found
+            if ("Deployment", "btc-rsi-trader") in found and ("Job", "btc-rsi-backfill") in found
+            else {}
+        )
+
+    found = await eventually(children)
+    bot_uid = found[("TradingBot", "btc-rsi")]["metadata"]["uid"]
+    for key in [
+        ("ConfigMap", "btc-rsi-config"),
+        ("Deployment", "btc-rsi-trader"),
+        ("Service", "btc-rsi-metrics"),
+        ("Job", "btc-rsi-backfill"),
+        ("Deployment", "collector-binance-btcusdt-1m"),
+    ]:
+        owners = found[key]["metadata"]["ownerReferences"]
+        assert [o["uid"] for o in owners] == [bot_uid], key
+    assert (
+        found[("Deployment", "collector-binance-btcusdt-1m")]["metadata"]["ownerReferences"][0]["controller"]
+        is False
+    )
+    assert found[("Deployment", "btc-rsi-trader")]["spec"]["replicas"] == 1
+
+    def phase() -> str:
+        return objects(emulator)[("TradingBot", "btc-rsi")].get("status", {}).get("phase")
+
+    assert await eventually(lambda: phase() == "Pending")
+    for name in ("btc-rsi-trader", "collector-binance-btcusdt-1m"):  # the kubelet reports ready pods
+        response = await api.patch(
+            f"/apis/apps/v1/namespaces/default/deployments/{name}/status",
+            json={"status": {"readyReplicas": 1}},
+            headers=MERGE,
+        )
+        assert response.status_code == 200
+    assert await eventually(lambda: phase() == "Running")
+    conditions = {c["type"]: c for c in objects(emulator)[("TradingBot", "btc-rsi")]["status"]["conditions"]}
+    assert conditions["TraderReady"]["status"] == "True" and conditions["CollectorReady"]["status"] == "True"
+    assert conditions["CircuitBreakerOpen"]["status"] == "False"
+
+    await api.patch(f"{BOTS}/btc-rsi", json={"spec": {"paused": True}}, headers=MERGE)
+    assert await eventually(
+        lambda: objects(emulator)[("Deployment", "btc-rsi-trader")]["spec"]["replicas"] == 0
+    )
+    assert await eventually(lambda: phase() == "Paused")
+    trader = objects(emulator)[("Deployment", "btc-rsi-trader")]
+    hash_paused = trader["spec"]["template"]["metadata"]["annotations"]["botrader.io/config-hash"]
+    await api.patch(f"{BOTS}/btc-rsi", json={"spec": {"paused": False, "budget": 20000}}, headers=MERGE)
+
+    def rolled() -> bool:
+        """a spec change rolls the trader (new config hash) and scales it back up"""
+        t = objects(emulator)[("Deployment", "btc-rsi-trader")]
+        return (
+            t["spec"]["replicas"] == 1
+            and t["spec"]["template"]["metadata"]["annotations"]["botrader.io/config-hash"] != hash_paused
+        )
+
+    assert await eventually(rolled)
+
+
+async def _check_training_run(emulator, api: httpx.AsyncClient) -> None:
+    run = yaml.safe_load((REPO / "examples" / "trainingrun-btc.yaml").read_text())
+    run["metadata"]["namespace"] = "default"
+    assert (await api.post(RUNS, json=run)).status_code in (200, 201)
+    job = await eventually(lambda: objects(emulator).get(("Job", "btc-ppo-train")))  # no KubeRay here: a Job
+    assert "botrader train" in job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+
+    def run_status() -> dict:
+        return objects(emulator)[("TrainingRun", "btc-ppo")].get("status", {})
+
+    assert await eventually(lambda: run_status().get("jobName") == "btc-ppo-train")
+    await api.patch(
+        "/apis/batch/v1/namespaces/default/jobs/btc-ppo-train/status",
+        headers=MERGE,
+        json={"status": {"startTime": "2026-01-01T00:00:00Z", "active": 1}},
+    )
+    assert await eventually(lambda: run_status().get("phase") == "Running")
+    await api.patch(
+        "/apis/batch/v1/namespaces/default/jobs/btc-ppo-train/status",
+        headers=MERGE,
+        json={
+            "status": {
+                "completionTime": "2026-01-01T01:00:00Z",
+                "active": 0,
+                "conditions": [{"type": "Complete", "status": "True"}],
+            }
+        },
+    )
+    assert await eventually(lambda: run_status().get("phase") == "Succeeded")
+    assert run_status()["completionTime"] == "2026-01-01T01:00:00Z"
