@@ -46,6 +46,9 @@ async def test_bots_and_training_runs_are_reconciled(tmp_path: Path, monkeypatch
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         monkeypatch.setattr(kubernetes.config.kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
         monkeypatch.setenv("BOTRADER_STATUS_INTERVAL", "0.3")
+        db_url = f"sqlite:///{tmp_path / 'bots.db'}"
+        monkeypatch.setenv("BOTRADER_DB_URL", db_url)
+        _trader_wrote_state(db_url)
         import importlib
 
         import botrader.operator.handlers as handlers
@@ -65,6 +68,34 @@ async def test_bots_and_training_runs_are_reconciled(tmp_path: Path, monkeypatch
             finally:
                 await asyncio.to_thread(runner.__exit__, None, None, None)
     assert runner.exception is None, runner.output[-2000:]
+
+
+def _trader_wrote_state(db_url: str) -> None:
+    """What a running trader leaves in the `bots` table."""
+    from datetime import UTC, datetime
+
+    from botrader.core.db import connect, upgrade
+    from botrader.core.db.trading import BOTS as BOT_ROWS
+    from botrader.core.db.trading import TradingStore
+
+    engine = connect(db_url)
+    upgrade(engine)
+    TradingStore(engine).register("btc-rsi", "default", {"symbol": "BTCUSDT"})
+    with engine.begin() as conn:
+        conn.execute(
+            BOT_ROWS.update()
+            .where(BOT_ROWS.c.name == "btc-rsi")
+            .values(
+                equity=10250.5,
+                cash=250.5,
+                position=0.1,
+                pnl_percent=2.505,
+                trades=12,
+                phase="Running",
+                last_candle_time=datetime(2025, 6, 1, 12, tzinfo=UTC),
+            )
+        )
+    engine.dispose()
 
 
 async def _check_bot(emulator, api: httpx.AsyncClient) -> None:
@@ -105,9 +136,13 @@ async def _check_bot(emulator, api: httpx.AsyncClient) -> None:
         )
         assert response.status_code == 200
     assert await eventually(lambda: phase() == "Running")
-    conditions = {c["type"]: c for c in objects(emulator)[("TradingBot", "btc-rsi")]["status"]["conditions"]}
+    bot_status = objects(emulator)[("TradingBot", "btc-rsi")]["status"]
+    conditions = {c["type"]: c for c in bot_status["conditions"]}
     assert conditions["TraderReady"]["status"] == "True" and conditions["CollectorReady"]["status"] == "True"
     assert conditions["CircuitBreakerOpen"]["status"] == "False"
+    # the trading summary comes from the trader's persisted state (kubectl get tb shows it)
+    assert (bot_status["equity"], bot_status["pnlPercent"], bot_status["trades"]) == (10250.5, 2.505, 12)
+    assert bot_status["lastCandleTime"] == "2025-06-01T12:00:00Z"
 
     await api.patch(f"{BOTS}/btc-rsi", json={"spec": {"paused": True}}, headers=MERGE)
     assert await eventually(
@@ -127,6 +162,21 @@ async def _check_bot(emulator, api: httpx.AsyncClient) -> None:
         )
 
     assert await eventually(rolled)
+
+    import os
+
+    from sqlalchemy import create_engine
+
+    from botrader.core.db.trading import BOTS as BOT_ROWS
+
+    with create_engine(os.environ["BOTRADER_DB_URL"]).begin() as conn:  # the trader's breaker trips
+        conn.execute(
+            BOT_ROWS.update().values(breakers={"max_drawdown": "equity 8,000.00 is more than 20.0% below"})
+        )
+    assert await eventually(lambda: phase() == "Halted")
+    conditions = {c["type"]: c for c in objects(emulator)[("TradingBot", "btc-rsi")]["status"]["conditions"]}
+    assert conditions["CircuitBreakerOpen"]["status"] == "True"
+    assert conditions["CircuitBreakerOpen"]["reason"] == "max_drawdown"
 
 
 async def _check_training_run(emulator, api: httpx.AsyncClient) -> None:

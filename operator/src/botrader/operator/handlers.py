@@ -90,7 +90,9 @@ def refresh_bot_status(body: Any, spec: Any, name: str, namespace: str, patch: A
     applier = Applier()
     trader = applier.get("Deployment", namespace, f"{name}-trader")
     collector = applier.get("Deployment", namespace, builders.collector_name(dict(spec)))
-    breakers = dict((body.get("status") or {}).get("breakers") or {})
+    row = _trader_state(name)
+    breakers = dict((row or {}).get("breakers") or {})
+    patch.status.update(status.trading_summary(row))
     trader_ready, collector_ready = status.ready(trader), status.ready(collector)
     patch.status["phase"] = status.bot_phase(dict(spec), trader_ready, breakers)
     patch.status["conditions"] = status.merge_conditions(
@@ -98,6 +100,21 @@ def refresh_bot_status(body: Any, spec: Any, name: str, namespace: str, patch: A
         status.bot_conditions(collector_ready, trader_ready, bool(spec.get("paused")), breakers),
         status.now(),
     )
+
+
+_STORE: dict[str, Any] = {}
+
+
+def _trader_state(name: str) -> dict[str, Any] | None:
+    """The trader's row in the `bots` table, when the operator is given the database."""
+    if not SETTINGS.db_url:
+        return None
+    if "store" not in _STORE:
+        from botrader.core.db import connect
+        from botrader.core.db.trading import TradingStore
+
+        _STORE["store"] = TradingStore(connect(SETTINGS.db_url))
+    return _STORE["store"].bot(name)
 
 
 @kopf.on.create(GROUP, VERSION, "trainingruns")

@@ -14,6 +14,7 @@ class OperatorSettings:
     binance_secret: str = "botrader-binance"  # optional keys api-key, api-secret
     mlflow_uri: str = ""
     status_interval: float = 10.0  # seconds between status refreshes from the trader's state
+    db_url: str = ""  # where traders keep their state; empty: status carries no trading summary
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
@@ -25,4 +26,5 @@ class OperatorSettings:
             binance_secret=env("BOTRADER_BINANCE_SECRET", cls.binance_secret),
             mlflow_uri=env("MLFLOW_TRACKING_URI", ""),
             status_interval=float(env("BOTRADER_STATUS_INTERVAL", str(cls.status_interval))),
+            db_url=env("BOTRADER_DB_URL", ""),
         )

@@ -62,6 +62,26 @@ def bot_conditions(
     ]
 
 
+def trading_summary(row: dict[str, Any] | None) -> dict[str, Any]:
+    """The trader's persisted state (`bots` table row) → status fields; breakers separately."""
+    if not row:
+        return {}
+    out: dict[str, Any] = {"trades": int(row.get("trades") or 0)}
+    for key, field in (
+        ("equity", "equity"),
+        ("cash", "cash"),
+        ("position", "position"),
+        ("pnl_percent", "pnlPercent"),
+    ):
+        if row.get(key) is not None:
+            out[field] = round(float(row[key]), 8)
+    if row.get("last_candle_time") is not None:
+        stamp = row["last_candle_time"]
+        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        out["lastCandleTime"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
 def job_phase(job: dict[str, Any] | None) -> str:
     """batch/v1 Job or RayJob → TrainingRun phase."""
     if not job:
