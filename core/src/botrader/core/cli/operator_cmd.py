@@ -15,16 +15,18 @@ def operator(
     ] = None,
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = 9103,
     liveness: Annotated[str, typer.Option(help="Kopf liveness endpoint.")] = "http://0.0.0.0:8080/healthz",
+    standalone: Annotated[bool, typer.Option(help="No peering: for a single replica, or tests.")] = False,
     priority: Annotated[
         int, typer.Option(help="Peering priority: of two operators, the higher one acts.")
     ] = 100,
 ) -> None:
     """Run the operator (kubeconfig or in-cluster credentials)."""
     require("botrader.operator.handlers")
-    import kopf
+    import kopf.cli
     from prometheus_client import start_http_server
 
     start_http_server(metrics_port)
-    args = ["run", "--priority", str(priority), f"--liveness={liveness}", "-m", "botrader.operator.handlers"]
+    args = ["run", f"--liveness={liveness}", "-m", "botrader.operator.handlers"]
+    args += ["--standalone"] if standalone else ["--priority", str(priority)]
     args += [f"--namespace={ns}" for ns in namespace] if namespace else ["--all-namespaces"]
     kopf.cli.main(args=args, prog_name="botrader operator")
