@@ -9,6 +9,7 @@ indicators on the last `WARMUP` stored candles and trades from the next one.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,8 @@ class PaperTrader:
         self.market = market
         self.engine = Engine(strategy_for(spec), engine_config(spec, market))
         self.cursor: int | None = None  # open time of the last candle processed
+        # the loop steps in a worker thread while the API's controller may flip controls
+        self.lock = threading.RLock()
         self.peak = 0
         self.budget_units = self.market.cash_units(Decimal(str(spec.budget)))
 
@@ -80,6 +83,10 @@ class PaperTrader:
 
     def set_controls(self, paused: bool, emergency_stop: bool, *, actor: str) -> None:
         """Apply the spec's control flags; every change is written to the audit table."""
+        with self.lock:
+            self._set_controls(paused, emergency_stop, actor)
+
+    def _set_controls(self, paused: bool, emergency_stop: bool, actor: str) -> None:
         before = {
             "paused": self.engine.paused,
             "emergencyStop": "emergency_stop" in self.engine.risk.state.open
@@ -98,6 +105,10 @@ class PaperTrader:
     # -- work --------------------------------------------------------------------------------
     def step(self, limit: int | None = None) -> int:
         """Process the next batch of stored candles; returns how many there were."""
+        with self.lock:
+            return self._step(limit)
+
+    def _step(self, limit: int | None) -> int:
         start = None if self.cursor is None else self.cursor + 1
         batch = self.candles.load(self.key, start=start, limit=limit or BATCH)
         if not batch:
@@ -118,6 +129,12 @@ class PaperTrader:
         return len(batch)
 
     def checkpoint(
+        self, fills: list[Any], orders: list[Any], marks: list[tuple[int, int, int, int, int]]
+    ) -> None:
+        with self.lock:
+            self._checkpoint(fills, orders, marks)
+
+    def _checkpoint(
         self, fills: list[Any], orders: list[Any], marks: list[tuple[int, int, int, int, int]]
     ) -> None:
         snapshot = {"engine": self.engine.snapshot(), "market": _rules_state(self.market), "peak": self.peak}
