@@ -169,3 +169,26 @@ def test_health_readiness_metrics_and_dashboard(world, tmp_path: Path) -> None:
     down = TestClient(create_app(unreachable))
     assert down.get("/healthz").status_code == 200  # alive, but
     assert down.get("/readyz").status_code == 503  # not ready without its database
+
+
+def test_performance_follows_the_trader_past_its_cache(sqlite_url: str) -> None:
+    engine = connect(sqlite_url)
+    upgrade(engine)
+    frame = read_candles_frame(SAMPLE)
+    store = CandleStore(engine)
+    store.upsert(make_key("replay", "BTCUSDT", "1m"), frame_to_candles(frame.iloc[:1500]))
+    bot = parse_trading_bot(BOT)
+    trader = PaperTrader(bot, store, TradingStore(engine), MarketRules())
+    trader.start()
+    trader.step()
+    client = TestClient(create_app(engine))
+    first = client.get("/bots/btc-api/performance").json()
+    assert client.get("/bots/btc-api/performance").json() == first  # served from the cache
+    assert first["candles"] == 1500
+    store.upsert(make_key("replay", "BTCUSDT", "1m"), frame_to_candles(frame))
+    while trader.step():
+        pass
+    later = client.get("/bots/btc-api/performance").json()
+    expected = run_backtest(frame, strategy_for(bot.spec), engine_config(bot.spec, MarketRules())).performance
+    assert later["candles"] == 2880 and later["trades"] == expected.trades
+    assert later["total_return"] == pytest.approx(expected.total_return, abs=1e-9)

@@ -100,6 +100,14 @@ def load_manifests(path: Path) -> list[dict[str, Any]]:
     return docs
 
 
+def load_trading_bot(path: Path) -> TradingBot:
+    """The first TradingBot in a manifest file (other kinds in the file are skipped)."""
+    docs = [d for d in load_manifests(path) if d.get("kind") == "TradingBot"]
+    if not docs:
+        raise UserError(f"{path}: no TradingBot in the manifest")
+    return parse_trading_bot(docs[0], source=str(path), manifest_dir=path.parent)
+
+
 def parse_trading_bot(
     doc: dict[str, Any], *, source: str = "manifest", manifest_dir: Path = Path(".")
 ) -> TradingBot:

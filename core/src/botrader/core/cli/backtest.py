@@ -92,9 +92,9 @@ def backtest(
     frame = _candles(data, db, exchange, symbol, interval, start, end)
     params = _parse_params(param or [])
     if bot is not None:
-        from botrader.core.manifests import load_manifests, parse_trading_bot
+        from botrader.core.manifests import load_trading_bot
 
-        spec = parse_trading_bot(load_manifests(bot)[0], source=str(bot), manifest_dir=bot.parent).spec
+        spec = load_trading_bot(bot).spec
         config, name, params = engine_config(spec), spec.strategy.type, {**spec.strategy.params, **params}
     else:
         from decimal import Decimal

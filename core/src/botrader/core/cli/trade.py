@@ -15,15 +15,12 @@ from botrader.core.errors import UserError
 
 def load_bot(bot: Path | None, name: str | None, db_url: str) -> object:
     """The TradingBot from a manifest file, or by name from the `bots` table."""
-    from botrader.core.manifests import GROUP_VERSION, load_manifests, parse_trading_bot
+    from botrader.core.manifests import GROUP_VERSION, load_trading_bot, parse_trading_bot
 
     if (bot is None) == (name is None):
         raise UserError("give exactly one of --bot FILE.yaml or --name NAME")
     if bot is not None:
-        docs = [d for d in load_manifests(bot) if d.get("kind") == "TradingBot"]
-        if not docs:
-            raise UserError(f"{bot}: no TradingBot in the manifest")
-        return parse_trading_bot(docs[0], source=str(bot), manifest_dir=bot.parent)
+        return load_trading_bot(bot)
     from botrader.core.db import connect, upgrade
     from botrader.core.db.trading import TradingStore
 

@@ -19,7 +19,7 @@ from botrader.core.cli.common import require, setup_logging
 from botrader.core.cli.db import DbOption
 from botrader.core.cli.live_table import LiveCandles
 from botrader.core.errors import UserError
-from botrader.core.manifests import TradingBot, load_manifests, parse_trading_bot
+from botrader.core.manifests import TradingBot, load_trading_bot
 from botrader.core.signals import stop_on_signals
 
 
@@ -37,14 +37,7 @@ def up(
 ) -> None:
     """Run a bot manifest locally (embedded mode: SQLite, collector, trader and API in one process)."""
     setup_logging("WARNING")
-    bots = [
-        parse_trading_bot(d, source=str(file), manifest_dir=file.parent)
-        for d in load_manifests(file)
-        if d.get("kind") == "TradingBot"
-    ]
-    if not bots:
-        raise UserError(f"{file}: no TradingBot in the manifest")
-    bot = bots[0]
+    bot = load_trading_bot(file)
     collector = require("botrader.services.collector.service")
     spec = bot.spec
     cfg = collector.CollectorConfig(

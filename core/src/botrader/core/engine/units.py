@@ -71,6 +71,24 @@ class MarketRules:
     def min_notional_units(self) -> int:
         return self.cash_units(self.min_notional)
 
+    def to_state(self) -> dict[str, str]:
+        """JSON-able, exact (Decimals as strings): saved with a bot's snapshot."""
+        return {
+            "symbol": self.symbol,
+            "tick_size": str(self.tick_size),
+            "step_size": str(self.step_size),
+            "min_notional": str(self.min_notional),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, str]) -> MarketRules:
+        return cls(
+            state["symbol"],
+            Decimal(state["tick_size"]),
+            Decimal(state["step_size"]),
+            Decimal(state["min_notional"]),
+        )
+
     @classmethod
     def from_exchange_info(cls, info: dict[str, Any]) -> MarketRules:
         """From one entry of `/api/v3/exchangeInfo`'s `symbols`."""

@@ -24,6 +24,7 @@ def create_app(engine: Engine, *, controller: Controller | None = None, token: s
         description="Status of Botrader's paper-trading bots, market data, strategies and models.",
     )
     app.state.engine, app.state.controller, app.state.token = engine, controller, token
+    app.state.performance_cache = {}  # bot -> ((last candle, fills), metrics)
     app.middleware("http")(observe_latency)
     app.include_router(health.router)
     app.include_router(bots.router)

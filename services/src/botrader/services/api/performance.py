@@ -20,12 +20,7 @@ def market_of(bot: dict[str, Any]) -> MarketRules:
     saved = (bot.get("state") or {}).get("market")
     if not saved:
         return MarketRules(symbol=bot["spec"].get("symbol", "BTCUSDT"))
-    return MarketRules(
-        saved["symbol"],
-        Decimal(saved["tick_size"]),
-        Decimal(saved["step_size"]),
-        Decimal(saved["min_notional"]),
-    )
+    return MarketRules.from_state(saved)
 
 
 def bot_performance(store: TradingStore, bot: dict[str, Any]) -> Performance:

@@ -29,15 +29,6 @@ WARMUP = 1000
 BATCH = 2000
 
 
-def _rules_state(m: MarketRules) -> dict[str, str]:
-    return {
-        "symbol": m.symbol,
-        "tick_size": str(m.tick_size),
-        "step_size": str(m.step_size),
-        "min_notional": str(m.min_notional),
-    }
-
-
 class PaperTrader:
     def __init__(
         self, bot: TradingBot, candles: CandleStore, store: TradingStore, market: MarketRules
@@ -60,9 +51,7 @@ class PaperTrader:
         )
         state = row.get("state")
         if state:
-            saved = MarketRules(
-                **{k: (v if k == "symbol" else Decimal(v)) for k, v in state["market"].items()}
-            )
+            saved = MarketRules.from_state(state["market"])
             if saved != self.market:  # units must not change under a saved state
                 self.market = saved
                 self.engine = Engine(strategy_for(self.bot.spec), engine_config(self.bot.spec, saved))
@@ -137,7 +126,7 @@ class PaperTrader:
     def _checkpoint(
         self, fills: list[Any], orders: list[Any], marks: list[tuple[int, int, int, int, int]]
     ) -> None:
-        snapshot = {"engine": self.engine.snapshot(), "market": _rules_state(self.market), "peak": self.peak}
+        snapshot = {"engine": self.engine.snapshot(), "market": self.market.to_state(), "peak": self.peak}
         self.store.save_progress(self.bot.name, self.market, snapshot, self.summary(), fills, orders, marks)
         self._export()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from botrader.core.timeutil import ms_to_datetime
 from botrader.services.api.deps import ActorDep, ControllerDep, TradingDep
@@ -106,10 +106,16 @@ def equity(
 
 
 @router.get("/{name}/performance", responses={404: {"description": "unknown bot"}})
-def performance(name: BotName, store: TradingDep) -> dict[str, Any]:
-    """The engine's metrics over the bot's persisted equity marks and fills."""
+def performance(name: BotName, store: TradingDep, request: Request) -> dict[str, Any]:
+    """The engine's metrics over the bot's persisted equity marks and fills. They change only
+    when the trader persists a candle, so they are computed once per (last candle, fills):
+    dashboards poll this every few seconds and a year of marks is 525,600 rows."""
     row = _bot(store, name)
-    return {"bot": name, **bot_performance(store, row).to_dict()}
+    version = (row["last_candle_time"], row["trades"])
+    cache: dict[str, tuple[Any, dict[str, Any]]] = request.app.state.performance_cache
+    if name not in cache or cache[name][0] != version:
+        cache[name] = (version, {"bot": name, **bot_performance(store, row).to_dict()})
+    return cache[name][1]
 
 
 @router.post(
