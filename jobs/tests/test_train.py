@@ -117,11 +117,14 @@ def test_tiny_run_against_a_real_mlflow_server(
                 "2",
                 "--experiment",
                 "ci",
+                "--run-name",
+                "tiny",
                 "--json",
             ]
         )
         out = capsys.readouterr().out
         assert rc == 0, out
+        _progress_reached_the_driver_metrics("tiny", ["1000", "10000"])
         result = json.loads(out)
         assert result["experiment"] == "ci" and [r["budget"] for r in result["results"]] == [1000.0, 10000.0]
         first = result["results"][0]
@@ -170,6 +173,20 @@ def test_tiny_run_against_a_real_mlflow_server(
         assert rc == 0 and backtest["strategy"] == "ppo" and backtest["candles"] == 8000
     finally:
         server.stop()
+
+
+def _progress_reached_the_driver_metrics(run: str, budgets: list[str]) -> None:
+    """Workers ran in Ray; their progress must show in this (the driver's) registry."""
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"run": run, **labels})
+
+    assert value("botrader_training_budgets_finished_total") == len(budgets)
+    for budget in budgets:
+        assert value("botrader_training_env_steps_total", budget=budget) == 4096
+        assert value("botrader_training_steps_per_second", budget=budget) > 0
+        assert value("botrader_training_validation_sharpe", budget=budget) is not None
 
 
 def test_ppo_bot_paper_trades_like_its_backtest_across_a_restart(tmp_path: Path, sqlite_url: str) -> None:

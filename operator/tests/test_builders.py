@@ -105,6 +105,13 @@ def test_status_helpers() -> None:
     assert status.bot_phase({"paused": True}, False, {}) == "Paused"
     assert status.bot_phase({}, True, {"max_drawdown": "x"}) == "Halted"
     assert status.bot_phase({}, False, {}) == "Pending"
+    assert status.bot_phase({}, False, {}, trader_failed=True) == "Failed"
+    stuck = {
+        "status": {
+            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]
+        }
+    }
+    assert status.failed(stuck) and not status.failed({"status": {}}) and not status.failed(None)
     first = status.merge_conditions(None, [status.condition("TraderReady", False, "ReplicasNotReady")], "t1")
     same = status.merge_conditions(first, [status.condition("TraderReady", False, "ReplicasNotReady")], "t2")
     moved = status.merge_conditions(same, [status.condition("TraderReady", True, "ReplicasReady")], "t3")

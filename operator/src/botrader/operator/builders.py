@@ -170,6 +170,7 @@ def trader_deployment(
         "metadata": {"name": f"{name}-trader", "namespace": namespace, "labels": labels(name, "trader")},
         "spec": {
             "replicas": 0 if spec.get("paused") else 1,
+            "progressDeadlineSeconds": 300,  # then Progressing=False: the bot's phase becomes Failed
             "strategy": {"type": "Recreate"},  # never two traders for one bot
             "selector": {
                 "matchLabels": {"app.kubernetes.io/instance": name, "app.kubernetes.io/component": "trader"}

@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from botrader.operator import builders, status, training
+from botrader.operator import builders, metrics, status, training
 from botrader.operator.apply import Applier, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
@@ -31,6 +31,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = 20  # INFO and above become Events
     settings.peering.priority = 100
     settings.peering.name = "botrader"
+    metrics.declare()
 
 
 def _owner_ref(body: Any, controller: bool) -> dict[str, Any]:
@@ -94,7 +95,8 @@ def refresh_bot_status(body: Any, spec: Any, name: str, namespace: str, patch: A
     breakers = dict((row or {}).get("breakers") or {})
     patch.status.update(status.trading_summary(row))
     trader_ready, collector_ready = status.ready(trader), status.ready(collector)
-    patch.status["phase"] = status.bot_phase(dict(spec), trader_ready, breakers)
+    patch.status["phase"] = status.bot_phase(dict(spec), trader_ready, breakers, status.failed(trader))
+    metrics.set_phase("TradingBot", namespace, name, patch.status["phase"])
     patch.status["conditions"] = status.merge_conditions(
         (body.get("status") or {}).get("conditions"),
         status.bot_conditions(collector_ready, trader_ready, bool(spec.get("paused")), breakers),
@@ -134,7 +136,7 @@ def reconcile_run(body: Any, spec: Any, name: str, namespace: str, patch: Any, *
 
 
 @kopf.timer(GROUP, VERSION, "trainingruns", interval=SETTINGS.status_interval, initial_delay=1)
-def refresh_run_status(body: Any, namespace: str, patch: Any, **_: Any) -> None:
+def refresh_run_status(body: Any, name: str, namespace: str, patch: Any, **_: Any) -> None:
     job_name = (body.get("status") or {}).get("jobName")
     if not job_name:
         return
@@ -142,11 +144,20 @@ def refresh_run_status(body: Any, namespace: str, patch: Any, **_: Any) -> None:
     job = applier.get("Job", namespace, job_name) or applier.get("RayJob", namespace, job_name)
     phase = status.job_phase(job)
     patch.status["phase"] = phase
+    metrics.set_phase("TrainingRun", namespace, name, phase)
     job_status = (job or {}).get("status") or {}
     if job_status.get("startTime"):
         patch.status["startTime"] = job_status["startTime"]
     if job_status.get("completionTime"):
         patch.status["completionTime"] = job_status["completionTime"]
+
+
+@kopf.on.event(GROUP, VERSION, "tradingbots")
+@kopf.on.event(GROUP, VERSION, "trainingruns")
+def forget_deleted(type: str, body: Any, name: str, namespace: str, **_: Any) -> None:
+    """Watch events need no finalizer: a DELETED one drops the resource's phase series."""
+    if type == "DELETED":
+        metrics.forget(body["kind"], namespace, name)
 
 
 @kopf.on.probe(id="reconciles")

@@ -1,8 +1,42 @@
-"""The operator's metrics (DESIGN.md names)."""
+"""The operator's metrics (DESIGN.md names), plus each resource's phase so that alerts can
+say "bot halted/failed" or "training failed" without reading the Kubernetes API."""
 
-from prometheus_client import Counter, Histogram
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
 
 RECONCILES = Counter("botrader_reconcile", "Reconciliations by resource kind and result", ["kind", "result"])
 RECONCILE_SECONDS = Histogram(
     "botrader_reconcile_duration_seconds", "Time to reconcile one resource", ["kind"]
 )
+PHASE = Gauge(
+    "botrader_resource_phase",
+    "1 for the phase a TradingBot or TrainingRun is in, 0 for its other phases",
+    ["kind", "namespace", "name", "phase"],
+)
+PHASES = {
+    "TradingBot": ("Pending", "Running", "Paused", "Halted", "Failed"),
+    "TrainingRun": ("Pending", "Running", "Succeeded", "Failed"),
+}
+
+
+def declare() -> None:
+    """Reconcile counters exist at zero from the start (rates and alerts need a baseline)."""
+    for kind in PHASES:
+        RECONCILE_SECONDS.labels(kind)
+        for result in ("ok", "error"):
+            RECONCILES.labels(kind, result)
+
+
+def set_phase(kind: str, namespace: str, name: str, phase: str) -> None:
+    for candidate in PHASES[kind]:
+        PHASE.labels(kind, namespace, name, candidate).set(1 if candidate == phase else 0)
+
+
+def forget(kind: str, namespace: str, name: str) -> None:
+    """A deleted resource's series go too (no stale alerts for bots that no longer exist)."""
+    for candidate in PHASES[kind]:
+        try:
+            PHASE.remove(kind, namespace, name, candidate)
+        except KeyError:
+            pass

@@ -28,11 +28,15 @@ def merge_conditions(
     return merged
 
 
-def bot_phase(spec: dict[str, Any], trader_ready: bool, breakers: dict[str, str]) -> str:
+def bot_phase(
+    spec: dict[str, Any], trader_ready: bool, breakers: dict[str, str], trader_failed: bool = False
+) -> str:
     if spec.get("emergencyStop") or breakers:
         return "Halted"
     if spec.get("paused"):
         return "Paused"
+    if trader_failed:
+        return "Failed"
     return "Running" if trader_ready else "Pending"
 
 
@@ -103,3 +107,11 @@ def ready(deployment: dict[str, Any] | None) -> bool:
         return False
     want = (deployment.get("spec") or {}).get("replicas", 1)
     return want > 0 and (deployment.get("status") or {}).get("readyReplicas", 0) >= want
+
+
+def failed(deployment: dict[str, Any] | None) -> bool:
+    """The Deployment controller gave up rolling it out (pods crash or cannot start)."""
+    for c in ((deployment or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Progressing" and c.get("status") == "False":
+            return c.get("reason") == "ProgressDeadlineExceeded"
+    return False

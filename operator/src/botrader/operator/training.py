@@ -20,8 +20,12 @@ FLAGS = {
 }
 
 
-def train_command(spec: dict[str, Any], ray_address: str | None) -> list[list[str]]:
-    """The shell steps: build the dataset when the spec names a period, then train."""
+TRAINING_METRICS_PORT = 9104
+
+
+def train_command(name: str, spec: dict[str, Any], ray_address: str | None) -> list[list[str]]:
+    """The shell steps: build the dataset when the spec names a period, then train (serving
+    its progress metrics, labelled with the TrainingRun's name, on the metrics port)."""
     dataset = spec["dataset"]
     steps = []
     if "path" in dataset:
@@ -60,6 +64,10 @@ def train_command(spec: dict[str, Any], ray_address: str | None) -> list[list[st
         (spec.get("mlflow") or {}).get("experiment", "Deep_RL_Trading"),
         "--seed",
         str(spec.get("seed", 1)),
+        "--run-name",
+        name,
+        "--metrics-port",
+        str(TRAINING_METRICS_PORT),
         "--json",
     ]
     if ray_address:
@@ -90,8 +98,9 @@ def training_job(
         restart="Never",
     )
     container = template["spec"]["containers"][0]
-    container["command"] = ["sh", "-c", _shell(train_command(spec, None))]  # a local Ray in the pod
+    container["command"] = ["sh", "-c", _shell(train_command(name, spec, None))]  # a local Ray in the pod
     container.pop("args")
+    container["ports"] = [{"name": "metrics", "containerPort": TRAINING_METRICS_PORT}]
     container["resources"] = spec.get("resources") or {
         "requests": {"cpu": "2", "memory": "4Gi"},
         "limits": {"memory": "8Gi"},
@@ -110,13 +119,15 @@ def ray_job(name: str, namespace: str, spec: dict[str, Any], settings: OperatorS
     worker = _pod(f"{name}-worker", "ray-worker", name, settings.jobs_image, [], None, _env(settings, False))
     for template in (head, worker):
         template["spec"]["containers"][0].pop("args")
+    # the driver runs on the head and serves the run's training metrics there
+    head["spec"]["containers"][0]["ports"] = [{"name": "metrics", "containerPort": TRAINING_METRICS_PORT}]
     workers = max(1, len(spec.get("budgets", [])) // 2)
     return {
         "apiVersion": "ray.io/v1",
         "kind": "RayJob",
         "metadata": {"name": f"{name}-train", "namespace": namespace, "labels": labels(name, "trainer")},
         "spec": {
-            "entrypoint": _shell(train_command(spec, "auto")),
+            "entrypoint": _shell(train_command(name, spec, "auto")),
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": 3600,
             "backoffLimit": 1,

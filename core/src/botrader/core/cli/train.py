@@ -50,6 +50,12 @@ def train(
     ] = None,
     symbol: Annotated[str, typer.Option(help="Recorded with the model.")] = "BTCUSDT",
     interval: Annotated[str, typer.Option(help="Recorded with the model.")] = "1m",
+    run_name: Annotated[
+        str | None, typer.Option(help="Names the run in the metrics (default: the experiment).")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve training metrics (Prometheus) on this port while training.")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train one PPO agent per budget; validate, test and register each in MLflow."""
@@ -77,7 +83,12 @@ def train(
         ray_address=ray_address,
         symbol=symbol,
         interval=interval,
+        run_name=run_name or experiment,
     )
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
     if json_out:
         results = runner.run_training(request)
         typer.echo(json.dumps({"experiment": experiment, "results": results}))

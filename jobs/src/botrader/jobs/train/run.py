@@ -7,9 +7,11 @@ validation and test figures are exactly what `botrader backtest --strategy ppo` 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ class TrainRequest:
     interval: str = "1m"
     val_fraction: float = 0.15
     test_fraction: float = 0.15
+    run_name: str = ""  # the `run` label of the training metrics (default: the experiment)
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -117,8 +120,12 @@ def _figures(p: Performance) -> dict[str, Any]:
     }
 
 
-def train_budget(request: TrainRequest, budget: float) -> dict[str, Any]:
-    """Train, validate, test and register the agent for one budget (a Ray task, or inline)."""
+Progress = Callable[[dict[str, Any]], None]
+
+
+def train_budget(request: TrainRequest, budget: float, progress: Progress | None = None) -> dict[str, Any]:
+    """Train, validate, test and register the agent for one budget (a Ray task, or inline);
+    `progress` receives a small dict after every update (the driver turns it into metrics)."""
     import mlflow
     import torch
 
@@ -162,6 +169,8 @@ def train_budget(request: TrainRequest, budget: float) -> dict[str, Any]:
 
         def on_update(stats: Any, agent: Any) -> None:
             metrics = stats.metrics()
+            steps = stats.global_step - last_step[0]
+            last_step[0] = stats.global_step
             if stats.iteration % args.eval_every == 0 or stats.iteration == args.num_iterations:
                 perf = validate(agent)
                 score = perf.sharpe if perf.sharpe is not None else float("-inf")
@@ -177,6 +186,18 @@ def train_budget(request: TrainRequest, budget: float) -> dict[str, Any]:
                 if best["state"] is None or score > best["sharpe"]:
                     best.update(sharpe=score, state=copy.deepcopy(agent.state_dict()), perf=perf)
             mlflow.log_metrics(metrics, step=stats.global_step)
+            if progress:
+                progress(
+                    {
+                        "budget": budget,
+                        "steps": steps,
+                        "sps": stats.sps,
+                        "episode_return": stats.episode_return,
+                        "val_sharpe": metrics.get("val_sharpe"),
+                    }
+                )
+
+        last_step = [0]
 
         agent = ppo.train(args, splits.train, budget, on_update)
         agent.load_state_dict(best["state"])
@@ -199,6 +220,8 @@ def train_budget(request: TrainRequest, budget: float) -> dict[str, Any]:
             mlflow.log_artifacts(str(Path(tmp) / "report"), "report")
         model_uri = _register(run.info.run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}")
     val = best["perf"]
+    if progress:
+        progress({"budget": budget, "finished": True})
     return {
         "budget": budget,
         "run_id": run.info.run_id,
@@ -265,17 +288,31 @@ def prepare_tracking(request: TrainRequest) -> None:
 
 
 def run_training(request: TrainRequest, on_result: Any = None) -> list[dict[str, Any]]:
-    """Every budget, as parallel Ray tasks unless `ray_address` is "none"."""
+    """Every budget, as parallel Ray tasks unless `ray_address` is "none"; progress goes to the
+    training metrics of this process."""
+    from botrader.jobs.train import metrics
+
     load_splits(request)  # bad data or hyperparameters fail here, before Ray starts
     prepare_tracking(request)
+    run = request.run_name or request.experiment
+    metrics.declare(run, request.budgets)
+
+    def record(progress: dict[str, Any]) -> None:
+        metrics.record(run, progress)
+
     if request.ray_address == "none":
         results = []
         for budget in request.budgets:
-            results.append(train_budget(request, budget))
+            results.append(train_budget(request, budget, record))
             if on_result:
                 on_result(results[-1])
         return results
+    return _run_on_ray(request, record, on_result)
+
+
+def _run_on_ray(request: TrainRequest, record: Progress, on_result: Any) -> list[dict[str, Any]]:
     import ray
+    from ray.util.queue import Empty, Queue
 
     address = request.ray_address or os.environ.get("RAY_ADDRESS")
     ray.init(
@@ -286,15 +323,29 @@ def run_training(request: TrainRequest, on_result: Any = None) -> list[dict[str,
         **({} if address else {"num_cpus": max(1, min(len(request.budgets), os.cpu_count() or 1))}),
     )
     try:
-        task = ray.remote(num_cpus=1)(train_budget)
-        pending = {task.remote(request, b): b for b in request.budgets}
+        queue = Queue(actor_options={"num_cpus": 0})
+        task = ray.remote(num_cpus=1)(_train_budget_reporting)
+        pending = {task.remote(request, b, queue): b for b in request.budgets}
         results = []
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            with contextlib.suppress(Empty):
+                while True:
+                    record(queue.get_nowait())
+            if not done:
+                continue
             results.append(ray.get(done[0]))
             pending.pop(done[0])
             if on_result:
                 on_result(results[-1])
+        with contextlib.suppress(Empty):
+            while True:
+                record(queue.get_nowait())
         return sorted(results, key=lambda r: r["budget"])
     finally:
         ray.shutdown()
+
+
+def _train_budget_reporting(request: TrainRequest, budget: float, queue: Any) -> dict[str, Any]:
+    """The Ray task: progress goes through the driver's queue."""
+    return train_budget(request, budget, queue.put_nowait)

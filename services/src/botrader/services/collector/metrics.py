@@ -30,3 +30,12 @@ WRITE_LATENCY = Histogram(
     "Seconds from receiving a closed candle to its committed row",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+
+
+def declare(series: list[tuple[str, str]]) -> None:
+    """Export every labelled series at zero from the start, so rate() and alerts see a baseline
+    instead of an absent series until the first event (Prometheus instrumentation practice)."""
+    for symbol, interval in series:
+        CANDLES_INGESTED.labels(symbol, interval)
+        GAPS_FILLED.labels(symbol, interval)
+        RECONNECTS.labels(symbol)

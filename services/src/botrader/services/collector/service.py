@@ -19,6 +19,7 @@ from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError
 from botrader.core.signals import stop_on_signals
 from botrader.core.timeutil import now_ms
+from botrader.services.collector import metrics
 from botrader.services.collector.binance_stream import BinanceStream, StreamSettings
 from botrader.services.collector.replay import ReplaySource
 from botrader.services.collector.writer import CandleWriter, CommitHook
@@ -71,6 +72,7 @@ async def run_collector(
 ) -> CollectorResult:
     """Run until `stop` is set, `duration` passes, or a replay ends."""
     keys = cfg.keys()
+    metrics.declare([(k.symbol, k.interval) for k in keys])
     if cfg.source == "replay" and cfg.replay_file is None:
         raise UserError("--source replay needs --replay-file")
     replay_frame = read_candles_frame(cfg.replay_file) if cfg.replay_file and cfg.source == "replay" else None

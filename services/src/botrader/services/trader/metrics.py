@@ -9,6 +9,9 @@ RETURN = Gauge("botrader_bot_return_ratio", "Return since start as a fraction of
 DRAWDOWN = Gauge("botrader_bot_drawdown_ratio", "Drawdown from the equity peak, as a fraction", ["bot"])
 TRADES = Counter("botrader_trades", "Fills executed on paper", ["bot", "side"])
 BREAKER = Gauge("botrader_circuit_breaker_open", "1 while a circuit breaker is open", ["bot", "breaker"])
+PHASE = Gauge("botrader_bot_phase", "1 for the trader's current phase, 0 for the others", ["bot", "phase"])
+PHASES = ("Running", "Paused", "Halted")
+SIDES = ("buy", "sell")
 DECISION_LATENCY = Histogram(
     "botrader_decision_latency_seconds",
     "Seconds from the trader learning of new candles to their decisions being persisted",

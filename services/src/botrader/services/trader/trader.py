@@ -162,6 +162,10 @@ class PaperTrader:
         metrics.DRAWDOWN.labels(name).set(1 - equity / self.peak if self.peak else 0.0)
         for breaker in ("daily_loss", "max_drawdown", "consecutive_losses", "stale_data", "emergency_stop"):
             metrics.BREAKER.labels(name, breaker).set(1 if breaker in self.engine.risk.state.open else 0)
+        for phase in metrics.PHASES:
+            metrics.PHASE.labels(name, phase).set(1 if phase == self.phase else 0)
+        for side in metrics.SIDES:
+            metrics.TRADES.labels(name, side)  # exported as 0 before the first fill, so rate() works
 
     def state_for_api(self) -> dict[str, Any]:
         return {
