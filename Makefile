@@ -5,12 +5,13 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 PKGS   := core services jobs operator
 
-.PHONY: install system-deps demo test test-fast bench lint clean
+.PHONY: install system-deps demo test test-fast bench lint dashboards clean
 
 $(STAMP): $(foreach p,$(PKGS),$(p)/pyproject.toml) requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e core -e services -e "jobs[rl]" -e operator -r requirements-dev.txt
+	$(PY) scripts/fetch_helm.py
 	touch $@
 
 install: $(STAMP)  ## venv with all four distributions (editable) and the test tools
@@ -43,6 +44,11 @@ bench: system-deps install  ## benchmarks (figures, not pass/fail)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint operator/Dockerfile services/Dockerfile jobs/Dockerfile
+	$(VENV)/bin/helm lint --strict charts/botrader
+
+dashboards: install  ## regenerate grafana/dashboards (and the chart's copies) from grafana/build_dashboards.py
+	$(PY) grafana/build_dashboards.py
 
 clean:
 	rm -rf $(VENV) demo.db .pytest_cache

@@ -123,8 +123,9 @@ def _trader_state(name: str) -> dict[str, Any] | None:
 @kopf.on.resume(GROUP, VERSION, "trainingruns")
 def reconcile_run(body: Any, spec: Any, name: str, namespace: str, patch: Any, **_: Any) -> None:
     applier = Applier()
-    mode = (spec.get("ray") or {}).get("mode", "auto")
-    kuberay = mode == "kuberay" or (mode == "auto" and applier.has_kind("ray.io/v1", "rayjobs"))
+    kuberay = training.use_kuberay(
+        dict(spec), SETTINGS.kuberay, lambda: applier.has_kind("ray.io/v1", "rayjobs")
+    )
     build = training.ray_job if kuberay else training.training_job
     job = build(name, namespace, dict(spec), SETTINGS)
     job["metadata"]["ownerReferences"] = [_owner_ref(body, controller=True)]

@@ -15,6 +15,7 @@ class OperatorSettings:
     mlflow_uri: str = ""
     status_interval: float = 10.0  # seconds between status refreshes from the trader's state
     db_url: str = ""  # where traders keep their state; empty: status carries no trading summary
+    kuberay: str = "auto"  # enabled | disabled | auto (RayJobs when the cluster serves the CRD)
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
@@ -27,4 +28,5 @@ class OperatorSettings:
             mlflow_uri=env("MLFLOW_TRACKING_URI", ""),
             status_interval=float(env("BOTRADER_STATUS_INTERVAL", str(cls.status_interval))),
             db_url=env("BOTRADER_DB_URL", ""),
+            kuberay=env("BOTRADER_KUBERAY", cls.kuberay),
         )

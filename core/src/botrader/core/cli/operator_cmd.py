@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Annotated
 
 import typer
@@ -19,14 +21,27 @@ def operator(
     priority: Annotated[
         int, typer.Option(help="Peering priority: of two operators, the higher one acts.")
     ] = 100,
+    priority_from_ordinal: Annotated[
+        bool,
+        typer.Option(help="Subtract the StatefulSet ordinal (hostname suffix -N): replicas never tie."),
+    ] = False,
 ) -> None:
     """Run the operator (kubeconfig or in-cluster credentials)."""
     require("botrader.operator.handlers")
     import kopf.cli
     from prometheus_client import start_http_server
 
+    if priority_from_ordinal:
+        priority -= ordinal(socket.gethostname())
     start_http_server(metrics_port)
     args = ["run", f"--liveness={liveness}", "-m", "botrader.operator.handlers"]
     args += ["--standalone"] if standalone else ["--priority", str(priority)]
     args += [f"--namespace={ns}" for ns in namespace] if namespace else ["--all-namespaces"]
     kopf.cli.main(args=args, prog_name="botrader operator")
+
+
+def ordinal(hostname: str) -> int:
+    """A StatefulSet pod's ordinal (`botrader-operator-1` → 1); 0 for other names. Kopf freezes
+    every operator when two share the highest priority, so replicas must differ."""
+    found = re.search(r"-(\d+)$", hostname)
+    return int(found.group(1)) if found else 0

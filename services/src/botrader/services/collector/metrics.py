@@ -25,6 +25,16 @@ CONNECTED = Gauge("botrader_collector_connected", "1 while the market-data strea
 LIVE_PRICE = Gauge(
     "botrader_collector_live_price", "Last price of the still-forming candle", ["symbol", "interval"]
 )
+LAST_CLOSE = Gauge(
+    "botrader_collector_last_candle_close_timestamp_seconds",
+    "Close time (Unix seconds) of the newest candle written; time() minus it is the data's age",
+    ["symbol", "interval"],
+)
+CANDLE_PRICE = Gauge(
+    "botrader_candle_price",
+    "Prices of the newest closed candle (what Grafana's candlestick panel draws)",
+    ["symbol", "interval", "ohlc"],
+)
 WRITE_LATENCY = Histogram(
     "botrader_collector_write_latency_seconds",
     "Seconds from receiving a closed candle to its committed row",

@@ -97,7 +97,11 @@ class CandleWriter:
         metrics.CANDLES_INGESTED.labels(key.symbol, key.interval).inc(changed)
         if from_rest:
             metrics.GAPS_FILLED.labels(key.symbol, key.interval).inc(changed)
-        newest_close = candles[-1].open_time + interval_ms(key.interval)
+        newest = candles[-1]
+        newest_close = newest.open_time + interval_ms(key.interval)
         metrics.LAG.labels(key.symbol, key.interval).set(max(0.0, (self.clock() - newest_close) / 1000))
+        metrics.LAST_CLOSE.labels(key.symbol, key.interval).set(newest_close / 1000)
+        for field in ("open", "high", "low", "close"):
+            metrics.CANDLE_PRICE.labels(key.symbol, key.interval, field).set(getattr(newest, field))
         if self.on_commit is not None:
             self.on_commit(key, candles, changed)
