@@ -3,35 +3,20 @@ the CRDs loaded, driven by kopf.testing.KopfRunner. The test plays the kubelet a
 controller by patching children's status, as no controllers run here."""
 
 import asyncio
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import yaml
 from kmock._internal import apps
 
-from tests.support.kube import Emulator, objects, register_crds, write_kubeconfig
+from tests.support.kube import Emulator, collect_garbage, objects, register_crds, write_kubeconfig
 from tests.support.paths import REPO
+from tests.support.waiting import eventually
 
 BOTS = "/apis/botrader.io/v1alpha1/namespaces/default/tradingbots"
 RUNS = "/apis/botrader.io/v1alpha1/namespaces/default/trainingruns"
 MERGE = {"Content-Type": "application/merge-patch+json"}
-
-
-async def eventually(check, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (KeyError, TypeError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in {timeout} s: {check.__doc__ or check}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -65,6 +50,7 @@ async def test_bots_and_training_runs_are_reconciled(tmp_path: Path, monkeypatch
             try:
                 await _check_bot(emulator, api)
                 await _check_training_run(emulator, api)
+                await _check_deletion(emulator, api)
             finally:
                 await asyncio.to_thread(runner.__exit__, None, None, None)
     assert runner.exception is None, runner.output[-2000:]
@@ -209,3 +195,45 @@ async def _check_training_run(emulator, api: httpx.AsyncClient) -> None:
     )
     assert await eventually(lambda: run_status().get("phase") == "Succeeded")
     assert run_status()["completionTime"] == "2026-01-01T01:00:00Z"
+
+
+async def _check_deletion(emulator, api: httpx.AsyncClient) -> None:
+    """kubectl delete: the bot goes (no finalizer holds it), the garbage collector takes its
+    children, and the shared collector stays until the last bot on its market is gone."""
+    from prometheus_client import REGISTRY
+
+    second = yaml.safe_load((REPO / "examples" / "tradingbot-rsi.yaml").read_text())
+    second["metadata"] = {"name": "btc-rsi-2", "namespace": "default"}
+    assert (await api.post(BOTS, json=second)).status_code in (200, 201)
+    collector = ("Deployment", "collector-binance-btcusdt-1m")
+
+    def owners() -> list[str]:
+        return [o["name"] for o in objects(emulator)[collector]["metadata"]["ownerReferences"]]
+
+    assert await eventually(lambda: owners() == ["btc-rsi", "btc-rsi-2"])
+    assert (
+        REGISTRY.get_sample_value(
+            "botrader_resource_phase",
+            {"kind": "TradingBot", "namespace": "default", "name": "btc-rsi", "phase": "Halted"},
+        )
+        == 1
+    )
+    assert (await api.delete(f"{BOTS}/btc-rsi")).status_code == 200
+    assert await eventually(lambda: ("TradingBot", "btc-rsi") not in objects(emulator))
+    assert await collect_garbage(emulator, api) == 4  # config, trader, metrics service, backfill job
+    left = objects(emulator)
+    assert not [k for k in left if k[1].startswith("btc-rsi-") and not k[1].startswith("btc-rsi-2")]
+    assert owners() == ["btc-rsi-2"]
+    assert await eventually(
+        lambda: (
+            REGISTRY.get_sample_value(
+                "botrader_resource_phase",
+                {"kind": "TradingBot", "namespace": "default", "name": "btc-rsi", "phase": "Halted"},
+            )
+            is None
+        )
+    )
+    assert (await api.delete(f"{BOTS}/btc-rsi-2")).status_code == 200
+    assert await eventually(lambda: ("TradingBot", "btc-rsi-2") not in objects(emulator))
+    await collect_garbage(emulator, api)
+    assert collector not in objects(emulator)

@@ -80,3 +80,30 @@ def objects(emulator: KubernetesEmulator) -> dict[tuple[str, str], dict[str, Any
         raw = version.raw
         out[(raw.get("kind"), (raw.get("metadata") or {}).get("name"))] = raw
     return out
+
+
+async def collect_garbage(emulator: KubernetesEmulator, api: Any) -> int:
+    """One pass of Kubernetes' garbage collector, which kmock lacks: owner references to
+    objects that no longer exist are dropped, and an object whose owners are all gone is
+    deleted. Returns how many objects it deleted."""
+    from botrader.operator.apply import PATHS
+
+    live = objects(emulator)
+    uids = {o["metadata"].get("uid") for o in live.values()}
+    deleted = 0
+    for (kind, name), obj in live.items():
+        refs = obj["metadata"].get("ownerReferences") or []
+        if kind not in PATHS or not refs:
+            continue
+        remaining = [r for r in refs if r.get("uid") in uids]
+        if len(remaining) == len(refs):
+            continue
+        prefix, plural = PATHS[kind]
+        path = f"{prefix}/namespaces/{obj['metadata']['namespace']}/{plural}/{name}"
+        if remaining:
+            patch = {"metadata": {"ownerReferences": remaining}}
+            await api.patch(path, json=patch, headers={"Content-Type": "application/merge-patch+json"})
+        else:
+            await api.delete(path)
+            deleted += 1
+    return deleted

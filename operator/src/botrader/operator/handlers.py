@@ -29,8 +29,8 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     load_credentials()
     settings.persistence.finalizer = "botrader.io/finalizer"
     settings.posting.level = 20  # INFO and above become Events
-    settings.peering.priority = 100
-    settings.peering.name = "botrader"
+    # peering name and priority come from the command line (`botrader operator`): a value set
+    # here would override --priority, and two replicas with equal priorities both freeze
     metrics.declare()
 
 

@@ -10,6 +10,8 @@ import typer
 
 from botrader.core.cli.common import require
 
+PEERING = "botrader"  # the (Cluster)KopfPeering object the chart creates
+
 
 def operator(
     namespace: Annotated[
@@ -35,7 +37,7 @@ def operator(
         priority -= ordinal(socket.gethostname())
     start_http_server(metrics_port)
     args = ["run", f"--liveness={liveness}", "-m", "botrader.operator.handlers"]
-    args += ["--standalone"] if standalone else ["--priority", str(priority)]
+    args += ["--standalone"] if standalone else ["--peering", PEERING, "--priority", str(priority)]
     args += [f"--namespace={ns}" for ns in namespace] if namespace else ["--all-namespaces"]
     kopf.cli.main(args=args, prog_name="botrader operator")
 
