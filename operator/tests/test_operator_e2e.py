@@ -135,6 +135,24 @@ async def _check_bot(emulator, api: httpx.AsyncClient) -> None:
         lambda: objects(emulator)[("Deployment", "btc-rsi-trader")]["spec"]["replicas"] == 0
     )
     assert await eventually(lambda: phase() == "Paused")
+
+    def events(reason: str) -> list[dict]:
+        return [
+            o
+            for (kind, _), o in objects(emulator).items()
+            if "involvedObject" in o and o.get("reason") == reason
+        ]
+
+    paused = await eventually(lambda: events("Paused"))
+    assert paused[0]["message"] == "paused: false → true (by k8s:kubernetes)"
+    assert paused[0]["involvedObject"]["name"] == "btc-rsi"
+    audit = _audit_rows()
+    assert (audit[-1]["actor"], audit[-1]["action"], audit[-1]["before"], audit[-1]["after"]) == (
+        "k8s:kubernetes",
+        "spec",
+        {"paused": False},
+        {"paused": True},
+    )
     trader = objects(emulator)[("Deployment", "btc-rsi-trader")]
     hash_paused = trader["spec"]["template"]["metadata"]["annotations"]["botrader.io/config-hash"]
     await api.patch(f"{BOTS}/btc-rsi", json={"spec": {"paused": False, "budget": 20000}}, headers=MERGE)
@@ -163,6 +181,15 @@ async def _check_bot(emulator, api: httpx.AsyncClient) -> None:
     conditions = {c["type"]: c for c in objects(emulator)[("TradingBot", "btc-rsi")]["status"]["conditions"]}
     assert conditions["CircuitBreakerOpen"]["status"] == "True"
     assert conditions["CircuitBreakerOpen"]["reason"] == "max_drawdown"
+
+
+def _audit_rows() -> list[dict]:
+    import os
+
+    from botrader.core.db import connect
+    from botrader.core.db.trading import TradingStore
+
+    return TradingStore(connect(os.environ["BOTRADER_DB_URL"])).audit_log(bot="btc-rsi")
 
 
 async def _check_training_run(emulator, api: httpx.AsyncClient) -> None:

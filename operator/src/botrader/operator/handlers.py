@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from botrader.operator import builders, metrics, status, training
+from botrader.operator import builders, changes, metrics, status, training
 from botrader.operator.apply import Applier, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
@@ -63,7 +63,11 @@ def _with_owner(child: dict[str, Any], body: Any, applier: Applier) -> dict[str,
 @kopf.on.create(GROUP, VERSION, "tradingbots")
 @kopf.on.update(GROUP, VERSION, "tradingbots", field="spec")
 @kopf.on.resume(GROUP, VERSION, "tradingbots")
-def reconcile_bot(body: Any, spec: Any, name: str, namespace: str, patch: Any, **_: Any) -> dict[str, Any]:
+def reconcile_bot(
+    body: Any, spec: Any, name: str, namespace: str, patch: Any, old: Any = None, new: Any = None, **_: Any
+) -> dict[str, Any]:
+    if old is not None:  # an update of the spec: an Event and an audit row say what and who
+        _record_spec_change(body, name, dict(old), dict(new or spec))
     began, applier = time.perf_counter(), Applier()
     try:
         for child in builders.bot_children(name, namespace, dict(spec), SETTINGS):
@@ -107,8 +111,21 @@ def refresh_bot_status(body: Any, spec: Any, name: str, namespace: str, patch: A
 _STORE: dict[str, Any] = {}
 
 
-def _trader_state(name: str) -> dict[str, Any] | None:
-    """The trader's row in the `bots` table, when the operator is given the database."""
+def _record_spec_change(body: Any, name: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    found = changes.spec_changes(old, new)
+    if not found:
+        return
+    actor = f"k8s:{changes.last_manager(dict(body))}"
+    kopf.info(body, reason=changes.reason(found), message=f"{changes.describe(found)} (by {actor})"[:1000])
+    store = _trading_store()
+    if store is not None:
+        before = {path: a for path, (a, _) in found.items()}
+        after = {path: b for path, (_, b) in found.items()}
+        store.audit(actor, name, "spec", before, after)
+
+
+def _trading_store() -> Any:
+    """The traders' database, when the operator is given it (status summary, audit rows)."""
     if not SETTINGS.db_url:
         return None
     if "store" not in _STORE:
@@ -116,7 +133,13 @@ def _trader_state(name: str) -> dict[str, Any] | None:
         from botrader.core.db.trading import TradingStore
 
         _STORE["store"] = TradingStore(connect(SETTINGS.db_url))
-    return _STORE["store"].bot(name)
+    return _STORE["store"]
+
+
+def _trader_state(name: str) -> dict[str, Any] | None:
+    """The trader's row in the `bots` table, when the operator is given the database."""
+    store = _trading_store()
+    return store.bot(name) if store is not None else None
 
 
 @kopf.on.create(GROUP, VERSION, "trainingruns")
