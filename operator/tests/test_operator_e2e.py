@@ -50,6 +50,7 @@ async def test_bots_and_training_runs_are_reconciled(tmp_path: Path, monkeypatch
             try:
                 await _check_bot(emulator, api)
                 await _check_training_run(emulator, api)
+                await _check_model_ref(emulator, api)
                 await _check_deletion(emulator, api)
             finally:
                 await asyncio.to_thread(runner.__exit__, None, None, None)
@@ -264,3 +265,61 @@ async def _check_deletion(emulator, api: httpx.AsyncClient) -> None:
     assert await eventually(lambda: ("TradingBot", "btc-rsi-2") not in objects(emulator))
     await collect_garbage(emulator, api)
     assert collector not in objects(emulator)
+
+
+async def _check_model_ref(emulator, api: httpx.AsyncClient) -> None:
+    """A PPO bot naming a TrainingRun waits (trader at zero, ModelReady=False and a Warning
+    Event saying why) until the run has a model for its budget, then trades with it."""
+    bot = yaml.safe_load((REPO / "examples" / "tradingbot-ppo.yaml").read_text())
+    bot["metadata"] = {"name": "ppo-bot", "namespace": "default"}
+    bot["spec"]["strategy"]["modelRef"] = "btc-ppo-2"
+    assert (await api.post(BOTS, json=bot)).status_code in (200, 201)
+
+    def model_condition() -> dict:
+        conditions = objects(emulator)[("TradingBot", "ppo-bot")]["status"]["conditions"]
+        return next(c for c in conditions if c["type"] == "ModelReady")
+
+    assert await eventually(lambda: model_condition()["reason"] == "TrainingRunNotFound")
+    assert model_condition()["status"] == "False"
+    assert model_condition()["message"] == "TrainingRun btc-ppo-2 not found in namespace default"
+    warned = await eventually(
+        lambda: [
+            o
+            for o in objects(emulator).values()
+            if o.get("reason") == "TrainingRunNotFound"
+            and o.get("involvedObject", {}).get("name") == "ppo-bot"
+        ]
+    )
+    assert warned[0]["type"] == "Warning"
+    assert objects(emulator)[("Deployment", "ppo-bot-trader")]["spec"]["replicas"] == 0
+    assert objects(emulator)[("TradingBot", "ppo-bot")]["status"]["phase"] == "Pending"
+
+    run = yaml.safe_load((REPO / "examples" / "trainingrun-btc.yaml").read_text())
+    run["metadata"] = {"name": "btc-ppo-2", "namespace": "default"}
+    assert (await api.post(RUNS, json=run)).status_code in (200, 201)
+    assert await eventually(lambda: model_condition()["reason"] == "WaitingForTraining")
+    results = [
+        {"budget": b, "runId": f"r{b}", "modelUri": f"models:/botrader-ppo-BTCUSDT-1m-{b}/1"}
+        for b in (1000, 10000)
+    ]
+    response = await api.patch(
+        f"{RUNS}/btc-ppo-2/status", json={"status": {"results": results}}, headers=MERGE
+    )
+    assert response.status_code == 200
+    assert await eventually(lambda: model_condition()["status"] == "True")
+    assert (
+        objects(emulator)[("TradingBot", "ppo-bot")]["status"]["modelUri"]
+        == "models:/botrader-ppo-BTCUSDT-1m-10000/1"
+    )
+    assert await eventually(
+        lambda: objects(emulator)[("Deployment", "ppo-bot-trader")]["spec"]["replicas"] == 1
+    )
+    config = yaml.safe_load(objects(emulator)[("ConfigMap", "ppo-bot-config")]["data"]["bot.yaml"])
+    assert config["spec"]["strategy"]["modelRef"] == "models:/botrader-ppo-BTCUSDT-1m-10000/1"
+    for name in ("ppo-bot", "btc-ppo-2"):
+        plural = BOTS if name == "ppo-bot" else RUNS
+        assert (await api.delete(f"{plural}/{name}")).status_code == 200
+    assert await eventually(
+        lambda: not {("TradingBot", "ppo-bot"), ("TrainingRun", "btc-ppo-2")} & set(objects(emulator))
+    )
+    assert await collect_garbage(emulator, api) == 5  # config, trader, service, its collector; the Job

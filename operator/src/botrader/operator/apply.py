@@ -17,6 +17,8 @@ PATHS = {
     "Job": ("/apis/batch/v1", "jobs"),
     "RayJob": ("/apis/ray.io/v1", "rayjobs"),
 }
+# read but never written by the handlers (a PPO bot's modelRef may name a TrainingRun)
+READ_ONLY = {"TrainingRun": ("/apis/botrader.io/v1alpha1", "trainingruns")}
 
 
 def load_credentials() -> None:
@@ -65,7 +67,7 @@ class Applier:
         return self._call("PATCH", f"{collection}/{name}", obj, "application/merge-patch+json")
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        prefix, plural = PATHS[kind]
+        prefix, plural = PATHS[kind] if kind in PATHS else READ_ONLY[kind]
         try:
             return self._call("GET", f"{prefix}/namespaces/{namespace}/{plural}/{name}")
         except ApiError as exc:

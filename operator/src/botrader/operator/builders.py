@@ -148,8 +148,9 @@ def bot_config_map(name: str, namespace: str, spec: dict[str, Any]) -> dict[str,
 
 
 def trader_deployment(
-    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings
+    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings, hold: bool = False
 ) -> dict[str, Any]:
+    """`hold`: the trader waits at zero replicas (a PPO bot whose model is not trained yet)."""
     ppo = (spec.get("strategy") or {}).get("type") == "ppo"
     image = settings.jobs_image if ppo else settings.services_image  # torch lives in the jobs image
     template = _pod(
@@ -169,7 +170,7 @@ def trader_deployment(
         "kind": "Deployment",
         "metadata": {"name": f"{name}-trader", "namespace": namespace, "labels": labels(name, "trader")},
         "spec": {
-            "replicas": 0 if spec.get("paused") else 1,
+            "replicas": 0 if spec.get("paused") or hold else 1,
             "progressDeadlineSeconds": 300,  # then Progressing=False: the bot's phase becomes Failed
             "strategy": {"type": "Recreate"},  # never two traders for one bot
             "selector": {
@@ -271,12 +272,12 @@ def backfill_job(
 
 
 def bot_children(
-    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings
+    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings, hold: bool = False
 ) -> list[dict[str, Any]]:
     children = [
         bot_config_map(name, namespace, spec),
         collector_deployment(namespace, spec, settings),
-        trader_deployment(name, namespace, spec, settings),
+        trader_deployment(name, namespace, spec, settings, hold),
         metrics_service(name, namespace),
     ]
     job = backfill_job(name, namespace, spec, settings)

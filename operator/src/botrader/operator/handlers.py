@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from botrader.operator import builders, changes, metrics, status, training
+from botrader.operator import builders, changes, metrics, models, status, training
 from botrader.operator.apply import Applier, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
@@ -70,8 +70,7 @@ def reconcile_bot(
         _record_spec_change(body, name, dict(old), dict(new or spec))
     began, applier = time.perf_counter(), Applier()
     try:
-        for child in builders.bot_children(name, namespace, dict(spec), SETTINGS):
-            applier.apply(_with_owner(child, body, applier))
+        effective, model = _apply_bot(body, dict(spec), name, namespace, applier)
     except Exception as exc:
         RECONCILES.labels("TradingBot", "error").inc()
         patch.status["conditions"] = status.merge_conditions(
@@ -86,13 +85,58 @@ def reconcile_bot(
     phase = "Paused" if spec.get("paused") else ("Halted" if spec.get("emergencyStop") else "Pending")
     patch.status["phase"] = phase
     patch.status["observedGeneration"] = body["metadata"].get("generation")
+    _report_model(body, model, patch)
     kopf.info(body, reason="Reconciled", message=f"children applied; phase {phase}")
-    return {"configHash": builders.config_hash(dict(spec))}
+    return {"configHash": builders.config_hash(effective)}
+
+
+def _resolve_model(
+    spec: dict[str, Any], namespace: str, applier: Applier
+) -> tuple[dict[str, Any], models.Resolution | None]:
+    """The spec as the trader should run it: a modelRef naming a TrainingRun becomes that
+    run's model URI (None: the bot needs no run)."""
+    ref = models.training_run_ref(spec)
+    if ref is None:
+        return spec, None
+    model = models.resolve(spec, ref, applier.get("TrainingRun", namespace, ref), namespace)
+    return (models.with_model(spec, model.model_uri) if model.ready and model.model_uri else spec), model
+
+
+def _apply_bot(
+    body: Any, spec: dict[str, Any], name: str, namespace: str, applier: Applier
+) -> tuple[dict[str, Any], models.Resolution | None]:
+    """Apply the children; the trader holds at zero replicas while its model is not ready."""
+    effective, model = _resolve_model(spec, namespace, applier)
+    hold = model is not None and not model.ready
+    for child in builders.bot_children(name, namespace, effective, SETTINGS, hold):
+        applier.apply(_with_owner(child, body, applier))
+    return effective, model
+
+
+def _report_model(body: Any, model: models.Resolution | None, patch: Any) -> None:
+    """The model in status, and an Event when it changes (resolved, or why the bot waits)."""
+    if model is None:
+        return
+    current = (body.get("status") or {}).get("modelUri")
+    if model.ready and model.model_uri != current:
+        patch.status["modelUri"] = model.model_uri
+        kopf.info(body, reason="ModelResolved", message=model.message)
+    elif not model.ready:
+        if current:
+            patch.status["modelUri"] = None  # the run is gone or failed: the trader holds again
+        reasons = {c.get("type"): c.get("reason") for c in (body.get("status") or {}).get("conditions") or []}
+        if reasons.get("ModelReady") != model.reason:
+            kopf.warn(body, reason=model.reason, message=model.message)
 
 
 @kopf.timer(GROUP, VERSION, "tradingbots", interval=SETTINGS.status_interval, initial_delay=1)
 def refresh_bot_status(body: Any, spec: Any, name: str, namespace: str, patch: Any, **_: Any) -> None:
     applier = Applier()
+    _, model = _resolve_model(dict(spec), namespace, applier)
+    if model is not None:
+        if model.model_uri != (body.get("status") or {}).get("modelUri"):  # trained, or retrained
+            _apply_bot(body, dict(spec), name, namespace, applier)
+        _report_model(body, model, patch)
     trader = applier.get("Deployment", namespace, f"{name}-trader")
     collector = applier.get("Deployment", namespace, builders.collector_name(dict(spec)))
     row = _trader_state(name)
@@ -103,7 +147,7 @@ def refresh_bot_status(body: Any, spec: Any, name: str, namespace: str, patch: A
     metrics.set_phase("TradingBot", namespace, name, patch.status["phase"])
     patch.status["conditions"] = status.merge_conditions(
         (body.get("status") or {}).get("conditions"),
-        status.bot_conditions(collector_ready, trader_ready, bool(spec.get("paused")), breakers),
+        status.bot_conditions(collector_ready, trader_ready, bool(spec.get("paused")), breakers, model),
         status.now(),
     )
 

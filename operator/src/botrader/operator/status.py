@@ -40,10 +40,18 @@ def bot_phase(
     return "Running" if trader_ready else "Pending"
 
 
+def model_condition(resolution: Any) -> dict[str, Any]:
+    """ModelReady: True for bots that need no trained run; else the resolution's verdict."""
+    if resolution is None:
+        return condition("ModelReady", True, "NotRequired")
+    return condition("ModelReady", resolution.ready, resolution.reason, resolution.message)
+
+
 def bot_conditions(
-    collector_ready: bool, trader_ready: bool, paused: bool, breakers: dict[str, str]
+    collector_ready: bool, trader_ready: bool, paused: bool, breakers: dict[str, str], model: Any = None
 ) -> list[dict[str, Any]]:
     return [
+        model_condition(model),
         condition(
             "CollectorReady", collector_ready, "ReplicasReady" if collector_ready else "ReplicasNotReady"
         ),
