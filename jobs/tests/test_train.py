@@ -125,6 +125,7 @@ def test_tiny_run_against_a_real_mlflow_server(
         out = capsys.readouterr().out
         assert rc == 0, out
         _progress_reached_the_driver_metrics("tiny", ["1000", "10000"])
+        _the_operator_reads_the_results_back(server.url, json.loads(out)["results"])
         result = json.loads(out)
         assert result["experiment"] == "ci" and [r["budget"] for r in result["results"]] == [1000.0, 10000.0]
         first = result["results"][0]
@@ -173,6 +174,26 @@ def test_tiny_run_against_a_real_mlflow_server(
         assert rc == 0 and backtest["strategy"] == "ppo" and backtest["candles"] == 8000
     finally:
         server.stop()
+
+
+def _the_operator_reads_the_results_back(tracking_uri: str, results: list[dict]) -> None:
+    """What the operator puts in the TrainingRun's status.results, from MLflow's REST API."""
+    from botrader.operator.mlflow_results import ResultsUnavailable, fetch_results
+
+    found = fetch_results(tracking_uri, "ci", "tiny")
+    assert [(r["budget"], r["runId"], r["modelUri"]) for r in found] == [
+        (r["budget"], r["run_id"], r["model_uri"]) for r in results
+    ]
+    for got, want in zip(found, results, strict=True):
+        assert got["valSharpe"] == pytest.approx(want["val_sharpe"] or 0.0)
+        assert got["testSharpe"] == pytest.approx(want["test_sharpe"] or 0.0)
+        assert got["testReturn"] == pytest.approx(want["test_return"])
+    with pytest.raises(ResultsUnavailable, match="no finished runs for TrainingRun other"):
+        fetch_results(tracking_uri, "ci", "other")
+    with pytest.raises(ResultsUnavailable, match="no experiment 'nope'"):
+        fetch_results(tracking_uri, "nope", "tiny")
+    with pytest.raises(ResultsUnavailable, match="did not answer"):
+        fetch_results("http://127.0.0.1:9", "ci", "tiny", timeout=2)
 
 
 def _progress_reached_the_driver_metrics(run: str, budgets: list[str]) -> None:

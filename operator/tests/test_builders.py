@@ -123,3 +123,23 @@ def test_status_helpers() -> None:
     assert status.job_phase({"kind": "RayJob", "status": {"jobDeploymentStatus": "Running"}}) == "Running"
     assert status.ready({"spec": {"replicas": 1}, "status": {"readyReplicas": 1}})
     assert not status.ready({"spec": {"replicas": 0}, "status": {}})
+
+
+def test_training_run_conditions_carry_the_job_failure_reason() -> None:
+    failed = {
+        "status": {
+            "conditions": [
+                {"type": "Failed", "status": "True", "reason": "DeadlineExceeded", "message": "ran 2h"}
+            ]
+        }
+    }
+    assert status.run_conditions(failed, "Failed") == [
+        {"type": "JobComplete", "status": "False", "reason": "DeadlineExceeded", "message": "ran 2h"}
+    ]
+    ray = {
+        "kind": "RayJob",
+        "status": {"jobDeploymentStatus": "Failed", "reason": "AppFailed", "message": "exit 1"},
+    }
+    assert status.job_failure(ray) == ("AppFailed", "exit 1")
+    assert status.run_conditions(None, "Pending")[0]["status"] == "Unknown"
+    assert status.run_conditions({"status": {}}, "Succeeded")[0]["status"] == "True"

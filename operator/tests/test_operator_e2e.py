@@ -224,6 +224,14 @@ async def _check_training_run(emulator, api: httpx.AsyncClient) -> None:
     assert await eventually(lambda: run_status().get("phase") == "Succeeded")
     assert run_status()["completionTime"] == "2026-01-01T01:00:00Z"
 
+    def conditions() -> dict:
+        return {c["type"]: c for c in run_status().get("conditions", [])}
+
+    assert await eventually(lambda: conditions()["JobComplete"]["status"] == "True")
+    assert (
+        conditions()["ResultsAvailable"]["reason"] == "NoTrackingServer"
+    )  # MLflow: jobs/tests/test_train.py
+
 
 async def _check_deletion(emulator, api: httpx.AsyncClient) -> None:
     """kubectl delete: the bot goes (no finalizer holds it), the garbage collector takes its

@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from botrader.operator import builders, changes, metrics, models, status, training
+from botrader.operator import builders, changes, metrics, mlflow_results, models, status, training
 from botrader.operator.apply import Applier, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
@@ -204,7 +204,7 @@ def reconcile_run(body: Any, spec: Any, name: str, namespace: str, patch: Any, *
 
 
 @kopf.timer(GROUP, VERSION, "trainingruns", interval=SETTINGS.status_interval, initial_delay=1)
-def refresh_run_status(body: Any, name: str, namespace: str, patch: Any, **_: Any) -> None:
+def refresh_run_status(body: Any, spec: Any, name: str, namespace: str, patch: Any, **_: Any) -> None:
     job_name = (body.get("status") or {}).get("jobName")
     if not job_name:
         return
@@ -218,6 +218,36 @@ def refresh_run_status(body: Any, name: str, namespace: str, patch: Any, **_: An
         patch.status["startTime"] = job_status["startTime"]
     if job_status.get("completionTime"):
         patch.status["completionTime"] = job_status["completionTime"]
+    conditions = status.run_conditions(job, phase)
+    if phase == "Succeeded":
+        conditions.append(_collect_results(body, dict(spec), name, patch))
+    patch.status["conditions"] = status.merge_conditions(
+        (body.get("status") or {}).get("conditions"), conditions, status.now()
+    )
+
+
+def _collect_results(body: Any, spec: dict[str, Any], name: str, patch: Any) -> dict[str, Any]:
+    """results[] per budget from MLflow, once the job has succeeded (retried each tick until
+    MLflow answers)."""
+    known = (body.get("status") or {}).get("results")
+    if known:
+        return status.condition("ResultsAvailable", True, "FromMLflow", f"{len(known)} budget(s)")
+    if not SETTINGS.mlflow_uri:
+        return status.condition(
+            "ResultsAvailable", False, "NoTrackingServer", "the operator has no MLFLOW_TRACKING_URI"
+        )
+    experiment = (spec.get("mlflow") or {}).get("experiment", "Deep_RL_Trading")
+    try:
+        results = mlflow_results.fetch_results(SETTINGS.mlflow_uri, experiment, name)
+    except mlflow_results.ResultsUnavailable as exc:
+        return status.condition("ResultsAvailable", False, "MLflowUnavailable", str(exc)[:300])
+    patch.status["results"] = results
+    kopf.info(
+        body,
+        reason="ResultsAvailable",
+        message="models for budgets " + ", ".join(f"{r['budget']:g}" for r in results),
+    )
+    return status.condition("ResultsAvailable", True, "FromMLflow", f"{len(results)} budget(s)")
 
 
 @kopf.on.event(GROUP, VERSION, "tradingbots")

@@ -123,3 +123,24 @@ def failed(deployment: dict[str, Any] | None) -> bool:
         if c.get("type") == "Progressing" and c.get("status") == "False":
             return c.get("reason") == "ProgressDeadlineExceeded"
     return False
+
+
+def job_failure(job: dict[str, Any] | None) -> tuple[str, str]:
+    """Why a Job or RayJob failed (reason, message), as its own status says."""
+    status = (job or {}).get("status") or {}
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Failed" and c.get("status") == "True":
+            return c.get("reason") or "JobFailed", c.get("message") or ""
+    if (job or {}).get("kind") == "RayJob":
+        return status.get("reason") or "RayJobFailed", status.get("message") or ""
+    return "JobFailed", ""
+
+
+def run_conditions(job: dict[str, Any] | None, phase: str) -> list[dict[str, Any]]:
+    """JobComplete mirrors the job (with its failure reason); set from the first visit."""
+    if phase == "Succeeded":
+        return [condition("JobComplete", True, "Succeeded")]
+    if phase == "Failed":
+        reason, message = job_failure(job)
+        return [condition("JobComplete", False, reason, message)]
+    return [condition("JobComplete", False if job else None, phase)]

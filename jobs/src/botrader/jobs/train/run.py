@@ -154,7 +154,8 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
         strategy = PpoStrategy(ActionPredictor.from_agent(agent, splits.config, meta))
         return evaluate(strategy, frame, splits.val.frame, budget, fee)
 
-    with mlflow.start_run(run_name=f"ppo-{request.symbol}-{request.interval}-{budget:g}") as run:
+    tags = {"botrader.training_run": request.run_name} if request.run_name else {}
+    with mlflow.start_run(run_name=f"ppo-{request.symbol}-{request.interval}-{budget:g}", tags=tags) as run:
         mlflow.log_params(
             {
                 **asdict(args),
@@ -219,6 +220,9 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
             mlflow.log_artifacts(str(Path(tmp) / "model"), "model")
             mlflow.log_artifacts(str(Path(tmp) / "report"), "report")
         model_uri = _register(run.info.run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}")
+        # what a TrainingRun's status reports per budget (the operator reads these back)
+        mlflow.set_tag("botrader.model_uri", model_uri)
+        mlflow.log_metric("best_val_sharpe", best["perf"].sharpe or 0.0)
     val = best["perf"]
     if progress:
         progress({"budget": budget, "finished": True})
