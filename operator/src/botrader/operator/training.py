@@ -4,7 +4,6 @@ batch/v1 Job running `botrader train` with a local Ray inside the pod."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
 from typing import Any
 
 from botrader.operator.builders import _env, _pod, labels
@@ -81,15 +80,15 @@ def train_command(name: str, spec: dict[str, Any], ray_address: str | None) -> l
     return steps
 
 
-def use_kuberay(spec: dict[str, Any], installed: str, cluster_has_rayjobs: Callable[[], bool]) -> bool:
-    """The spec's `ray.mode` decides, then the installation (the chart grants RayJob rights only
-    with kuberay enabled), then whether the cluster serves KubeRay's CRD."""
+def kuberay_choice(spec: dict[str, Any], installed: str) -> bool | None:
+    """RayJob or Job: the spec's `ray.mode` decides, then the installation (the chart grants
+    RayJob rights only with kuberay enabled); None: ask whether the cluster serves the CRD."""
     mode = (spec.get("ray") or {}).get("mode", "auto")
     if mode != "auto":
         return mode == "kuberay"
     if installed != "auto":
         return installed == "enabled"
-    return cluster_has_rayjobs()
+    return None
 
 
 def _shell(steps: list[list[str]]) -> str:

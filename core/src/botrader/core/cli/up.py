@@ -17,7 +17,6 @@ import typer
 from botrader.core import settings
 from botrader.core.cli.common import require, setup_logging
 from botrader.core.cli.db import DbOption
-from botrader.core.cli.live_table import LiveCandles
 from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot, load_trading_bot
 from botrader.core.signals import stop_on_signals
@@ -94,6 +93,8 @@ async def _run(
         f"source {spec.source}, strategy {spec.strategy.type}, budget {spec.budget:,.0f})\n"
         f"dashboard {url}  API docs {url}docs  control token {token}"
     )
+    from botrader.core.cli.live_table import LiveCandles  # pandas/ta: only `up` needs them
+
     view = LiveCandles(cfg.keys()[0])
     waker = trader_service.Waker(str(cfg.keys()[0]))
     trader_stop, started = asyncio.Event(), asyncio.Event()
