@@ -74,7 +74,9 @@ async def main(count: int) -> None:
                 await asyncio.sleep(3)  # the operator starts and begins watching
                 created: dict[str, float] = {}
                 # aiohttp: httpx's pool costs O(queued x connections) per request on the stand-in's loop
-                async with aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=50)) as api:
+                async with aiohttp.ClientSession(
+                    base_url=url, connector=aiohttp.TCPConnector(limit=50)
+                ) as api:
 
                     async def create(i: int) -> None:
                         name = f"bot-{i:03d}"

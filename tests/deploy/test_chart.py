@@ -114,8 +114,12 @@ def test_every_pod_is_locked_down(value_set: str) -> None:
             assert any(m["mountPath"] == "/tmp" for m in c["volumeMounts"]), where
 
 
-def rbac_rules(value_set: str) -> set[tuple[str, str, str]]:
-    role = next(o for o in render(value_set) if o["kind"] == "ClusterRole")
+def rbac_rules(value_set: str, component: str = "operator") -> set[tuple[str, str, str]]:
+    role = next(
+        o
+        for o in render(value_set)
+        if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith(component)
+    )
     return {
         (group, resource, verb)
         for rule in role["rules"]
@@ -238,3 +242,26 @@ def test_notes_tell_the_user_what_to_do_next() -> None:
     assert "kubectl -n trading apply -f examples/tradingbot-rsi.yaml" in notes
     assert "port-forward svc/rel-botrader-api 8001" in notes
     assert "Control endpoints are disabled" in notes
+
+
+def test_the_api_may_only_read_and_patch_tradingbots_and_only_with_control_enabled() -> None:
+    assert rbac_rules("full-values", "api") == {
+        ("botrader.io", "tradingbots", "get"),
+        ("botrader.io", "tradingbots", "patch"),
+    }
+    api = next(
+        o
+        for o in render("full-values")
+        if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-api")
+    )
+    pod = api["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "rel-botrader-api" and pod["automountServiceAccountToken"] is True
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert (
+        env["BOTRADER_CONTROL"]["value"] == "kubernetes"
+        and "secretKeyRef" in env["BOTRADER_API_TOKEN"]["valueFrom"]
+    )
+    default = render()
+    assert not [o for o in default if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("-api")]
+    api = next(o for o in default if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-api"))
+    assert api["spec"]["template"]["spec"]["automountServiceAccountToken"] is False

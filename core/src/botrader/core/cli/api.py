@@ -9,6 +9,7 @@ import typer
 from botrader.core import settings
 from botrader.core.cli.common import require
 from botrader.core.cli.db import DbOption
+from botrader.core.errors import UserError
 
 
 def api(
@@ -18,15 +19,36 @@ def api(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (one per core is typical).")
     ] = 1,
+    control: Annotated[
+        str,
+        typer.Option(help="none, or kubernetes: control endpoints patch TradingBots (the operator acts)."),
+    ] = "none",
+    kube_api: Annotated[
+        str | None, typer.Option(help="Kubernetes API URL (e.g. `kubectl proxy`'s); default: in-cluster.")
+    ] = None,
 ) -> None:
-    """Serve the read-only API (OpenAPI at /docs) and the dashboard page at /."""
+    """Serve the API (OpenAPI at /docs) and the dashboard page at /. Control endpoints need
+    $BOTRADER_API_TOKEN; with --control kubernetes they patch the TradingBot in the cluster."""
     import os
+
+    if control not in ("none", "kubernetes"):
+        raise UserError(f"--control {control!r}: expected none or kubernetes")
+    require("botrader.services.api.main")
+    if control == "kubernetes":
+        os.environ["BOTRADER_CONTROL"] = "kubernetes"
+        if kube_api:
+            os.environ["BOTRADER_KUBE_API"] = kube_api
+        from botrader.services.api.control import ControlError, KubernetesController
+
+        try:
+            KubernetesController.from_environment()  # fail here, in one line, outside a cluster
+        except (ControlError, OSError) as exc:
+            raise UserError(f"--control kubernetes: {exc}") from exc
 
     import uvicorn
 
     from botrader.core.db import connect, upgrade
 
-    require("botrader.services.api.main")
     url = settings.db_url(db)
     engine = connect(url)  # fail here, in one line, if the database is unreachable
     upgrade(engine)

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from botrader.services.api.control import Controller
+from botrader.services.api.control import Controller, KubernetesController
 from botrader.services.api.metrics import observe_latency
 from botrader.services.api.routes import bots, health, market
 
@@ -40,7 +40,14 @@ def create_app(engine: Engine, *, controller: Controller | None = None, token: s
 
 def app_from_env() -> FastAPI:
     """uvicorn's factory for `botrader api` (one app per worker process)."""
+    import os
+
     from botrader.core import settings
     from botrader.core.db import connect
+    from botrader.core.db.trading import TradingStore
 
-    return create_app(connect(settings.db_url()))
+    engine = connect(settings.db_url())
+    controller = None
+    if os.environ.get("BOTRADER_CONTROL") == "kubernetes":  # the chart sets it in a cluster
+        controller = KubernetesController.from_environment(TradingStore(engine))
+    return create_app(engine, controller=controller)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from botrader.core.timeutil import ms_to_datetime
+from botrader.services.api.control import ControlError
 from botrader.services.api.deps import ActorDep, ControllerDep, TradingDep
 from botrader.services.api.performance import bot_performance
 from botrader.services.api.schemas import (
@@ -137,15 +138,21 @@ def control(
 ) -> dict[str, Any]:
     """start / stop / emergency-stop: what editing the TradingBot would do (spec.paused,
     spec.emergencyStop); recorded in the audit log with the caller and before/after."""
-    _bot(store, name)
-    if controller is None or name not in controller.bots():
+    row = _bot(store, name)
+    driven = controller.bots() if controller is not None else set()
+    if controller is None or (driven is not None and name not in driven):
         raise HTTPException(
             409,
             f"bot {name!r} is not controlled by this API process "
-            "(embedded mode drives its own bots; in a cluster, patch the TradingBot)",
+            "(embedded mode drives its own bots; in a cluster, run the API with BOTRADER_CONTROL=kubernetes)",
         )
     paused, emergency = ACTIONS[action]
-    result = controller.apply(name, paused=paused, emergency_stop=emergency, actor=actor)
+    try:
+        result = controller.apply(
+            name, paused=paused, emergency_stop=emergency, actor=actor, namespace=row["namespace"]
+        )
+    except ControlError as exc:
+        raise HTTPException(409, str(exc)) from exc
     return {"bot": name, "action": action, "phase": result["phase"]}
 
 
