@@ -9,7 +9,8 @@ from typing import Any
 
 import kopf
 
-from botrader.operator import builders, changes, metrics, models, status, store
+from botrader.core import modelref as models
+from botrader.operator import builders, changes, metrics, status, store
 from botrader.operator.apply import Applier
 from botrader.operator.settings import OperatorSettings
 

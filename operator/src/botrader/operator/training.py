@@ -6,78 +6,11 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from botrader.core.training_spec import train_command
 from botrader.operator.builders import _env, _pod, labels
 from botrader.operator.settings import OperatorSettings
 
-FLAGS = {
-    "totalTimesteps": "--timesteps",
-    "learningRate": "--learning-rate",
-    "numEnvs": "--num-envs",
-    "windowSize": "--window-size",
-    "windowOverlap": "--window-overlap",
-    "feeRate": "--fee",
-    "actionDeadzone": "--action-deadzone",
-}
-
-
 TRAINING_METRICS_PORT = 9104
-
-
-def train_command(name: str, spec: dict[str, Any], ray_address: str | None) -> list[list[str]]:
-    """The shell steps: build the dataset when the spec names a period, then train (serving
-    its progress metrics, labelled with the TrainingRun's name, on the metrics port)."""
-    dataset = spec["dataset"]
-    steps = []
-    if "path" in dataset:
-        data = dataset["path"]
-    else:
-        data = "/tmp/dataset.parquet"
-        steps.append(
-            [
-                "botrader",
-                "dataset",
-                "build",
-                "--symbol",
-                spec["symbol"],
-                "--interval",
-                spec.get("interval", "1m"),
-                "--start",
-                dataset["start"],
-                "--end",
-                dataset["end"],
-                "--out",
-                data,
-            ]
-        )
-    train = [
-        "botrader",
-        "train",
-        "--data",
-        data,
-        "--budgets",
-        ",".join(f"{b:g}" for b in spec.get("budgets", [])),
-        "--symbol",
-        spec["symbol"],
-        "--interval",
-        spec.get("interval", "1m"),
-        "--experiment",
-        (spec.get("mlflow") or {}).get("experiment", "Deep_RL_Trading"),
-        "--seed",
-        str(spec.get("seed", 1)),
-        "--run-name",
-        name,
-        "--metrics-port",
-        str(TRAINING_METRICS_PORT),
-        "--json",
-    ]
-    if ray_address:
-        train += ["--ray-address", ray_address]
-    for key, flag in FLAGS.items():
-        value = (spec.get("hyperparameters") or {}).get(key)
-        if value is not None:
-            train += [flag, str(value)]
-    steps.append(train)
-    return steps
 
 
 def kuberay_choice(spec: dict[str, Any], installed: str) -> bool | None:
@@ -109,7 +42,11 @@ def training_job(
         restart="Never",
     )
     container = template["spec"]["containers"][0]
-    container["command"] = ["sh", "-c", _shell(train_command(name, spec, None))]  # a local Ray in the pod
+    container["command"] = [
+        "sh",
+        "-c",
+        _shell(train_command(name, spec, ray_address=None, metrics_port=TRAINING_METRICS_PORT)),
+    ]  # a local Ray in the pod
     container.pop("args")
     container["ports"] = [{"name": "metrics", "containerPort": TRAINING_METRICS_PORT}]
     container["resources"] = spec.get("resources") or {
@@ -138,7 +75,9 @@ def ray_job(name: str, namespace: str, spec: dict[str, Any], settings: OperatorS
         "kind": "RayJob",
         "metadata": {"name": f"{name}-train", "namespace": namespace, "labels": labels(name, "trainer")},
         "spec": {
-            "entrypoint": _shell(train_command(name, spec, "auto")),
+            "entrypoint": _shell(
+                train_command(name, spec, ray_address="auto", metrics_port=TRAINING_METRICS_PORT)
+            ),
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": 3600,
             "backoffLimit": 1,

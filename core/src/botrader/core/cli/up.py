@@ -18,13 +18,19 @@ from botrader.core import settings
 from botrader.core.cli.common import require, setup_logging
 from botrader.core.cli.db import DbOption
 from botrader.core.errors import UserError
-from botrader.core.manifests import TradingBot, load_trading_bot
+from botrader.core.manifests import TradingBot, load_manifests, parse_trading_bot
+from botrader.core.modelref import training_run_ref
 from botrader.core.signals import stop_on_signals
 
 
 def up(
-    file: Annotated[
-        Path, typer.Option("-f", "--file", help="TradingBot manifest (YAML), as for kubectl apply.")
+    files: Annotated[
+        list[Path],
+        typer.Option(
+            "-f",
+            "--file",
+            help="Manifest (YAML) as for kubectl apply: one TradingBot, optionally TrainingRuns; repeatable.",
+        ),
     ],
     db: DbOption = None,
     port: Annotated[int, typer.Option(help="API and dashboard port (0 = any free port).")] = 8001,
@@ -34,9 +40,15 @@ def up(
         bool, typer.Option(help="Stop when a replay ends instead of serving on.")
     ] = False,
 ) -> None:
-    """Run a bot manifest locally (embedded mode: SQLite, collector, trader and API in one process)."""
+    """Run a bot manifest locally (embedded mode: SQLite, collector, trader and API in one process;
+    TrainingRuns in the manifests train first, with local Ray and a local MLflow store)."""
     setup_logging("WARNING")
-    bot = load_trading_bot(file)
+    bot, runs = _load(files)
+    replay = bot.replay_path()
+    if replay is not None and not replay.is_file():  # before any training: fail fast
+        raise UserError(f"{bot.name}: spec.replay.path {bot.spec.replay.path!r} not found")  # type: ignore[union-attr]
+    if runs:
+        bot = _train(bot, runs, settings.db_url(db))
     collector = require("botrader.services.collector.service")
     spec = bot.spec
     cfg = collector.CollectorConfig(
@@ -49,13 +61,61 @@ def up(
         port=None,  # the API serves /metrics for every component of this process
         speed=speed if speed is not None else (spec.replay.speed if spec.replay else 60.0),
     )
-    if cfg.replay_file is not None and not cfg.replay_file.is_file():
-        raise UserError(f"{file}: spec.replay.path {spec.replay.path!r} not found")  # type: ignore[union-attr]
     services = {
         name: require(f"botrader.services.{name}")
         for name in ("collector.service", "trader.service", "api.main", "api.server", "api.control")
     }
     asyncio.run(_run(cfg, bot, services, port, exit_after_replay))
+
+
+def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Path]]]:
+    """One TradingBot and any TrainingRuns from the files, each validated as the cluster would."""
+    from botrader.core.cli.embedded_training import parse_training_run
+
+    bots, runs = [], []
+    for path in files:
+        for doc in load_manifests(path):
+            if doc.get("kind") == "TradingBot":
+                bots.append(parse_trading_bot(doc, source=str(path), manifest_dir=path.parent))
+            elif doc.get("kind") == "TrainingRun":
+                runs.append((parse_training_run(doc, str(path)), path.parent))
+            else:
+                raise UserError(
+                    f"{path}: kind {doc.get('kind')!r}: botrader up runs TradingBot and TrainingRun"
+                )
+    if len(bots) != 1:
+        names = ", ".join(b.name for b in bots) or "none"
+        raise UserError(f"botrader up runs exactly one TradingBot; the manifests hold {len(bots)} ({names})")
+    ref = training_run_ref(bots[0].spec.model_dump(by_alias=True, exclude_none=True))
+    if ref is not None and ref not in {r["metadata"]["name"] for r, _ in runs}:
+        raise UserError(
+            f"{bots[0].name}: spec.strategy.modelRef names TrainingRun {ref!r}, which is not in the "
+            "manifests (add its file with -f, or give a model path or MLflow URI)"
+        )
+    return bots[0], runs
+
+
+def _train(bot: TradingBot, runs: list[tuple[dict[str, Any], Path]], db_url: str) -> TradingBot:
+    """Every TrainingRun first; the bot then trades the model its modelRef names."""
+    import os
+
+    from botrader.core.cli.common import console as make_console
+    from botrader.core.cli.embedded_training import run_training, tracking_uri, with_trained_model
+
+    require("botrader.jobs.train.run")
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(db_url)  # the trader loads models from it
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the live table owns the console
+    console = make_console()
+    ref = training_run_ref(bot.spec.model_dump(by_alias=True, exclude_none=True))
+    for run, folder in runs:
+        results = run_training(run, folder, db_url, console)
+        name = run["metadata"]["name"]
+        console.print(
+            f"TrainingRun {name}: " + ", ".join(f"{r['budget']:g} → {r['modelUri']}" for r in results)
+        )
+        if name == ref:
+            bot = with_trained_model(bot, name, results)
+    return bot
 
 
 async def _start_api(cfg: Any, services: dict[str, Any], port: int) -> tuple[Any, Any, Any, str]:

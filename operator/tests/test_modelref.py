@@ -1,7 +1,8 @@
 """A PPO bot's modelRef naming a TrainingRun: resolved to the run's model for the bot's
 budget, or a reason to wait that a user can act on."""
 
-from botrader.operator import builders, models
+from botrader.core import modelref as models
+from botrader.operator import builders
 from botrader.operator.settings import OperatorSettings
 
 SPEC = {"symbol": "BTCUSDT", "budget": 10000, "strategy": {"type": "ppo", "modelRef": "btc-ppo"}}
