@@ -126,6 +126,7 @@ def test_tiny_run_against_a_real_mlflow_server(
         assert rc == 0, out
         _progress_reached_the_driver_metrics("tiny", ["1000", "10000"])
         _the_operator_reads_the_results_back(server.url, json.loads(out)["results"])
+        _the_api_lists_the_models_over_rest(server.url)
         result = json.loads(out)
         assert result["experiment"] == "ci" and [r["budget"] for r in result["results"]] == [1000.0, 10000.0]
         first = result["results"][0]
@@ -147,6 +148,7 @@ def test_tiny_run_against_a_real_mlflow_server(
             "model/meta.json",
             "report/evaluation.json",
             "report/test_equity.html",
+            "report/attributions.json",
         }
         predictor = ActionPredictor.load(first["model_uri"])
         assert predictor.meta.budget == 1000.0
@@ -194,6 +196,27 @@ def _the_operator_reads_the_results_back(tracking_uri: str, results: list[dict])
         fetch_results(tracking_uri, "nope", "tiny")
     with pytest.raises(ResultsUnavailable, match="did not answer"):
         fetch_results("http://127.0.0.1:9", "ci", "tiny", timeout=2)
+
+
+def _the_api_lists_the_models_over_rest(tracking_uri: str) -> None:
+    """/models' view of the server (REST, as the services image has no mlflow package)."""
+    from botrader.core.mlflow_rest import MlflowRest
+    from botrader.core.rl.features import PORTFOLIO_NAMES, FeatureConfig
+    from botrader.services.api.mlflow_models import describe, source_for
+
+    source = source_for(tracking_uri)
+    assert isinstance(source, MlflowRest)
+    models = {m["name"]: m for m in describe(source)}
+    assert set(models) == {"botrader-ppo-BTCUSDT-1m-1000", "botrader-ppo-BTCUSDT-1m-10000"}
+    (version,) = models["botrader-ppo-BTCUSDT-1m-1000"]["versions"]
+    assert models["botrader-ppo-BTCUSDT-1m-1000"]["uri"] == "models:/botrader-ppo-BTCUSDT-1m-1000/1"
+    assert version["budget"] == 1000.0 and version["training_run"] == "tiny"
+    assert {"test_sharpe", "best_val_sharpe", "sps"} <= set(version["metrics"])
+    shares = version["attributions"]
+    known = {*FeatureConfig().names, *PORTFOLIO_NAMES}
+    assert len(shares) == 10 and set(shares) <= known, shares
+    assert all(v >= 0 for v in shares.values()) and 0 < sum(shares.values()) <= 1.0001
+    assert list(shares.values()) == sorted(shares.values(), reverse=True)
 
 
 def _progress_reached_the_driver_metrics(run: str, budgets: list[str]) -> None:

@@ -45,6 +45,16 @@ def test_trains_then_trades_the_model_its_modelref_names(tmp_path: Path) -> None
         "modelRef": "models:/botrader-ppo-BTCUSDT-1m-10000/1",
     }
     assert str(last).startswith("2025-06-06 23:59")  # every replayed candle went through the policy
+    from botrader.services.api.mlflow_models import LocalStore, describe, source_for
+
+    source = source_for(f"sqlite:///{tmp_path / 'mlflow.db'}")  # /models over embedded mode's local store
+    assert isinstance(source, LocalStore)
+    (model,) = describe(source)
+    assert model["uri"] == "models:/botrader-ppo-BTCUSDT-1m-10000/1"
+    assert (
+        model["versions"][0]["training_run"] == "btc-ppo-local"
+        and len(model["versions"][0]["attributions"]) == 10
+    )
 
 
 def test_bad_training_manifests_stop_before_any_work(tmp_path: Path) -> None:

@@ -152,6 +152,17 @@ class ActionPredictor:
         a = self.predict(history, cash, position, avg_entry_price)
         return HOLD if abs(a) < threshold else (BUY if a > 0 else SELL)
 
+    def global_attributions(self, market: np.ndarray, top: int = 10) -> dict[str, float]:
+        """What the policy looks at over a period: mean |gradient × input| of the action per
+        feature, across the period's observations of a flat account, as shares of the total."""
+        flat = np.tile(np.array([1.0, 0.0, 0.0], dtype=np.float32), (len(market), 1))
+        x = torch.as_tensor(np.concatenate([market, flat], axis=1)).requires_grad_(True)
+        self.agent.actor_mean(x).sum().backward()  # rows are independent: one pass gives each row's gradient
+        contribution = (x.grad * x).abs().mean(0).detach().numpy()  # type: ignore[operator]
+        total = float(contribution.sum())
+        share = contribution / total if total > 0 else contribution
+        return {self.names[i]: round(float(share[i]), 4) for i in np.argsort(-share)[:top]}
+
     def explain(self, obs: np.ndarray, top: int = 5) -> dict[str, Any]:
         """Action mean and std, and per-feature gradient × input attributions."""
         x = torch.as_tensor(obs).unsqueeze(0).requires_grad_(True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -220,9 +221,13 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
             mlflow.log_artifacts(str(Path(tmp) / "model"), "model")
             mlflow.log_artifacts(str(Path(tmp) / "report"), "report")
         model_uri = _register(run.info.run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}")
-        # what a TrainingRun's status reports per budget (the operator reads these back)
+        # what a TrainingRun's status reports per budget (the operator reads these back), and
+        # what the model looks at on the validation period (the API's /models shows it)
         mlflow.set_tag("botrader.model_uri", model_uri)
         mlflow.log_metric("best_val_sharpe", best["perf"].sharpe or 0.0)
+        attributions = predictor.global_attributions(splits.val.features)
+        mlflow.set_tag("botrader.attributions", json.dumps(attributions))
+        mlflow.log_dict(attributions, "report/attributions.json")
     val = best["perf"]
     if progress:
         progress({"budget": budget, "finished": True})

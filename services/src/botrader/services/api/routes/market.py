@@ -14,6 +14,7 @@ from botrader.core.engine.strategies import describe_strategies
 from botrader.core.intervals import interval_ms
 from botrader.core.resample import resample
 from botrader.services.api.deps import CandlesDep, TradingDep
+from botrader.services.api.mlflow_models import describe, source_for
 from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, StrategyInfo
 from botrader.services.api.timeparams import TimeParam, parse_time
 
@@ -87,41 +88,19 @@ def strategies() -> list[dict[str, Any]]:
 
 @router.get("/models", response_model=ModelsOut)
 def models() -> dict[str, Any]:
-    """Registered models and their latest versions' metrics, when MLflow is configured."""
+    """Registered models: versions, their runs' metrics, budget, the TrainingRun that made them
+    and their feature attributions — when MLFLOW_TRACKING_URI is set."""
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
         return {"configured": False, "tracking_uri": None, "models": []}
     try:
-        from mlflow import MlflowClient
-    except ImportError:
+        return {"configured": True, "tracking_uri": uri, "models": describe(source_for(uri))}
+    except ImportError:  # a local store needs the mlflow package (embedded mode has it)
         return {"configured": False, "tracking_uri": uri, "models": []}
-    try:
-        client = MlflowClient(tracking_uri=uri)
-        out = []
-        for model in client.search_registered_models(max_results=100):
-            versions = []
-            for v in model.latest_versions or []:
-                run = client.get_run(v.run_id) if v.run_id else None
-                versions.append(
-                    {
-                        "version": v.version,
-                        "source": v.source,
-                        "run_id": v.run_id,
-                        "metrics": dict(run.data.metrics) if run else {},
-                    }
-                )
-            out.append(
-                {
-                    "name": model.name,
-                    "uri": f"models:/{model.name}/{versions[-1]['version']}" if versions else None,
-                    "versions": versions,
-                }
-            )
     except Exception as exc:  # an unreachable tracking server is a 503, not a crash
         raise HTTPException(
             503, f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}"
         ) from None
-    return {"configured": True, "tracking_uri": uri, "models": out}
 
 
 @router.get("/audit", response_model=list[AuditEntry])

@@ -1,0 +1,68 @@
+"""MLflow's tracking server over its REST API, for the parts of Botrader that read runs and
+models without the mlflow package (the operator and the services image carry no mlflow):
+TrainingRun results, registered models and their runs' metrics and tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class MlflowUnavailable(RuntimeError):
+    """The tracking server did not answer, or not as MLflow does."""
+
+
+def _pairs(items: list[dict[str, Any]] | None) -> dict[str, Any]:
+    return {i["key"]: i["value"] for i in items or []}
+
+
+class MlflowRest:
+    def __init__(self, tracking_uri: str, timeout: float = 10.0) -> None:
+        self.uri = tracking_uri.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            with httpx.Client(base_url=self.uri, timeout=self.timeout) as http:
+                return http.request(method, f"/api/2.0/mlflow/{path}", **kwargs)
+        except httpx.HTTPError as exc:
+            raise MlflowUnavailable(f"MLflow at {self.uri} did not answer: {exc}") from exc
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code >= 400:
+            raise MlflowUnavailable(
+                f"MLflow at {self.uri}: HTTP {response.status_code} {response.text[:200]}"
+            )
+        return response.json()
+
+    def experiment_id(self, name: str) -> str | None:
+        response = self._call("GET", "experiments/get-by-name", params={"experiment_name": name})
+        if response.status_code == 404:
+            return None
+        return str(self._json(response)["experiment"]["experiment_id"])
+
+    def search_runs(
+        self, experiment_ids: list[str], filter_string: str, max_results: int = 1000
+    ) -> list[dict]:
+        body = {"experiment_ids": experiment_ids, "filter": filter_string, "max_results": max_results}
+        return self._json(self._call("POST", "runs/search", json=body)).get("runs") or []
+
+    def registered_models(self, max_results: int = 100) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(name, latest versions as {version, source, run_id}) per registered model."""
+        found = self._json(self._call("GET", "registered-models/search", params={"max_results": max_results}))
+        return [
+            (
+                m["name"],
+                [
+                    {"version": v["version"], "source": v.get("source"), "run_id": v.get("run_id")}
+                    for v in m.get("latest_versions") or []
+                ],
+            )
+            for m in found.get("registered_models") or []
+        ]
+
+    def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+        """A run's metrics (latest values), params and tags."""
+        data = self._json(self._call("GET", "runs/get", params={"run_id": run_id}))["run"].get("data") or {}
+        return _pairs(data.get("metrics")), _pairs(data.get("params")), _pairs(data.get("tags"))
