@@ -51,6 +51,7 @@ async def test_bots_and_training_runs_are_reconciled(tmp_path: Path, monkeypatch
                 await _check_bot(emulator, api)
                 await _check_training_run(emulator, api)
                 await _check_model_ref(emulator, api)
+                await _check_rayjob_when_kuberay_is_installed(emulator, api)
                 await _check_deletion(emulator, api)
             finally:
                 await asyncio.to_thread(runner.__exit__, None, None, None)
@@ -231,6 +232,44 @@ async def _check_training_run(emulator, api: httpx.AsyncClient) -> None:
     assert (
         conditions()["ResultsAvailable"]["reason"] == "NoTrackingServer"
     )  # MLflow: jobs/tests/test_train.py
+
+
+async def _check_rayjob_when_kuberay_is_installed(emulator, api: httpx.AsyncClient) -> None:
+    """Once the cluster serves KubeRay's rayjobs, a TrainingRun (ray.mode auto) becomes a
+    RayJob, and its status follows KubeRay's jobDeploymentStatus (with its failure reason)."""
+    from kmock import ResourceInfo
+
+    emulator.resources["ray.io/v1/rayjobs"] = ResourceInfo(
+        kind="RayJob",
+        namespaced=True,
+        singular="rayjob",
+        subresources={"status"},
+        verbs={"create", "delete", "get", "list", "patch", "update", "watch"},
+    )
+    run = yaml.safe_load((REPO / "examples" / "trainingrun-btc.yaml").read_text())
+    run["metadata"] = {"name": "btc-ray", "namespace": "default"}
+    assert (await api.post(RUNS, json=run)).status_code in (200, 201)
+    job = await eventually(lambda: objects(emulator).get(("RayJob", "btc-ray-train")))
+    assert "botrader train" in job["spec"]["entrypoint"] and "--ray-address auto" in job["spec"]["entrypoint"]
+    assert ("Job", "btc-ray-train") not in objects(emulator)
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
+    assert head["ports"] == [{"name": "metrics", "containerPort": 9104}]  # the driver's training metrics
+
+    def run_status() -> dict:
+        return objects(emulator)[("TrainingRun", "btc-ray")].get("status", {})
+
+    await api.patch(
+        "/apis/ray.io/v1/namespaces/default/rayjobs/btc-ray-train/status",
+        headers=MERGE,
+        json={"status": {"jobDeploymentStatus": "Failed", "reason": "AppFailed", "message": "exit code 1"}},
+    )
+    assert await eventually(lambda: run_status().get("phase") == "Failed")
+    complete = next(c for c in run_status()["conditions"] if c["type"] == "JobComplete")
+    assert (complete["status"], complete["reason"], complete["message"]) == (
+        "False",
+        "AppFailed",
+        "exit code 1",
+    )
 
 
 async def _check_deletion(emulator, api: httpx.AsyncClient) -> None:
