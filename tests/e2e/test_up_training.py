@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from tests.support.paths import REPO
+from tests.support.paths import REPO, SAMPLE
 
 MANIFEST = REPO / "examples" / "tradingbot-ppo-replay.yaml"
 
@@ -60,6 +60,7 @@ def test_trains_then_trades_the_model_its_modelref_names(tmp_path: Path) -> None
 def test_bad_training_manifests_stop_before_any_work(tmp_path: Path) -> None:
     docs = list(yaml.safe_load_all(MANIFEST.read_text()))
     run_doc, bot_doc = docs
+    bot_doc["spec"]["replay"]["path"] = str(MANIFEST.parent / bot_doc["spec"]["replay"]["path"])
     (tmp_path / "bot.yaml").write_text(yaml.safe_dump(bot_doc))
     missing = up(tmp_path, tmp_path / "bot.yaml", timeout=60)
     assert missing.returncode == 2
@@ -84,3 +85,10 @@ def test_bad_training_manifests_stop_before_any_work(tmp_path: Path) -> None:
         and "exactly one TradingBot; the manifests hold 2 (btc-ppo-replay, b2)" in two.stderr
     )
     assert not (tmp_path / "mlflow.db").exists()
+    short = {**run_doc, "spec": {**run_doc["spec"], "dataset": {"path": str(SAMPLE)}}}  # two days: too few
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(short))
+    failed = up(tmp_path, tmp_path / "run.yaml", tmp_path / "bot.yaml", timeout=120)
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1, failed.stderr
+    assert failed.stderr.startswith(
+        "error: TrainingRun btc-ppo-local: `botrader train` failed: error: not enough candles"
+    )

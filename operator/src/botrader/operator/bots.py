@@ -101,7 +101,7 @@ async def refresh_status(body: Any, spec: dict[str, Any], patch: Any, settings: 
     trader, collector, row = await asyncio.gather(
         applier.get("Deployment", namespace, f"{name}-trader"),
         applier.get("Deployment", namespace, builders.collector_name(spec)),
-        asyncio.to_thread(store.trader_state, settings, name),
+        _trader_state(settings, name),
     )
     breakers = dict((row or {}).get("breakers") or {})
     patch.status.update(status.trading_summary(row))
@@ -113,3 +113,8 @@ async def refresh_status(body: Any, spec: dict[str, Any], patch: Any, settings: 
         status.bot_conditions(collector_ready, trader_ready, bool(spec.get("paused")), breakers, model),
         status.now(),
     )
+
+
+async def _trader_state(settings: OperatorSettings, name: str) -> dict[str, Any] | None:
+    """The trader's persisted row (SQLAlchemy is synchronous: off the loop), if there is a database."""
+    return await asyncio.to_thread(store.trader_state, settings, name) if settings.db_url else None

@@ -41,46 +41,54 @@ def tracking_uri(db_url: str) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_folder(db_url) / 'mlflow.db'}"
 
 
+def _dataset_path(name: str, spec: dict[str, Any], manifest_dir: Path) -> str | None:
+    """spec.dataset.path as an absolute path (relative: the working directory, then the
+    manifest's folder), or None when the spec names a period instead."""
+    given = spec["dataset"].get("path")
+    if given is None:
+        return None
+    path = Path(given)
+    if not path.is_absolute() and not path.exists():
+        path = manifest_dir / path
+    if not path.is_file():
+        raise UserError(f"TrainingRun {name}: spec.dataset.path {given!r} not found")
+    return str(path.resolve())
+
+
+def _run_step(step: list[str], env: dict[str, str], work: Path, cwd: Path, show: Any) -> str:
+    """One `botrader …` command line as a child process; its stdout, or its last error line."""
+    out, err = work / "stdout.log", work / "stderr.log"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "botrader.core", *step[1:]], stdout=stdout, stderr=stderr, env=env, cwd=cwd
+        )
+        while proc.poll() is None:
+            show(step[1])
+            time.sleep(0.5)
+    if proc.returncode != 0:
+        tail = err.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        raise UserError(f"`botrader {step[1]}` failed: {tail[0]}")
+    return out.read_text()
+
+
 def run_training(run: dict[str, Any], manifest_dir: Path, db_url: str, console: Any) -> list[dict[str, Any]]:
     """Train every budget; results in TrainingRun status form (budget, runId, modelUri, …)."""
     name, spec = run["metadata"]["name"], run["spec"]
-    data = spec["dataset"].get("path")
-    if data is not None and not Path(data).is_absolute() and not Path(data).exists():
-        data = str(manifest_dir / data)
-    if data is not None and not Path(data).is_file():
-        raise UserError(f"TrainingRun {name}: spec.dataset.path {spec['dataset']['path']!r} not found")
-    data = str(Path(data).resolve()) if data is not None else None  # the children run elsewhere
-    env = {**os.environ, "BOTRADER_DB_URL": db_url, "MLFLOW_TRACKING_URI": tracking_uri(db_url)}
-    with tempfile.TemporaryDirectory(prefix="botrader-train-") as work:
-        steps = train_command(
-            name,
-            spec,
-            ray_address=None,
-            data_path=data,
-            workdir=work,
-            tracking_uri=env["MLFLOW_TRACKING_URI"],
-        )
-        out = ""
-        with console.status(f"TrainingRun {name}: {len(spec['budgets'])} agent(s)…") as status:
-            began = time.monotonic()
-            for step in steps:
-                log = Path(work) / "step.log"
-                with log.open("wb") as err:
-                    proc = subprocess.Popen(
-                        [sys.executable, "-m", "botrader.core", *step[1:]],
-                        stdout=subprocess.PIPE,
-                        stderr=err,
-                        env=env,
-                        cwd=store_folder(db_url),  # a local store's artifacts (mlruns/) go there too
-                    )
-                    while proc.poll() is None:
-                        status.update(f"TrainingRun {name}: {step[1]} ({time.monotonic() - began:.0f} s)")
-                        time.sleep(0.5)
-                    out = proc.stdout.read().decode() if proc.stdout else ""
-                if proc.returncode != 0:
-                    tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-                    raise UserError(f"TrainingRun {name}: `botrader {step[1]}` failed: {tail[0]}")
-    results = json.loads(out)["results"]
+    data = _dataset_path(name, spec, manifest_dir)
+    uri = tracking_uri(db_url)
+    env = {**os.environ, "BOTRADER_DB_URL": db_url, "MLFLOW_TRACKING_URI": uri}
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="botrader-train-") as work, console.status("") as status:
+
+        def show(command: str) -> None:
+            status.update(f"TrainingRun {name}: {command} ({time.monotonic() - began:.0f} s)")
+
+        steps = train_command(name, spec, ray_address=None, data_path=data, workdir=work, tracking_uri=uri)
+        try:
+            # a local store's artifacts (mlruns/) land in the children's working directory
+            outputs = [_run_step(step, env, Path(work), store_folder(db_url), show) for step in steps]
+        except UserError as exc:
+            raise UserError(f"TrainingRun {name}: {exc}") from None
     return [
         {
             "budget": r["budget"],
@@ -90,7 +98,7 @@ def run_training(run: dict[str, Any], manifest_dir: Path, db_url: str, console: 
             "testSharpe": r.get("test_sharpe"),
             "testReturn": r.get("test_return"),
         }
-        for r in results
+        for r in json.loads(outputs[-1])["results"]
     ]
 
 
