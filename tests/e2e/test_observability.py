@@ -180,7 +180,10 @@ async def test_every_dashboard_query_returns_data_from_the_real_services(
                 ),
             ]
             for name in ("trader", "api", "operator"):
-                await asyncio.to_thread(wait_for_port, ports[name], 30)
+                try:
+                    await asyncio.to_thread(wait_for_port, ports[name], 30)
+                except TimeoutError:
+                    raise AssertionError(f"{name} did not listen: {(logs / f'{name}.log').read_text()[-2000:]}")
             processes.append(
                 spawn(
                     [
