@@ -183,7 +183,8 @@ async def test_every_dashboard_query_returns_data_from_the_real_services(
                 try:
                     await asyncio.to_thread(wait_for_port, ports[name], 30)
                 except TimeoutError:
-                    raise AssertionError(f"{name} did not listen: {(logs / f'{name}.log').read_text()[-2000:]}")
+                    log = (logs / f"{name}.log").read_text()[-2000:]
+                    raise AssertionError(f"{name} did not listen: {log}") from None
             processes.append(
                 spawn(
                     [
