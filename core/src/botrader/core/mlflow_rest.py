@@ -13,19 +13,32 @@ class MlflowUnavailable(RuntimeError):
     """The tracking server did not answer, or not as MLflow does."""
 
 
-def _pairs(items: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return {i["key"]: i["value"] for i in items or []}
+def run_fields(run: dict[str, Any]) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+    """A REST run's metrics (latest values), params and tags as plain dicts."""
+    data = run.get("data") or {}
+    return tuple({i["key"]: i["value"] for i in data.get(k) or []} for k in ("metrics", "params", "tags"))  # type: ignore[return-value]
 
 
 class MlflowRest:
+    """One connection pool per instance (a listing makes a request per model version): use it
+    as a context manager, or call close()."""
+
     def __init__(self, tracking_uri: str, timeout: float = 10.0) -> None:
         self.uri = tracking_uri.rstrip("/")
-        self.timeout = timeout
+        self.http = httpx.Client(base_url=self.uri, timeout=timeout)
+
+    def __enter__(self) -> MlflowRest:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            with httpx.Client(base_url=self.uri, timeout=self.timeout) as http:
-                return http.request(method, f"/api/2.0/mlflow/{path}", **kwargs)
+            return self.http.request(method, f"/api/2.0/mlflow/{path}", **kwargs)
         except httpx.HTTPError as exc:
             raise MlflowUnavailable(f"MLflow at {self.uri} did not answer: {exc}") from exc
 
@@ -64,5 +77,4 @@ class MlflowRest:
 
     def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
         """A run's metrics (latest values), params and tags."""
-        data = self._json(self._call("GET", "runs/get", params={"run_id": run_id}))["run"].get("data") or {}
-        return _pairs(data.get("metrics")), _pairs(data.get("params")), _pairs(data.get("tags"))
+        return run_fields(self._json(self._call("GET", "runs/get", params={"run_id": run_id}))["run"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botrader.core.mlflow_rest import MlflowRest, MlflowUnavailable
+from botrader.core.mlflow_rest import MlflowRest, MlflowUnavailable, run_fields
 
 TAG = "botrader.training_run"
 
@@ -16,10 +16,7 @@ class ResultsUnavailable(RuntimeError):
 
 
 def to_result(run: dict[str, Any]) -> dict[str, Any]:
-    data = run.get("data") or {}
-    params, metrics, tags = (
-        {i["key"]: i["value"] for i in data.get(k) or []} for k in ("params", "metrics", "tags")
-    )
+    metrics, params, tags = run_fields(run)
     run_id = run["info"]["run_id"]
     return {
         "budget": float(params["budget"]),
@@ -35,14 +32,14 @@ def fetch_results(
     tracking_uri: str, experiment: str, training_run: str, timeout: float = 10.0
 ) -> list[dict[str, Any]]:
     """Results sorted by budget; finished runs only (a budget still training has no model)."""
-    mlflow = MlflowRest(tracking_uri, timeout)
     try:
-        experiment_id = mlflow.experiment_id(experiment)
-        if experiment_id is None:
-            raise ResultsUnavailable(f"MLflow has no experiment {experiment!r}")
-        runs = mlflow.search_runs(
-            [experiment_id], f"tags.`{TAG}` = '{training_run}' and attributes.status = 'FINISHED'"
-        )
+        with MlflowRest(tracking_uri, timeout) as mlflow:
+            experiment_id = mlflow.experiment_id(experiment)
+            if experiment_id is None:
+                raise ResultsUnavailable(f"MLflow has no experiment {experiment!r}")
+            runs = mlflow.search_runs(
+                [experiment_id], f"tags.`{TAG}` = '{training_run}' and attributes.status = 'FINISHED'"
+            )
     except MlflowUnavailable as exc:
         raise ResultsUnavailable(str(exc)) from exc
     if not runs:

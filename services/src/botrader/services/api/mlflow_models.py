@@ -17,6 +17,8 @@ class Source(Protocol):
 
     def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]: ...
 
+    def close(self) -> None: ...
+
 
 class LocalStore:
     """The mlflow package's client over a local store, shaped like MlflowRest."""
@@ -41,6 +43,9 @@ class LocalStore:
     def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
         data = self.client.get_run(run_id).data
         return dict(data.metrics), dict(data.params), dict(data.tags)
+
+    def close(self) -> None:
+        pass
 
 
 def source_for(uri: str) -> Source:

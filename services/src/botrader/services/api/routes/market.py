@@ -94,7 +94,11 @@ def models() -> dict[str, Any]:
     if not uri:
         return {"configured": False, "tracking_uri": None, "models": []}
     try:
-        return {"configured": True, "tracking_uri": uri, "models": describe(source_for(uri))}
+        source = source_for(uri)
+        try:
+            return {"configured": True, "tracking_uri": uri, "models": describe(source)}
+        finally:
+            source.close()
     except ImportError:  # a local store needs the mlflow package (embedded mode has it)
         return {"configured": False, "tracking_uri": uri, "models": []}
     except Exception as exc:  # an unreachable tracking server is a 503, not a crash
