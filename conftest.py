@@ -10,17 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.support.paths import SHARED_DATA
+from tests.support.paths import REAL_MONTH
 from tests.support.servers import PostgresServer
 
 
 @pytest.fixture(scope="session")
 def real_candles() -> pd.DataFrame:
-    """A month of real BTCUSDT 1m candles (../shared/data)."""
+    """A month of real BTCUSDT 1m candles (examples/data, bundled)."""
     from botrader.core.data.files import read_candles_frame
 
-    assert SHARED_DATA.exists(), f"real data missing: {SHARED_DATA}"
-    return read_candles_frame(SHARED_DATA)
+    assert REAL_MONTH.exists(), f"real data missing: {REAL_MONTH}"
+    return read_candles_frame(REAL_MONTH)
 
 
 @pytest.fixture(scope="session")

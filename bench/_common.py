@@ -13,12 +13,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from botrader.core.data.files import read_candles_frame  # noqa: E402
-from tests.support.paths import SHARED_DATA  # noqa: E402
+from tests.support.paths import REAL_MONTH  # noqa: E402
 
 
 def tiled_candles(n: int) -> pd.DataFrame:
     """`n` consecutive 1m candles: the real month repeated, times continuing past its end."""
-    real = read_candles_frame(SHARED_DATA)
+    real = read_candles_frame(REAL_MONTH)
     reps = -(-n // len(real))
     frame = pd.concat([real] * reps, ignore_index=True).iloc[:n].copy()
     frame["open_time"] = real["open_time"].iloc[0] + np.arange(n, dtype=np.int64) * 60_000

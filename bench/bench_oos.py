@@ -1,4 +1,4 @@
-"""Out-of-sample report on the real candles in ../shared/data: each budget's PPO agent
+"""Out-of-sample report on the bundled real month (examples/data): each budget's PPO agent
 (several seeds) on the test split against buy-and-hold and simple_rsi, after fees, with a
 2x-fee stress row and the deflated Sharpe ratio given the number of trials.
 
@@ -26,7 +26,7 @@ from botrader.core.rl.data import make_splits
 from botrader.jobs.train import ppo
 from botrader.jobs.train.model import ActionPredictor, PpoStrategy
 from botrader.jobs.train.run import BuyAndHold, TrainRequest, backtest_period, run_training
-from tests.support.paths import SHARED_DATA
+from tests.support.paths import REAL_MONTH
 
 HOUR = 3_600_000
 
@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     budgets = [float(b) for b in args.budgets.split(",")]
-    frame = read_candles_frame(SHARED_DATA)
+    frame = read_candles_frame(REAL_MONTH)
     splits = make_splits(frame)
     test = splits.test.frame
     rows: dict[tuple[float, str], dict[str, list]] = {}
@@ -66,7 +66,7 @@ def main() -> None:
         for seed in seeds:
             hp = ppo.Hyperparameters(total_timesteps=args.timesteps, seed=seed)
             request = TrainRequest(
-                data=SHARED_DATA,
+                data=REAL_MONTH,
                 budgets=budgets,
                 hyperparameters=hp,
                 tracking_uri=f"sqlite:///{Path(tmp) / 'mlflow.db'}",

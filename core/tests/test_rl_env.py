@@ -90,9 +90,14 @@ def test_numpy_and_torch_backends_agree(splits) -> None:
         action = rng.uniform(-1, 1, 8)
         out_np = envs[0].step(action)
         out_t = envs[1].step(torch.as_tensor(action))
+        # Floats across backends: numpy's and torch's log (and float32 feature paths) may
+        # round differently in the last bit on some CPUs, so rewards and observations agree to
+        # a tolerance; the money is integer arithmetic and must agree exactly.
         np.testing.assert_allclose(out_np[0], out_t[0].numpy(), rtol=1e-6)
-        np.testing.assert_array_equal(out_np[1], out_t[1].numpy())
-    assert envs[0].cash.tolist() == envs[1].cash.tolist()
+        np.testing.assert_allclose(out_np[1], out_t[1].numpy(), rtol=1e-12, atol=1e-15)
+        assert envs[0].cash.tolist() == envs[1].cash.tolist()
+        assert envs[0].lots.tolist() == envs[1].lots.tolist()
+        assert envs[0].basis.tolist() == envs[1].basis.tolist()
 
 
 def test_episodes_windows_and_rewards(splits) -> None:
