@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import httpx
+import kmock
 import pytest
-from kmock._internal import apps
 
 from tests.support.kube import Emulator, objects, register_crds, write_kubeconfig
 from tests.support.servers import free_port
@@ -23,7 +23,7 @@ COLLECTOR = ("Deployment", "collector-binance-btcusdt-1m")
 
 @pytest.mark.slow
 async def test_bots_created_at_once_all_own_the_shared_collector(tmp_path: Path) -> None:
-    async with Emulator() as emulator, apps.Server(emulator):
+    async with Emulator() as emulator, kmock.Server(emulator):
         register_crds(emulator)
         url = str(emulator.url).rstrip("/")
         env = {**os.environ, "KUBECONFIG": str(write_kubeconfig(tmp_path / "kubeconfig", url))}

@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import kmock
 import pytest
 import yaml
-from kmock._internal import apps
 
 from tests.support.kube import Emulator, collect_garbage, objects, register_crds, write_kubeconfig
 from tests.support.paths import REPO
@@ -24,7 +24,7 @@ async def test_bots_and_training_runs_are_reconciled(tmp_path: Path, monkeypatch
     import kubernetes
     from kopf.testing import KopfRunner
 
-    async with Emulator() as emulator, apps.Server(emulator):
+    async with Emulator() as emulator, kmock.Server(emulator):
         register_crds(emulator)
         url = str(emulator.url).rstrip("/")
         kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)

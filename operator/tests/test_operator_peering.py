@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import kmock
 import pytest
 import yaml
 from kmock import ResourceInfo
-from kmock._internal import apps
 
 from tests.support.kube import Emulator, objects, register_crds, write_kubeconfig
 from tests.support.paths import REPO
@@ -35,7 +35,7 @@ def reconciles(port: int) -> float:
 
 @pytest.mark.slow
 async def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(tmp_path: Path) -> None:
-    async with Emulator() as emulator, apps.Server(emulator):
+    async with Emulator() as emulator, kmock.Server(emulator):
         register_crds(emulator)
         emulator.resources["kopf.dev/v1/clusterkopfpeerings"] = ResourceInfo(
             kind="ClusterKopfPeering",

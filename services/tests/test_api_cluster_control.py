@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import kmock
 from fastapi.testclient import TestClient
-from kmock._internal import apps, enums
 
 from botrader.core.db import connect, upgrade
 from botrader.core.db.trading import TradingStore
@@ -25,7 +25,7 @@ async def test_control_patches_the_tradingbot_and_audits(tmp_path: Path) -> None
     store = TradingStore(engine)
     store.register("btc-rsi", "trading", {"symbol": "BTCUSDT"})  # what the bot's trader wrote
     store.register("gone", "trading", {"symbol": "BTCUSDT"})  # a row whose resource was deleted
-    async with Emulator() as emulator, apps.Server(emulator):
+    async with Emulator() as emulator, kmock.Server(emulator):
         register_crds(emulator)
         url = str(emulator.url).rstrip("/")
         bot = {
@@ -52,7 +52,7 @@ async def test_control_patches_the_tradingbot_and_audits(tmp_path: Path) -> None
         assert spec == {"symbol": "BTCUSDT", "budget": 10000, "paused": True, "emergencyStop": False}
         assert (await asyncio.to_thread(post, "/bots/btc-rsi/emergency-stop"))[1]["phase"] == "Halted"
         assert objects(emulator)[("TradingBot", "btc-rsi")]["spec"]["emergencyStop"] is True
-        patches = [r for r in emulator._requests if r.method == enums.method.PATCH]
+        patches = [r for r in emulator._requests if r.method == kmock.method.PATCH]
         assert patches and all(r.params.get("fieldManager") == FIELD_MANAGER for r in patches)
         audit = store.audit_log(bot="btc-rsi")
         assert [(a["actor"], a["action"], a["before"], a["after"]) for a in audit] == [

@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kmock import KubernetesEmulator, ResourceInfo
-from kmock._internal import apps, enums
+from kmock import KubernetesEmulator, RawHandler, ResourceInfo, action
 
 from botrader.core.crds import crd
 
 
-class _DispatchOnce(apps.RawHandler):
+class _DispatchOnce(RawHandler):
     """kmock finds the reaction for a request by replaying its whole request log through each
     reaction's filter (`request in payload._source`), so every request costs O(requests served
     so far) — quadratic over a run, which swamps any benchmark. The emulator's own reactions
@@ -59,7 +58,7 @@ class Emulator(KubernetesEmulator, _DispatchOnce):
     async def _handle(self, request: Any) -> Any:
         if (
             request.resource is not None
-            and request.action == enums.action.CREATE
+            and request.action == action.CREATE
             and isinstance(request.data, dict)
         ):
             meta = request.data.setdefault("metadata", {})
