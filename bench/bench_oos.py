@@ -22,7 +22,7 @@ from _common import REPO  # noqa: F401 (puts the repo on sys.path)
 from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.performance import deflated_sharpe_ratio, period_returns
 from botrader.core.engine.strategies import make_strategy
-from botrader.core.rl.data import make_splits
+from botrader.jobs.rl.data import make_splits
 from botrader.jobs.train import ppo
 from botrader.jobs.train.model import ActionPredictor, PpoStrategy
 from botrader.jobs.train.run import BuyAndHold, TrainRequest, backtest_period, run_training

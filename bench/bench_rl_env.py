@@ -12,8 +12,8 @@ import time
 import numpy as np
 from _common import tiled_candles
 
-from botrader.core.rl.data import make_splits
-from botrader.core.rl.env import VecTradingEnv
+from botrader.jobs.rl.data import make_splits
+from botrader.jobs.rl.env import VecTradingEnv
 
 
 def measure(split, n: int, steps: int, backend: str, device: str) -> float:

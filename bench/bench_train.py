@@ -15,7 +15,7 @@ import time
 
 from _common import tiled_candles
 
-from botrader.core.rl.data import make_splits
+from botrader.jobs.rl.data import make_splits
 from botrader.jobs.train import ppo
 
 
@@ -33,7 +33,7 @@ def sb3(split, envs: int, steps: int, num_steps: int) -> float:
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from botrader.core.rl.gym import TradingEnv
+    from botrader.jobs.rl.gym import TradingEnv
 
     vec = DummyVecEnv([lambda i=i: TradingEnv(split, seed=i) for i in range(envs)])
     model = PPO(

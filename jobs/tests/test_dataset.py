@@ -38,8 +38,22 @@ def test_too_few_candles_and_empty_store(sqlite_url, real_candles, tmp_path: Pat
     assert not (tmp_path / "x.parquet").exists()
     engine = connect(sqlite_url)
     upgrade(engine)
-    with pytest.raises(UserError, match="no candles for binance:ETHUSDT:1m"):
-        candles_from_store(CandleStore(engine), make_key("binance", "ETHUSDT", "1m"), None, None)
+    store = CandleStore(engine)
+    with pytest.raises(UserError, match=r"no binance:ETHUSDT:1m candles \(stored: none\)"):
+        candles_from_store(store, make_key("binance", "ETHUSDT", "1m"), None, None)
+
+
+def test_a_missing_series_names_the_stored_ones(sqlite_url, candles_slice) -> None:
+    """After a replay the candles are stored as replay:…: say so instead of sending the user
+    off to backfill binance:… candles."""
+    engine = connect(sqlite_url)
+    upgrade(engine)
+    store = CandleStore(engine)
+    store.upsert(make_key("replay", "BTCUSDT", "1m"), candles_slice(0, 120))
+    with pytest.raises(UserError) as err:
+        candles_from_store(store, make_key("binance", "BTCUSDT", "1m"), None, None)
+    assert "stored: replay:BTCUSDT:1m (120 candles)" in str(err.value)
+    assert "--exchange" in str(err.value)
 
 
 def test_dataset_command_from_a_file(tmp_path: Path, capsys) -> None:

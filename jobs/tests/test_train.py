@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from botrader.core.cli.main import main
-from botrader.core.rl.data import make_splits
-from botrader.core.rl.env import EnvConfig, VecTradingEnv
+from botrader.jobs.rl.data import make_splits
+from botrader.jobs.rl.env import EnvConfig, VecTradingEnv
 from botrader.jobs.train import ppo
 from tests.support.servers import MlflowServer
 
@@ -71,10 +71,10 @@ def test_training_is_reproducible() -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--learning-rate", "-0.001"], "bad learning rate -0.001"),
+        (["--learning-rate", "-0.001"], "bad learning_rate -0.001: must be > 0"),
         (["--window-size", "100000"], "window size 100000 is larger than the training data"),
         (["--budgets", "10,-5"], "bad --budgets '10,-5'"),
-        (["--window-overlap", "1.5"], "bad window overlap 1.5"),
+        (["--window-overlap", "1.5"], "bad window_overlap 1.5: must be < 1"),
     ],
 )
 def test_bad_hyperparameters_fail_before_any_work(argv, needle, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -201,7 +201,7 @@ def _the_operator_reads_the_results_back(tracking_uri: str, results: list[dict])
 def _the_api_lists_the_models_over_rest(tracking_uri: str) -> None:
     """/models' view of the server (REST, as the services image has no mlflow package)."""
     from botrader.core.mlflow_rest import MlflowRest
-    from botrader.core.rl.features import PORTFOLIO_NAMES, FeatureConfig
+    from botrader.jobs.rl.features import PORTFOLIO_NAMES, FeatureConfig
     from botrader.services.api.mlflow_models import describe, source_for
 
     source = source_for(tracking_uri)

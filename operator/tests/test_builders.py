@@ -94,7 +94,7 @@ def test_training_job_and_rayjob() -> None:
     script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
     assert script.startswith("botrader dataset build --symbol BTCUSDT --interval 1m --start 2025-05-30")
     assert "botrader train --data /tmp/dataset.parquet --budgets 1000,10000,50000,100000" in script
-    assert "--timesteps 200000" in script and "--ray-address" not in script
+    assert "--total-timesteps 200000" in script and "--ray-address" not in script
     ray = training.ray_job("btc-ppo", "ml", {**spec, "dataset": {"path": "/d.parquet"}}, S)
     assert ray["kind"] == "RayJob" and ray["spec"]["shutdownAfterJobFinishes"] is True
     assert ray["spec"]["entrypoint"].startswith("botrader train --data /d.parquet")

@@ -288,7 +288,7 @@ def test_trade_by_name_and_bad_arguments(sqlite_url: str, candle_file, capsys) -
         "default",
         parse_trading_bot(bot_doc(path)).spec.model_dump(by_alias=True, exclude_none=True),
     )
-    from botrader.core.cli.trade import load_bot
+    from botrader.services.cli.trade import load_bot
 
     loaded = load_bot(None, "btc-test", sqlite_url)
     assert loaded.spec == parse_trading_bot(bot_doc(path)).spec

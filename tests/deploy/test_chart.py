@@ -172,7 +172,7 @@ def test_bad_values_are_rejected_with_a_message_naming_them(setting: str, messag
 
 
 def test_operator_replicas_get_distinct_priorities_and_env_the_settings_read() -> None:
-    from botrader.core.cli.operator_cmd import ordinal
+    from botrader.operator.cli import ordinal
 
     docs = render("full-values")
     operator = next(

@@ -18,8 +18,26 @@ from tests.support.paths import REPO
 
 COMMANDS = {
     "operator": [["operator", "--help"]],
-    "services": [["api", "--help"], ["collect", "--help"], ["trade", "--help"], ["db", "upgrade"]],
+    "services": [
+        ["api", "--help"],
+        ["collect", "--help"],
+        ["backfill", "--help"],  # the operator's backfill Job runs in this image
+        ["trade", "--help"],
+        ["up", "--help"],
+        ["db", "upgrade"],
+    ],
 }
+# What each image's `botrader --help` lists: exactly the commands it can run.
+LISTED = {
+    "operator": ["backtest", "operator", "db"],
+    "services": ["up", "collect", "backfill", "trade", "api", "backtest", "db"],
+}
+
+
+def listed_commands(help_text: str) -> list[str]:
+    """The names in the Commands panel of `botrader --help`."""
+    panel = help_text.split("Commands")[1].split("╰")[0]
+    return re.findall(r"^│ ([a-z]+) ", panel, flags=re.M)
 
 
 def install_arguments(image: str) -> list[str]:
@@ -57,6 +75,11 @@ def test_image_install_line_works_and_its_commands_run(image: str, tmp_path: Pat
         "HOME": str(tmp_path),
         "BOTRADER_DB_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
     }
+    listing = subprocess.run(
+        [str(venv / "bin" / "botrader"), "--help"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert listing.returncode == 0, listing.stderr[-1000:]
+    assert listed_commands(listing.stdout) == LISTED[image]
     for command in COMMANDS[image]:
         done = subprocess.run(
             [str(venv / "bin" / "botrader"), *command], capture_output=True, text=True, env=env, cwd=tmp_path

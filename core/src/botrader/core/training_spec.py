@@ -3,17 +3,24 @@ Job's or RayJob's entrypoint) and by `botrader up` (the same commands, run local
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-FLAGS = {
-    "totalTimesteps": "--timesteps",
-    "learningRate": "--learning-rate",
-    "numEnvs": "--num-envs",
-    "windowSize": "--window-size",
-    "windowOverlap": "--window-overlap",
-    "feeRate": "--fee",
-    "actionDeadzone": "--action-deadzone",
-}
+DEFAULT_EXPERIMENT = "Deep_RL_Trading"  # MLflow experiment of TrainingRuns (the CRD's default too)
+
+
+def hyperparameter_flags(hyperparameters: dict[str, Any]) -> list[str]:
+    """spec.hyperparameters → `botrader train` options, by name: the CRD's camelCase keys are
+    the training dataclass's fields (a test holds them equal), `learningRate` → `--learning-rate`,
+    booleans as `--anneal-lr` / `--no-anneal-lr`."""
+    flags = []
+    for key, value in sorted(hyperparameters.items()):
+        name = re.sub(r"(?<!^)(?=[A-Z])", "-", key).lower()
+        if isinstance(value, bool):
+            flags.append(f"--{name}" if value else f"--no-{name}")
+        else:
+            flags += [f"--{name}", str(value)]
+    return flags
 
 
 def train_command(
@@ -64,7 +71,7 @@ def train_command(
         "--interval",
         spec.get("interval", "1m"),
         "--experiment",
-        (spec.get("mlflow") or {}).get("experiment", "Deep_RL_Trading"),
+        (spec.get("mlflow") or {}).get("experiment", DEFAULT_EXPERIMENT),
         "--seed",
         str(spec.get("seed", 1)),
         "--run-name",
@@ -77,9 +84,6 @@ def train_command(
         train += ["--mlflow-uri", tracking_uri]
     if ray_address:
         train += ["--ray-address", ray_address]
-    for key, flag in FLAGS.items():
-        value = (spec.get("hyperparameters") or {}).get(key)
-        if value is not None:
-            train += [flag, str(value)]
+    train += hyperparameter_flags(spec.get("hyperparameters") or {})
     steps.append(train)
     return steps

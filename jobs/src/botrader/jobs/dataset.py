@@ -37,7 +37,8 @@ def candles_from_store(
         minute = SeriesKey(key.exchange, key.symbol, "1m")
         frame = resample(store.load_frame(minute, start, end), "1m", key.interval)
     if frame.empty:
-        raise UserError(f"no candles for {key} in the requested range; run `botrader backfill` first")
+        todo = "choose a stored series (--exchange, --symbol), pass --data FILE, or run `botrader backfill`"
+        raise store.missing(key, todo, start, end)
     return frame
 
 

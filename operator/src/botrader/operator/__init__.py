@@ -1,1 +1,2 @@
-"""Botrader Kubernetes operator (Kopf). The reconcilers land with the operator issue."""
+"""Botrader's Kubernetes operator (Kopf): reconciles TradingBot and TrainingRun resources into
+collectors, traders and training jobs, and keeps their status (`handlers` is Kopf's module)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import kopf
 
+from botrader.core.training_spec import DEFAULT_EXPERIMENT
 from botrader.operator import metrics, mlflow_results, status, training
 from botrader.operator.apply import Applier
 from botrader.operator.bots import owner_ref
@@ -60,7 +61,7 @@ async def collect_results(
         return status.condition(
             "ResultsAvailable", False, "NoTrackingServer", "the operator has no MLFLOW_TRACKING_URI"
         )
-    experiment = (spec.get("mlflow") or {}).get("experiment", "Deep_RL_Trading")
+    experiment = (spec.get("mlflow") or {}).get("experiment", DEFAULT_EXPERIMENT)
     try:
         results = await asyncio.to_thread(
             mlflow_results.fetch_results, settings.mlflow_uri, experiment, body["metadata"]["name"]

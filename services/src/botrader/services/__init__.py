@@ -1,1 +1,2 @@
-"""Botrader long-running services: market-data collector, paper trader, status API."""
+"""Botrader's long-running services: market-data collector and backfill, paper trader, status
+API and dashboard, and embedded mode (`botrader up`), which runs them in one process."""

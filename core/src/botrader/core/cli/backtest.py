@@ -35,12 +35,12 @@ def _candles(
     end_ms = parse_instant(end, option="--end") if end else None
     if data is not None:
         return read_candles_frame(data, start_ms, end_ms)
-    frame = CandleStore(connect(settings.db_url(db))).load_frame(
-        make_key(exchange, symbol, interval), start_ms, end_ms
-    )
+    store = CandleStore(connect(settings.db_url(db)))
+    key = make_key(exchange, symbol, interval)
+    frame = store.load_frame(key, start_ms, end_ms)
     if frame.empty:
-        raise UserError(
-            f"no {exchange}:{symbol}:{interval} candles in the database; pass --data or run backfill"
+        raise store.missing(
+            key, "choose a stored series (--exchange, --symbol) or pass --data FILE", start_ms, end_ms
         )
     return frame
 

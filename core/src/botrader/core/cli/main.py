@@ -1,40 +1,100 @@
 """Entry point of the `botrader` command.
 
-`main()` is the one place that turns failures into exit codes: 0 success, 2 bad input
-(one line naming the bad value, never a traceback), 130 interrupted.
+Each distribution registers its own subcommands in the entry-point group
+`botrader.commands` (a Typer command function or a Typer group), so an image lists exactly
+the commands it can run: the operator image has `operator`, the services image `up`,
+`collect`, `backfill`, `trade`, `api`, the jobs image adds `dataset` and `train`. Core
+collects what is installed and keeps the one policy every command shares — exit codes: 0
+success, 2 bad input (one line naming the bad value, never a traceback), 130 interrupted —
+and, for a command that is not installed, which distribution brings it.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
 
 import typer
 
-from botrader.core.cli import api, backtest, db, market, operator_cmd, trade, train, up
 from botrader.core.errors import UserError
 
-app = typer.Typer(
-    name="botrader",
-    help="Botrader: AI-driven crypto paper-trading bots, on Kubernetes or on a laptop.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.command()(up.up)
-app.command()(market.collect)
-app.command()(market.backfill)
-app.command()(backtest.backtest)
-app.command()(trade.trade)
-app.command()(train.train)
-app.command()(api.api)
-app.command(name="operator")(operator_cmd.operator)
-app.add_typer(market.dataset_app, name="dataset")
-app.add_typer(db.app, name="db")
+COMMAND_GROUP = "botrader.commands"
+# Every command Botrader ships and the distribution that carries it, in --help order.
+DISTRIBUTION = {
+    "up": "botrader-services",
+    "collect": "botrader-services",
+    "backfill": "botrader-services",
+    "trade": "botrader-services",
+    "api": "botrader-services",
+    "backtest": "botrader-core",
+    "dataset": "botrader-jobs",
+    "train": "botrader-jobs[rl]",
+    "operator": "botrader-operator",
+    "db": "botrader-core",
+}
+HELP = "Botrader: AI-driven crypto paper-trading bots, on Kubernetes or on a laptop."
 
 
-def main(argv: list[str] | None = None) -> int:
+def installed_commands() -> list[EntryPoint]:
+    """The `botrader` subcommands of the installed distributions (one per name)."""
+    found = {ep.name: ep for ep in entry_points(group=COMMAND_GROUP)}
+    order = list(DISTRIBUTION)
+    return sorted(found.values(), key=lambda ep: (order.index(ep.name) if ep.name in order else 99, ep.name))
+
+
+def has_command(name: str) -> bool:
+    return any(ep.name == name for ep in installed_commands())
+
+
+def install_hint(command: str) -> str:
+    dist = DISTRIBUTION.get(command, "botrader-core")
+    return f"`botrader {command}` comes with {dist}, which is not installed here: pip install '{dist}'"
+
+
+def build_app(commands: Iterable[EntryPoint]) -> typer.Typer:
+    commands = list(commands)
+    names = {ep.name for ep in commands}
+    missing = [name for name in DISTRIBUTION if name not in names]
+    epilog = None
+    if missing:
+        by_dist: dict[str, list[str]] = {}
+        for name in missing:
+            by_dist.setdefault(DISTRIBUTION[name], []).append(name)
+        epilog = "Not installed here: " + "; ".join(
+            f"{', '.join(cmds)} (pip install '{dist}')" for dist, cmds in by_dist.items()
+        )
+    app = typer.Typer(
+        name="botrader",
+        help=HELP,
+        epilog=epilog,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for ep in commands:
+        target = ep.load()
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=ep.name)
+        else:
+            app.command(name=ep.name)(target)
+    return app
+
+
+@functools.cache
+def default_app() -> typer.Typer:
+    return build_app(installed_commands())
+
+
+def main(argv: list[str] | None = None, app: typer.Typer | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="botrader")  # standalone: usage errors exit 2 with a message
+        app = app or default_app()
+        registered = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+        if args and args[0] in DISTRIBUTION and args[0] not in registered:
+            raise UserError(install_hint(args[0]))
+        app(args=args, prog_name="botrader")  # standalone: usage errors exit 2 with a message
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except UserError as exc:

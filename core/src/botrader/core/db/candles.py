@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from botrader.core.candles import Candle, SeriesKey
 from botrader.core.db.models import CANDLES
+from botrader.core.errors import UserError
 from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 
 NOTIFY_CHANNEL = "botrader_candles"
@@ -169,3 +170,20 @@ class CandleStore:
             }
         )
         return frame.astype({n: "float64" for n in ("open", "high", "low", "close", "volume")})
+
+    def series(self) -> list[tuple[SeriesKey, int]]:
+        """Every stored series with its candle count."""
+        cols = (CANDLES.c.exchange, CANDLES.c.symbol, CANDLES.c.interval)
+        query = select(*cols, func.count()).group_by(*cols).order_by(*cols)
+        with self.engine.connect() as conn:
+            return [(SeriesKey(e, s, i), int(n)) for e, s, i, n in conn.execute(query)]
+
+    def missing(
+        self, key: SeriesKey, what_to_do: str, start: int | None = None, end: int | None = None
+    ) -> UserError:
+        """The one-line error for a series with no candles, naming the series that do exist
+        (a replay stores `replay:…`, a backfill `binance:…`)."""
+        stored = self.series()
+        found = ", ".join(f"{k} ({n:,} candles)" for k, n in stored) if stored else "none"
+        where = " in the requested range" if start is not None or end is not None else ""
+        return UserError(f"no {key} candles{where} (stored: {found}); {what_to_do}")

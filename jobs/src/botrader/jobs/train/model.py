@@ -26,7 +26,7 @@ from botrader.core.engine import strategies
 from botrader.core.engine.strategies import Account, Bar
 from botrader.core.errors import UserError
 from botrader.core.indicators.streaming import StreamingIndicators
-from botrader.core.rl.features import CLIP, PORTFOLIO_NAMES, FeatureConfig, indicator_columns
+from botrader.jobs.rl.features import CLIP, PORTFOLIO_NAMES, FeatureConfig, indicator_columns
 from botrader.jobs.train.ppo import Agent
 
 HOLD, SELL, BUY = 0, 1, 2

@@ -1,7 +1,7 @@
 """PPO with a Gaussian policy for continuous position sizing, after cleanrl's
-`ppo_continuous_action.py`: one readable file, an explicit hyperparameter dataclass,
-a straight-line training loop. The environment is Botrader's vectorised trading env, whose
-accounting is the engine's arithmetic.
+`ppo_continuous_action.py`: one readable file, the hyperparameters declared once (in
+`hyperparameters.py`), a straight-line training loop. The environment is Botrader's
+vectorised trading env, whose accounting is the engine's arithmetic.
 
 Validation: every `eval_every` updates the deterministic policy (the Gaussian's mean,
 clipped to [-1, 1]) trades the validation split through the engine; the checkpoint with the
@@ -15,109 +15,15 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.distributions.normal import Normal
 
-from botrader.core.errors import UserError
-from botrader.core.rl.data import Split
-from botrader.core.rl.env import EnvConfig, VecTradingEnv
-
-
-@dataclass
-class Hyperparameters:
-    total_timesteps: int = 200_000
-    """environment steps over all parallel environments"""
-    learning_rate: float = 3e-4
-    """Adam's step size (annealed linearly to 0 when `anneal_lr`)"""
-    num_envs: int = 64
-    """parallel environments, stepped as one array operation"""
-    num_steps: int = 128
-    """steps per environment per rollout"""
-    anneal_lr: bool = True
-    gamma: float = 0.99
-    """discount factor"""
-    gae_lambda: float = 0.95
-    """GAE's bias/variance trade-off"""
-    num_minibatches: int = 4
-    update_epochs: int = 4
-    norm_adv: bool = True
-    """normalise advantages per minibatch"""
-    clip_coef: float = 0.2
-    """the surrogate objective's clipping"""
-    clip_vloss: bool = True
-    """clip the value loss like the policy's"""
-    ent_coef: float = 0.0
-    """entropy bonus"""
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    hidden: int = 64
-    """width of the two hidden layers of actor and critic"""
-    eval_every: int = 5
-    """updates between validation runs"""
-    window_size: int = 240
-    """episode length in candles (4 h of 1m)"""
-    window_overlap: float = 0.25
-    """overlap of the training windows episodes are drawn from"""
-    fee_rate: float = 0.001
-    slippage_bps: float = 0.0
-    action_deadzone: float = 0.2
-    """|action| below this is a hold: no order, no fee (the same rule when trading). Chosen
-    on validation Sharpe among 0, 0.1, 0.2, 0.3, 0.5 (seed 1, budget 10,000): without it the
-    deterministic policy nudges the position on almost every candle and fees eat it"""
-    seed: int = 1
-    device: str = "cpu"
-    env_backend: str = "auto"
-    """numpy, torch, or auto: numpy on a CPU (faster for tens of envs), torch on a GPU"""
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def minibatch_size(self) -> int:
-        return self.batch_size // self.num_minibatches
-
-    @property
-    def num_iterations(self) -> int:
-        return max(1, self.total_timesteps // self.batch_size)
-
-    def validate(self, train_rows: int | None = None) -> None:
-        """Fail before any work starts, naming the bad value."""
-        checks = [
-            (self.learning_rate > 0, f"bad learning rate {self.learning_rate}: must be > 0"),
-            (self.total_timesteps > 0, f"bad total timesteps {self.total_timesteps}: must be > 0"),
-            (
-                self.num_envs >= 1 and self.num_steps >= 1,
-                f"bad num_envs/num_steps {self.num_envs}/{self.num_steps}",
-            ),
-            (
-                self.batch_size % self.num_minibatches == 0,
-                f"bad num_minibatches {self.num_minibatches}: must divide the batch of {self.batch_size}",
-            ),
-            (
-                0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1,
-                f"bad gamma/gae_lambda {self.gamma}/{self.gae_lambda}",
-            ),
-            (self.clip_coef > 0, f"bad clip_coef {self.clip_coef}: must be > 0"),
-            (self.window_size >= 2, f"bad window size {self.window_size}: need at least 2 candles"),
-            (0 <= self.window_overlap < 1, f"bad window overlap {self.window_overlap}: expected [0, 1)"),
-            (0 <= self.fee_rate < 0.1, f"bad fee rate {self.fee_rate}: expected [0, 0.1)"),
-            (0 <= self.action_deadzone < 1, f"bad action deadzone {self.action_deadzone}: expected [0, 1)"),
-        ]
-        if train_rows is not None:
-            checks.append(
-                (
-                    self.window_size < train_rows,
-                    f"window size {self.window_size} is larger than the training data ({train_rows} candles)",
-                )
-            )
-        for ok, message in checks:
-            if not ok:
-                raise UserError(message)
+from botrader.jobs.rl.data import Split
+from botrader.jobs.rl.env import EnvConfig, VecTradingEnv
+from botrader.jobs.train.hyperparameters import Hyperparameters
 
 
 def layer_init(layer: nn.Linear, std: float = float(np.sqrt(2)), bias_const: float = 0.0) -> nn.Linear:
@@ -329,7 +235,3 @@ def train(
         if on_update is not None:
             on_update(stats, agent)
     return agent
-
-
-def describe(args: Hyperparameters) -> dict[str, Any]:
-    return asdict(args)

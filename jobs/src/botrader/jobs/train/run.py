@@ -25,10 +25,10 @@ from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.performance import Performance
 from botrader.core.engine.strategies import make_strategy
-from botrader.core.rl.data import Splits, make_splits
+from botrader.core.training_spec import DEFAULT_EXPERIMENT
+from botrader.jobs.rl.data import Splits, make_splits
 
 WARMUP = 500  # candles shown to the streaming features before an evaluation period
-DEFAULT_EXPERIMENT = "Deep_RL_Trading"
 
 
 @dataclass

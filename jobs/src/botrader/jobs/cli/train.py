@@ -1,15 +1,25 @@
-"""`botrader train`: PPO agents per budget, tracked in MLflow."""
+"""`botrader train`: PPO agents per budget, tracked in MLflow.
+
+The hyperparameter options are generated from `Hyperparameters` (one declaration: name,
+type, default and the attribute docstring as help), so a new knob needs no CLI code.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+import typing
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from botrader.core.cli.common import require
 from botrader.core.errors import UserError
+from botrader.core.training_spec import DEFAULT_EXPERIMENT
+from botrader.jobs.train.hyperparameters import Hyperparameters, docs
+
+ALIASES = {"total_timesteps": ["--timesteps"], "fee_rate": ["--fee"]}  # the names users already type
 
 
 def _budgets(text: str) -> list[float]:
@@ -22,26 +32,14 @@ def _budgets(text: str) -> list[float]:
     return values
 
 
-def train(
+def _train(
     data: Annotated[
         Path, typer.Option(help="Dataset parquet (botrader dataset build) or candle CSV/parquet.")
     ],
     budgets: Annotated[
         str, typer.Option(help="Comma-separated budgets; one agent each.")
     ] = "1000,10000,50000,100000",
-    timesteps: Annotated[int, typer.Option(help="Environment steps per agent.")] = 200_000,
-    num_envs: Annotated[int, typer.Option(help="Parallel environments per agent.")] = 64,
-    learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 3e-4,
-    window_size: Annotated[int, typer.Option(help="Episode length in candles.")] = 240,
-    window_overlap: Annotated[float, typer.Option(help="Overlap of training windows (fraction).")] = 0.25,
-    action_deadzone: Annotated[
-        float, typer.Option(help="|action| below this holds (no order, no fee).")
-    ] = 0.2,
-    fee: Annotated[float, typer.Option(help="Fee rate per fill.")] = 0.001,
-    eval_every: Annotated[int, typer.Option(help="Updates between validation runs.")] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "Deep_RL_Trading",
+    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = DEFAULT_EXPERIMENT,
     mlflow_uri: Annotated[
         str | None, typer.Option(help="Tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db).")
     ] = None,
@@ -57,23 +55,18 @@ def train(
         int | None, typer.Option(help="Serve training metrics (Prometheus) on this port while training.")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    **hyperparameters: Any,
 ) -> None:
     """Train one PPO agent per budget; validate, test and register each in MLflow."""
-    ppo = require("botrader.jobs.train.ppo")
-    runner = require("botrader.jobs.train.run")
-    hp = ppo.Hyperparameters(
-        total_timesteps=timesteps,
-        num_envs=num_envs,
-        learning_rate=learning_rate,
-        window_size=window_size,
-        action_deadzone=action_deadzone,
-        window_overlap=window_overlap,
-        fee_rate=fee,
-        eval_every=eval_every,
-        seed=seed,
-        device=device,
-    )
+    try:
+        from botrader.jobs.train import run as runner
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            f"`botrader train` needs the RL extras ({exc.name} is missing): pip install 'botrader-jobs[rl]'"
+        ) from None
+    hp = Hyperparameters(**hyperparameters)
     hp.validate()
+    timesteps = hp.total_timesteps
     request = runner.TrainRequest(
         data=data,
         budgets=_budgets(budgets),
@@ -150,3 +143,38 @@ def results_table(results: list[dict[str, Any]]) -> Any:
             f(-rsi["max_drawdown"], True),
         )
     return table
+
+
+def _hyperparameter_options() -> list[inspect.Parameter]:
+    hints = typing.get_type_hints(Hyperparameters)
+    helps = docs()
+    out = []
+    for f in fields(Hyperparameters):
+        flag = "--" + f.name.replace("_", "-")
+        kind = hints[f.name]
+        names = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag, *ALIASES.get(f.name, [])]
+        option = typer.Option(*names, help=helps.get(f.name, ""), rich_help_panel="Hyperparameters")
+        default = f.default if f.default is not MISSING else None
+        out.append(
+            inspect.Parameter(
+                f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option]
+            )
+        )
+    return out
+
+
+def _with_hyperparameters(func: Any) -> Any:
+    """`func` with one keyword option per hyperparameter in its signature (Typer reads it)."""
+    signature = inspect.signature(func, eval_str=True)
+    plain = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    plain = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in plain]
+
+    def train(**kwargs: Any) -> None:
+        return func(**kwargs)
+
+    train.__doc__ = func.__doc__
+    train.__signature__ = signature.replace(parameters=[*plain, *_hyperparameter_options()])  # type: ignore[attr-defined]
+    return train
+
+
+train = _with_hyperparameters(_train)

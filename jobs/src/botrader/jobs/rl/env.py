@@ -37,7 +37,7 @@ from botrader.core.engine.units import (
     slippage_units,
 )
 from botrader.core.errors import UserError
-from botrader.core.rl.data import Split
+from botrader.jobs.rl.data import Split
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from botrader.core import settings
-from botrader.core.cli.common import require
 from botrader.core.cli.db import DbOption
 from botrader.core.errors import UserError
 
@@ -33,7 +32,6 @@ def api(
 
     if control not in ("none", "kubernetes"):
         raise UserError(f"--control {control!r}: expected none or kubernetes")
-    require("botrader.services.api.main")
     if control == "kubernetes":
         os.environ["BOTRADER_CONTROL"] = "kubernetes"
         if kube_api:

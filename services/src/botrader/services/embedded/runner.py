@@ -1,47 +1,40 @@
-"""`botrader up`: run what a manifest needs in one process, no cluster required.
+"""Embedded mode (`botrader up`): what a manifest needs, in one process, no cluster.
 
-Embedded mode: the collector (live or replay) and the bot's paper trader share one event
-loop and one database (SQLite by default); the collector pokes the trader after every
-commit. A live table shows the newest candles with RSI/MACD and the bot's state. The status
-API joins when it lands.
+The collector (live or replay) and the bot's paper trader share one event loop and one
+database (SQLite by default); the collector pokes the trader after every commit, the API
+and dashboard are served on the same loop, and a live table shows the newest candles with
+RSI/MACD and the bot's state. TrainingRuns in the manifests train first
+(`botrader.services.embedded.training`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from botrader.core import settings
-from botrader.core.cli.common import require, setup_logging
-from botrader.core.cli.db import DbOption
+from botrader.core.cli.common import setup_logging
 from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot, load_manifests, parse_trading_bot
 from botrader.core.modelref import training_run_ref
 from botrader.core.signals import stop_on_signals
+from botrader.services.api import control, server
+from botrader.services.api.main import create_app
+from botrader.services.collector import service as collector_service
+from botrader.services.embedded.training import parse_training_run
+from botrader.services.trader import service as trader_service
 
 
-def up(
-    files: Annotated[
-        list[Path],
-        typer.Option(
-            "-f",
-            "--file",
-            help="Manifest (YAML) as for kubectl apply: one TradingBot, optionally TrainingRuns; repeatable.",
-        ),
-    ],
-    db: DbOption = None,
-    port: Annotated[int, typer.Option(help="API and dashboard port (0 = any free port).")] = 8001,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    speed: Annotated[float | None, typer.Option(help="Override spec.replay.speed.")] = None,
-    exit_after_replay: Annotated[
-        bool, typer.Option(help="Stop when a replay ends instead of serving on.")
-    ] = False,
+def run_embedded(
+    files: list[Path],
+    *,
+    db: str | None,
+    port: int,
+    duration: float | None,
+    speed: float | None,
+    exit_after_replay: bool,
 ) -> None:
-    """Run a bot manifest locally (embedded mode: SQLite, collector, trader and API in one process;
-    TrainingRuns in the manifests train first, with local Ray and a local MLflow store)."""
     setup_logging("WARNING")
     bot, runs = _load(files)
     replay = bot.replay_path()
@@ -49,9 +42,8 @@ def up(
         raise UserError(f"{bot.name}: spec.replay.path {bot.spec.replay.path!r} not found")  # type: ignore[union-attr]
     if runs:
         bot = _train(bot, runs, settings.db_url(db))
-    collector = require("botrader.services.collector.service")
     spec = bot.spec
-    cfg = collector.CollectorConfig(
+    cfg = collector_service.CollectorConfig(
         symbols=[spec.symbol],
         interval=spec.interval,
         source=spec.source,
@@ -61,17 +53,11 @@ def up(
         port=None,  # the API serves /metrics for every component of this process
         speed=speed if speed is not None else (spec.replay.speed if spec.replay else 60.0),
     )
-    services = {
-        name: require(f"botrader.services.{name}")
-        for name in ("collector.service", "trader.service", "api.main", "api.server", "api.control")
-    }
-    asyncio.run(_run(cfg, bot, services, port, exit_after_replay))
+    asyncio.run(_run(cfg, bot, port, exit_after_replay, files))
 
 
 def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Path]]]:
     """One TradingBot and any TrainingRuns from the files, each validated as the cluster would."""
-    from botrader.core.cli.embedded_training import parse_training_run
-
     bots, runs = [], []
     for path in files:
         for doc in load_manifests(path):
@@ -100,9 +86,11 @@ def _train(bot: TradingBot, runs: list[tuple[dict[str, Any], Path]], db_url: str
     import os
 
     from botrader.core.cli.common import console as make_console
-    from botrader.core.cli.embedded_training import run_training, tracking_uri, with_trained_model
+    from botrader.core.cli.main import has_command, install_hint
+    from botrader.services.embedded.training import run_training, tracking_uri, with_trained_model
 
-    require("botrader.jobs.train.run")
+    if not has_command("train"):
+        raise UserError(f"the manifests hold TrainingRuns: {install_hint('train')}")
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(db_url)  # the trader loads models from it
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the live table owns the console
     console = make_console()
@@ -118,43 +106,54 @@ def _train(bot: TradingBot, runs: list[tuple[dict[str, Any], Path]], db_url: str
     return bot
 
 
-async def _start_api(cfg: Any, services: dict[str, Any], port: int) -> tuple[Any, Any, Any, str]:
+async def _start_api(db_url: str, port: int) -> tuple[Any, Any, control.LocalController, str]:
     import os
     import secrets
 
     from botrader.core.db import connect, upgrade
 
-    engine = connect(cfg.db_url)
+    engine = connect(db_url)
     upgrade(engine)
-    controller = services["api.control"].LocalController()
+    controller = control.LocalController()
     token = os.environ.get("BOTRADER_API_TOKEN") or secrets.token_urlsafe(12)
-    app = services["api.main"].create_app(engine, controller=controller, token=token)
-    server, task = await services["api.server"].serve_embedded(app, "127.0.0.1", port)
-    return server, task, controller, token
+    app = create_app(engine, controller=controller, token=token)
+    api, task = await server.serve_embedded(app, "127.0.0.1", port)
+    return api, task, controller, token
 
 
-async def _run(
-    cfg: Any, bot: TradingBot, services: dict[str, Any], port: int, exit_after_replay: bool
-) -> None:
+def next_steps(url: str, token: str, bot: TradingBot, files: list[Path]) -> str:
+    """What a newcomer can try once the replay has ended (the demo stays up for it)."""
+    data = bot.replay_path() or Path("FILE.csv.gz")
+    stop = f"curl -X POST -H 'Authorization: Bearer {token}' {url}bots/{bot.name}/stop"
+    return "\n".join(
+        [
+            "[bold]What to try next[/bold] (the bot and its API stay up until Ctrl-C):",
+            f"  open the dashboard         {url}",
+            f"  stop the bot               {stop}",
+            f"  backtest the same candles  botrader backtest --bot {files[0]} --data {data}",
+            "  train a PPO model          make install && botrader up -f examples/tradingbot-ppo-replay.yaml",
+        ]
+    )
+
+
+async def _run(cfg: Any, bot: TradingBot, port: int, exit_after_replay: bool, files: list[Path]) -> None:
     from rich.console import Group
     from rich.live import Live
 
     from botrader.core.cli.common import console as make_console
+    from botrader.services.embedded.live_table import LiveCandles
 
-    trader_service = services["trader.service"]
     console = make_console()
     stop = asyncio.Event()
     stop_on_signals(stop)
     spec = bot.spec
-    server, api_task, controller, token = await _start_api(cfg, services, port)
-    url = f"http://127.0.0.1:{services['api.server'].bound_port(server)}/"
+    api, api_task, controller, token = await _start_api(cfg.db_url, port)
+    url = f"http://127.0.0.1:{server.bound_port(api)}/"
     console.print(
         f"[bold]botrader up[/bold]: {bot.name} ({spec.symbol} {spec.interval}, "
         f"source {spec.source}, strategy {spec.strategy.type}, budget {spec.budget:,.0f})\n"
         f"dashboard {url}  API docs {url}docs  control token {token}"
     )
-    from botrader.core.cli.live_table import LiveCandles  # pandas/ta: only `up` needs them
-
     view = LiveCandles(cfg.keys()[0])
     waker = trader_service.Waker(str(cfg.keys()[0]))
     trader_stop, started = asyncio.Event(), asyncio.Event()
@@ -186,15 +185,22 @@ async def _run(
             waker.poke()
             refresh()
 
-        result = await services["collector.service"].run_collector(cfg, stop=stop, on_commit=on_commit)
+        result = await collector_service.run_collector(cfg, stop=stop, on_commit=on_commit)
         if cfg.source == "replay" and not exit_after_replay and not stop.is_set() and cfg.duration is None:
+            await _caught_up(holder["trader"])
+            refresh()
             live.stop()
-            console.print(f"replay finished; still serving {url} — Ctrl-C to stop")
+            s = holder["trader"].summary()
+            console.print(
+                f"replay finished: {result.written} candles, {bot.name} {s['phase']}, "
+                f"equity {s['equity']:,.2f} ({s['pnl_percent']:+.2f}%), {s['trades']} fills\n"
+                + next_steps(url, token, bot, files)
+            )
             await stop.wait()
         trader_stop.set()
         trader = await trader_task
         refresh()
-    server.should_exit = True
+    api.should_exit = True
     await api_task
     console.line()
     s = trader.summary()
@@ -202,3 +208,9 @@ async def _run(
         f"stopped: {result.written} candles written to {cfg.db_url}; {bot.name}: {s['phase']}, "
         f"equity {s['equity']:,.2f} ({s['pnl_percent']:+.2f}%), {s['trades']} fills"
     )
+
+
+async def _caught_up(trader: Any) -> None:
+    """Let the trader take every stored candle before the summary is printed."""
+    while await asyncio.to_thread(trader.step):
+        pass

@@ -10,7 +10,7 @@ import pandas as pd
 
 from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
-from botrader.core.rl.features import FeatureConfig, first_defined_row, fit, raw_features, transform
+from botrader.jobs.rl.features import FeatureConfig, first_defined_row, fit, raw_features, transform
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.errors import UserError
-from botrader.core.rl.data import make_splits
-from botrader.core.rl.env import EnvConfig, VecTradingEnv
-from botrader.core.rl.features import raw_features
+from botrader.jobs.rl.data import make_splits
+from botrader.jobs.rl.env import EnvConfig, VecTradingEnv
+from botrader.jobs.rl.features import raw_features
 from engine_helpers import Scripted
 
 
@@ -128,7 +128,7 @@ def test_gymnasium_view_passes_the_env_checker(splits) -> None:
     import gymnasium
     from gymnasium.utils.env_checker import check_env
 
-    from botrader.core.rl.gym import TradingEnv
+    from botrader.jobs.rl.gym import TradingEnv
 
     env = TradingEnv(splits.train, EnvConfig(episode_len=30))
     check_env(env, skip_render_check=True)

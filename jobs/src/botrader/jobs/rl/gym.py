@@ -8,8 +8,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from botrader.core.rl.data import Split
-from botrader.core.rl.env import EnvConfig, VecTradingEnv
+from botrader.jobs.rl.data import Split
+from botrader.jobs.rl.env import EnvConfig, VecTradingEnv
 
 
 class TradingEnv(gym.Env):  # type: ignore[misc]

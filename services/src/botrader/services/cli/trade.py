@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from botrader.core import settings
-from botrader.core.cli.common import require, setup_logging
+from botrader.core.cli.common import setup_logging
 from botrader.core.cli.db import DbOption
 from botrader.core.errors import UserError
 
@@ -50,7 +50,8 @@ def trade(
 ) -> None:
     """Paper-trade a bot on the candles the collector stores, until SIGTERM/Ctrl-C."""
     setup_logging(log_level)
-    service = require("botrader.services.trader.service")
+    from botrader.services.trader import service
+
     url = settings.db_url(db)
     trading_bot = load_bot(bot, name, url)
     result = service.run_trader_process(

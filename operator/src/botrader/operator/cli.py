@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from botrader.core.cli.common import require
-
 PEERING = "botrader"  # the (Cluster)KopfPeering object the chart creates
 
 
@@ -29,7 +27,6 @@ def operator(
     ] = False,
 ) -> None:
     """Run the operator (kubeconfig or in-cluster credentials)."""
-    require("botrader.operator.handlers")
     import kopf.cli
     from prometheus_client import start_http_server
 

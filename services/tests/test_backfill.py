@@ -11,7 +11,7 @@ from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError
 from botrader.core.timeutil import format_ms
-from botrader.jobs.backfill import plan_backfill, run_backfill
+from botrader.services.backfill import plan_backfill, run_backfill
 from tests.support.fake_binance import Faults
 
 KEY = make_key("binance", "BTCUSDT", "1m")

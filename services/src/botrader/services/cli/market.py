@@ -1,4 +1,4 @@
-"""Market-data commands: collect, backfill, dataset build."""
+"""Market-data commands: collect (stream closed candles) and backfill (history over REST)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from typing import Annotated
 import typer
 
 from botrader.core import settings
-from botrader.core.cli.common import require, setup_logging, split_symbols
+from botrader.core.cli.common import setup_logging
 from botrader.core.cli.db import DbOption
 from botrader.core.errors import UserError
 
 Symbol = Annotated[str, typer.Option("--symbol", help="Trading pair, e.g. BTCUSDT.")]
 Interval = Annotated[str, typer.Option("--interval", help="Candle interval (1m, 5m, 15m, 1h, …).")]
 
-dataset_app = typer.Typer(help="Training datasets built from stored candles.", no_args_is_help=True)
+
+def split_symbols(values: list[str]) -> list[str]:
+    """`--symbol BTCUSDT --symbol ETHUSDT` and `--symbol BTCUSDT,ETHUSDT` both work."""
+    return [s for v in values for s in v.split(",") if s.strip()]
 
 
 def collect(
@@ -41,7 +44,8 @@ def collect(
     Runs until SIGTERM/Ctrl-C, --duration, or the end of a replay file.
     """
     setup_logging(log_level)
-    service = require("botrader.services.collector.service")
+    from botrader.services.collector import service
+
     if speed < 0:
         raise UserError(f"bad --speed {speed}: must be >= 0")
     cfg = service.CollectorConfig(
@@ -75,8 +79,8 @@ def backfill(
     from botrader.core.db import connect, upgrade
     from botrader.core.db.candles import CandleStore
     from botrader.core.timeutil import now_ms, parse_instant
+    from botrader.services import backfill as job
 
-    job = require("botrader.jobs.backfill")
     key = make_key(source, symbol, interval)
     start_ms, end_ms = (
         parse_instant(start, option="--start"),
@@ -99,40 +103,4 @@ def backfill(
     result = asyncio.run(go())
     typer.echo(
         f"{key}: fetched {result.fetched}, wrote {result.written}, {result.stored_in_range} stored in range"
-    )
-
-
-@dataset_app.command("build")
-def dataset_build(
-    out: Annotated[Path, typer.Option(help="Output parquet file.")],
-    symbol: Symbol = "BTCUSDT",
-    interval: Interval = "1m",
-    start: Annotated[str | None, typer.Option(help="First candle (UTC).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last candle (UTC).")] = None,
-    exchange: Annotated[str, typer.Option(help="Exchange the candles were stored under.")] = "binance",
-    data: Annotated[
-        Path | None, typer.Option(help="Read candles from this CSV/parquet instead of the DB.")
-    ] = None,
-    db: DbOption = None,
-) -> None:
-    """Build a feature dataset (OHLCV + SMA, EMA, RSI, MACD, Bollinger, ATR) as parquet."""
-    from botrader.core.candles import make_key
-    from botrader.core.data.files import read_candles_frame
-    from botrader.core.db import connect
-    from botrader.core.db.candles import CandleStore
-    from botrader.core.resample import resample
-    from botrader.core.timeutil import format_ms, parse_instant
-
-    job = require("botrader.jobs.dataset")
-    key = make_key(exchange, symbol, interval)
-    start_ms = parse_instant(start, option="--start") if start else None
-    end_ms = parse_instant(end, option="--end") if end else None
-    if data is not None:
-        frame = resample(read_candles_frame(data, start_ms, end_ms), "1m", interval)
-    else:
-        frame = job.candles_from_store(CandleStore(connect(settings.db_url(db))), key, start_ms, end_ms)
-    result = job.build_dataset(frame, out)
-    typer.echo(
-        f"wrote {result.rows} rows ({format_ms(result.first)} → {format_ms(result.last)}, "
-        f"{result.dropped_warmup} warm-up rows dropped) to {result.path}"
     )
