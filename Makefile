@@ -3,6 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+DEMO   := $(VENV)/.demo-installed
 PKGS   := core services jobs operator
 
 .PHONY: install system-deps demo test test-fast bench lint dashboards clean
@@ -12,6 +13,12 @@ $(STAMP): $(foreach p,$(PKGS),$(p)/pyproject.toml) requirements-dev.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e core -e services -e "jobs[rl]" -e operator -r requirements-dev.txt
 	$(PY) scripts/fetch_helm.py
+	touch $@ $(DEMO)
+
+# The demo needs core and services only: no torch, ray, mlflow or test tools.
+$(DEMO): core/pyproject.toml services/pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -e core -e services
 	touch $@
 
 install: $(STAMP)  ## venv with all four distributions (editable) and the test tools
@@ -19,7 +26,7 @@ install: $(STAMP)  ## venv with all four distributions (editable) and the test t
 system-deps:  ## PostgreSQL 15 and Prometheus from Debian, if missing
 	bash scripts/system-deps.sh
 
-demo: install  ## replay two days of real BTCUSDT candles through the embedded bot
+demo: $(DEMO)  ## replay two days of real BTCUSDT candles through the embedded bot (installs core + services)
 	rm -f demo.db
 	$(VENV)/bin/botrader up -f examples/tradingbot-replay.yaml --db sqlite:///demo.db
 
