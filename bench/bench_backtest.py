@@ -20,13 +20,13 @@ from _common import tiled_candles
 from ta.momentum import RSIIndicator
 
 from botrader.core.engine.backtest import run_backtest
-from botrader.core.engine.strategies import make_strategy
+from botrader.core.strategy.registry import make
 from tests.support.reference_rsi import BUDGET, FEE, backtesting_py_rsi
 
 
 def ours(frame: pd.DataFrame) -> tuple[float, float, int]:
     began = time.perf_counter()
-    result = run_backtest(frame, make_strategy("simple_rsi"))
+    result = run_backtest(frame, make("simple_rsi"))
     return time.perf_counter() - began, result.performance.final_equity, result.performance.trades
 
 

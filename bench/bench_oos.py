@@ -21,11 +21,12 @@ from _common import REPO  # noqa: F401 (puts the repo on sys.path)
 
 from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.performance import deflated_sharpe_ratio, period_returns
-from botrader.core.engine.strategies import make_strategy
+from botrader.core.strategy.registry import make
 from botrader.jobs.rl.data import make_splits
 from botrader.jobs.train import ppo
-from botrader.jobs.train.model import ActionPredictor, PpoStrategy
+from botrader.jobs.train.model import ActionPredictor
 from botrader.jobs.train.run import BuyAndHold, TrainRequest, backtest_period, run_training
+from botrader.jobs.train.strategy import Ppo
 from tests.support.paths import REAL_MONTH
 
 HOUR = 3_600_000
@@ -79,7 +80,7 @@ def main() -> None:
                 budget = result["budget"]
                 predictor = ActionPredictor.load(result["model_uri"])
                 for fee, label in ((0.001, "fee 0.1%"), (0.002, "fee 0.2% (2x stress)")):
-                    run = backtest_period(PpoStrategy(predictor), frame, test, budget, fee)
+                    run = backtest_period(Ppo.with_predictor(predictor), frame, test, budget, fee)
                     cell = rows.setdefault(
                         (budget, label), {"sharpe": [], "return": [], "dd": [], "trades": [], "exposure": []}
                     )
@@ -109,7 +110,7 @@ def main() -> None:
         )
     for fee in (0.001, 0.002):
         hold = backtest_period(BuyAndHold(), frame, test, 10_000, fee).performance
-        rsi = backtest_period(make_strategy("simple_rsi"), frame, test, 10_000, fee).performance
+        rsi = backtest_period(make("simple_rsi"), frame, test, 10_000, fee).performance
         for name, p in (("buy & hold", hold), ("simple_rsi", rsi)):
             sharpe = "–" if p.sharpe is None else f"{p.sharpe:+.2f}"
             print(

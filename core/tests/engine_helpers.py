@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from botrader.core.engine.engine import Engine
+from botrader.core.engine.exits import Exits
+from botrader.core.strategy import Strategy
 
 MINUTE = 60_000
 T0 = 1_748_736_000_000  # 2025-06-01T00:00Z
 
 
-class Scripted:
+class Scripted(Strategy):
     """Returns the scripted action for each candle index (None elsewhere)."""
 
-    name: ClassVar[str] = "scripted"
+    def __init__(self, actions: dict[int, float] | None = None, exits: Exits | None = None) -> None:
+        super().__init__()
+        self.script = actions or {}  # int keys: not a plain attribute, so not in the state
+        if exits is not None:
+            self.exits = exits
 
-    def __init__(self, actions: dict[int, float] | None = None) -> None:
-        self.actions = actions or {}
+    def setup(self) -> None:
         self.i = -1
 
-    def decide(self, bar: Any, account: Any) -> float | None:
+    def on_candle(self, bar: Any, ind: Any, account: Any) -> float | None:
         self.i += 1
-        return self.actions.get(self.i)
+        return self.script.get(self.i)
 
     def explain(self) -> dict[str, Any]:
         return {"i": self.i}
-
-    def state(self) -> dict[str, Any]:
-        return {"i": self.i}
-
-    def load(self, state: dict[str, Any]) -> None:
-        self.i = state["i"]
 
 
 def feed(engine: Engine, closes: list[float], volumes: list[float] | None = None, start: int = 0) -> None:

@@ -82,7 +82,12 @@ def test_walk_forward_json(capsys) -> None:
         (["--budget", "-5"], "bad budget -5"),
         (["--fee", "0.5"], "bad fee rate 0.5"),
         (["--algo", "iceberg"], "unknown execution algo 'iceberg'"),
-        (["--param", "oversold=90"], "bad RSI thresholds 90/70"),
+        (
+            ["--param", "oversold=90"],
+            "bad parameters for simple_rsi: oversold 90 must be below overbought 70",
+        ),
+        (["--param", "period=1"], "bad simple_rsi parameter period=1: must be >= 2"),
+        (["--param", "period=2.5"], "bad simple_rsi parameter period=2.5: expected a whole number"),
         (["--param", "window=3"], "unknown parameter(s) for simple_rsi: window"),
         (["--param", "junk"], "bad --param 'junk'"),
         (["--walk-forward", "10"], "bad --walk-forward '10'"),

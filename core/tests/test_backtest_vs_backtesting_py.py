@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from botrader.core.engine.backtest import run_backtest
-from botrader.core.engine.strategies import make_strategy
+from botrader.core.strategy.registry import make
 from tests.support.reference_rsi import UNIT, backtesting_py_rsi
 
 
@@ -19,7 +19,7 @@ def backtesting_py(frame: pd.DataFrame) -> tuple[pd.DataFrame, float]:
 def test_simple_rsi_matches_backtesting_py(real_candles: pd.DataFrame) -> None:
     frame = real_candles.iloc[:15_000].reset_index(drop=True)
     trades, bt_equity = backtesting_py(frame)
-    ours = run_backtest(frame, make_strategy("simple_rsi"))
+    ours = run_backtest(frame, make("simple_rsi"))
 
     buys = [f for f in ours.fills if f.side == "buy"]
     sells = [f for f in ours.fills if f.side == "sell"]

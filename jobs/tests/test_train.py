@@ -135,7 +135,8 @@ def test_tiny_run_against_a_real_mlflow_server(
             assert key in first
         mlflow.set_tracking_uri(server.url)
         run = MlflowClient().get_run(first["run_id"])
-        assert {"val_sharpe", "episode_return", "value_loss", "sps", "test_sharpe"} <= set(run.data.metrics)
+        logged = set(run.data.metrics)
+        assert {"val_score", "episode_return", "value_loss", "sps", "test_return", "clipfrac"} <= logged
         assert run.data.params["learning_rate"] == "0.0003"
         artifacts = {
             a.path
@@ -187,8 +188,9 @@ def _the_operator_reads_the_results_back(tracking_uri: str, results: list[dict])
         (r["budget"], r["run_id"], r["model_uri"]) for r in results
     ]
     for got, want in zip(found, results, strict=True):
-        assert got["valSharpe"] == pytest.approx(want["val_sharpe"] or 0.0)
-        assert got["testSharpe"] == pytest.approx(want["test_sharpe"] or 0.0)
+        # a few days of validation or test: too few daily returns for a Sharpe, null on both sides
+        assert want["val_sharpe"] is None and want["test_sharpe"] is None
+        assert got["valSharpe"] is None and got["testSharpe"] is None
         assert got["testReturn"] == pytest.approx(want["test_return"])
     with pytest.raises(ResultsUnavailable, match="no finished runs for TrainingRun other"):
         fetch_results(tracking_uri, "ci", "other")
@@ -211,7 +213,8 @@ def _the_api_lists_the_models_over_rest(tracking_uri: str) -> None:
     (version,) = models["botrader-ppo-BTCUSDT-1m-1000"]["versions"]
     assert models["botrader-ppo-BTCUSDT-1m-1000"]["uri"] == "models:/botrader-ppo-BTCUSDT-1m-1000/1"
     assert version["budget"] == 1000.0 and version["training_run"] == "tiny"
-    assert {"test_sharpe", "best_val_sharpe", "sps"} <= set(version["metrics"])
+    logged = set(version["metrics"])
+    assert {"test_return", "best_val_score", "sps", "clipfrac", "explained_variance"} <= logged
     shares = version["attributions"]
     known = {*FeatureConfig().names, *PORTFOLIO_NAMES}
     assert len(shares) == 10 and set(shares) <= known, shares
@@ -273,7 +276,7 @@ def test_ppo_bot_paper_trades_like_its_backtest_across_a_restart(tmp_path: Path,
             },
         }
     )
-    expected = run_backtest(candles, strategy_for(bot.spec), engine_config(bot.spec, MarketRules())).fills
+    expected = run_backtest(candles, strategy_for(bot), engine_config(bot.spec, MarketRules())).fills
     assert len(expected) > 5
     db = connect(sqlite_url)
     upgrade(db)

@@ -57,7 +57,7 @@ def test_bots_detail_trades_equity_performance(world) -> None:
     client, frame, bot, _trader = world
     (summary,) = client.get("/bots").json()
     assert summary["name"] == "btc-api" and summary["phase"] == "Running" and summary["strategy"] == "rsi"
-    expected = run_backtest(frame, strategy_for(bot.spec), engine_config(bot.spec, MarketRules()))
+    expected = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, MarketRules()))
     assert summary["trades"] == len(expected.fills) > 0
     assert summary["equity"] == pytest.approx(expected.performance.final_equity, abs=1e-6)
     detail = client.get("/bots/btc-api").json()
@@ -91,8 +91,14 @@ def test_candles_resampled_from_1m(world, interval: str) -> None:
 
 def test_strategies_models_audit(world, monkeypatch) -> None:
     client, *_ = world
-    names = [s["name"] for s in client.get("/strategies").json()]
-    assert names == ["simple_rsi", "rsi_sma", "ppo"]
+    found = {s["name"]: s for s in client.get("/strategies").json()}
+    assert sorted(found) == ["ppo", "rsi_sma", "simple_rsi"]
+    rsi = found["simple_rsi"]
+    assert rsi["aliases"] == ["rsi"] and rsi["source"] == "botrader-core"
+    assert rsi["description"].startswith("RSI(period): buy with all cash when flat")
+    assert rsi["params"]["period"] == {**rsi["params"]["period"], "type": "int", "default": 14, "ge": 2}
+    assert rsi["params"]["oversold"]["search"] == [20, 30]
+    assert found["ppo"]["source"] == "botrader-jobs" and "model" in found["ppo"]["params"]
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert client.get("/models").json() == {"configured": False, "tracking_uri": None, "models": []}
     assert client.get("/audit").json() == []
@@ -189,6 +195,6 @@ def test_performance_follows_the_trader_past_its_cache(sqlite_url: str) -> None:
     while trader.step():
         pass
     later = client.get("/bots/btc-api/performance").json()
-    expected = run_backtest(frame, strategy_for(bot.spec), engine_config(bot.spec, MarketRules())).performance
+    expected = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, MarketRules())).performance
     assert later["candles"] == 2880 and later["trades"] == expected.trades
     assert later["total_return"] == pytest.approx(expected.total_return, abs=1e-9)

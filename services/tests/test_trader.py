@@ -51,7 +51,7 @@ def candle_file(real_candles: pd.DataFrame, tmp_path: Path) -> tuple[Path, pd.Da
 
 
 def expected_fills(bot, frame: pd.DataFrame) -> list[tuple]:
-    result = run_backtest(frame, strategy_for(bot.spec), engine_config(bot.spec, MarketRules()))
+    result = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, MarketRules()))
     m = MarketRules()
     return [
         (f.seq, f.time, f.side, m.to_base(f.lots), m.price(f.price), m.to_quote(f.fee)) for f in result.fills

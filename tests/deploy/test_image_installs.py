@@ -29,8 +29,8 @@ COMMANDS = {
 }
 # What each image's `botrader --help` lists: exactly the commands it can run.
 LISTED = {
-    "operator": ["backtest", "operator", "db"],
-    "services": ["up", "collect", "backfill", "trade", "api", "backtest", "db"],
+    "operator": ["backtest", "strategy", "symbols", "operator", "db"],
+    "services": ["up", "collect", "backfill", "trade", "api", "backtest", "strategy", "symbols", "db"],
 }
 
 

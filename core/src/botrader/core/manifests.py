@@ -28,10 +28,39 @@ class Replay(_Spec):
     speed: float = Field(default=60.0, ge=0.0)
 
 
+class Exits(_Spec):
+    """Overrides of the strategy's own exits (`botrader.core.engine.exits`)."""
+
+    stop_loss: float | None = Field(default=None, gt=0.0, lt=1.0, alias="stopLoss")
+    take_profit: float | None = Field(default=None, gt=0.0, alias="takeProfit")
+    trailing_stop: float | None = Field(default=None, gt=0.0, lt=1.0, alias="trailingStop")
+    trailing_activation: float | None = Field(default=None, ge=0.0, alias="trailingActivation")
+    time_stop: int | None = Field(default=None, ge=1, alias="timeStop")
+
+    def overrides(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class StrategySource(_Spec):
+    """Where a cluster finds a custom strategy's file: a key of a ConfigMap, mounted
+    read-only into the trader pod."""
+
+    config_map: str = Field(alias="configMap", min_length=1)
+    key: str = Field(min_length=1)
+
+
 class Strategy(_Spec):
-    type: Literal["rsi", "simple_rsi", "rsi_sma", "ppo"] = "rsi"
+    type: str = "rsi"  # a registered name, or `custom` with `ref`
+    ref: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     model_ref: str | None = Field(default=None, alias="modelRef")
+    exits: Exits | None = None
+    source: StrategySource | None = None
+
+    @property
+    def reference(self) -> str:
+        """What the registry resolves: the registered name, or the custom class's reference."""
+        return self.ref if self.type == "custom" and self.ref else self.type
 
 
 class Risk(_Spec):
@@ -49,6 +78,7 @@ class Execution(_Spec):
     fee_rate: float = Field(default=0.001, ge=0.0, le=0.1, alias="feeRate")
     slippage_bps: float = Field(default=0.0, ge=0.0, le=1000.0, alias="slippageBps")
     participation: float | None = Field(default=None, gt=0.0, le=1.0)
+    fill: Literal["close", "next_open"] = "close"
 
 
 class Backfill(_Spec):
@@ -67,6 +97,7 @@ class TradingBotSpec(_Spec):
     backfill: Backfill | None = None
     paused: bool = False
     emergency_stop: bool = Field(default=False, alias="emergencyStop")
+    image: str | None = None  # a user image with the strategy's package installed (cluster only)
 
 
 class TradingBot(_Spec):
@@ -74,6 +105,16 @@ class TradingBot(_Spec):
     namespace: str = "default"
     spec: TradingBotSpec
     manifest_dir: Path = Path(".")
+
+    def strategy_reference(self) -> str:
+        """The strategy's reference as this process resolves it: a custom file's path is
+        relative to the working directory (as in a pod), then to the manifest's folder."""
+        ref = self.spec.strategy.reference
+        where, sep, cls = ref.rpartition(":")
+        if not sep or not where.endswith(".py") or Path(where).is_absolute() or Path(where).exists():
+            return ref
+        beside = self.manifest_dir / where
+        return f"{beside}:{cls}" if beside.exists() else ref
 
     def replay_path(self) -> Path | None:
         """Relative paths resolve against the working directory (as in a container), then

@@ -70,6 +70,13 @@ class BinanceRestClient:
             raise UserError(f"unknown symbol {symbol!r} on {self.base_url}")
         return dict(symbols[0])
 
+    async def exchange_info_all(self) -> dict[str, Any]:
+        """Every symbol's rules (`botrader symbols refresh`)."""
+        data = await self._get("/api/v3/exchangeInfo", {})
+        if not isinstance(data, dict) or not isinstance(data.get("symbols"), list):
+            raise UserError(f"unexpected exchangeInfo answer from {self.base_url}")
+        return data
+
     async def klines(
         self, symbol: str, interval: str, start: int, end: int | None = None, limit: int = KLINES_PAGE
     ) -> list[Candle]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,10 +13,18 @@ from botrader.core.cli.common import console as make_console
 from botrader.core.cli.db import DbOption
 from botrader.core.errors import UserError
 
-Strategy = Annotated[str, typer.Option(help="simple_rsi, rsi_sma or ppo.")]
+
+def _strategy_help() -> str:
+    from botrader.core.strategy.registry import builtin_names
+
+    return f"{', '.join(builtin_names())}, or your own: path/to/file.py:Class or package.module:Class."
 
 
-def _candles(
+StrategyOption = Annotated[str, typer.Option(help=_strategy_help())]
+ExitOption = Annotated[float | None, typer.Option(rich_help_panel="Exits")]
+
+
+def load_candles(
     data: Path | None,
     db: str | None,
     exchange: str,
@@ -24,7 +32,8 @@ def _candles(
     interval: str,
     start: str | None,
     end: str | None,
-) -> object:
+) -> Any:
+    """Candles from a file or a stored series, as a frame (one line naming what is missing)."""
     from botrader.core.candles import make_key
     from botrader.core.data.files import read_candles_frame
     from botrader.core.db import connect
@@ -39,28 +48,55 @@ def _candles(
     key = make_key(exchange, symbol, interval)
     frame = store.load_frame(key, start_ms, end_ms)
     if frame.empty:
-        raise store.missing(
-            key, "choose a stored series (--exchange, --symbol) or pass --data FILE", start_ms, end_ms
-        )
+        todo = "choose a stored series (--exchange, --symbol) or pass --data FILE"
+        raise store.missing(key, todo, start_ms, end_ms)
     return frame
 
 
+def file_symbol(data: Path | None, symbol: str | None) -> str:
+    """`--symbol`, else the symbol a Binance dump's name carries, else BTCUSDT."""
+    from botrader.core.data.files import symbol_of
+
+    return (symbol or (symbol_of(data) if data else None) or "BTCUSDT").upper()
+
+
+def parse_params(items: list[str]) -> dict[str, object]:
+    """`--param NAME=VALUE`: values as JSON when they parse (14, 0.5, true), else text."""
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"bad --param {item!r}: expected NAME=VALUE")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
 def backtest(
-    strategy: Strategy = "simple_rsi",
-    data: Annotated[Path | None, typer.Option(help="Candle CSV(.gz)/parquet (default: read --db).")] = None,
+    strategy: StrategyOption = "simple_rsi",
+    data: Annotated[
+        Path | None, typer.Option(help="Candle CSV(.gz)/parquet or a Binance dump .zip (default: read --db).")
+    ] = None,
     db: DbOption = None,
-    symbol: Annotated[str, typer.Option(help="With --db: the pair.")] = "BTCUSDT",
+    symbol: Annotated[
+        str | None, typer.Option(help="The pair (its tick and step sizes set the money units).")
+    ] = None,
     interval: Annotated[str, typer.Option(help="With --db: the interval.")] = "1m",
-    exchange: Annotated[str, typer.Option(help="With --db: binance, binance-testnet or replay.")] = "binance",
+    exchange: Annotated[
+        str | None,
+        typer.Option(help="With --db: binance, binance-testnet or replay (default: --bot's source)."),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="First candle (UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="Last candle (UTC).")] = None,
     bot: Annotated[
         Path | None,
-        typer.Option(help="Take strategy, budget, risk and execution from a TradingBot manifest."),
+        typer.Option(help="Take strategy, budget, risk, execution and exits from a TradingBot manifest."),
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model path or MLflow URI (strategy ppo).")] = None,
     param: Annotated[
-        list[str] | None, typer.Option(help="Strategy parameter NAME=VALUE (repeatable).")
+        list[str] | None, typer.Option(help="Strategy parameter NAME=VALUE (repeatable; wins over --bot's).")
     ] = None,
     budget: Annotated[float, typer.Option(help="Starting cash in the quote asset.")] = 10_000.0,
     fee: Annotated[float, typer.Option(help="Fee rate per fill (0.001 = 0.1%).")] = 0.001,
@@ -70,6 +106,14 @@ def backtest(
     participation: Annotated[
         float | None, typer.Option(help="Max fraction of a candle's volume per fill.")
     ] = None,
+    fill: Annotated[
+        str, typer.Option(help="close: at the signal candle's close; next_open: at the next candle's open.")
+    ] = "close",
+    stop_loss: ExitOption = None,
+    take_profit: ExitOption = None,
+    trailing_stop: ExitOption = None,
+    trailing_activation: ExitOption = None,
+    time_stop: Annotated[int | None, typer.Option(rich_help_panel="Exits", help="Candles.")] = None,
     walk_forward: Annotated[
         str | None, typer.Option(help="TRAIN,TEST candles per window, e.g. 10080,1440.")
     ] = None,
@@ -80,39 +124,64 @@ def backtest(
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
     ] = False,
 ) -> None:
-    """Backtest a strategy on candles from a file or the database."""
+    """Backtest a strategy on candles from a file or the database. Exits (fractions of the
+    entry price; --time-stop in candles) override the strategy's own."""
+    from decimal import Decimal
 
+    from botrader.core.binance.filters import rules_for
     from botrader.core.engine import backtest as bt
     from botrader.core.engine import report
     from botrader.core.engine.engine import EngineConfig
     from botrader.core.engine.execution import ExecutionConfig
-    from botrader.core.engine.from_manifest import engine_config, strategy_for
-    from botrader.core.engine.strategies import make_strategy
+    from botrader.core.strategy.registry import resolve
 
-    frame = _candles(data, db, exchange, symbol, interval, start, end)
-    params = _parse_params(param or [])
+    cli_exits = {
+        k: v
+        for k, v in {
+            "stop_loss": stop_loss,
+            "take_profit": take_profit,
+            "trailing_stop": trailing_stop,
+            "trailing_activation": trailing_activation,
+            "time_stop": time_stop,
+        }.items()
+        if v is not None
+    }
+    params = parse_params(param or [])
+    if model is not None:
+        params["model"] = model
     if bot is not None:
+        from botrader.core.engine.from_manifest import engine_config, strategy_params
         from botrader.core.manifests import load_trading_bot
 
-        spec = load_trading_bot(bot).spec
-        config, name, params = engine_config(spec), spec.strategy.type, {**spec.strategy.params, **params}
+        manifest = load_trading_bot(bot)
+        spec = manifest.spec
+        base = engine_config(spec, rules_for(symbol or spec.symbol))
+        config = EngineConfig(
+            base.budget, base.market, base.risk, base.execution, {**base.exits, **cli_exits}
+        )
+        cls = resolve(manifest.strategy_reference())
+        params = strategy_params(manifest, cls, params)
+        series = (exchange or spec.source, base.market.symbol, spec.interval)
+        frame = load_candles(data, db, *series, start, end)
     else:
-        from decimal import Decimal
-
         execution = ExecutionConfig(
-            algo=algo,
+            algo=algo,  # type: ignore[arg-type]
             slices=slices,
-            fee_rate=fee,  # type: ignore[arg-type]
+            fee_rate=fee,
             slippage_bps=slippage_bps,
             participation=participation,
+            fill=fill,  # type: ignore[arg-type]
         )
-        config, name = EngineConfig(budget=Decimal(str(budget)), execution=execution), strategy
+        market = rules_for(file_symbol(data, symbol) if data else (symbol or "BTCUSDT"))
+        config = EngineConfig(
+            budget=Decimal(str(budget)), market=market, execution=execution, exits=cli_exits
+        )
+        cls = resolve(strategy)
+        frame = load_candles(data, db, exchange or "binance", market.symbol, interval, start, end)
     if walk_forward:
-        _walk_forward(frame, name, config, walk_forward, params, json_out)
+        _walk_forward(frame, cls, config, walk_forward, params, json_out)
         return
-    result = bt.run_backtest(
-        frame, make_strategy(name, params, model) if bot is None else strategy_for(spec), config
-    )
+    result = bt.run_backtest(frame, cls(**params), config)
     summary = result.summary()
     if plot is not None:
         report.write_html(
@@ -127,23 +196,9 @@ def backtest(
         console.print(f"chart written to {plot}")
 
 
-def _parse_params(items: list[str]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"bad --param {item!r}: expected NAME=VALUE")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out
-
-
 def _walk_forward(
-    frame: object, name: str, config: object, spec: str, params: dict[str, object], json_out: bool
+    frame: Any, cls: Any, config: Any, spec: str, params: dict[str, object], json_out: bool
 ) -> None:
-
     from rich.table import Table
 
     from botrader.core.engine.walkforward import walk_forward
@@ -155,7 +210,7 @@ def _walk_forward(
         raise UserError(
             f"bad --walk-forward {spec!r}: expected TRAIN,TEST candle counts like 10080,1440"
         ) from None
-    windows = walk_forward(frame, name, config, train, test, params)  # type: ignore[arg-type]
+    windows = walk_forward(frame, cls, config, train, test, params)
     rows = [
         {
             "test_start": w.test_start,
@@ -170,9 +225,9 @@ def _walk_forward(
         for w in windows
     ]
     if json_out:
-        typer.echo(json.dumps({"strategy": name, "windows": rows}))
+        typer.echo(json.dumps({"strategy": cls.name, "windows": rows}))
         return
-    table = Table(title=f"walk-forward: {name} (train {train}, test {test} candles)")
+    table = Table(title=f"walk-forward: {cls.name} (train {train}, test {test} candles)")
     for col in (
         "test window (UTC)",
         "chosen params",

@@ -29,6 +29,8 @@ DISTRIBUTION = {
     "trade": "botrader-services",
     "api": "botrader-services",
     "backtest": "botrader-core",
+    "strategy": "botrader-core",
+    "symbols": "botrader-core",
     "dataset": "botrader-jobs",
     "train": "botrader-jobs[rl]",
     "operator": "botrader-operator",

@@ -1,11 +1,20 @@
-"""Reading candle files: the replay source, the backtester and tests all come through here.
+"""Reading candle files: the replay source, the backtester, datasets and tests all come
+through here.
 
-Accepted: CSV (optionally gzipped) or parquet with a time column named `open_time` or
-`timestamp` (epoch milliseconds or ISO-8601 UTC) and `open, high, low, close, volume`.
+Accepted:
+- CSV (optionally gzipped) or parquet with a time column named `open_time` or `timestamp`
+  (epoch milliseconds or ISO-8601 UTC) and `open, high, low, close, volume`;
+- Binance's public data dumps (data.binance.vision) as they come: the monthly or daily kline
+  CSV with or without its header row, or the `.zip` holding it; open times in milliseconds or,
+  as spot files have since 2025, in microseconds. `symbol_of` reads the symbol from the
+  dump's file name (`AVAXUSDT-1m-2024-01.zip`).
 """
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +25,19 @@ from botrader.core.errors import UserError
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 TIME_COLUMNS = ("open_time", "timestamp")
+# Binance's kline columns, in the order its dumps and its REST API give them
+KLINE_COLUMNS = (
+    "open_time", "open", "high", "low", "close", "volume", "close_time",
+    "quote_volume", "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore",
+)  # fmt: skip
+DUMP_NAME = re.compile(r"^([A-Z0-9]{2,20})-(\d+[smhdwM])-\d{4}-\d{2}(?:-\d{2})?\.(?:csv|zip)$")
+MICROSECONDS = 10**14  # epoch values above this are µs (ms stay below it until the year 5138)
+
+
+def symbol_of(path: str | Path) -> str | None:
+    """The symbol a Binance dump's file name carries, if it is one."""
+    found = DUMP_NAME.match(Path(path).name)
+    return found.group(1) if found else None
 
 
 def read_candles_frame(path: str | Path, start: int | None = None, end: int | None = None) -> pd.DataFrame:
@@ -36,11 +58,38 @@ def _read(path: str | Path) -> pd.DataFrame:
     try:
         if file.suffix == ".parquet":
             raw = pd.read_parquet(file)
+        elif file.suffix == ".zip":
+            raw = _read_csv_text(_zip_member(file))
         else:
-            raw = pd.read_csv(file)
+            raw = _read_csv_text(file.read_bytes(), gzipped=file.suffix == ".gz")
+    except UserError:
+        raise
     except Exception as exc:  # pandas raises many types for unreadable files
         raise UserError(f"cannot read candle file {str(path)!r}: {exc}") from None
     return normalize_frame(raw, source=str(path))
+
+
+def _zip_member(file: Path) -> bytes:
+    with zipfile.ZipFile(file) as archive:
+        members = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+        if len(members) != 1:
+            raise UserError(f"{file}: expected one CSV inside the zip, found {len(members)}")
+        return archive.read(members[0])
+
+
+def _read_csv_text(data: bytes, *, gzipped: bool = False) -> pd.DataFrame:
+    """A CSV with a header, or a headerless Binance kline dump (its first field a number)."""
+    if gzipped:
+        import gzip
+
+        data = gzip.decompress(data)
+    first = data.split(b"\n", 1)[0].split(b",", 1)[0].strip()
+    headerless = first.isdigit()
+    return pd.read_csv(
+        io.BytesIO(data),
+        header=None if headerless else "infer",
+        names=list(KLINE_COLUMNS) if headerless else None,
+    )
 
 
 def normalize_frame(raw: pd.DataFrame, *, source: str = "data") -> pd.DataFrame:
@@ -64,7 +113,8 @@ def normalize_frame(raw: pd.DataFrame, *, source: str = "data") -> pd.DataFrame:
 
 def _to_epoch_ms(column: pd.Series, source: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(column):
-        return column.to_numpy(dtype=np.int64)
+        values = column.to_numpy(dtype=np.int64)
+        return np.where(values >= MICROSECONDS, values // 1000, values)
     try:
         parsed = pd.to_datetime(column, utc=True, format="ISO8601")
     except (ValueError, TypeError) as exc:

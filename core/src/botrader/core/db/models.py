@@ -91,6 +91,9 @@ class TradeRow(SQLModel, table=True):
     price: float = Field(sa_column=Column(MONEY, nullable=False))
     fee: float = Field(sa_column=Column(MONEY, nullable=False))
     pnl: float = Field(sa_column=Column(MONEY, nullable=False))
+    reason: str = Field(
+        default="signal", sa_column=Column(String(16), nullable=False, server_default="signal")
+    )
 
 
 class EquityRow(SQLModel, table=True):

@@ -183,6 +183,7 @@ class TradingStore:
             "price": m.price(f.price),
             "fee": m.to_quote(f.fee),
             "pnl": m.to_quote(f.pnl),
+            "reason": f.reason,
         }
 
     @staticmethod

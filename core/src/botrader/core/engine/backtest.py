@@ -14,8 +14,8 @@ from botrader.core.engine import performance
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.performance import Performance
-from botrader.core.engine.strategies import Strategy
 from botrader.core.errors import UserError
+from botrader.core.strategy.base import Strategy
 
 
 @dataclass
@@ -59,10 +59,12 @@ def run_backtest(
     frame: pd.DataFrame, strategy: Strategy, config: EngineConfig | None = None, *, warmup: int = 0
 ) -> BacktestResult:
     """Trade every candle of `frame` after the first `warmup`, which only warm the
-    strategy's indicators (results cover the traded candles alone)."""
+    strategy's indicators (results cover the traded candles alone). The strategy sees every
+    candle up front first (`prepare`: vectorised indicators compute once)."""
     config = config or EngineConfig()
     if len(frame) <= warmup:
         raise UserError("no candles to backtest")
+    strategy.prepare(frame)
     engine = Engine(strategy, config)
     columns = [frame[c].to_numpy() for c in ("open_time", "open", "high", "low", "close", "volume")]
     rows = zip(*(col.tolist() for col in columns), strict=True)

@@ -1,13 +1,19 @@
 """The engine: one candle at a time, strategy → risk → execution → portfolio.
 
 `on_bar` is the single entry point for every driver (backtest, paper trader, RL
-evaluation). Order of work at each candle's close:
-1. the active sliced order (TWAP/VWAP children, capped market orders) takes its share;
-2. the strategy sees the candle (it always does, so its indicators stay current);
-3. the risk manager marks equity and trips breakers; an emergency stop flattens;
-4. a new decision becomes an order — market orders fill at this close — unless a breaker
-   is open or an order is still working;
-5. equity at this close is recorded.
+evaluation). Order of work at each candle:
+1. with the `next_open` fill model, the working order (decided at the previous close) fills
+   at this candle's open;
+2. the open position's exits (stop-loss, trailing stop, take-profit) are checked against
+   the candle's low and high (`exits`); an exit sells the whole position;
+3. with the `close` fill model, the working order (TWAP/VWAP children, capped market
+   orders) takes its share at this close;
+4. the position's candle count and peak move; a due time stop becomes a sell order;
+5. the strategy sees the candle (it always does, so its indicators stay current);
+6. the risk manager marks equity and trips breakers; an emergency stop flattens;
+7. a new decision becomes an order — filled at this close (`close`) or at the next open
+   (`next_open`) — unless a breaker is open, the bot is paused or an order is still working;
+8. equity at this close is recorded.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from decimal import Decimal
 from typing import Any
 
 from botrader.core.engine.execution import ExecutionConfig, ExecutionSimulator
+from botrader.core.engine.exits import Exits, ExitTracker
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.risk import RiskConfig, RiskManager, ppm_of
-from botrader.core.engine.strategies import Account, Bar, Strategy
 from botrader.core.engine.units import MarketRules
+from botrader.core.engine.view import Account, Bar
 from botrader.core.errors import UserError
 
 
@@ -31,6 +38,7 @@ class EngineConfig:
     market: MarketRules = field(default_factory=MarketRules)
     risk: RiskConfig = field(default_factory=RiskConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    exits: dict[str, Any] = field(default_factory=dict)  # overrides of the strategy's own exits
 
     def __post_init__(self) -> None:
         if self.budget <= 0:
@@ -38,13 +46,16 @@ class EngineConfig:
 
 
 class Engine:
-    def __init__(self, strategy: Strategy, config: EngineConfig = EngineConfig()) -> None:
+    def __init__(self, strategy: Any, config: EngineConfig = EngineConfig()) -> None:
         self.strategy = strategy
         self.config = config
         self.market = config.market
         self.portfolio = Portfolio(cash=self.market.cash_units(config.budget))
         self.risk = RiskManager(config.risk)
         self.sim = ExecutionSimulator(config.execution, self.market)
+        declared = getattr(strategy, "exits", None)
+        self.exit_rules = (declared if isinstance(declared, Exits) else Exits()).merged(config.exits)
+        self.exits = ExitTracker(self.exit_rules)
         self.orders: list[Order] = []  # this session's; ids continue from order_base
         self.fills: list[Fill] = []  # this session's; seq continues from fill_base
         self.order_base = self.fill_base = 0
@@ -55,14 +66,19 @@ class Engine:
         self.last_close_ticks = 0
         self.last_time: int | None = None
         self.emergency_requested = False
-        self._bar, self._account = Bar(), Account()
-        self._inv_tick = 1.0 / float(self.market.tick_size)
+        self._bar = Bar()
+        self.account = Account(self)
+        self.tick = float(self.market.tick_size)
+        self._inv_tick = 1.0 / self.tick
         self._min_notional = self.market.min_notional_units
-        self._cash_unit = float(self.market.cash_unit)
-        self._step = float(self.market.step_size)
+        self.cash_unit = float(self.market.cash_unit)
+        self.step = float(self.market.step_size)
         self._watch_risk = self.risk.watching
         self._vwap = config.execution.algo == "vwap"
-        self.strategy_needs_account = bool(getattr(strategy, "needs_account", False))
+        self._next_open = config.execution.fill == "next_open"
+        self._exits_on = self.exit_rules.any
+        self._extras = self._next_open or self._exits_on  # the common case skips both in one test
+        self._strategy_decides = strategy.decide  # bound once: called for every candle
 
     # -- the hot path ---------------------------------------------------------------------
     def on_bar(
@@ -72,45 +88,107 @@ class Engine:
             return []  # already processed: replays are idempotent
         price = round(close * self._inv_tick)  # = MarketRules.ticks(close), inlined
         pf, sim, fills = self.portfolio, self.sim, []
-        if self.risk.state.open and "stale_data" in self.risk.state.open:
+        breakers = self.risk.state.open
+        if breakers and "stale_data" in breakers:
             self.risk.clear("stale_data")  # a candle arrived: the data is fresh again
-        if sim.active is not None:
+        held = self._extras and self._before_close(time, open_, high, low, volume, fills)
+        if sim.active is not None and not self._next_open:
             self._work(sim.active, time, price, volume, fills)
+        if held and pf.lots > 0:
+            if self.exits.after_close(pf.entry_notional, pf.lots, round(high * self._inv_tick)):
+                self._exit_order(time, price, "time_stop", fills)
         bar = self._bar
         bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
         equity = pf.cash + pf.lots * price
-        account = self._account
+        self.last_close_ticks = price  # the account is marked at this close while it decides
+        account = self.account
         account.long = pf.lots * price >= self._min_notional
-        if self.strategy_needs_account:
-            self._fill_account(account, equity)
-        action = self.strategy.decide(bar, account)
+        action = self._strategy_decides(bar, account)
         if self._watch_risk:
             self.risk.observe(time, equity, pf, self.money)
         if self.emergency_requested:
-            self._emergency(time, price, volume, fills)
-        elif action is not None and sim.active is None and not self.risk.state.open and not self.paused:
+            if not self._next_open:
+                self._emergency(time, price, fills)
+        elif action is not None and sim.active is None and not breakers and not self.paused:
             self._decide(action, time, price, volume, equity, fills)
         if self._vwap:
             sim.note_volume(volume)
-        self.last_time, self.last_close_ticks = time, price
+        self.last_time = time
         self.times.append(time)
         self.equity.append(pf.cash + pf.lots * price)
         return fills
 
-    def _fill_account(self, account: Account, equity: int) -> None:
-        pf, unit = self.portfolio, self._cash_unit
-        account.cash = pf.cash * unit
-        account.position = pf.lots * self._step
-        account.equity = equity * unit
-        account.avg_entry_price = pf.average_entry_ticks() * float(self.market.tick_size)
+    def _before_close(
+        self, time: int, open_: float, high: float, low: float, volume: float, fills: list[Fill]
+    ) -> bool:
+        """Steps 1 and 2: the `next_open` fill, then the exits of a position held since before
+        this close. Returns whether one is held (its candle count moves at the close)."""
+        if self._next_open:
+            opened = round(open_ * self._inv_tick)
+            if self.emergency_requested:
+                self._emergency(time, opened, fills)
+            elif self.sim.active is not None:
+                self._work(self.sim.active, time, opened, volume, fills)
+        held = self._exits_on and self.portfolio.lots > 0
+        if held:
+            self._check_exits(time, open_, high, low, fills)
+        return held
 
     def _work(self, order: Order, time: int, price: int, volume: float, fills: list[Fill]) -> None:
         self.touched[order.id] = order
+        was_flat = self.portfolio.lots == 0
         fill = self.sim.settle(order, self.portfolio, time, price, volume, self.fill_base + len(self.fills))
         if fill is not None:
-            self.fills.append(fill)
-            fills.append(fill)
+            self._record(fill, fills, was_flat, price)
         if order.status != "open":
+            self.sim.active = None
+
+    def _record(self, fill: Fill, fills: list[Fill], was_flat: bool, market_price: int) -> None:
+        self.fills.append(fill)
+        fills.append(fill)
+        if was_flat and fill.side == "buy":
+            self.exits.reset(market_price)  # a new position: its exits start from here
+
+    def _check_exits(self, time: int, open_: float, high: float, low: float, fills: list[Fill]) -> None:
+        inv, pf = self._inv_tick, self.portfolio
+        hit = self.exits.intrabar(
+            pf.entry_notional, pf.lots, round(open_ * inv), round(high * inv), round(low * inv)
+        )
+        if hit is not None:
+            reason, trigger = hit
+            self._flatten(time, trigger, reason, fills)
+
+    def _exit_order(self, time: int, price: int, reason: str, fills: list[Fill]) -> None:
+        """An exit that goes through the normal order path (the fill model applies)."""
+        if self.sim.active is not None:
+            self._cancel_active()
+        lots = self.portfolio.lots
+        if lots * self.sim.fill_price("sell", price) < self._min_notional:
+            return
+        order = Order(self._next_order_id(), time, "sell", lots, "market", 1, -1.0, reason)
+        self._submit(order, time, price, float("inf"), fills)
+
+    def _flatten(self, time: int, price: int, reason: str, fills: list[Fill]) -> None:
+        """Sell the whole position now at `price` (before slippage), whatever the volume."""
+        if self.sim.active is not None:
+            self._cancel_active()
+        lots = self.portfolio.lots
+        if not lots or lots * self.sim.fill_price("sell", price) < self._min_notional:
+            return
+        order = Order(self._next_order_id(), time, "sell", lots, "market", 1, -1.0, reason)
+        self.orders.append(order)
+        self.touched[order.id] = order
+        fill = self.sim.settle(
+            order, self.portfolio, time, price, float("inf"), self.fill_base + len(self.fills)
+        )
+        if fill is not None:
+            self._record(fill, fills, False, price)
+
+    def _cancel_active(self) -> None:
+        active = self.sim.active
+        if active is not None:
+            active.status = "partially_filled" if active.filled_lots else "cancelled"
+            self.touched[active.id] = active
             self.sim.active = None
 
     def _decide(
@@ -141,7 +219,7 @@ class Engine:
                 self.config.execution.algo,
                 self.config.execution.slices,
                 action,
-                self.strategy.name,
+                "signal",
                 self.strategy.explain(),
             ),
             time,
@@ -157,39 +235,26 @@ class Engine:
         self.orders.append(order)
         self.touched[order.id] = order
         self.sim.active = order
-        if order.algo == "market":
+        if order.algo == "market" and not self._next_open:
             self._work(order, time, price, volume, fills)
 
-    def _emergency(self, time: int, price: int, volume: float, fills: list[Fill]) -> None:
+    def _emergency(self, time: int, price: int, fills: list[Fill]) -> None:
         """Flatten now, at market, and halt until the stop is cleared."""
         self.emergency_requested = False
         self.risk.trip("emergency_stop", "manual emergency stop: position flattened, trading halted")
-        if self.sim.active is not None:
-            self.sim.active.status = "cancelled"
-            self.sim.active = None
-        lots = self.portfolio.lots
-        if lots and lots * self.sim.fill_price("sell", price) >= self._min_notional:
-            order = Order(self._next_order_id(), time, "sell", lots, "market", 1, -1.0, "emergency_stop")
-            self.orders.append(order)
-            self.touched[order.id] = order
-            fill = self.sim.settle(
-                order, self.portfolio, time, price, float("inf"), self.fill_base + len(self.fills)
-            )
-            if fill is not None:
-                self.fills.append(fill)
-                fills.append(fill)
+        self._flatten(time, price, "emergency_stop", fills)
 
     def warm_up(self, time: int, open_: float, high: float, low: float, close: float, volume: float) -> None:
         """Show the strategy a candle from before the trading period (indicators only)."""
         bar = self._bar
         bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
-        self.strategy.decide(bar, Account())
+        self.strategy.observe(bar)
         if self._vwap:
             self.sim.note_volume(volume)
 
     # -- control ----------------------------------------------------------------------------
     def emergency_stop(self) -> None:
-        """Flatten at the next candle's close and halt."""
+        """Flatten at the next fill (this model's: the next close, or the next open) and halt."""
         self.emergency_requested = True
 
     def clear_emergency_stop(self) -> None:
@@ -227,6 +292,7 @@ class Engine:
             "portfolio": self.portfolio.state(),
             "risk": self.risk.snapshot(),
             "strategy": self.strategy.state(),
+            "exits": self.exits.state(),
             "last_time": self.last_time,
             "last_close_ticks": self.last_close_ticks,
             "orders": self.order_base + len(self.orders),
@@ -241,6 +307,8 @@ class Engine:
         self.portfolio = Portfolio.from_state(snap["portfolio"])
         self.risk.restore(snap["risk"])
         self.strategy.load(snap["strategy"])
+        if "exits" in snap:
+            self.exits.load(snap["exits"])
         self.last_time, self.last_close_ticks = snap["last_time"], snap["last_close_ticks"]
         self.order_base, self.fill_base = snap["orders"], snap["fills"]
         self.orders, self.fills = [], []

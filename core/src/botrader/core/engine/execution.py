@@ -1,4 +1,5 @@
-"""Execution simulator: market orders at the candle's close with fee and slippage; TWAP
+"""Execution simulator: market orders with fee and slippage at the candle's close (fill model
+`close`) or at the next candle's open (`next_open`, Freqtrade's assumption); TWAP
 and VWAP parents sliced over the following candles; an optional participation cap (a
 fraction of each candle's volume) that spreads large orders over several candles.
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 from botrader.core.engine.orders import Algo, Fill, Order
 from botrader.core.engine.portfolio import Portfolio
@@ -25,6 +27,9 @@ from botrader.core.engine.units import (
 )
 from botrader.core.errors import UserError
 
+FillModel = Literal["close", "next_open"]
+FILL_MODELS = ("close", "next_open")
+
 
 @dataclass(frozen=True, slots=True)
 class ExecutionConfig:
@@ -33,6 +38,7 @@ class ExecutionConfig:
     fee_rate: float = 0.001
     slippage_bps: float = 0.0
     participation: float | None = None  # max fraction of a candle's volume per fill
+    fill: FillModel = "close"
 
     def __post_init__(self) -> None:
         if self.algo not in ("market", "twap", "vwap"):
@@ -45,6 +51,8 @@ class ExecutionConfig:
             raise UserError(f"bad slippage {self.slippage_bps} bp: expected 0 to 1000")
         if self.participation is not None and not 0 < self.participation <= 1:
             raise UserError(f"bad participation {self.participation}: expected a fraction in (0, 1]")
+        if self.fill not in FILL_MODELS:
+            raise UserError(f"unknown fill model {self.fill!r}: expected {' or '.join(FILL_MODELS)}")
 
 
 class ExecutionSimulator:
@@ -108,7 +116,7 @@ class ExecutionSimulator:
             else:
                 pnl = portfolio.apply_sell(lots, price, fee)
             order.filled_lots += lots
-            fill = Fill(order.id, seq, time, order.side, lots, price, fee, pnl)
+            fill = Fill(order.id, seq, time, order.side, lots, price, fee, pnl, order.reason)
         self._finish_if_done(order, portfolio, price)
         return fill
 

@@ -1,40 +1,49 @@
 """A TradingBot manifest → the engine's strategy and configuration, so the paper trader, the
-embedded mode and `botrader backtest --bot` build the same engine from the same YAML."""
+embedded mode and `botrader backtest --bot` build the same engine from the same YAML. The
+manifest's risk and execution fields are the configs' fields (camelCase in YAML)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from botrader.core.binance.filters import rules_for
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.risk import RiskConfig
-from botrader.core.engine.strategies import Strategy, make_strategy
 from botrader.core.engine.units import MarketRules
-from botrader.core.manifests import TradingBotSpec
+from botrader.core.errors import UserError
+from botrader.core.manifests import TradingBot, TradingBotSpec
+from botrader.core.strategy.base import Strategy
+from botrader.core.strategy.registry import resolve
 
 
 def engine_config(spec: TradingBotSpec, market: MarketRules | None = None) -> EngineConfig:
-    r, x = spec.risk, spec.execution
     return EngineConfig(
         budget=Decimal(str(spec.budget)),
-        market=market or MarketRules(symbol=spec.symbol),
-        risk=RiskConfig(
-            max_position_fraction=r.max_position_fraction,
-            max_trade_risk_fraction=r.max_trade_risk_fraction,
-            daily_loss_limit_fraction=r.daily_loss_limit_fraction,
-            max_drawdown_fraction=r.max_drawdown_fraction,
-            max_consecutive_losses=r.max_consecutive_losses,
-            stale_data_seconds=r.stale_data_seconds,
-        ),
-        execution=ExecutionConfig(
-            algo=x.algo,
-            slices=x.slices,
-            fee_rate=x.fee_rate,
-            slippage_bps=x.slippage_bps,
-            participation=x.participation,
-        ),
+        market=market or rules_for(spec.symbol),
+        risk=RiskConfig(**spec.risk.model_dump()),
+        execution=ExecutionConfig(**spec.execution.model_dump()),
+        exits=spec.strategy.exits.overrides() if spec.strategy.exits else {},
     )
 
 
-def strategy_for(spec: TradingBotSpec) -> Strategy:
-    return make_strategy(spec.strategy.type, dict(spec.strategy.params), spec.strategy.model_ref)
+def strategy_params(
+    bot: TradingBot, cls: type[Strategy], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The manifest's params (and `modelRef` as the `model` parameter of a strategy that has
+    one), with `extra` (the command line's) on top."""
+    s = bot.spec.strategy
+    params = dict(s.params)
+    if s.model_ref is not None:
+        if "model" not in cls.params:
+            raise UserError(
+                f"{bot.name}: spec.strategy.modelRef is only for strategies with a model (such as ppo)"
+            )
+        params["model"] = s.model_ref
+    return {**params, **(extra or {})}
+
+
+def strategy_for(bot: TradingBot, extra: dict[str, Any] | None = None) -> Strategy:
+    cls = resolve(bot.strategy_reference())
+    return cls(**strategy_params(bot, cls, extra))

@@ -22,7 +22,7 @@ class Order:
     algo: Algo = "market"
     slices: int = 1
     action: float = 0.0  # the strategy's target action in [-1, 1]
-    reason: str = ""
+    reason: str = "signal"  # signal, or the exit that placed it (exits.REASONS)
     explanation: dict[str, Any] = field(default_factory=dict)
     status: OrderStatus = "open"
     filled_lots: int = 0
@@ -48,6 +48,7 @@ class Fill:
     price: int  # ticks, after slippage
     fee: int  # cash units
     pnl: int = 0  # realised PnL for sells, cash units
+    reason: str = "signal"  # why: the strategy's signal or an exit (exits.REASONS)
 
     @property
     def notional(self) -> int:

@@ -3,14 +3,17 @@
 Sharpe and Sortino use **daily** returns (equity at each UTC day's last candle) annualised
 with √365 — crypto trades every day. Scaling per-minute returns by √(525,600) instead
 assumes independent minute returns; they are autocorrelated (bid-ask bounce, trends), and
-that scaling overstates Sharpe, sometimes several-fold. Ratios are fractions (0.05 = 5%);
-a figure with nothing to measure (no variance, no losing trade) is None.
+that scaling overstates Sharpe, sometimes several-fold. With fewer than `MIN_SHARPE_DAYS`
+daily returns they are None: the standard error of an annualised Sharpe from n days is about
+√(365 / n) — 11 from three days, 3.5 from thirty — so a figure like −59.7 from two days says
+nothing. `days` tells how many there are. Ratios are fractions (0.05 = 5%); a figure with
+nothing to measure (no variance, no losing trade) is None.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,7 @@ import numpy as np
 from botrader.core.engine.orders import Fill
 
 DAY_MS = 86_400_000
+MIN_SHARPE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,8 @@ class Performance:
     turnover: float
     fees: float
     buy_and_hold_return: float
+    days: int = 0  # daily returns behind Sharpe and Sortino (None below MIN_SHARPE_DAYS)
+    exits: dict[str, int] = field(default_factory=dict)  # fills by reason (signal, stop_loss, …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,8 +56,8 @@ def daily_returns(times: np.ndarray, equity: np.ndarray, start_equity: float) ->
     return closes[1:] / closes[:-1] - 1.0
 
 
-def sharpe_sortino(returns: np.ndarray) -> tuple[float | None, float | None]:
-    if len(returns) < 2:
+def sharpe_sortino(returns: np.ndarray, minimum: int = MIN_SHARPE_DAYS) -> tuple[float | None, float | None]:
+    if len(returns) < max(2, minimum):
         return None, None
     mean, std = float(returns.mean()), float(returns.std(ddof=1))
     sharpe = mean / std * math.sqrt(365) if std > 0 else None
@@ -92,7 +98,8 @@ def compute(
     """`equity` in quote (floats), `round_trips` PnL in quote, fills as recorded (units)."""
     n = len(equity)
     final = float(equity[-1]) if n else budget
-    sharpe, sortino = sharpe_sortino(daily_returns(times, equity, budget)) if n else (None, None)
+    daily = daily_returns(times, equity, budget) if n else np.zeros(0)
+    sharpe, sortino = sharpe_sortino(daily)
     wins = [p for p in round_trips if p > 0]
     losses = [p for p in round_trips if p <= 0]
     gross_loss = -sum(losses)
@@ -114,7 +121,28 @@ def compute(
         turnover=traded / float(np.mean(equity)) if n else 0.0,
         fees=fees_units * cash_unit,
         buy_and_hold_return=float(closes[-1] / closes[0] - 1.0) if n else 0.0,
+        days=len(daily),
+        exits=exit_counts(fills),
     )
+
+
+def exit_counts(fills: list[Fill]) -> dict[str, int]:
+    """Sells by why they happened; buys are signals by definition."""
+    counts: dict[str, int] = {}
+    for f in fills:
+        if f.side == "sell":
+            counts[f.reason] = counts.get(f.reason, 0) + 1
+    return counts
+
+
+def hourly_sharpe(times: np.ndarray, equity: np.ndarray, start_equity: float) -> float | None:
+    """Mean over standard deviation of hourly returns, not annualised: a risk-adjusted score
+    for periods too short for a daily Sharpe (training's checkpoint selection)."""
+    if len(equity) == 0:
+        return None
+    returns = period_returns(times, equity, 3_600_000, start_equity)
+    std = float(returns.std(ddof=1)) if len(returns) > 2 else 0.0
+    return float(returns.mean()) / std if std > 0 else None
 
 
 def period_returns(times: np.ndarray, equity: np.ndarray, period_ms: int, start_equity: float) -> np.ndarray:

@@ -12,13 +12,14 @@ import pandas as pd
 
 from botrader.core.engine.backtest import run_backtest
 from botrader.core.engine.engine import EngineConfig
-from botrader.core.engine.strategies import make_strategy
 from botrader.core.errors import UserError
+from botrader.core.strategy.base import Strategy
 
-DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "simple_rsi": {"oversold": [20, 25, 30], "overbought": [70, 75, 80]},
-    "rsi_sma": {"oversold": [25, 30], "overbought": [70, 75], "sma_period": [100, 200]},
-}
+
+def default_grid(cls: type[Strategy], fixed: dict[str, Any]) -> dict[str, list[Any]]:
+    """The strategy's declared search space as a grid (three points per range), leaving out
+    the parameters the caller fixed."""
+    return {name: p.grid() for name, p in cls.params.items() if p.search is not None and name not in fixed}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class Window:
 
 def walk_forward(
     frame: pd.DataFrame,
-    name: str,
+    cls: type[Strategy],
     config: EngineConfig,
     train: int,
     test: int,
@@ -46,7 +47,7 @@ def walk_forward(
         )
     if len(frame) < train + test:
         raise UserError(f"walk-forward needs {train + test} candles, the data has {len(frame)}")
-    grid = grid if grid is not None else DEFAULT_GRIDS.get(name, {})
+    grid = grid if grid is not None else default_grid(cls, base_params or {})
     combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())] or [{}]
     windows, start = [], 0
     while start + train + test <= len(frame):
@@ -55,13 +56,17 @@ def walk_forward(
         scored = []
         for combo in combos:
             params = {**(base_params or {}), **combo}
-            perf = run_backtest(train_frame, make_strategy(name, params), config).performance
+            try:
+                candidate = cls(**params)
+            except UserError:
+                continue  # a combination the strategy rejects (e.g. oversold above overbought)
+            perf = run_backtest(train_frame, candidate, config).performance
             scored.append((perf.total_return, params))
+        if not scored:
+            raise UserError(f"no parameter combination of the {cls.name} grid is valid: {grid}")
         best_return, best = max(scored, key=lambda s: s[0])
         warm_and_test = pd.concat([train_frame, test_frame], ignore_index=True)
-        tested = run_backtest(
-            warm_and_test, make_strategy(name, best), config, warmup=train
-        ).performance.to_dict()
+        tested = run_backtest(warm_and_test, cls(**best), config, warmup=train).performance.to_dict()
         windows.append(
             Window(
                 int(train_frame["open_time"].iloc[0]),

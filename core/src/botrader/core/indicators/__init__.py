@@ -1,6 +1,26 @@
-"""Technical indicators: batch features (the `ta` library) and their streaming twins."""
+"""Technical indicators: batch features (the `ta` library) and their streaming twins.
 
-from botrader.core.indicators.batch import FEATURE_COLUMNS, IndicatorParams, add_features, drop_warmup
-from botrader.core.indicators.streaming import StreamingIndicators
+The names below load on first use, so importing `botrader.core.indicators.streaming` (every
+strategy does) does not pull in pandas and ta.
+"""
 
-__all__ = ["FEATURE_COLUMNS", "IndicatorParams", "StreamingIndicators", "add_features", "drop_warmup"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "FEATURE_COLUMNS": "batch",
+    "add_features": "batch",
+    "drop_warmup": "batch",
+    "IndicatorParams": "params",
+    "DEFAULT_PARAMS": "params",
+    "StreamingIndicators": "streaming",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(name)
+    return getattr(importlib.import_module(f"botrader.core.indicators.{_WHERE[name]}"), name)

@@ -20,13 +20,13 @@ Columns added (parameters from `IndicatorParams`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from ta.momentum import RSIIndicator
 from ta.trend import MACD, EMAIndicator, SMAIndicator
 from ta.volatility import AverageTrueRange, BollingerBands
+
+from botrader.core.indicators.params import DEFAULT_PARAMS, IndicatorParams
 
 FEATURE_COLUMNS = (
     "log_return",
@@ -44,35 +44,6 @@ FEATURE_COLUMNS = (
     "bb_pband",
     "atr",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class IndicatorParams:
-    sma_fast: int = 20
-    sma_slow: int = 50
-    ema_fast: int = 12
-    ema_slow: int = 26
-    macd_signal: int = 9
-    rsi: int = 14
-    bb_window: int = 20
-    bb_dev: float = 2.0
-    atr: int = 14
-
-    def warmup(self) -> int:
-        """Rows needed before every feature is defined."""
-        return max(
-            self.sma_fast,
-            self.sma_slow,
-            self.ema_fast,
-            self.ema_slow,
-            self.ema_slow + self.macd_signal - 1,
-            self.rsi,
-            self.bb_window,
-            self.atr,
-        )
-
-
-DEFAULT_PARAMS = IndicatorParams()
 
 
 def add_features(frame: pd.DataFrame, params: IndicatorParams = DEFAULT_PARAMS) -> pd.DataFrame:

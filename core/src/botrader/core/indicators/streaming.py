@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 from botrader.core.candles import Candle
-from botrader.core.indicators.batch import DEFAULT_PARAMS, IndicatorParams
+from botrader.core.indicators.params import DEFAULT_PARAMS, IndicatorParams
 
 
 class Ewm:
@@ -55,6 +55,12 @@ class Window:
     def update(self, x: float) -> None:
         self.values.append(x)
 
+    def push(self, x: float) -> float | None:
+        """Add a value; the mean once the window is full (None before)."""
+        values = self.values
+        values.append(x)
+        return math.fsum(values) / self.size if len(values) == self.size else None
+
     def state(self) -> dict[str, Any]:
         return {"values": list(self.values)}
 
@@ -81,6 +87,8 @@ class Rsi:
         self.window = window
         self.up, self.down = Ewm(1.0 / window), Ewm(1.0 / window)
         self.prev: float | None = None
+        alpha = self.up.alpha
+        self._weights = (1.0 - alpha, alpha, (1.0 - alpha) + alpha)  # Ewm's keep, alpha, keep + alpha
 
     def state(self) -> dict[str, Any]:
         return {"prev": self.prev, "up": self.up.state(), "down": self.down.state()}
@@ -91,11 +99,32 @@ class Rsi:
         self.down.load(state["down"])
 
     def update(self, close: float) -> float | None:
-        diff = 0.0 if self.prev is None else close - self.prev
+        """Both Wilder averages updated inline — `Ewm.update`'s arithmetic, operation for
+        operation (so the values stay bitwise ta's), without two calls per candle."""
+        prev = self.prev
         self.prev = close
-        up = self.up.update(diff if diff > 0 else 0.0)
-        down = self.down.update(-diff if diff < 0 else 0.0)
-        if self.up.count < self.window:
+        u, d = self.up, self.down
+        up, down = u.value, d.value
+        if prev is None or up is None:
+            up = down = 0.0  # the first candle: a zero move seeds both averages
+        else:
+            diff = close - prev
+            keep, alpha, total = self._weights
+            if diff > 0:
+                if up != diff:
+                    up = (keep * up + alpha * diff) / total
+                if down != 0.0:
+                    down = (keep * down) / total  # alpha × 0.0 is +0.0: the sum is unchanged
+            else:
+                loss = -diff if diff < 0 else 0.0
+                if up != 0.0:
+                    up = (keep * up) / total
+                if down != loss:
+                    down = (keep * down + alpha * loss) / total
+        u.value, d.value = up, down
+        u.count += 1
+        d.count = u.count
+        if u.count < self.window:
             return None
         if down == 0:
             return 100.0

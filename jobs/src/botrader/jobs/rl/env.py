@@ -38,6 +38,7 @@ from botrader.core.engine.units import (
 )
 from botrader.core.errors import UserError
 from botrader.jobs.rl.data import Split
+from botrader.jobs.rl.features import portfolio_part
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,7 @@ class VecTradingEnv:
     def _obs(self, price: Any = None) -> Any:
         price = self.close[self.t] if price is None else price
         held = self.lots * price
-        inv = 1.0 / self.xp.as_float(self.cash + held)
-        port = [self.cash * inv, held * inv, (held - self.basis) * inv]
+        port = portfolio_part(self.cash, held, held - self.basis, 1.0 / self.xp.as_float(self.cash + held))
         return self.xp.stack_obs(self.features[self.t], port)
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, dict[str, Any]]:

@@ -73,6 +73,14 @@ def indicator_columns(f: dict[str, Any] | pd.DataFrame, close: Any) -> list[Any]
     ]
 
 
+def portfolio_part(cash: Any, held: Any, unrealized: Any, equity_inverse: Any) -> list[Any]:
+    """The observation's portfolio part — cash / equity, position value / equity, unrealised
+    PnL / equity, where unrealised PnL is the position's value minus its cost basis *with*
+    buy fees (so a fresh position shows the fee it cost). The one definition, used by the
+    environment (arrays of integer units) and by the trading strategy (floats)."""
+    return [cash * equity_inverse, held * equity_inverse, unrealized * equity_inverse]
+
+
 def raw_features(frame: pd.DataFrame, returns: int = 10) -> np.ndarray:
     """(n, F) float64; rows before every value is defined hold NaN."""
     feats = add_features(frame)

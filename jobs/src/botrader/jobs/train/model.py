@@ -16,17 +16,17 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
 from botrader.core.candles import Candle
-from botrader.core.engine import strategies
-from botrader.core.engine.strategies import Account, Bar
+from botrader.core.engine.view import Bar
 from botrader.core.errors import UserError
 from botrader.core.indicators.streaming import StreamingIndicators
-from botrader.jobs.rl.features import CLIP, PORTFOLIO_NAMES, FeatureConfig, indicator_columns
+from botrader.core.strategy.indicators import Indicator
+from botrader.jobs.rl.features import CLIP, PORTFOLIO_NAMES, FeatureConfig, indicator_columns, portfolio_part
 from botrader.jobs.train.ppo import Agent
 
 HOLD, SELL, BUY = 0, 1, 2
@@ -89,11 +89,33 @@ class ObservationBuilder:
         return self.latest
 
 
-def portfolio_part(cash: float, position: float, avg_entry_price: float, price: float) -> np.ndarray:
-    held = position * price
-    equity = cash + held
-    basis = position * avg_entry_price
-    return np.array([cash / equity, held / equity, (held - basis) / equity], dtype=np.float32)
+class ObservationIndicator(Indicator):
+    """The observation's market part as an indicator of the `ppo` strategy: it updates on
+    warm-up candles too, and its state is saved with the bot's snapshot."""
+
+    warmup = settle = 500  # the slowest feature (SMA(50), EMA(26) inside MACD) has settled
+
+    def __init__(self, config: FeatureConfig) -> None:
+        self.builder = ObservationBuilder(config)
+
+    def step(self, bar: Any) -> np.ndarray | None:
+        self.value = self.builder.update(bar)
+        return self.value
+
+    def state(self) -> dict[str, Any]:
+        return {"returns": list(self.builder.returns), "indicators": self.builder.indicators.state()}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.builder.returns.extend(state["returns"])
+        self.builder.indicators.load(state["indicators"])
+        self.value = None
+
+
+def observation(market: np.ndarray, cash: float, held: float, unrealized: float) -> np.ndarray:
+    """The policy's input: market features and the portfolio part (`features.portfolio_part`,
+    the environment's own definition)."""
+    port = portfolio_part(cash, held, unrealized, 1.0 / (cash + held))
+    return np.concatenate([market, np.asarray(port, dtype=np.float32)])
 
 
 class ActionPredictor:
@@ -136,9 +158,9 @@ class ActionPredictor:
             market, last = builder.update(candle), candle
         if market is None or last is None:
             raise UserError("not enough history to build the model's features (need a few hundred candles)")
-        return self.action(
-            np.concatenate([market, portfolio_part(cash, position, avg_entry_price, last.close)])
-        )
+        held = position * last.close
+        unrealized = held - position * avg_entry_price
+        return self.action(observation(market, cash, held, unrealized))
 
     def predict_discrete(
         self,
@@ -177,49 +199,3 @@ class ActionPredictor:
             "confidence": float(abs(math.tanh(float(mean[0, 0].detach())))),
             "attributions": {self.names[i]: float(grads[i]) for i in order},
         }
-
-
-class PpoStrategy:
-    """The engine strategy `ppo`: the model's deterministic action on every candle (tiny
-    ones come to nothing: orders below the minimum notional are never sent)."""
-
-    name: ClassVar[str] = "ppo"
-    needs_account = True
-
-    def __init__(self, predictor: ActionPredictor) -> None:
-        self.predictor = predictor
-        self.builder = ObservationBuilder(predictor.config)
-        self.obs: np.ndarray | None = None
-
-    def decide(self, bar: Bar, account: Account) -> float | None:
-        market = self.builder.update(bar)
-        if market is None or account.equity <= 0:  # warming up: features only
-            return None
-        self.obs = np.concatenate(
-            [market, portfolio_part(account.cash, account.position, account.avg_entry_price, bar.close)]
-        )
-        action = self.predictor.action(self.obs)
-        return None if abs(action) < self.predictor.meta.deadzone else action
-
-    def explain(self) -> dict[str, Any]:
-        return self.predictor.explain(self.obs) if self.obs is not None else {}
-
-    def state(self) -> dict[str, Any]:
-        return {"returns": list(self.builder.returns), "indicators": self.builder.indicators.state()}
-
-    def load(self, state: dict[str, Any]) -> None:
-        self.builder.returns.extend(state["returns"])
-        self.builder.indicators.load(state["indicators"])
-
-
-def ppo_strategy(params: dict[str, Any], model: str | None) -> PpoStrategy:
-    if not model:
-        raise UserError(
-            "strategy ppo needs a model: --model PATH|runs:/…|models:/… (or spec.strategy.modelRef)"
-        )
-    if params:
-        raise UserError(f"strategy ppo takes no parameters, got {', '.join(sorted(params))}")
-    return PpoStrategy(ActionPredictor.load(model))
-
-
-strategies.PPO_FACTORY = ppo_strategy

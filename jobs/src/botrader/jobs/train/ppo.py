@@ -80,12 +80,14 @@ class UpdateStats:
     approx_kl: float
     sps: float
     learning_rate: float
+    clipfrac: float  # share of samples whose ratio was clipped
+    explained_variance: float
 
     def metrics(self) -> dict[str, float]:
         return {
             k: float(v)
             for k, v in asdict(self).items()
-            if v is not None and k not in ("iteration", "global_step")
+            if v is not None and k not in ("iteration", "global_step") and v == v  # NaN: not logged
         }
 
 
@@ -221,6 +223,10 @@ def train(
                 optimizer.step()
 
         episode_return = float(torch.cat(finished).mean()) if finished else None
+        # how much of the returns' variance the value function explains (1 perfect, ≤ 0 useless)
+        y_pred, y_true = b_values.detach().cpu().numpy(), b_returns.detach().cpu().numpy()
+        var_y = np.var(y_true)
+        explained_var = float("nan") if var_y == 0 else float(1 - np.var(y_true - y_pred) / var_y)
         stats = UpdateStats(
             iteration,
             global_step,
@@ -231,6 +237,8 @@ def train(
             approx_kl.item(),
             global_step / (time.time() - start_time),
             optimizer.param_groups[0]["lr"],
+            float(np.mean(clipfracs)),
+            explained_var,
         )
         if on_update is not None:
             on_update(stats, agent)

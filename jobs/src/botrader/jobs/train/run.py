@@ -23,12 +23,11 @@ from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.backtest import run_backtest
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
-from botrader.core.engine.performance import Performance
-from botrader.core.engine.strategies import make_strategy
+from botrader.core.engine.performance import Performance, hourly_sharpe
+from botrader.core.strategy import Strategy
+from botrader.core.strategy.registry import make
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
 from botrader.jobs.rl.data import Splits, make_splits
-
-WARMUP = 500  # candles shown to the streaming features before an evaluation period
 
 
 @dataclass
@@ -54,20 +53,20 @@ def load_splits(request: TrainRequest) -> tuple[pd.DataFrame, Splits]:
     return frame, splits
 
 
-def evaluation_frame(frame: pd.DataFrame, period: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """The period with up to WARMUP candles before it (to warm the streaming features)."""
+def evaluation_frame(frame: pd.DataFrame, period: pd.DataFrame, warmup: int) -> tuple[pd.DataFrame, int]:
+    """The period with up to `warmup` candles before it (the strategy's own warm-up length)."""
     first = int(frame.index[frame["open_time"] == period["open_time"].iloc[0]][0])
-    lo = max(0, first - WARMUP)
+    lo = max(0, first - warmup)
     return frame.iloc[lo : first + len(period)].reset_index(drop=True), first - lo
 
 
 def backtest_period(
     strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
 ) -> Any:
-    """The engine's backtest of `period` (features warmed on the candles before it)."""
+    """The engine's backtest of `period`, the strategy warmed on the candles before it."""
     from decimal import Decimal
 
-    data, warmup = evaluation_frame(frame, period)
+    data, warmup = evaluation_frame(frame, period, strategy.warmup_length())
     config = EngineConfig(budget=Decimal(str(budget)), execution=ExecutionConfig(fee_rate=fee))
     return run_backtest(data, strategy, config, warmup=warmup)
 
@@ -81,34 +80,23 @@ def evaluate(
 def baselines(
     frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
 ) -> dict[str, dict[str, Any]]:
-    rsi = evaluate(make_strategy("simple_rsi"), frame, period, budget, fee)
+    rsi = evaluate(make("simple_rsi"), frame, period, budget, fee)
     hold = evaluate(BuyAndHold(), frame, period, budget, fee)
     return {"buy_and_hold": _figures(hold), "simple_rsi": _figures(rsi)}
 
 
-class BuyAndHold:
-    """Buys with all cash on the first candle, then holds: the benchmark, through the engine."""
+class BuyAndHold(Strategy):
+    """Buys with all cash on the first traded candle, then holds: the benchmark, through the
+    engine (warm-up candles only update indicators, so they never trigger the buy)."""
 
-    name = "buy_and_hold"
-    needs_account = True  # equity 0 marks the warm-up candles, which must not count
-
-    def __init__(self) -> None:
+    def setup(self) -> None:
         self.done = False
 
-    def decide(self, bar: Any, account: Any) -> float | None:
-        if self.done or account.equity <= 0:
+    def on_candle(self, candle: Any, ind: Any, account: Any) -> float | None:
+        if self.done:
             return None
         self.done = True
         return 1.0
-
-    def explain(self) -> dict[str, Any]:
-        return {}
-
-    def state(self) -> dict[str, Any]:
-        return {"done": self.done}
-
-    def load(self, state: dict[str, Any]) -> None:
-        self.done = state["done"]
 
 
 def _figures(p: Performance) -> dict[str, Any]:
@@ -124,6 +112,80 @@ def _figures(p: Performance) -> dict[str, Any]:
 Progress = Callable[[dict[str, Any]], None]
 
 
+@dataclass
+class BestCheckpoint:
+    """The validation-best policy so far, scored by the Sharpe of its hourly validation
+    returns: a validation split of a few days has too few daily returns for a daily Sharpe
+    (the engine reports that one as None)."""
+
+    score: float = float("-inf")
+    state: dict[str, Any] | None = None
+    performance: Performance | None = None
+
+    def offer(self, agent: Any, run: Any, budget: float) -> float | None:
+        score = hourly_sharpe(run.times, run.equity, budget)
+        if self.state is None or (score is not None and score > self.score):
+            self.score = score if score is not None else float("-inf")
+            self.state = copy.deepcopy(agent.state_dict())
+            self.performance = run.performance
+        return score
+
+
+class UpdateLogger:
+    """Called after every PPO update: logs its metrics, validates every `eval_every` updates
+    through the engine, keeps the best checkpoint, and reports progress to the driver."""
+
+    def __init__(
+        self,
+        request: TrainRequest,
+        budget: float,
+        frame: pd.DataFrame,
+        splits: Splits,
+        meta: Any,
+        progress: Progress | None,
+    ) -> None:
+        self.request, self.budget, self.frame, self.splits, self.meta = request, budget, frame, splits, meta
+        self.args = request.hyperparameters
+        self.progress, self.best, self.last_step = progress, BestCheckpoint(), 0
+
+    def validate(self, agent: Any) -> Any:
+        from botrader.jobs.train.model import ActionPredictor
+        from botrader.jobs.train.strategy import Ppo
+
+        strategy = Ppo.with_predictor(ActionPredictor.from_agent(agent, self.splits.config, self.meta))
+        return backtest_period(strategy, self.frame, self.splits.val.frame, self.budget, self.args.fee_rate)
+
+    def __call__(self, stats: Any, agent: Any) -> None:
+        import mlflow
+
+        metrics = stats.metrics()
+        steps, self.last_step = stats.global_step - self.last_step, stats.global_step
+        if stats.iteration % self.args.eval_every == 0 or stats.iteration == self.args.num_iterations:
+            run = self.validate(agent)
+            score, perf = self.best.offer(agent, run, self.budget), run.performance
+            metrics.update(
+                {
+                    "val_score": score if score is not None else 0.0,
+                    "val_return": perf.total_return,
+                    "val_max_drawdown": perf.max_drawdown,
+                    "val_trades": perf.trades,
+                    **({"val_sharpe": perf.sharpe} if perf.sharpe is not None else {}),
+                    **({"val_win_rate": perf.win_rate} if perf.win_rate is not None else {}),
+                }
+            )
+        mlflow.log_metrics(metrics, step=stats.global_step)
+        if self.progress:
+            self.progress(
+                {
+                    "budget": self.budget,
+                    "steps": steps,
+                    "sps": stats.sps,
+                    "episode_return": stats.episode_return,
+                    "val_sharpe": metrics.get("val_score"),
+                }
+            )
+
+
 def train_budget(request: TrainRequest, budget: float, progress: Progress | None = None) -> dict[str, Any]:
     """Train, validate, test and register the agent for one budget (a Ray task, or inline);
     `progress` receives a small dict after every update (the driver turns it into metrics)."""
@@ -131,15 +193,14 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
     import torch
 
     from botrader.jobs.train import ppo
-    from botrader.jobs.train.model import ActionPredictor, ModelMeta, PpoStrategy, save_model
+    from botrader.jobs.train.model import ActionPredictor, ModelMeta
 
     torch.set_num_threads(1)
     frame, splits = load_splits(request)
     args = replace(request.hyperparameters)
-    fee = args.fee_rate
     meta = ModelMeta(
         budget,
-        fee,
+        args.fee_rate,
         request.symbol,
         request.interval,
         args.hidden,
@@ -149,12 +210,6 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
     if request.tracking_uri:
         mlflow.set_tracking_uri(request.tracking_uri)
     mlflow.set_experiment(request.experiment)
-    best: dict[str, Any] = {"sharpe": float("-inf"), "state": None, "perf": None}
-
-    def validate(agent: Any) -> Performance:
-        strategy = PpoStrategy(ActionPredictor.from_agent(agent, splits.config, meta))
-        return evaluate(strategy, frame, splits.val.frame, budget, fee)
-
     tags = {"botrader.training_run": request.run_name} if request.run_name else {}
     with mlflow.start_run(run_name=f"ppo-{request.symbol}-{request.interval}-{budget:g}", tags=tags) as run:
         mlflow.log_params(
@@ -168,74 +223,65 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
                 "test_rows": len(splits.test),
             }
         )
-
-        def on_update(stats: Any, agent: Any) -> None:
-            metrics = stats.metrics()
-            steps = stats.global_step - last_step[0]
-            last_step[0] = stats.global_step
-            if stats.iteration % args.eval_every == 0 or stats.iteration == args.num_iterations:
-                perf = validate(agent)
-                score = perf.sharpe if perf.sharpe is not None else float("-inf")
-                metrics.update(
-                    {
-                        "val_sharpe": perf.sharpe or 0.0,
-                        "val_return": perf.total_return,
-                        "val_max_drawdown": perf.max_drawdown,
-                        "val_win_rate": perf.win_rate or 0.0,
-                        "val_trades": perf.trades,
-                    }
-                )
-                if best["state"] is None or score > best["sharpe"]:
-                    best.update(sharpe=score, state=copy.deepcopy(agent.state_dict()), perf=perf)
-            mlflow.log_metrics(metrics, step=stats.global_step)
-            if progress:
-                progress(
-                    {
-                        "budget": budget,
-                        "steps": steps,
-                        "sps": stats.sps,
-                        "episode_return": stats.episode_return,
-                        "val_sharpe": metrics.get("val_sharpe"),
-                    }
-                )
-
-        last_step = [0]
-
-        agent = ppo.train(args, splits.train, budget, on_update)
-        agent.load_state_dict(best["state"])
+        logger = UpdateLogger(request, budget, frame, splits, meta, progress)
+        agent = ppo.train(args, splits.train, budget, logger)
+        agent.load_state_dict(logger.best.state)
         predictor = ActionPredictor.from_agent(agent, splits.config, meta)
-        test_run = backtest_period(PpoStrategy(predictor), frame, splits.test.frame, budget, fee)
-        test = test_run.performance
-        base = baselines(frame, splits.test.frame, budget, fee)
-        mlflow.log_metrics(
-            {
-                "test_sharpe": test.sharpe or 0.0,
-                "test_return": test.total_return,
-                "test_max_drawdown": test.max_drawdown,
-                "test_trades": test.trades,
-            }
-        )
-        with tempfile.TemporaryDirectory() as tmp:
-            save_model(Path(tmp) / "model", agent, splits.config, meta)
-            _write_report(Path(tmp) / "report", test_run, best["perf"], base)
-            mlflow.log_artifacts(str(Path(tmp) / "model"), "model")
-            mlflow.log_artifacts(str(Path(tmp) / "report"), "report")
-        model_uri = _register(run.info.run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}")
-        # what a TrainingRun's status reports per budget (the operator reads these back), and
-        # what the model looks at on the validation period (the API's /models shows it)
-        mlflow.set_tag("botrader.model_uri", model_uri)
-        mlflow.log_metric("best_val_sharpe", best["perf"].sharpe or 0.0)
-        attributions = predictor.global_attributions(splits.val.features)
-        mlflow.set_tag("botrader.attributions", json.dumps(attributions))
-        mlflow.log_dict(attributions, "report/attributions.json")
-    val = best["perf"]
+        result = _test_and_register(request, budget, frame, splits, predictor, logger.best, run.info.run_id)
     if progress:
         progress({"budget": budget, "finished": True})
+    return result
+
+
+def _test_and_register(
+    request: TrainRequest,
+    budget: float,
+    frame: pd.DataFrame,
+    splits: Splits,
+    predictor: Any,
+    best: BestCheckpoint,
+    run_id: str,
+) -> dict[str, Any]:
+    """The test split, touched once with the chosen checkpoint; the model and its report
+    logged; a registered version; what a TrainingRun's status reports per budget."""
+    import mlflow
+
+    from botrader.jobs.train.model import save_model
+    from botrader.jobs.train.strategy import Ppo
+
+    fee = request.hyperparameters.fee_rate
+    test_run = backtest_period(Ppo.with_predictor(predictor), frame, splits.test.frame, budget, fee)
+    test, val = test_run.performance, best.performance
+    assert val is not None
+    base = baselines(frame, splits.test.frame, budget, fee)
+    mlflow.log_metrics(
+        {
+            "test_return": test.total_return,
+            "test_max_drawdown": test.max_drawdown,
+            "test_trades": test.trades,
+            "best_val_score": best.score if best.score > float("-inf") else 0.0,
+            **({"test_sharpe": test.sharpe} if test.sharpe is not None else {}),
+            **({"best_val_sharpe": val.sharpe} if val.sharpe is not None else {}),
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(Path(tmp) / "model", predictor.agent, splits.config, predictor.meta)
+        _write_report(Path(tmp) / "report", test_run, val, base)
+        mlflow.log_artifacts(str(Path(tmp) / "model"), "model")
+        mlflow.log_artifacts(str(Path(tmp) / "report"), "report")
+    model_uri = _register(run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}")
+    # what a TrainingRun's status reports per budget (the operator reads these back), and
+    # what the model looks at on the validation period (the API's /models shows it)
+    mlflow.set_tag("botrader.model_uri", model_uri)
+    attributions = predictor.global_attributions(splits.val.features)
+    mlflow.set_tag("botrader.attributions", json.dumps(attributions))
+    mlflow.log_dict(attributions, "report/attributions.json")
     return {
         "budget": budget,
-        "run_id": run.info.run_id,
+        "run_id": run_id,
         "model_uri": model_uri,
         "val_sharpe": val.sharpe,
+        "val_score": best.score if best.score > float("-inf") else None,
         "val_return": val.total_return,
         "test_sharpe": test.sharpe,
         "test_return": test.total_return,

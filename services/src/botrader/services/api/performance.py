@@ -36,6 +36,7 @@ def bot_performance(store: TradingStore, bot: dict[str, Any]) -> Performance:
             market.ticks(float(r["price"])),
             market.cash_units(r["fee"]),
             0,
+            r.get("reason") or "signal",
         )
         for r in store.fills(bot["name"])
     ]

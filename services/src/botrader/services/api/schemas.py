@@ -49,6 +49,7 @@ class Trade(BaseModel):
     price: float
     fee: float
     pnl: float
+    reason: str  # signal, stop_loss, take_profit, trailing_stop, time_stop or emergency_stop
 
 
 class TradesPage(BaseModel):
@@ -75,10 +76,26 @@ class CandleOut(BaseModel):
     volume: float
 
 
+class ParamInfo(BaseModel):
+    type: str
+    default: Any
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: list[Any] | None = None
+    search: list[Any] | None = None
+    log: bool = False
+    help: str = ""
+
+
 class StrategyInfo(BaseModel):
     name: str
-    params: dict[str, Any]
+    aliases: list[str]
     description: str
+    params: dict[str, ParamInfo]
+    exits: dict[str, float | int]
+    source: str  # the distribution that registers it
 
 
 class ModelsOut(BaseModel):

@@ -121,17 +121,31 @@ async def _start_api(db_url: str, port: int) -> tuple[Any, Any, control.LocalCon
     return api, task, controller, token
 
 
+def botrader_command() -> str:
+    """How the user can type this command again: `botrader` when it is on PATH, else the
+    path it was started by (`make demo` runs `.venv/bin/botrader`)."""
+    import os
+    import shutil
+    import sys
+
+    started = Path(sys.argv[0])
+    if started.name == "botrader" and shutil.which("botrader") != str(started.resolve()):
+        return os.path.relpath(started)
+    return "botrader"
+
+
 def next_steps(url: str, token: str, bot: TradingBot, files: list[Path]) -> str:
     """What a newcomer can try once the replay has ended (the demo stays up for it)."""
     data = bot.replay_path() or Path("FILE.csv.gz")
+    me = botrader_command()
     stop = f"curl -X POST -H 'Authorization: Bearer {token}' {url}bots/{bot.name}/stop"
     return "\n".join(
         [
             "[bold]What to try next[/bold] (the bot and its API stay up until Ctrl-C):",
             f"  open the dashboard         {url}",
             f"  stop the bot               {stop}",
-            f"  backtest the same candles  botrader backtest --bot {files[0]} --data {data}",
-            "  train a PPO model          make install && botrader up -f examples/tradingbot-ppo-replay.yaml",
+            f"  backtest the same candles  {me} backtest --bot {files[0]} --data {data}",
+            f"  train a PPO model          make install && {me} up -f examples/tradingbot-ppo-replay.yaml",
         ]
     )
 

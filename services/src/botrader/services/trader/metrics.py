@@ -3,15 +3,19 @@ number of bots)."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from botrader.core.engine.exits import REASONS
+
 EQUITY = Gauge("botrader_bot_equity", "Bot equity in the quote asset", ["bot"])
 POSITION = Gauge("botrader_bot_position", "Bot position in the base asset", ["bot"])
 RETURN = Gauge("botrader_bot_return_ratio", "Return since start as a fraction of the budget", ["bot"])
 DRAWDOWN = Gauge("botrader_bot_drawdown_ratio", "Drawdown from the equity peak, as a fraction", ["bot"])
 TRADES = Counter("botrader_trades", "Fills executed on paper", ["bot", "side"])
+EXITS = Counter("botrader_exits", "Sell fills by why they happened (signal or an exit)", ["bot", "reason"])
 BREAKER = Gauge("botrader_circuit_breaker_open", "1 while a circuit breaker is open", ["bot", "breaker"])
 PHASE = Gauge("botrader_bot_phase", "1 for the trader's current phase, 0 for the others", ["bot", "phase"])
 PHASES = ("Running", "Paused", "Halted")
 SIDES = ("buy", "sell")
+EXIT_REASONS = REASONS
 DECISION_LATENCY = Histogram(
     "botrader_decision_latency_seconds",
     "Seconds from the trader learning of new candles to their decisions being persisted",

@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from botrader.core.binance.endpoints import endpoints_for
+from botrader.core.binance.filters import rules_for
 from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import NOTIFY_CHANNEL, CandleStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine.units import MarketRules
+from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
 from botrader.core.manifests import TradingBot
 from botrader.core.signals import stop_on_signals
@@ -38,12 +42,12 @@ class TraderSettings:
     port: int | None = 9102
     poll_interval: float = 0.5
     actor: str = "trader"
-    market: MarketRules | None = None  # default: Binance's filters (live) or BTCUSDT's (replay)
+    market: MarketRules | None = None  # default: Binance's filters (live) or the bundled ones (replay)
 
 
 async def market_rules(bot: TradingBot) -> MarketRules:
     if bot.spec.source == "replay":
-        return MarketRules(symbol=bot.spec.symbol)
+        return rules_for(bot.spec.symbol)
     async with BinanceRestClient(endpoints_for(bot.spec.source).rest_url) as rest:
         return MarketRules.from_exchange_info(await rest.exchange_info(bot.spec.symbol))
 
@@ -66,7 +70,11 @@ async def run_trader(
     db = connect(settings.db_url)
     upgrade(db)
     market = settings.market or await market_rules(bot)
-    trader = PaperTrader(bot, CandleStore(db), TradingStore(db), market)
+    try:
+        trader = PaperTrader(bot, CandleStore(db), TradingStore(db), market)
+    except UserError as exc:  # the strategy does not import or rejects its parameters
+        report_failure(bot, TradingStore(db), f"StrategyInvalid: {exc}")
+        raise
     await asyncio.to_thread(trader.start, settings.actor)
     waker = waker or Waker(str(trader.key), poll_interval=settings.poll_interval)
     if db.dialect.name == "postgresql":
@@ -111,6 +119,18 @@ async def _loop(trader: PaperTrader, waker: Waker, stop: asyncio.Event, until_ca
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def report_failure(bot: TradingBot, store: TradingStore, message: str) -> None:
+    """Why the trader cannot run, where the operator and `kubectl describe` look: the bot's
+    row (phase Failed) and the container's termination message."""
+    store.register(bot.name, bot.namespace, bot.spec.model_dump(by_alias=True, exclude_none=True))
+    store.set_phase(bot.name, "Failed", message)
+    path = Path(os.environ.get("BOTRADER_TERMINATION_LOG", "/dev/termination-log"))
+    if path.exists():
+        with contextlib.suppress(OSError):
+            path.write_text(message[:4000])
+    log.error("%s: %s", bot.name, message)
 
 
 def run_trader_process(bot: TradingBot, settings: TraderSettings) -> PaperTrader:

@@ -3,7 +3,8 @@
 Start-up: a bot with saved state resumes from its snapshot exactly (engine, strategy
 indicators, open orders, breakers). A new bot on a replay source trades from the first
 stored candle (like a backtest of the same file); a new bot on a live source warms its
-indicators on the last `WARMUP` stored candles and trades from the next one.
+indicators on the last stored candles (as many as the strategy's warm-up length) and trades
+from the next one.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from botrader.core.timeutil import ms_to_datetime
 from botrader.services.trader import metrics
 
 log = logging.getLogger(__name__)
-WARMUP = 1000
 BATCH = 2000
 
 
@@ -37,7 +37,7 @@ class PaperTrader:
         spec = bot.spec
         self.key = make_key(spec.source, spec.symbol, spec.interval)
         self.market = market
-        self.engine = Engine(strategy_for(spec), engine_config(spec, market))
+        self.engine = Engine(strategy_for(bot), engine_config(spec, market))
         self.cursor: int | None = None  # open time of the last candle processed
         # the loop steps in a worker thread while the API's controller may flip controls
         self.lock = threading.RLock()
@@ -54,7 +54,7 @@ class PaperTrader:
             saved = MarketRules.from_state(state["market"])
             if saved != self.market:  # units must not change under a saved state
                 self.market = saved
-                self.engine = Engine(strategy_for(self.bot.spec), engine_config(self.bot.spec, saved))
+                self.engine = Engine(strategy_for(self.bot), engine_config(self.bot.spec, saved))
             self.engine.restore(state["engine"])
             self.cursor, self.peak = self.engine.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
@@ -64,7 +64,7 @@ class PaperTrader:
         self.checkpoint([], [], [])
 
     def _warm_up(self) -> None:
-        history = self.candles.load(self.key, limit=WARMUP, newest=True)
+        history = self.candles.load(self.key, limit=max(1, self.engine.strategy.warmup_length()), newest=True)
         for c in history:
             self.engine.warm_up(c.open_time, c.open, c.high, c.low, c.close, c.volume)
         self.cursor = history[-1].open_time if history else None
@@ -115,6 +115,8 @@ class PaperTrader:
         self.checkpoint(fills, orders, marks)
         for fill in fills:
             metrics.TRADES.labels(self.bot.name, fill.side).inc()
+            if fill.side == "sell":
+                metrics.EXITS.labels(self.bot.name, fill.reason).inc()
         return len(batch)
 
     def checkpoint(
@@ -166,6 +168,8 @@ class PaperTrader:
             metrics.PHASE.labels(name, phase).set(1 if phase == self.phase else 0)
         for side in metrics.SIDES:
             metrics.TRADES.labels(name, side)  # exported as 0 before the first fill, so rate() works
+        for reason in metrics.EXIT_REASONS:
+            metrics.EXITS.labels(name, reason)
 
     def state_for_api(self) -> dict[str, Any]:
         return {

@@ -10,9 +10,9 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from botrader.core.candles import SeriesKey
-from botrader.core.engine.strategies import describe_strategies
 from botrader.core.intervals import interval_ms
 from botrader.core.resample import resample
+from botrader.core.strategy.registry import describe_all
 from botrader.services.api.deps import CandlesDep, TradingDep
 from botrader.services.api.mlflow_models import describe, source_for
 from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, StrategyInfo
@@ -21,12 +21,6 @@ from botrader.services.api.timeparams import TimeParam, parse_time
 router = APIRouter(tags=["market"])
 Symbol = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{2,20}$")]
 Exchange = Annotated[Literal["binance", "binance-testnet", "replay"], Query()]
-DESCRIPTIONS = {
-    "simple_rsi": "RSI(period): buy with all cash when flat and RSI < oversold; "
-    "sell all when long and RSI > overbought",
-    "rsi_sma": "simple_rsi whose buys need the close above its SMA(sma_period); "
-    "sells also when the close drops below it",
-}
 
 
 @router.get("/candles", response_model=list[CandleOut])
@@ -74,16 +68,9 @@ def candles(
 
 @router.get("/strategies", response_model=list[StrategyInfo])
 def strategies() -> list[dict[str, Any]]:
-    found = [{**s, "description": DESCRIPTIONS[s["name"]]} for s in describe_strategies()]
-    return [
-        *found,
-        {
-            "name": "ppo",
-            "params": {},
-            "description": "a trained PPO policy (strategy.modelRef: model path or MLflow URI); "
-            "sizes positions continuously",
-        },
-    ]
+    """Every registered strategy: its description (the class's docstring), parameters with
+    types, defaults, bounds and search space, and the exits it declares."""
+    return describe_all()
 
 
 @router.get("/models", response_model=ModelsOut)
