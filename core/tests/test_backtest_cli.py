@@ -118,3 +118,23 @@ def test_backtest_from_the_database(sqlite_url: str, capsys) -> None:
     assert from_db == run_json(capsys)
     assert main(["backtest", "--db", sqlite_url, "--symbol", "ETHUSDT"]) == 2
     assert "no binance:ETHUSDT:1m candles" in capsys.readouterr().err
+
+
+def test_bot_manifest_with_param_model_and_exit_overrides(capsys, tmp_path: Path) -> None:
+    """--param, --model and exit options apply on top of --bot's manifest (they were ignored)."""
+    bot = str(REPO / "examples" / "tradingbot-replay.yaml")
+    base = run_json(capsys, "--bot", bot)
+    strict = run_json(capsys, "--bot", bot, "--param", "oversold=20", "--param", "overbought=80")
+    assert strict["trades"] < base["trades"]
+    stopped = run_json(capsys, "--bot", bot, "--stop-loss", "0.001", "--take-profit", "0.001")
+    assert {"stop_loss", "take_profit"} & set(stopped["exits"]) and stopped["trades"] != base["trades"]
+    assert main(["backtest", "--data", str(SAMPLE), "--bot", bot, "--model", "/nonexistent"]) == 2
+    assert "unknown parameter(s) for simple_rsi: model" in capsys.readouterr().err
+
+
+def test_exits_fill_model_and_sharpe_days_in_the_json(capsys) -> None:
+    out = run_json(capsys, "--fill", "next_open", "--trailing-stop", "0.002", "--time-stop", "30")
+    assert out["days"] == 2 and out["sharpe"] is None and out["sortino"] is None  # too few days
+    assert set(out["exits"]) <= {"signal", "trailing_stop", "time_stop"} and out["exits"]
+    assert main(["backtest", "--data", str(SAMPLE), "--fill", "midpoint"]) == 2
+    assert "unknown fill model 'midpoint'" in capsys.readouterr().err

@@ -77,6 +77,10 @@ def test_bots_detail_trades_equity_performance(world) -> None:
     assert perf["win_rate"] == pytest.approx(mine.win_rate) and perf["max_drawdown"] == pytest.approx(
         mine.max_drawdown
     )
+    # two days of marks: no Sharpe, and the page can say why (days of the minimum)
+    assert perf["sharpe"] is None and perf["sortino"] is None
+    assert (perf["days"], perf["sharpe_min_days"]) == (mine.days, 30) and mine.days <= 3
+    assert perf["exits"] == mine.exits == {"signal": mine.trades // 2}
 
 
 @pytest.mark.parametrize("interval", ["1m", "5m", "15m", "1h"])

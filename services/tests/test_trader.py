@@ -150,11 +150,8 @@ async def test_restart_and_crash_change_nothing(db_url: str, candle_file, monkey
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(TradingStore, "save_progress", crash_on_second_batch)
-    import botrader.services.trader.trader as trader_module
-
-    monkeypatch.setattr(trader_module, "BATCH", 500)
     with pytest.raises(RuntimeError, match="killed"):
-        await run_trader(bot, settings, until_caught_up=True)
+        await run_trader(bot, TraderSettings(db_url, port=None, batch=500), until_caught_up=True)
     assert TradingStore(connect(db_url)).bot("btc-test")["last_candle_time"] is not None
     partial = stored_fills(db_url)
     monkeypatch.setattr(TradingStore, "save_progress", original)
@@ -292,3 +289,64 @@ def test_trade_by_name_and_bad_arguments(sqlite_url: str, candle_file, capsys) -
 
     loaded = load_bot(None, "btc-test", sqlite_url)
     assert loaded.spec == parse_trading_bot(bot_doc(path)).spec
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fill", ["close", "next_open"])
+async def test_user_strategy_with_exits_equals_backtest_across_a_kill(
+    pg_url: str, candle_file, tmp_path: Path, fill: str
+) -> None:
+    """A strategy from a file, with a stop-loss and a take-profit, paper-traded on PostgreSQL:
+    the trader process is killed (SIGKILL) after its first committed batch and restarted; the
+    stored fills, reasons included, equal one uninterrupted backtest's."""
+    import os
+    import signal
+    import sys
+    import time
+
+    import yaml
+
+    from botrader.core.cli.main import main
+    from tests.support.paths import REPO
+
+    path, frame = candle_file
+    load_candles(pg_url, frame)
+    ref = f"{REPO / 'examples' / 'strategies' / 'bollinger_reversion.py'}:BollingerReversion"
+    doc = bot_doc(
+        path,
+        strategy={"type": "custom", "ref": ref, "params": {"stop_loss": 0.003, "take_profit": 0.004}},
+        execution={"fill": fill},
+        risk={"maxDrawdownFraction": 0.5, "maxConsecutiveLosses": 1000},  # keep trading through losses
+    )
+    manifest = tmp_path / "bot.yaml"
+    manifest.write_text(yaml.safe_dump(doc))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "botrader.core", "trade", "--bot", str(manifest), "--db", pg_url,
+        "--port", "0", "--batch", "300", "--log-level", "WARNING", env=dict(os.environ),
+    )  # fmt: skip
+    trading = TradingStore(connect(pg_url))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = trading.bot("btc-test")
+        if row and row["last_candle_time"] is not None and row["trades"] > 0:
+            break
+        await asyncio.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    partial = trading.bot("btc-test")
+    assert _ms(partial["last_candle_time"]) < int(frame["open_time"].iloc[-1])  # killed midway
+    restart = ["trade", "--bot", str(manifest), "--db", pg_url, "--port", "0", "--until-caught-up"]
+    assert await asyncio.to_thread(main, restart) == 0
+    bot = parse_trading_bot(doc)
+    result = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, MarketRules()))
+    m = MarketRules()
+    expected = [
+        (f.seq, f.time, f.side, m.to_base(f.lots), m.price(f.price), m.to_quote(f.fee), f.reason)
+        for f in result.fills
+    ]
+    rows = trading.fills("btc-test")
+    stored = [(*fill_row, row["reason"]) for fill_row, row in zip(stored_fills(pg_url), rows, strict=True)]
+    assert {"stop_loss", "take_profit", "signal"} <= {e[-1] for e in expected}
+    assert stored == [
+        (*n, e[-1]) for n, e in zip(normalise([e[:-1] for e in expected]), expected, strict=True)
+    ]

@@ -99,11 +99,13 @@ class FakeBinance:
         start_index: int = 0,
         faults: Faults | None = None,
         pace: float = 0.0,
+        filters: dict[str, tuple[str, str, str]] | None = None,
     ) -> None:
         self.series = {k: list(v) for k, v in series.items()}
         self._index = {k: {c.open_time: c for c in v} for k, v in self.series.items()}
         self.faults = faults or Faults()
         self.pace = pace  # seconds between streamed candles
+        self.filters = filters or {}  # symbol -> (tickSize, stepSize, minNotional); BTCUSDT's by default
         first = next(iter(self.series.values()))
         self.now_ms = first[start_index].open_time  # candles before start_index are history
         self.sent_at: dict[int, float] = {}  # open_time -> perf_counter when its final went out
@@ -197,46 +199,45 @@ class FakeBinance:
         return web.json_response(rows, headers={"X-MBX-USED-WEIGHT-1M": str(self.used_weight)})
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
-        symbol = request.query.get("symbol", "")
-        if symbol not in self._symbols():
+        """One symbol (`?symbol=`), or every symbol the server knows (no parameter)."""
+        symbol = request.query.get("symbol")
+        if symbol is not None and symbol not in self._symbols():
             return self._error(-1121, "Invalid symbol.")
+        names = [symbol] if symbol is not None else sorted(self._symbols() | set(self.filters))
         return web.json_response(
             {
                 "timezone": "UTC",
                 "serverTime": self.now_ms,
                 "rateLimits": [],
-                "symbols": [
-                    {
-                        "symbol": symbol,
-                        "status": "TRADING",
-                        "baseAsset": symbol[:-4],
-                        "quoteAsset": symbol[-4:],
-                        "filters": [
-                            {
-                                "filterType": "PRICE_FILTER",
-                                "minPrice": "0.01000000",
-                                "maxPrice": "1000000.00000000",
-                                "tickSize": "0.01000000",
-                            },
-                            {
-                                "filterType": "LOT_SIZE",
-                                "minQty": "0.00001000",
-                                "maxQty": "9000.00000000",
-                                "stepSize": "0.00001000",
-                            },
-                            {
-                                "filterType": "NOTIONAL",
-                                "minNotional": "5.00000000",
-                                "applyMinToMarket": True,
-                                "maxNotional": "9000000.00000000",
-                                "applyMaxToMarket": False,
-                                "avgPriceMins": 5,
-                            },
-                        ],
-                    }
-                ],
+                "symbols": [self._info(n) for n in names],
             }
         )
+
+    def _info(self, symbol: str) -> dict:
+        tick, step, notional = self.filters.get(symbol, ("0.01000000", "0.00001000", "5.00000000"))
+        return {
+            "symbol": symbol,
+            "status": "TRADING",
+            "baseAsset": symbol[:-4],
+            "quoteAsset": symbol[-4:],
+            "filters": [
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": tick,
+                    "maxPrice": "1000000.00000000",
+                    "tickSize": tick,
+                },
+                {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "9000.00000000", "stepSize": step},
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": notional,
+                    "applyMinToMarket": True,
+                    "maxNotional": "9000000.00000000",
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
+            ],
+        }
 
     async def _time(self, _request: web.Request) -> web.Response:
         return web.json_response({"serverTime": self.now_ms})

@@ -2,13 +2,14 @@
 the README states them, written from scratch with Python's Decimal — no engine, no SDK — so
 that the engine's trades can be checked against them to the cent.
 
-Exchange rules as documented: prices on the 0.01 tick, quantities floored to 0.00001,
-fees charged in the quote asset and rounded up to 1e-7, orders below 5 USDT not sent, "long"
-meaning a position worth at least 5 USDT at the close. Fill models: at the signal candle's
-close, or at the next candle's open (the quantity decided at the close, reduced if the open
-makes it unaffordable). Exits as `botrader.core.engine.exits` documents them: levels from the
-average entry price (stop rounded down, target up to the tick), checked against each later
-candle's low and high (the stop first, filled at the open if the candle gapped through it).
+Exchange rules as documented: prices on the tick (BTCUSDT 0.01), quantities floored to the
+step (0.00001), fees charged in the quote asset and rounded up to tick × step (1e-7), orders
+below 5 USDT not sent, "long" meaning a position worth at least 5 USDT at the close. Fill
+models: at the signal candle's close, or at the next candle's open (the quantity decided at
+the close, reduced if the open makes it unaffordable). Exits as `botrader.core.engine.exits`
+documents them: levels from the average entry price (stop rounded down, target up to the
+tick), checked against each later candle's low and high (the stop first, filled at the open
+if the candle gapped through it).
 
 Moving averages are computed as a sliding `math.fsum` window, so that a decision at an exact
 tie cannot differ by a rounding of the last bit (the engine's tests check its indicators
@@ -24,31 +25,42 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import pandas as pd
 
-TICK, STEP, CASH = Decimal("0.01"), Decimal("0.00001"), Decimal("0.0000001")
 MIN_NOTIONAL = Decimal(5)
 
 
-def _price(x: float) -> Decimal:
-    return Decimal(round(x * 100)) * TICK
+@dataclass(frozen=True)
+class Rules:
+    """A market's tick and step (BTCUSDT's by default); fees round up to tick × step."""
+
+    tick: Decimal = Decimal("0.01")
+    step: Decimal = Decimal("0.00001")
+
+    @property
+    def cash(self) -> Decimal:
+        return self.tick * self.step
+
+    def price(self, x: float) -> Decimal:
+        return Decimal(round(x / float(self.tick))) * self.tick
 
 
 @dataclass
 class Book:
     cash: Decimal
     fee: Decimal
+    rules: Rules
     qty: Decimal = Decimal(0)
     basis: Decimal = Decimal(0)  # notional paid, fees excluded (for the average entry)
     # time, side, quantity, price, reason
     trades: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
     def affordable(self, price: Decimal) -> Decimal:
-        return (self.cash / (price * (1 + self.fee))).quantize(STEP, rounding=ROUND_FLOOR)
+        return (self.cash / (price * (1 + self.fee))).quantize(self.rules.step, rounding=ROUND_FLOOR)
 
     def buy(self, time: int, qty: Decimal, price: Decimal) -> None:
         notional = qty * price
         if qty <= 0 or notional < MIN_NOTIONAL:
             return
-        cost = notional + (notional * self.fee).quantize(CASH, rounding=ROUND_CEILING)
+        cost = notional + (notional * self.fee).quantize(self.rules.cash, rounding=ROUND_CEILING)
         assert cost <= self.cash
         self.cash -= cost
         self.qty += qty
@@ -59,7 +71,7 @@ class Book:
         notional = self.qty * price
         if self.qty <= 0 or notional < MIN_NOTIONAL:
             return
-        self.cash += notional - (notional * self.fee).quantize(CASH, rounding=ROUND_CEILING)
+        self.cash += notional - (notional * self.fee).quantize(self.rules.cash, rounding=ROUND_CEILING)
         self.trades.append((time, "sell", str(self.qty), str(price), reason))
         self.qty, self.basis = Decimal(0), Decimal(0)
 
@@ -88,12 +100,14 @@ def run(
     budget: Decimal = Decimal(10_000),
     stop_loss: float | None = None,
     take_profit: float | None = None,
+    rules: Rules = Rules(),
 ) -> Book:
-    book = Book(cash=budget, fee=Decimal(str(fee)))
+    book = Book(cash=budget, fee=Decimal(str(fee)), rules=rules)
+    tick = rules.tick
     pending: tuple[str, Decimal] | None = None  # next_open: (side, quantity decided at the close)
     rows = frame[["open_time", "open", "high", "low", "close"]].itertuples(index=False)
     for t, o, h, lo, c in rows:
-        open_, high, low, close = _price(o), _price(h), _price(lo), _price(c)
+        open_, high, low, close = rules.price(o), rules.price(h), rules.price(lo), rules.price(c)
         if pending is not None:
             side, qty = pending
             pending = None
@@ -104,12 +118,12 @@ def run(
         if book.qty > 0 and (stop_loss is not None or take_profit is not None):
             entry = book.basis / book.qty
             stop = (
-                (entry * (1 - Decimal(str(stop_loss)))).quantize(TICK, rounding=ROUND_FLOOR)
+                (entry * (1 - Decimal(str(stop_loss)))).quantize(tick, rounding=ROUND_FLOOR)
                 if stop_loss
                 else None
             )
             target = (
-                (entry * (1 + Decimal(str(take_profit)))).quantize(TICK, rounding=ROUND_CEILING)
+                (entry * (1 + Decimal(str(take_profit)))).quantize(tick, rounding=ROUND_CEILING)
                 if take_profit
                 else None
             )
@@ -132,7 +146,9 @@ def run(
     return book
 
 
-def sma_cross(frame: pd.DataFrame, fast: int = 10, slow: int = 30, *, fill: str = "close") -> Book:
+def sma_cross(
+    frame: pd.DataFrame, fast: int = 10, slow: int = 30, *, fill: str = "close", rules: Rules = Rules()
+) -> Book:
     """Flat and SMA(fast) > SMA(slow) → buy with all cash; long and SMA(fast) < SMA(slow) → sell all."""
     fast_w, slow_w = deque(maxlen=fast), deque(maxlen=slow)
 
@@ -148,7 +164,7 @@ def sma_cross(frame: pd.DataFrame, fast: int = 10, slow: int = 30, *, fill: str 
             return "sell"
         return None
 
-    return run(frame, decide, fill=fill)
+    return run(frame, decide, fill=fill, rules=rules)
 
 
 def bollinger_reversion(
@@ -180,4 +196,4 @@ def bollinger_reversion(
 
 
 def final_equity(book: Book, frame: pd.DataFrame) -> Decimal:
-    return book.cash + book.qty * _price(float(frame["close"].iloc[-1]))
+    return book.cash + book.qty * book.rules.price(float(frame["close"].iloc[-1]))

@@ -21,6 +21,8 @@ try {
   if (canvases === 0) await fail("the chart drew no canvas");
   const rows = await page.locator("#trades tbody tr").count();
   if (rows === 0) await fail("no trade in the trade table");
+  const sharpe = await page.locator('[data-card="Sharpe"]').textContent();
+  if (!/^n\/a \(\d+ of 30 days\)$/.test(sharpe)) await fail(`two days of replay must show no Sharpe, got ${sharpe}`);
   await page.screenshot({ path: `${shots}/dashboard.png` });
   await page.fill("#token", token);
   await page.click("#stop");
@@ -31,7 +33,7 @@ try {
   const audit = await page.locator("#audit tbody tr").count();
   if (audit === 0) await fail("the stop did not reach the audit log");
   if (errors.length) await fail("page errors: " + errors.join("; "));
-  console.log(JSON.stringify({ canvases, rows, audit, phase: "Paused" }));
+  console.log(JSON.stringify({ canvases, rows, audit, sharpe, phase: "Paused" }));
 } catch (err) {
   await fail(String(err));
 }

@@ -43,7 +43,12 @@ def candles_from_store(
 
 
 def build_dataset(
-    candles: pd.DataFrame, out: Path, params: IndicatorParams = DEFAULT_PARAMS
+    candles: pd.DataFrame,
+    out: Path,
+    params: IndicatorParams = DEFAULT_PARAMS,
+    *,
+    symbol: str = "BTCUSDT",
+    interval: str = "1m",
 ) -> DatasetResult:
     features = drop_warmup(add_features(candles, params))
     if features.empty:
@@ -52,7 +57,7 @@ def build_dataset(
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
-    features.to_parquet(tmp, index=False)
+    _write_parquet(features, tmp, {"botrader.symbol": symbol, "botrader.interval": interval})
     tmp.replace(out)  # never leave a half-written dataset under the real name
     return DatasetResult(
         len(features),
@@ -61,3 +66,30 @@ def build_dataset(
         int(features["open_time"].iloc[-1]),
         out,
     )
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict[str, str]) -> None:
+    """Parquet with Botrader's keys in the schema metadata: a dataset knows its market."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    extra = {k.encode(): v.encode() for k, v in meta.items()}
+    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), path)
+
+
+def market_of(path: Path) -> tuple[str | None, str | None]:
+    """(symbol, interval) a dataset was built for, or a Binance dump's name says; else None."""
+    from botrader.core.data.files import DUMP_NAME
+
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except (OSError, ValueError):
+            meta = {}
+        if b"botrader.symbol" in meta:
+            return meta[b"botrader.symbol"].decode(), meta.get(b"botrader.interval", b"1m").decode()
+    found = DUMP_NAME.match(path.name)
+    return (found.group(1), found.group(2)) if found else (None, None)

@@ -18,7 +18,9 @@ Interval = Annotated[str, typer.Option("--interval", help="Candle interval (1m, 
 @app.command("build")
 def dataset_build(
     out: Annotated[Path, typer.Option(help="Output parquet file.")],
-    symbol: Symbol = "BTCUSDT",
+    symbol_given: Annotated[
+        str | None, typer.Option("--symbol", help="Trading pair (default: a Binance dump's, else BTCUSDT).")
+    ] = None,
     interval: Interval = "1m",
     start: Annotated[str | None, typer.Option(help="First candle (UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="Last candle (UTC).")] = None,
@@ -30,21 +32,25 @@ def dataset_build(
 ) -> None:
     """Build a feature dataset (OHLCV + SMA, EMA, RSI, MACD, Bollinger, ATR) as parquet."""
     from botrader.core.candles import make_key
-    from botrader.core.data.files import read_candles_frame
+    from botrader.core.data.files import read_candles_frame, symbol_of
     from botrader.core.db import connect
     from botrader.core.db.candles import CandleStore
     from botrader.core.resample import resample
     from botrader.core.timeutil import format_ms, parse_instant
     from botrader.jobs import dataset as job
 
+    symbol = symbol_given or "BTCUSDT"
     key = make_key(exchange, symbol, interval)
     start_ms = parse_instant(start, option="--start") if start else None
     end_ms = parse_instant(end, option="--end") if end else None
     if data is not None:
         frame = resample(read_candles_frame(data, start_ms, end_ms), "1m", interval)
+        found = symbol_of(data)
+        if symbol_given is None and found:
+            symbol = found
     else:
         frame = job.candles_from_store(CandleStore(connect(settings.db_url(db))), key, start_ms, end_ms)
-    result = job.build_dataset(frame, out)
+    result = job.build_dataset(frame, out, symbol=symbol.upper(), interval=interval)
     typer.echo(
         f"wrote {result.rows} rows ({format_ms(result.first)} → {format_ms(result.last)}, "
         f"{result.dropped_warmup} warm-up rows dropped) to {result.path}"

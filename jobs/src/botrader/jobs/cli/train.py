@@ -46,8 +46,15 @@ def _train(
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster (default $RAY_ADDRESS or local); 'none' = no Ray.")
     ] = None,
-    symbol: Annotated[str, typer.Option(help="Recorded with the model.")] = "BTCUSDT",
-    interval: Annotated[str, typer.Option(help="Recorded with the model.")] = "1m",
+    symbol: Annotated[
+        str | None,
+        typer.Option(
+            help="The pair (names the model, sets money units; default: the dataset's, else BTCUSDT)."
+        ),
+    ] = None,
+    interval: Annotated[
+        str | None, typer.Option(help="Recorded with the model (default: the dataset's).")
+    ] = None,
     run_name: Annotated[
         str | None, typer.Option(help="Names the run in the metrics (default: the experiment).")
     ] = None,

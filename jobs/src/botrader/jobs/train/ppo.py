@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.distributions.normal import Normal
 
+from botrader.core.engine.units import MarketRules
 from botrader.jobs.rl.data import Split
 from botrader.jobs.rl.env import EnvConfig, VecTradingEnv
 from botrader.jobs.train.hyperparameters import Hyperparameters
@@ -96,8 +97,10 @@ def train(
     split: Split,
     budget: float,
     on_update: Callable[[UpdateStats, Agent], None] | None = None,
+    market: MarketRules | None = None,
 ) -> Agent:
-    """Train one agent; `on_update` sees every update (logging, validation, checkpoints)."""
+    """Train one agent on `market`'s money units; `on_update` sees every update (logging,
+    validation, checkpoints)."""
     args.validate(len(split))
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -117,6 +120,7 @@ def train(
             args.window_overlap,
             args.action_deadzone,
         ),
+        market=market,
         backend=backend,
         device=args.device,
         seed=args.seed,

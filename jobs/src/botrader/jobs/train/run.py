@@ -19,11 +19,13 @@ from typing import Any
 
 import pandas as pd
 
+from botrader.core.binance.filters import rules_for
 from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.backtest import run_backtest
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.performance import Performance, hourly_sharpe
+from botrader.core.engine.units import MarketRules
 from botrader.core.strategy import Strategy
 from botrader.core.strategy.registry import make
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
@@ -38,12 +40,30 @@ class TrainRequest:
     experiment: str = DEFAULT_EXPERIMENT
     tracking_uri: str | None = None
     ray_address: str | None = None  # None: RAY_ADDRESS or a local Ray; "none": no Ray
-    symbol: str = "BTCUSDT"
-    interval: str = "1m"
+    symbol: str | None = None  # None: the dataset's own (or a Binance dump's name), else BTCUSDT
+    interval: str | None = None
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     run_name: str = ""  # the `run` label of the training metrics (default: the experiment)
     results: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from botrader.jobs.dataset import market_of
+
+        symbol, interval = market_of(Path(self.data))
+        self.symbol = (self.symbol or symbol or "BTCUSDT").upper()
+        self.interval = self.interval or interval or "1m"
+
+    @property
+    def market(self) -> MarketRules:
+        return rules_for(str(self.symbol))
+
+    def engine_config(self, budget: float) -> EngineConfig:
+        """The evaluation engine: the symbol's rules, the training fee, no breakers."""
+        from decimal import Decimal
+
+        execution = ExecutionConfig(fee_rate=self.hyperparameters.fee_rate)
+        return EngineConfig(budget=Decimal(str(budget)), market=self.market, execution=execution)
 
 
 def load_splits(request: TrainRequest) -> tuple[pd.DataFrame, Splits]:
@@ -60,28 +80,19 @@ def evaluation_frame(frame: pd.DataFrame, period: pd.DataFrame, warmup: int) -> 
     return frame.iloc[lo : first + len(period)].reset_index(drop=True), first - lo
 
 
-def backtest_period(
-    strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
-) -> Any:
+def backtest_period(strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, config: EngineConfig) -> Any:
     """The engine's backtest of `period`, the strategy warmed on the candles before it."""
-    from decimal import Decimal
-
     data, warmup = evaluation_frame(frame, period, strategy.warmup_length())
-    config = EngineConfig(budget=Decimal(str(budget)), execution=ExecutionConfig(fee_rate=fee))
     return run_backtest(data, strategy, config, warmup=warmup)
 
 
-def evaluate(
-    strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
-) -> Performance:
-    return backtest_period(strategy, frame, period, budget, fee).performance
+def evaluate(strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, config: EngineConfig) -> Performance:
+    return backtest_period(strategy, frame, period, config).performance
 
 
-def baselines(
-    frame: pd.DataFrame, period: pd.DataFrame, budget: float, fee: float
-) -> dict[str, dict[str, Any]]:
-    rsi = evaluate(make("simple_rsi"), frame, period, budget, fee)
-    hold = evaluate(BuyAndHold(), frame, period, budget, fee)
+def baselines(frame: pd.DataFrame, period: pd.DataFrame, config: EngineConfig) -> dict[str, dict[str, Any]]:
+    rsi = evaluate(make("simple_rsi"), frame, period, config)
+    hold = evaluate(BuyAndHold(), frame, period, config)
     return {"buy_and_hold": _figures(hold), "simple_rsi": _figures(rsi)}
 
 
@@ -153,7 +164,9 @@ class UpdateLogger:
         from botrader.jobs.train.strategy import Ppo
 
         strategy = Ppo.with_predictor(ActionPredictor.from_agent(agent, self.splits.config, self.meta))
-        return backtest_period(strategy, self.frame, self.splits.val.frame, self.budget, self.args.fee_rate)
+        return backtest_period(
+            strategy, self.frame, self.splits.val.frame, self.request.engine_config(self.budget)
+        )
 
     def __call__(self, stats: Any, agent: Any) -> None:
         import mlflow
@@ -224,7 +237,7 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
             }
         )
         logger = UpdateLogger(request, budget, frame, splits, meta, progress)
-        agent = ppo.train(args, splits.train, budget, logger)
+        agent = ppo.train(args, splits.train, budget, logger, market=request.market)
         agent.load_state_dict(logger.best.state)
         predictor = ActionPredictor.from_agent(agent, splits.config, meta)
         result = _test_and_register(request, budget, frame, splits, predictor, logger.best, run.info.run_id)
@@ -249,11 +262,11 @@ def _test_and_register(
     from botrader.jobs.train.model import save_model
     from botrader.jobs.train.strategy import Ppo
 
-    fee = request.hyperparameters.fee_rate
-    test_run = backtest_period(Ppo.with_predictor(predictor), frame, splits.test.frame, budget, fee)
+    config = request.engine_config(budget)
+    test_run = backtest_period(Ppo.with_predictor(predictor), frame, splits.test.frame, config)
     test, val = test_run.performance, best.performance
     assert val is not None
-    base = baselines(frame, splits.test.frame, budget, fee)
+    base = baselines(frame, splits.test.frame, config)
     mlflow.log_metrics(
         {
             "test_return": test.total_return,

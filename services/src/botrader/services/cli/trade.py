@@ -46,6 +46,12 @@ def trade(
     poll_interval: Annotated[
         float, typer.Option(help="Seconds between checks when no notification arrives.")
     ] = 0.5,
+    batch: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Candles decided and committed per transaction at most.")
+    ] = 2000,
+    until_caught_up: Annotated[
+        bool, typer.Option(help="Trade what is stored, then exit (instead of waiting for new candles).")
+    ] = False,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
 ) -> None:
     """Paper-trade a bot on the candles the collector stores, until SIGTERM/Ctrl-C."""
@@ -55,7 +61,9 @@ def trade(
     url = settings.db_url(db)
     trading_bot = load_bot(bot, name, url)
     result = service.run_trader_process(
-        trading_bot, service.TraderSettings(db_url=url, port=port, poll_interval=poll_interval)
+        trading_bot,
+        service.TraderSettings(db_url=url, port=port or None, poll_interval=poll_interval, batch=batch),
+        until_caught_up=until_caught_up,
     )
     summary = result.summary()
     typer.echo(

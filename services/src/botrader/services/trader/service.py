@@ -42,6 +42,7 @@ class TraderSettings:
     port: int | None = 9102
     poll_interval: float = 0.5
     actor: str = "trader"
+    batch: int = 2000  # candles per committed transaction at most
     market: MarketRules | None = None  # default: Binance's filters (live) or the bundled ones (replay)
 
 
@@ -71,7 +72,7 @@ async def run_trader(
     upgrade(db)
     market = settings.market or await market_rules(bot)
     try:
-        trader = PaperTrader(bot, CandleStore(db), TradingStore(db), market)
+        trader = PaperTrader(bot, CandleStore(db), TradingStore(db), market, batch=settings.batch)
     except UserError as exc:  # the strategy does not import or rejects its parameters
         report_failure(bot, TradingStore(db), f"StrategyInvalid: {exc}")
         raise
@@ -133,10 +134,12 @@ def report_failure(bot: TradingBot, store: TradingStore, message: str) -> None:
     log.error("%s: %s", bot.name, message)
 
 
-def run_trader_process(bot: TradingBot, settings: TraderSettings) -> PaperTrader:
+def run_trader_process(
+    bot: TradingBot, settings: TraderSettings, *, until_caught_up: bool = False
+) -> PaperTrader:
     async def main() -> PaperTrader:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        return await run_trader(bot, settings, stop=stop)
+        return await run_trader(bot, settings, stop=stop, until_caught_up=until_caught_up)
 
     return asyncio.run(main())

@@ -26,12 +26,16 @@ from botrader.core.timeutil import ms_to_datetime
 from botrader.services.trader import metrics
 
 log = logging.getLogger(__name__)
-BATCH = 2000
 
 
 class PaperTrader:
     def __init__(
-        self, bot: TradingBot, candles: CandleStore, store: TradingStore, market: MarketRules
+        self,
+        bot: TradingBot,
+        candles: CandleStore,
+        store: TradingStore,
+        market: MarketRules,
+        batch: int = 2000,
     ) -> None:
         self.bot, self.candles, self.store = bot, candles, store
         spec = bot.spec
@@ -39,6 +43,7 @@ class PaperTrader:
         self.market = market
         self.engine = Engine(strategy_for(bot), engine_config(spec, market))
         self.cursor: int | None = None  # open time of the last candle processed
+        self.batch = batch
         # the loop steps in a worker thread while the API's controller may flip controls
         self.lock = threading.RLock()
         self.peak = 0
@@ -99,7 +104,7 @@ class PaperTrader:
 
     def _step(self, limit: int | None) -> int:
         start = None if self.cursor is None else self.cursor + 1
-        batch = self.candles.load(self.key, start=start, limit=limit or BATCH)
+        batch = self.candles.load(self.key, start=start, limit=limit or self.batch)
         if not batch:
             return 0
         marks = []

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
+from botrader.core.engine.performance import MIN_SHARPE_DAYS
 from botrader.core.timeutil import ms_to_datetime
 from botrader.services.api.control import ControlError
 from botrader.services.api.deps import ActorDep, ControllerDep, TradingDep
@@ -115,7 +116,8 @@ def performance(name: BotName, store: TradingDep, request: Request) -> dict[str,
     version = (row["last_candle_time"], row["trades"])
     cache: dict[str, tuple[Any, dict[str, Any]]] = request.app.state.performance_cache
     if name not in cache or cache[name][0] != version:
-        cache[name] = (version, {"bot": name, **bot_performance(store, row).to_dict()})
+        figures = bot_performance(store, row).to_dict()
+        cache[name] = (version, {"bot": name, **figures, "sharpe_min_days": MIN_SHARPE_DAYS})
     return cache[name][1]
 
 

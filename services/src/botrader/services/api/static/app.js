@@ -59,10 +59,16 @@ function renderStatus(bot, perf) {
   $("breakers").textContent = Object.values(bot.breakers).join("; ");
   const cards = [
     ["equity", fmt(bot.equity)], ["PnL", bot.pnl_percent === null ? "–" : bot.pnl_percent.toFixed(2) + "%"],
-    ["return", pct(perf.total_return)], ["Sharpe", fmt(perf.sharpe)], ["max drawdown", pct(perf.max_drawdown)],
+    ["return", pct(perf.total_return)], ["Sharpe", sharpe(perf)], ["max drawdown", pct(perf.max_drawdown)],
     ["win rate", pct(perf.win_rate)], ["profit factor", fmt(perf.profit_factor)], ["fills", String(bot.trades)],
   ];
   $("cards").innerHTML = cards.map(([k, v]) => `<div class="card"><div class="k">${k}</div><div class="v" data-card="${k}">${v}</div></div>`).join("");
+}
+
+// A Sharpe from a few daily returns means nothing (its standard error is ~√(365/days)): say so.
+function sharpe(perf) {
+  if (perf.sharpe !== null) return fmt(perf.sharpe);
+  return `n/a <span class="hint" title="Sharpe needs ${perf.sharpe_min_days} daily returns">(${perf.days} of ${perf.sharpe_min_days} days)</span>`;
 }
 
 function bucket(ms) {
