@@ -143,3 +143,61 @@ def test_training_run_conditions_carry_the_job_failure_reason() -> None:
     assert status.job_failure(ray) == ("AppFailed", "exit 1")
     assert status.run_conditions(None, "Pending")[0]["status"] == "Unknown"
     assert status.run_conditions({"status": {}}, "Succeeded")[0]["status"] == "True"
+
+
+def test_a_configmap_strategy_is_mounted_and_referenced_at_its_mount() -> None:
+    spec = {
+        **SPEC,
+        "strategy": {
+            "type": "custom",
+            "ref": "sma_cross.py:SmaCross",
+            "params": {"fast": 12},
+            "source": {"configMap": "team-strategies", "key": "sma_cross.py"},
+        },
+    }
+    trader = builders.trader_deployment("mine", "bots", spec, S, strategy_hash="abc123")
+    pod = trader["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert {
+        "name": "strategy",
+        "configMap": {"name": "team-strategies", "items": [{"key": "sma_cross.py", "path": "sma_cross.py"}]},
+    } in pod["volumes"]
+    assert {"name": "strategy", "mountPath": "/strategies", "readOnly": True} in container["volumeMounts"]
+    assert container["args"][:3] == ["trade", "--bot", "/config/bot.yaml"]
+    assert trader["spec"]["template"]["metadata"]["annotations"]["botrader.io/strategy-hash"] == "abc123"
+    assert (
+        container["image"] == S.services_image
+        and container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    )
+    doc = yaml.safe_load(builders.bot_config_map("mine", "bots", spec)["data"]["bot.yaml"])
+    assert doc["spec"]["strategy"] == {
+        "type": "custom",
+        "ref": "/strategies/sma_cross.py:SmaCross",
+        "params": {"fast": 12},
+    }
+    from botrader.core.manifests import parse_trading_bot
+
+    assert (
+        parse_trading_bot(doc).spec.strategy.ref == "/strategies/sma_cross.py:SmaCross"
+    )  # the trader accepts it
+
+
+def test_a_bot_image_carries_a_packaged_strategy() -> None:
+    spec = {
+        **SPEC,
+        "image": "registry.example/team/bots:1.4",
+        "strategy": {"type": "custom", "ref": "team.strats:Breakout"},
+    }
+    (container,) = builders.trader_deployment("mine", "bots", spec, S)["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["image"] == "registry.example/team/bots:1.4"
+    assert all(
+        v["name"] != "strategy"
+        for v in builders.trader_deployment("mine", "bots", spec, S)["spec"]["template"]["spec"]["volumes"]
+    )
+    ppo = {**SPEC, "strategy": {"type": "ppo", "modelRef": "models:/m/1"}}
+    assert (
+        builders.trader_deployment("p", "bots", ppo, S)["spec"]["template"]["spec"]["containers"][0]["image"]
+        == S.jobs_image
+    )

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from botrader.operator.settings import OperatorSettings
+from botrader.operator.strategy_source import MOUNT, configured, mounted
 
 PART_OF = "botrader"
 TRADER_PORT, COLLECTOR_PORT = 9102, 9101
@@ -109,6 +110,7 @@ def _pod(
         "env": env,
         "securityContext": container_security,
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "terminationMessagePolicy": "FallbackToLogsOnError",  # why it stopped, in kubectl describe
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *(mounts or [])],
     }
     if port is not None:
@@ -127,12 +129,13 @@ def _pod(
 
 
 def bot_config_map(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """The bot's manifest as the trader reads it (`botrader trade --bot /config/bot.yaml`)."""
+    """The bot's manifest as the trader reads it (`botrader trade --bot /config/bot.yaml`); a
+    strategy from a ConfigMap is referenced at its mount path."""
     doc = {
         "apiVersion": "botrader.io/v1alpha1",
         "kind": "TradingBot",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
+        "spec": mounted(spec),
     }
     return {
         "apiVersion": "v1",
@@ -147,24 +150,52 @@ def bot_config_map(name: str, namespace: str, spec: dict[str, Any]) -> dict[str,
     }
 
 
+def trader_image(spec: dict[str, Any], settings: OperatorSettings) -> str:
+    """The bot's own image (a user's package installed), else the jobs image for ppo (torch
+    lives there), else the services image."""
+    if spec.get("image"):
+        return str(spec["image"])
+    return (
+        settings.jobs_image if (spec.get("strategy") or {}).get("type") == "ppo" else settings.services_image
+    )
+
+
+def _strategy_volume(spec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    source = configured(spec)
+    if not source:
+        return [], []
+    volume = {
+        "name": "strategy",
+        "configMap": {"name": source["configMap"], "items": [{"key": source["key"], "path": source["key"]}]},
+    }
+    return [volume], [{"name": "strategy", "mountPath": MOUNT, "readOnly": True}]
+
+
 def trader_deployment(
-    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings, hold: bool = False
+    name: str,
+    namespace: str,
+    spec: dict[str, Any],
+    settings: OperatorSettings,
+    hold: bool = False,
+    strategy_hash: str | None = None,
 ) -> dict[str, Any]:
-    """`hold`: the trader waits at zero replicas (a PPO bot whose model is not trained yet)."""
-    ppo = (spec.get("strategy") or {}).get("type") == "ppo"
-    image = settings.jobs_image if ppo else settings.services_image  # torch lives in the jobs image
+    """`hold`: the trader waits at zero replicas (a PPO bot whose model is not trained yet, a
+    strategy that cannot run). `strategy_hash`: the mounted strategy file's, so an edit rolls it."""
+    volumes, mounts = _strategy_volume(spec)
     template = _pod(
         f"{name}-trader",
         "trader",
         name,
-        image,
+        trader_image(spec, settings),
         ["trade", "--bot", "/config/bot.yaml", "--port", str(TRADER_PORT)],
         TRADER_PORT,
         _env(settings, with_keys=spec.get("source", "binance") != "replay"),
-        volumes=[{"name": "config", "configMap": {"name": f"{name}-config"}}],
-        mounts=[{"name": "config", "mountPath": "/config", "readOnly": True}],
+        volumes=[{"name": "config", "configMap": {"name": f"{name}-config"}}, *volumes],
+        mounts=[{"name": "config", "mountPath": "/config", "readOnly": True}, *mounts],
     )
     template["metadata"]["annotations"] = {"botrader.io/config-hash": config_hash(spec)}
+    if strategy_hash:
+        template["metadata"]["annotations"]["botrader.io/strategy-hash"] = strategy_hash
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -272,12 +303,17 @@ def backfill_job(
 
 
 def bot_children(
-    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings, hold: bool = False
+    name: str,
+    namespace: str,
+    spec: dict[str, Any],
+    settings: OperatorSettings,
+    hold: bool = False,
+    strategy_hash: str | None = None,
 ) -> list[dict[str, Any]]:
     children = [
         bot_config_map(name, namespace, spec),
         collector_deployment(namespace, spec, settings),
-        trader_deployment(name, namespace, spec, settings, hold),
+        trader_deployment(name, namespace, spec, settings, hold, strategy_hash),
         metrics_service(name, namespace),
     ]
     job = backfill_job(name, namespace, spec, settings)

@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from botrader.operator import bots, builders, metrics, runs, status
+from botrader.operator import bots, builders, metrics, runs, status, strategy_source
 from botrader.operator.apply import Applier, close_sessions, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
@@ -51,7 +51,7 @@ async def reconcile_bot(body: Any, spec: Any, patch: Any, old: Any = None, new: 
         await bots.record_spec_change(body, dict(old), dict(new or spec), SETTINGS)
     began = time.perf_counter()
     try:
-        effective, model = await bots.apply_bot(body, dict(spec), SETTINGS, Applier())
+        effective, model, source = await bots.apply_bot(body, dict(spec), SETTINGS, Applier())
     except Exception as exc:
         RECONCILES.labels("TradingBot", "error").inc()
         patch.status["conditions"] = status.merge_conditions(
@@ -66,6 +66,9 @@ async def reconcile_bot(body: Any, spec: Any, patch: Any, old: Any = None, new: 
     phase = "Paused" if spec.get("paused") else ("Halted" if spec.get("emergencyStop") else "Pending")
     patch.status["phase"] = phase
     patch.status["observedGeneration"] = body["metadata"].get("generation")
+    # a new spec is a new rollout: a strategy failure before it no longer holds the trader
+    patch.status["traderRolledOut"], patch.status["strategyHash"] = strategy_source.now(), source.hash
+    patch.status["strategyHeld"] = False
     bots.report_model(body, model, patch)
     kopf.info(body, reason="Reconciled", message=f"children applied; phase {phase}")
     return {"configHash": builders.config_hash(effective)}

@@ -4,6 +4,7 @@ SQLAlchemy is synchronous: callers on the event loop go through `asyncio.to_thre
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -20,6 +21,12 @@ def trading_store(db_url: str) -> Any:
 
 def trader_state(settings: OperatorSettings, name: str) -> dict[str, Any] | None:
     return trading_store(settings.db_url).bot(name) if settings.db_url else None
+
+
+def one_line(exc: BaseException) -> str:
+    """An error for a condition's message: one line, a database password masked."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)[:300]
 
 
 def audit(
