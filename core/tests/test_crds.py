@@ -10,7 +10,7 @@ from botrader.core.crds import crd, validate
 from botrader.core.errors import UserError
 from tests.support.paths import REPO
 
-EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+EXAMPLES = sorted([*(REPO / "examples").glob("*.yaml"), *(REPO / "examples" / "strategies").glob("*.yaml")])
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

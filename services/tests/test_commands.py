@@ -86,3 +86,20 @@ def test_collect_replay_with_duration_stops_on_time(sqlite_url: str, capsys) -> 
     assert rc == 0 and 1.4 < elapsed < 5
     written = int(capsys.readouterr().out.split("collector stopped: ")[1].split()[0])
     assert 10 <= written <= 20  # 600x real time: ten 1m candles a second
+
+
+def test_what_to_try_next_after_a_replay() -> None:
+    from botrader.core.manifests import load_trading_bot
+    from botrader.services.embedded.runner import next_steps
+    from tests.support.paths import REPO
+
+    manifest = REPO / "examples" / "tradingbot-replay.yaml"
+    text = next_steps("http://127.0.0.1:8001/", "tok", load_trading_bot(manifest), [manifest])
+    for needle in (
+        "open the dashboard         http://127.0.0.1:8001/",
+        "curl -X POST -H 'Authorization: Bearer tok' http://127.0.0.1:8001/bots/btc-replay/stop",
+        f"backtest --bot {manifest} --data {REPO / 'examples' / 'data' / 'btcusdt-1m-2025-06-01.csv.gz'}",
+        "strategy new my_strategy",
+        "up -f examples/tradingbot-ppo-replay.yaml",
+    ):
+        assert needle in text, needle

@@ -12,10 +12,12 @@ from sqlalchemy import create_engine, text
 from tests.support.paths import REPO, SAMPLE
 
 MANIFEST = REPO / "examples" / "tradingbot-replay.yaml"
+SMA_CROSS = REPO / "examples" / "strategies" / "tradingbot-sma-cross.yaml"  # a user's strategy file
 
 
 @pytest.mark.slow
-def test_replay_manifest_runs_end_to_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("manifest", "bot"), [(MANIFEST, "btc-replay"), (SMA_CROSS, "btc-sma-cross")])
+def test_replay_manifest_runs_end_to_end(tmp_path: Path, manifest: Path, bot: str) -> None:
     db = tmp_path / "demo.db"
     run = subprocess.run(
         [
@@ -24,7 +26,7 @@ def test_replay_manifest_runs_end_to_end(tmp_path: Path) -> None:
             "botrader.core",
             "up",
             "-f",
-            str(MANIFEST),
+            str(manifest),
             "--db",
             f"sqlite:///{db}",
             "--speed",
@@ -49,7 +51,7 @@ def test_replay_manifest_runs_end_to_end(tmp_path: Path) -> None:
             "--data",
             str(SAMPLE),
             "--bot",
-            str(MANIFEST),
+            str(manifest),
             "--json",
         ],
         capture_output=True,
@@ -60,8 +62,8 @@ def test_replay_manifest_runs_end_to_end(tmp_path: Path) -> None:
     expected = json.loads(backtest.stdout)
     with create_engine(f"sqlite:///{db}").connect() as conn:
         candles = conn.execute(text("SELECT count(*) FROM candles WHERE exchange='replay'")).scalar()
-        fills = conn.execute(text("SELECT count(*) FROM trades WHERE bot='btc-replay'")).scalar()
-        equity = conn.execute(text("SELECT equity FROM bots WHERE name='btc-replay'")).scalar()
+        fills = conn.execute(text("SELECT count(*) FROM trades WHERE bot=:b"), {"b": bot}).scalar()
+        equity = conn.execute(text("SELECT equity FROM bots WHERE name=:b"), {"b": bot}).scalar()
     assert candles == 2880
     assert fills == expected["trades"] > 0
     assert float(equity) == pytest.approx(expected["final_equity"], abs=1e-6)

@@ -37,6 +37,8 @@ def test_trains_then_trades_the_model_its_modelref_names(tmp_path: Path) -> None
     assert (tmp_path / "mlflow.db").is_file() and (tmp_path / "mlruns").is_dir()  # next to the database
     with create_engine(f"sqlite:///{tmp_path / 'up.db'}").connect() as conn:
         spec, last = conn.execute(text("select spec, last_candle_time from bots")).one()
+        fills = conn.execute(text("select count(*) from trades")).scalar()
+    assert fills > 20  # a newcomer sees the learned policy trade (its deadzone lets it)
     import json
 
     assert json.loads(spec)["strategy"] == {

@@ -145,6 +145,8 @@ def next_steps(url: str, token: str, bot: TradingBot, files: list[Path]) -> str:
             f"  open the dashboard         {url}",
             f"  stop the bot               {stop}",
             f"  backtest the same candles  {me} backtest --bot {files[0]} --data {data}",
+            f"  write your own strategy    {me} strategy new my_strategy && "
+            f"{me} backtest --strategy my_strategy.py:MyStrategy --data {data}",
             f"  train a PPO model          make install && {me} up -f examples/tradingbot-ppo-replay.yaml",
         ]
     )
