@@ -75,6 +75,7 @@ def test_training_is_reproducible() -> None:
         (["--window-size", "100000"], "window size 100000 is larger than the training data"),
         (["--budgets", "10,-5"], "bad --budgets '10,-5'"),
         (["--window-overlap", "1.5"], "bad window_overlap 1.5: must be < 1"),
+        (["--baseline", "macd"], "unknown strategy 'macd'"),
     ],
 )
 def test_bad_hyperparameters_fail_before_any_work(argv, needle, tmp_path: Path, capsys, monkeypatch) -> None:

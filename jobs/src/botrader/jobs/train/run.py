@@ -45,6 +45,7 @@ class TrainRequest:
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     run_name: str = ""  # the `run` label of the training metrics (default: the experiment)
+    baselines: tuple[str, ...] = ("simple_rsi",)  # strategies (any reference) beside buy-and-hold
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -67,6 +68,8 @@ class TrainRequest:
 
 
 def load_splits(request: TrainRequest) -> tuple[pd.DataFrame, Splits]:
+    for ref in request.baselines:
+        make(ref)  # a bad baseline fails here, before any work
     frame = read_candles_frame(request.data)
     splits = make_splits(frame, val_fraction=request.val_fraction, test_fraction=request.test_fraction)
     request.hyperparameters.validate(len(splits.train))
@@ -90,10 +93,15 @@ def evaluate(strategy: Any, frame: pd.DataFrame, period: pd.DataFrame, config: E
     return backtest_period(strategy, frame, period, config).performance
 
 
-def baselines(frame: pd.DataFrame, period: pd.DataFrame, config: EngineConfig) -> dict[str, dict[str, Any]]:
-    rsi = evaluate(make("simple_rsi"), frame, period, config)
-    hold = evaluate(BuyAndHold(), frame, period, config)
-    return {"buy_and_hold": _figures(hold), "simple_rsi": _figures(rsi)}
+def baselines(
+    frame: pd.DataFrame, period: pd.DataFrame, config: EngineConfig, refs: tuple[str, ...] = ("simple_rsi",)
+) -> dict[str, dict[str, Any]]:
+    """Buy-and-hold and each baseline strategy on the same period, through the same engine."""
+    out = {"buy_and_hold": _figures(evaluate(BuyAndHold(), frame, period, config))}
+    for ref in refs:
+        strategy = make(ref)
+        out[strategy.name] = _figures(evaluate(strategy, frame, period, config))
+    return out
 
 
 class BuyAndHold(Strategy):
@@ -266,7 +274,7 @@ def _test_and_register(
     test_run = backtest_period(Ppo.with_predictor(predictor), frame, splits.test.frame, config)
     test, val = test_run.performance, best.performance
     assert val is not None
-    base = baselines(frame, splits.test.frame, config)
+    base = baselines(frame, splits.test.frame, config, request.baselines)
     mlflow.log_metrics(
         {
             "test_return": test.total_return,
