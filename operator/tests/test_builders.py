@@ -201,3 +201,12 @@ def test_a_bot_image_carries_a_packaged_strategy() -> None:
         builders.trader_deployment("p", "bots", ppo, S)["spec"]["template"]["spec"]["containers"][0]["image"]
         == S.jobs_image
     )
+
+
+def test_paused_and_emergency_stopped_is_halted_for_the_operator_too() -> None:
+    spec = {**SPEC, "paused": True, "emergencyStop": True}
+    assert status.bot_phase(spec, trader_ready=False, breakers={}) == "Halted"
+    assert (
+        status.bot_phase({**SPEC, "paused": True}, trader_ready=False, breakers={"max_drawdown": "…"})
+        == "Halted"
+    )

@@ -178,14 +178,17 @@ async def test_controls_pause_and_emergency_stop_are_audited(sqlite_url: str, ca
     load_candles(sqlite_url, frame.iloc[:401])
     trader.step()
     assert trader.engine.portfolio.lots == 0 and trader.phase == "Halted"
+    trader.set_controls(True, True, actor="bob")
+    assert trader.phase == "Halted"  # paused and emergency-stopped: Halted, as everywhere
     trader.set_controls(True, False, actor="bob")
     assert trader.phase == "Paused"
     audit = TradingStore(db).audit_log("btc-test")
     assert [(a["actor"], a["after"]) for a in audit] == [
         ("alice", {"paused": False, "emergencyStop": True}),
+        ("bob", {"paused": True, "emergencyStop": True}),
         ("bob", {"paused": True, "emergencyStop": False}),
     ]
-    assert audit[1]["before"] == {"paused": False, "emergencyStop": True}
+    assert audit[2]["before"] == {"paused": True, "emergencyStop": True}
     row = TradingStore(db).bot("btc-test")
     assert row["phase"] == "Halted" or row["phase"] == "Running"  # persisted at the last step
     sides = [f["side"] for f in TradingStore(db).fills("btc-test")]

@@ -18,6 +18,7 @@ from typing import Any
 
 import kopf
 
+from botrader.core.phases import bot_phase
 from botrader.operator import bots, builders, metrics, runs, status, strategy_source
 from botrader.operator.apply import Applier, close_sessions, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
@@ -63,7 +64,7 @@ async def reconcile_bot(body: Any, spec: Any, patch: Any, old: Any = None, new: 
     finally:
         RECONCILE_SECONDS.labels("TradingBot").observe(time.perf_counter() - began)
     RECONCILES.labels("TradingBot", "ok").inc()
-    phase = "Paused" if spec.get("paused") else ("Halted" if spec.get("emergencyStop") else "Pending")
+    phase = bot_phase(paused=bool(spec.get("paused")), halted=bool(spec.get("emergencyStop")), running=False)
     patch.status["phase"] = phase
     patch.status["observedGeneration"] = body["metadata"].get("generation")
     # a new spec is a new rollout: a strategy failure before it no longer holds the trader

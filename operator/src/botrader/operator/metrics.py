@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from botrader.core.phases import PHASES as BOT_PHASES
+
 RECONCILES = Counter("botrader_reconcile", "Reconciliations by resource kind and result", ["kind", "result"])
 RECONCILE_SECONDS = Histogram(
     "botrader_reconcile_duration_seconds", "Time to reconcile one resource", ["kind"]
@@ -15,7 +17,7 @@ PHASE = Gauge(
     ["kind", "namespace", "name", "phase"],
 )
 PHASES = {
-    "TradingBot": ("Pending", "Running", "Paused", "Halted", "Failed"),
+    "TradingBot": BOT_PHASES,
     "TrainingRun": ("Pending", "Running", "Succeeded", "Failed"),
 }
 

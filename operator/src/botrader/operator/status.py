@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from botrader.core import phases
+
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -31,13 +33,12 @@ def merge_conditions(
 def bot_phase(
     spec: dict[str, Any], trader_ready: bool, breakers: dict[str, str], trader_failed: bool = False
 ) -> str:
-    if spec.get("emergencyStop") or breakers:
-        return "Halted"
-    if spec.get("paused"):
-        return "Paused"
-    if trader_failed:
-        return "Failed"
-    return "Running" if trader_ready else "Pending"
+    """The phase from the children and the trader's breakers (`botrader.core.phases` decides
+    which wins)."""
+    halted = bool(spec.get("emergencyStop")) or bool(breakers)
+    return phases.bot_phase(
+        paused=bool(spec.get("paused")), halted=halted, failed=trader_failed, running=trader_ready
+    )
 
 
 def model_condition(resolution: Any) -> dict[str, Any]:

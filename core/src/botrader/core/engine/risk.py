@@ -22,9 +22,11 @@ from typing import Any
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.units import PPM, affordable_lots, fraction_of
 from botrader.core.errors import UserError
+from botrader.core.phases import BREAKERS
+
+__all__ = ["BREAKERS", "RiskConfig", "RiskManager", "RiskState", "ppm_of"]
 
 DAY_MS = 86_400_000
-BREAKERS = ("daily_loss", "max_drawdown", "consecutive_losses", "stale_data", "emergency_stop")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from botrader.core.phases import bot_phase
+
 
 class ControlError(RuntimeError):
     """The controller could not do it (e.g. the TradingBot is not in the cluster)."""
@@ -101,5 +103,5 @@ class KubernetesController:
         response.raise_for_status()
         if self.store is not None:
             self.store.audit(actor, bot, "controls", before, after)
-        phase = "Halted" if emergency_stop else ("Paused" if paused else "Running")
+        phase = bot_phase(paused=paused, halted=emergency_stop)
         return {"phase": phase}  # what the operator will reconcile the bot to

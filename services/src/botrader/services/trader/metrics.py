@@ -4,6 +4,8 @@ number of bots)."""
 from prometheus_client import Counter, Gauge, Histogram
 
 from botrader.core.engine.exits import REASONS
+from botrader.core.phases import BREAKERS as BREAKERS  # re-exported: the labels of BREAKER
+from botrader.core.phases import PHASES as PHASES_ALL
 
 EQUITY = Gauge("botrader_bot_equity", "Bot equity in the quote asset", ["bot"])
 POSITION = Gauge("botrader_bot_position", "Bot position in the base asset", ["bot"])
@@ -13,7 +15,7 @@ TRADES = Counter("botrader_trades", "Fills executed on paper", ["bot", "side"])
 EXITS = Counter("botrader_exits", "Sell fills by why they happened (signal or an exit)", ["bot", "reason"])
 BREAKER = Gauge("botrader_circuit_breaker_open", "1 while a circuit breaker is open", ["bot", "breaker"])
 PHASE = Gauge("botrader_bot_phase", "1 for the trader's current phase, 0 for the others", ["bot", "phase"])
-PHASES = ("Running", "Paused", "Halted")
+PHASES = tuple(p for p in PHASES_ALL if p != "Pending")  # a trader runs, or is paused, halted, failed
 SIDES = ("buy", "sell")
 EXIT_REASONS = REASONS
 DECISION_LATENCY = Histogram(

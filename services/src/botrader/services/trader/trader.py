@@ -22,6 +22,7 @@ from botrader.core.engine.engine import Engine
 from botrader.core.engine.from_manifest import engine_config, strategy_for
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import TradingBot
+from botrader.core.phases import bot_phase
 from botrader.core.timeutil import ms_to_datetime
 from botrader.services.trader import metrics
 
@@ -140,9 +141,8 @@ class PaperTrader:
     # -- reading -----------------------------------------------------------------------------
     @property
     def phase(self) -> str:
-        if self.engine.risk.state.open or self.engine.emergency_requested:
-            return "Halted"
-        return "Paused" if self.engine.paused else "Running"
+        halted = bool(self.engine.risk.state.open) or self.engine.emergency_requested
+        return bot_phase(paused=self.engine.paused, halted=halted)
 
     def summary(self) -> dict[str, Any]:
         pf, m, price = self.engine.portfolio, self.market, self.engine.last_close_ticks
@@ -167,7 +167,7 @@ class PaperTrader:
         metrics.POSITION.labels(name).set(float(self.market.to_base(pf.lots)))
         metrics.RETURN.labels(name).set(equity / self.budget_units - 1)
         metrics.DRAWDOWN.labels(name).set(1 - equity / self.peak if self.peak else 0.0)
-        for breaker in ("daily_loss", "max_drawdown", "consecutive_losses", "stale_data", "emergency_stop"):
+        for breaker in metrics.BREAKERS:
             metrics.BREAKER.labels(name, breaker).set(1 if breaker in self.engine.risk.state.open else 0)
         for phase in metrics.PHASES:
             metrics.PHASE.labels(name, phase).set(1 if phase == self.phase else 0)
