@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   := $(VENV)/.demo-installed
 PKGS   := core services jobs operator
 
-.PHONY: install system-deps demo test test-fast bench lint dashboards clean
+.PHONY: install system-deps testenv demo test test-fast bench lint dashboards clean
 
 $(STAMP): $(foreach p,$(PKGS),$(p)/pyproject.toml) requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -26,6 +26,9 @@ install: $(STAMP)  ## venv with all four distributions (editable) and the test t
 system-deps:  ## PostgreSQL 15 and Prometheus from Debian, if missing
 	bash scripts/system-deps.sh
 
+testenv:  ## the test control plane's binaries (etcd, kube-apiserver, controller manager, scheduler, kwok), built once from Go modules into .tools/
+	bash scripts/testenv.sh build
+
 demo: $(DEMO)  ## replay two days of real BTCUSDT candles through the embedded bot (installs core + services)
 	rm -f demo.db
 	$(VENV)/bin/botrader up -f examples/tradingbot-replay.yaml --db sqlite:///demo.db
@@ -35,11 +38,11 @@ BROWSER := tests/e2e/browser/node_modules/.package-lock.json
 $(BROWSER): tests/e2e/browser/package.json tests/e2e/browser/package-lock.json
 	npm ci --prefix tests/e2e/browser --no-audit --no-fund --loglevel=error
 
-test: system-deps install $(BROWSER)  ## the whole suite: unit, integration (PostgreSQL, Prometheus, MLflow), browser
+test: system-deps install testenv $(BROWSER)  ## the whole suite: unit, integration (PostgreSQL, Prometheus, MLflow, Kubernetes), browser
 	$(PY) -m pytest
 
 test-fast: install  ## unit tests only: no servers
-	$(PY) -m pytest -m "not slow and not postgres and not prometheus" core/tests
+	$(PY) -m pytest -m "not slow and not postgres and not prometheus and not kube" core/tests
 
 bench: system-deps install  ## benchmarks (figures, not pass/fail)
 	$(PIP) install -q -r bench/requirements.txt
@@ -58,4 +61,4 @@ dashboards: install  ## regenerate grafana/dashboards (and the chart's copies) f
 	$(PY) grafana/build_dashboards.py
 
 clean:
-	rm -rf $(VENV) demo.db .pytest_cache
+	rm -rf $(VENV) demo.db .pytest_cache  # .tools/ (the control plane's binaries) stays: minutes to rebuild

@@ -98,6 +98,31 @@ async def fake_binance_factory() -> AsyncIterator[Callable[..., object]]:
         await server.stop()
 
 
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real Kubernetes control plane on loopback (etcd, kube-apiserver with RBAC,
+    kube-controller-manager, kube-scheduler, kwok nodes): `scripts/testenv.sh`, whose
+    binaries `make test` builds once and caches under .tools/."""
+    import subprocess
+
+    from tests.support import testenv
+    from tests.support.paths import REPO
+
+    bin_dir = Path(
+        subprocess.run(
+            ["bash", str(REPO / "scripts" / "testenv.sh"), "bin"], capture_output=True, text=True
+        ).stdout.strip()
+    )
+    missing = [b for b in testenv.BINARIES if not (bin_dir / b).exists()]
+    assert not missing, (
+        f"control plane binaries missing in {bin_dir}: {missing}; run scripts/testenv.sh build"
+    )
+    where = tmp_path_factory.mktemp("control-plane")
+    plane = testenv.start(str(where), str(bin_dir))
+    yield plane
+    testenv.stop(str(where))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by the real servers they use, so `-m "not postgres"` works without listing them."""
     for item in items:
@@ -105,3 +130,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if names & {"pg_url", "pg_server"} or params.get("db_url") == "postgres":
             item.add_marker(pytest.mark.postgres)
+        if "control_plane" in names:
+            item.add_marker(pytest.mark.kube)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,29 +70,47 @@ def apply_defaults(value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One reason a manifest is invalid, as the API server names it: the field's path, the
+    cause's `reason` (FieldValueRequired, FieldValueNotSupported, FieldValueInvalid,
+    FieldValueUnknown — the last is the server's strict decoding of an undeclared field),
+    and the sentence."""
+
+    field: str
+    reason: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.text}"
+
+
 def _path(parts: Any) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in parts).replace(".[", "[")
 
 
-def _message(error: Any) -> str:
+def _violation(error: Any) -> Violation:
     where = _path(error.absolute_path) or "<root>"
     v = error.validator
     if v == "required":
         missing = error.message.split("'")[1]
-        return f"{_path([*error.absolute_path, missing])}: Required value"
+        return Violation(_path([*error.absolute_path, missing]), "FieldValueRequired", "Required value")
     if v == "enum":
         allowed = ", ".join(f'"{x}"' for x in error.validator_value)
-        return f"{where}: Unsupported value: {error.instance!r}: supported values: {allowed}"
+        text = f"Unsupported value: {error.instance!r}: supported values: {allowed}"
+        return Violation(where, "FieldValueNotSupported", text)
     if v == "additionalProperties":
         extra = error.message.split("'")[1]
-        return f"{_path([*error.absolute_path, extra])}: field not declared in schema"
-    return f"{where}: Invalid value: {error.instance!r}: {error.message}"  # bounds, patterns, types
+        return Violation(
+            _path([*error.absolute_path, extra]), "FieldValueUnknown", "field not declared in schema"
+        )
+    return Violation(where, "FieldValueInvalid", f"Invalid value: {error.instance!r}: {error.message}")
 
 
-def _cel_errors(value: Any, schema: dict[str, Any], path: list[Any]) -> list[str]:
+def _cel_violations(value: Any, schema: dict[str, Any], path: list[Any]) -> list[Violation]:
     import celpy
 
-    errors = []
+    found = []
     for rule in schema.get("x-kubernetes-validations", []):
         env = celpy.Environment()
         program = env.program(env.compile(rule["rule"]))
@@ -101,16 +120,18 @@ def _cel_errors(value: Any, schema: dict[str, Any], path: list[Any]) -> list[str
             ok = False
             rule = {**rule, "message": rule.get("message") or str(exc)}
         if not bool(ok):
-            errors.append(f'{_path(path)}: Invalid value: "object": {rule.get("message", rule["rule"])}')
+            text = f'Invalid value: "object": {rule.get("message", rule["rule"])}'
+            found.append(Violation(_path(path), "FieldValueInvalid", text))
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
             if name in value:
-                errors += _cel_errors(value[name], sub, [*path, name])
-    return errors
+                found += _cel_violations(value[name], sub, [*path, name])
+    return found
 
 
-def validate(doc: dict[str, Any]) -> dict[str, Any]:
-    """The manifest with defaults applied; UserError naming every violation otherwise."""
+def violations(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Violation]]:
+    """The manifest with defaults applied, and what the API server would reject it for: the
+    structural schema first, then (when that passes) the CEL rules."""
     from jsonschema import Draft4Validator
 
     kind = doc.get("kind")
@@ -118,17 +139,19 @@ def validate(doc: dict[str, Any]) -> dict[str, Any]:
         raise UserError(f"not a Botrader resource: apiVersion {doc.get('apiVersion')!r} kind {kind!r}")
     schema = openapi_schema(kind)
     defaulted = apply_defaults(copy.deepcopy(doc), schema)
-    name = (doc.get("metadata") or {}).get("name", "")
-    errors = [
-        _message(e)
-        for e in sorted(
-            Draft4Validator(_json_schema(schema)).iter_errors(defaulted),
-            key=lambda e: list(map(str, e.absolute_path)),
-        )
-    ]
-    if not errors:
-        errors = _cel_errors(defaulted, schema, [])
-    if errors:
+    errors = sorted(
+        Draft4Validator(_json_schema(schema)).iter_errors(defaulted),
+        key=lambda e: list(map(str, e.absolute_path)),
+    )
+    found = [_violation(e) for e in errors]
+    return defaulted, found or _cel_violations(defaulted, schema, [])
+
+
+def validate(doc: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with defaults applied; UserError naming every violation otherwise."""
+    defaulted, found = violations(doc)
+    if found:
+        kind, name = doc["kind"], (doc.get("metadata") or {}).get("name", "")
         plural = crd(kind)["spec"]["names"]["plural"]
-        raise UserError(f'{kind}.{GROUP} "{name}" is invalid ({plural}): ' + ", ".join(errors))
+        raise UserError(f'{kind}.{GROUP} "{name}" is invalid ({plural}): ' + ", ".join(map(str, found)))
     return defaulted
