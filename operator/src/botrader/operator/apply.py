@@ -17,6 +17,8 @@ from typing import Any
 import aiohttp
 from kubernetes import client, config
 
+from botrader.operator.metrics import THROTTLED
+
 # kind -> (api prefix, plural)
 PATHS = {
     "ConfigMap": ("/api/v1", "configmaps"),
@@ -27,7 +29,10 @@ PATHS = {
 }
 # read but never written by the handlers (a PPO bot's modelRef may name a TrainingRun)
 READ_ONLY = {"TrainingRun": ("/apis/botrader.io/v1alpha1", "trainingruns")}
+# whose status subresource a handler patches outside Kopf's own patch (following a child)
+STATUS = {"TradingBot": ("/apis/botrader.io/v1alpha1", "tradingbots")}
 MERGE, JSON_PATCH = "application/merge-patch+json", "application/json-patch+json"
+THROTTLE_RETRIES = 8
 
 
 def load_credentials() -> None:
@@ -114,8 +119,16 @@ class Applier:
         if self.token:
             headers["Authorization"] = self.token
         data = None if body is None else json.dumps(body)
-        async with self.http.request(method, path, data=data, headers=headers) as response:
-            text = await response.text()
+        for attempt in range(THROTTLE_RETRIES + 1):
+            async with self.http.request(method, path, data=data, headers=headers) as response:
+                text = await response.text()
+                wait = response.headers.get("Retry-After", "1")
+            if response.status != 429 or attempt == THROTTLE_RETRIES:
+                break
+            # a busy API server sheds load (max-requests-inflight): wait as it asks, as client-go
+            # does, instead of failing the reconcile and retrying all of it 15 s later
+            THROTTLED.inc()
+            await asyncio.sleep(min(float(wait) if wait.isdigit() else 1.0, 10.0) * (1 + attempt / 2))
         if response.status >= 400:
             raise ApiError(response.status, text)
         return json.loads(text)
@@ -162,6 +175,22 @@ class Applier:
             if exc.status == 404:
                 return None
             raise
+
+    async def patch_status(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        resource_version: str | None = None,
+    ) -> None:
+        """Merge `status` in; with a resourceVersion, only if the object is still at it (409 if not)."""
+        prefix, plural = STATUS[kind]
+        path = f"{prefix}/namespaces/{namespace}/{plural}/{name}/status"
+        body: dict[str, Any] = {"status": status}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
+        await self._call("PATCH", path, body, MERGE)
 
     async def has_kind(self, group_version: str, plural: str) -> bool:
         """Whether the cluster serves a resource (e.g. KubeRay's rayjobs)."""

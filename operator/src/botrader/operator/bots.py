@@ -5,13 +5,14 @@ status from the children and the trader's persisted state."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import kopf
 
 from botrader.core import modelref as models
 from botrader.operator import builders, changes, metrics, status, store, strategy_source
-from botrader.operator.apply import Applier
+from botrader.operator.apply import ApiError, Applier
 from botrader.operator.settings import OperatorSettings
 
 
@@ -115,10 +116,20 @@ async def record_spec_change(
     kopf.info(body, reason=changes.reason(found), message=f"{changes.describe(found)} (by {actor})"[:1000])
     before = {path: a for path, (a, _) in found.items()}
     after = {path: b for path, (_, b) in found.items()}
-    await asyncio.to_thread(store.audit, settings, actor, body["metadata"]["name"], before, after)
+    try:
+        await asyncio.to_thread(store.audit, settings, actor, body["metadata"]["name"], before, after)
+    except Exception as exc:  # the database down or not migrated: the change still applies
+        kopf.warn(body, reason="AuditFailed", message=f"audit row not written: {store.one_line(exc)}")
 
 
-async def refresh_status(body: Any, spec: dict[str, Any], patch: Any, settings: OperatorSettings) -> None:
+Lookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) -> a Deployment, cached
+
+
+async def refresh_status(
+    body: Any, spec: dict[str, Any], patch: Any, settings: OperatorSettings, deployments: Lookup
+) -> None:
+    """The status from the children (read from the operator's watch cache, not the API) and
+    the trader's row; only what changed is patched, so a quiet bot costs no API request."""
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
     known = body.get("status") or {}
     applier = Applier()
@@ -138,26 +149,71 @@ async def refresh_status(body: Any, spec: dict[str, Any], patch: Any, settings: 
         patch.status["strategyHeld"] = failure is not None
     if model is not None:
         report_model(body, model, patch)
-    trader, collector = await asyncio.gather(
-        applier.get("Deployment", namespace, f"{name}-trader"),
-        applier.get("Deployment", namespace, builders.collector_name(spec)),
-    )
+    trader = deployments(namespace, f"{name}-trader")
+    collector = deployments(namespace, builders.collector_name(spec))
     breakers = dict((row or {}).get("breakers") or {})
-    patch.status.update(status.trading_summary(row))  # a stale summary keeps its last values
+    fresh = status.trading_summary(row)  # a stale summary keeps its last values
     trader_ready, collector_ready = status.ready(trader), status.ready(collector)
     strategy = report_strategy(body, source, failure, trader_ready)
     failed = status.failed(trader) or strategy["status"] == "False"
-    patch.status["phase"] = status.bot_phase(spec, trader_ready, breakers, failed)
-    metrics.set_phase("TradingBot", namespace, name, patch.status["phase"])
+    fresh["phase"] = status.bot_phase(spec, trader_ready, breakers, failed)
+    metrics.set_phase("TradingBot", namespace, name, fresh["phase"])
     summary = status.condition(
         "TradingSummaryStale", stale is not None, "DatabaseUnreadable" if stale else "Fresh", stale or ""
     )
     conditions = status.bot_conditions(
         collector_ready, trader_ready, bool(spec.get("paused")), breakers, model
     )
-    patch.status["conditions"] = status.merge_conditions(
+    fresh["conditions"] = status.merge_conditions(
         known.get("conditions"), [*conditions, strategy, summary], status.now()
     )
+    patch.status.update({k: v for k, v in fresh.items() if known.get(k) != v})
+
+
+def followed(body: Any) -> dict[str, Any]:
+    """What following the trader reads of its bot, at one resourceVersion."""
+    meta = body["metadata"]
+    return {
+        "name": meta["name"],
+        "namespace": meta["namespace"],
+        "resourceVersion": meta.get("resourceVersion"),
+        "spec": dict(body.get("spec") or {}),
+        "status": dict(body.get("status") or {}),
+    }
+
+
+async def follow_trader(bot: dict[str, Any], trader: dict[str, Any], applier: Applier) -> str | None:
+    """The bot's phase and TraderReady as soon as its trader Deployment's readiness changes (a
+    watch event), instead of at the next status refresh. Breakers and a failed strategy come
+    from the bot's own conditions, which the refresh keeps. Returns the new phase, or None
+    when nothing changed — or when the bot changed since `bot` was read: the patch carries its
+    resourceVersion, so a phase computed from an older spec (the trader scaled to zero by a
+    pause the watch has not shown yet) is refused with 409, and the newer bot's own watch
+    event follows instead."""
+    known = bot.get("status") or {}
+    if not known.get("phase"):  # the create handler has not finished: it sets the first phase
+        return None
+    conditions = {c.get("type"): c for c in known.get("conditions") or []}
+    breakers = {"open": ""} if conditions.get("CircuitBreakerOpen", {}).get("status") == "True" else {}
+    strategy_failed = conditions.get("StrategyReady", {}).get("status") == "False"
+    spec, ready = bot.get("spec") or {}, status.ready(trader)
+    phase = status.bot_phase(spec, ready, breakers, status.failed(trader) or strategy_failed)
+    trader_ready = status.trader_condition(ready, bool(spec.get("paused")))
+    before = conditions.get("TraderReady", {})
+    same = (before.get("status"), before.get("reason")) == (trader_ready["status"], trader_ready["reason"])
+    if phase == known.get("phase") and same:
+        return None
+    name, namespace = bot["name"], bot["namespace"]
+    merged = status.replace_condition(known.get("conditions"), trader_ready, status.now())
+    fields = {"phase": phase, "conditions": merged}
+    try:
+        await applier.patch_status("TradingBot", namespace, name, fields, bot.get("resourceVersion"))
+    except ApiError as exc:
+        if exc.status == 409:
+            return None
+        raise
+    metrics.set_phase("TradingBot", namespace, name, phase)
+    return phase
 
 
 async def _trader_state(settings: OperatorSettings, name: str) -> tuple[dict[str, Any] | None, str | None]:

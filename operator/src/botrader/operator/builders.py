@@ -16,7 +16,7 @@ import yaml
 from botrader.operator.settings import OperatorSettings
 from botrader.operator.strategy_source import MOUNT, configured, mounted
 
-PART_OF = "botrader"
+PART_OF, MANAGED_BY = "botrader", "botrader-operator"
 TRADER_PORT, COLLECTOR_PORT = 9102, 9101
 
 
@@ -26,7 +26,7 @@ def labels(instance: str, component: str) -> dict[str, str]:
         "app.kubernetes.io/instance": instance,
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/managed-by": "botrader-operator",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
     }
 
 

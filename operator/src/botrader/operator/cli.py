@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-PEERING = "botrader"  # the (Cluster)KopfPeering object the chart creates
+from botrader.operator.preflight import PEERING
 
 
 def operator(
@@ -30,6 +30,11 @@ def operator(
     import kopf.cli
     from prometheus_client import start_http_server
 
+    from botrader.core.errors import UserError
+    from botrader.operator.preflight import api_status, peering_problem
+
+    if not standalone and (problem := peering_problem(api_status, namespace)):
+        raise UserError(problem)
     if priority_from_ordinal:
         priority -= ordinal(socket.gethostname())
     start_http_server(metrics_port)

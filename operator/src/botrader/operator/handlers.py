@@ -26,6 +26,7 @@ from botrader.operator.settings import OperatorSettings
 
 GROUP, VERSION = "botrader.io", "v1alpha1"
 SETTINGS = OperatorSettings.from_env()
+TRADERS = {"app.kubernetes.io/component": "trader", "app.kubernetes.io/managed-by": builders.MANAGED_BY}
 
 
 @kopf.on.startup()
@@ -33,6 +34,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     load_credentials()
     settings.persistence.finalizer = "botrader.io/finalizer"
     settings.posting.level = 20  # INFO and above become Events
+    # Kopf ignores watch events older than its own last patch for this long; past it, it acts
+    # on the stale body and runs a handled creation again. On a busy API server (200 bots at
+    # once, two cores) the stream lagged more than the default 5 s: every bot was created twice.
+    settings.persistence.consistency_timeout = 30
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per API request
     # peering name and priority come from the command line (`botrader operator`): a value set
     # here would override --priority, and two replicas with equal priorities both freeze
@@ -47,7 +52,15 @@ async def close_connections(**_: Any) -> None:
 @kopf.on.create(GROUP, VERSION, "tradingbots")
 @kopf.on.update(GROUP, VERSION, "tradingbots", field="spec")
 @kopf.on.resume(GROUP, VERSION, "tradingbots")
-async def reconcile_bot(body: Any, spec: Any, patch: Any, old: Any = None, new: Any = None, **_: Any) -> dict:
+async def reconcile_bot(
+    body: Any,
+    spec: Any,
+    patch: Any,
+    deployments_by_name: kopf.Index,
+    old: Any = None,
+    new: Any = None,
+    **_: Any,
+) -> dict:
     if old is not None:  # an update of the spec
         await bots.record_spec_change(body, dict(old), dict(new or spec), SETTINGS)
     began = time.perf_counter()
@@ -64,7 +77,13 @@ async def reconcile_bot(body: Any, spec: Any, patch: Any, old: Any = None, new: 
     finally:
         RECONCILE_SECONDS.labels("TradingBot").observe(time.perf_counter() - began)
     RECONCILES.labels("TradingBot", "ok").inc()
-    phase = bot_phase(paused=bool(spec.get("paused")), halted=bool(spec.get("emergencyStop")), running=False)
+    # from the watch cache: a trader already running stays Running (Kopf may run this handler
+    # again for a bot it handled, when the watch stream lags its own patches)
+    trader = cached(deployments_by_name)(body["metadata"]["namespace"], f"{body['metadata']['name']}-trader")
+    running = status.ready(trader)
+    phase = bot_phase(
+        paused=bool(spec.get("paused")), halted=bool(spec.get("emergencyStop")), running=running
+    )
     patch.status["phase"] = phase
     patch.status["observedGeneration"] = body["metadata"].get("generation")
     # a new spec is a new rollout: a strategy failure before it no longer holds the trader
@@ -75,9 +94,59 @@ async def reconcile_bot(body: Any, spec: Any, patch: Any, old: Any = None, new: 
     return {"configHash": builders.config_hash(effective)}
 
 
-@kopf.timer(GROUP, VERSION, "tradingbots", interval=SETTINGS.status_interval, initial_delay=1)
-async def refresh_bot_status(body: Any, spec: Any, patch: Any, **_: Any) -> None:
-    await bots.refresh_status(body, dict(spec), patch, SETTINGS)
+# the first refresh one interval in: until then the create handler and the trader's watch
+# events set the phase, and a refresh racing the create handler only costs a request
+@kopf.timer(
+    GROUP, VERSION, "tradingbots", interval=SETTINGS.status_interval, initial_delay=SETTINGS.status_interval
+)
+async def refresh_bot_status(
+    body: Any, spec: Any, patch: Any, deployments_by_name: kopf.Index, **_: Any
+) -> None:
+    await bots.refresh_status(body, dict(spec), patch, SETTINGS, cached(deployments_by_name))
+
+
+def cached(index: kopf.Index) -> bots.Lookup:
+    return lambda namespace, name: next(iter(index.get((namespace, name), [])), None)
+
+
+@kopf.index(GROUP, VERSION, "tradingbots")
+def bots_by_name(body: Any, namespace: str, name: str, **_: Any) -> dict:
+    """What following a trader needs of its bot, in memory (kept current by the watch)."""
+    return {(namespace, name): bots.followed(body)}
+
+
+@kopf.index("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": builders.MANAGED_BY})
+def deployments_by_name(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict:
+    """The operator's Deployments as the watch last saw them: the status refresh reads them
+    here instead of asking the API server for two objects per bot per interval."""
+    return {(namespace, name): {"spec": {"replicas": spec.get("replicas", 1)}, "status": dict(status)}}
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=TRADERS)
+async def follow_trader(type: str, body: Any, namespace: str, bots_by_name: kopf.Index, **_: Any) -> None:
+    """A trader Deployment changed (the controller manager rolled it out, a pod became
+    ready or crashed): the bot's phase follows now, not at the next status refresh."""
+    if type == "DELETED":
+        return
+    instance = (body["metadata"].get("labels") or {}).get("app.kubernetes.io/instance")
+    for bot in bots_by_name.get((namespace, instance), []):
+        await bots.follow_trader(bot, dict(body), Applier())
+
+
+@kopf.on.event(GROUP, VERSION, "tradingbots")
+async def on_bot_event(
+    type: str, body: Any, namespace: str, name: str, deployments_by_name: kopf.Index, **_: Any
+) -> None:
+    """Watch events need no finalizer: a DELETED one drops the bot's phase series. Any other
+    covers the other order of following the trader: it was ready before the create handler
+    gave the bot its first phase (Pending), so no Deployment event is left to move it on."""
+    if type == "DELETED":
+        metrics.forget("TradingBot", namespace, name)
+        return
+    trader = cached(deployments_by_name)(namespace, f"{name}-trader")
+    if trader is None:
+        return
+    await bots.follow_trader(bots.followed(body), trader, Applier())
 
 
 @kopf.on.create(GROUP, VERSION, "trainingruns")
@@ -102,12 +171,11 @@ async def refresh_run_status(body: Any, spec: Any, patch: Any, **_: Any) -> None
     await runs.refresh_status(body, dict(spec), patch, SETTINGS)
 
 
-@kopf.on.event(GROUP, VERSION, "tradingbots")
 @kopf.on.event(GROUP, VERSION, "trainingruns")
-async def forget_deleted(type: str, body: Any, name: str, namespace: str, **_: Any) -> None:
-    """Watch events need no finalizer: a DELETED one drops the resource's phase series."""
+async def forget_deleted_run(type: str, name: str, namespace: str, **_: Any) -> None:
+    """Watch events need no finalizer: a DELETED one drops the run's phase series."""
     if type == "DELETED":
-        metrics.forget(body["kind"], namespace, name)
+        metrics.forget("TrainingRun", namespace, name)
 
 
 @kopf.on.probe(id="reconciles")

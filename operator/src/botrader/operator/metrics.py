@@ -11,6 +11,9 @@ RECONCILES = Counter("botrader_reconcile", "Reconciliations by resource kind and
 RECONCILE_SECONDS = Histogram(
     "botrader_reconcile_duration_seconds", "Time to reconcile one resource", ["kind"]
 )
+THROTTLED = Counter(
+    "botrader_kube_throttled", "Kubernetes API requests refused with 429 (too many requests) and retried"
+)
 PHASE = Gauge(
     "botrader_resource_phase",
     "1 for the phase a TradingBot or TrainingRun is in, 0 for its other phases",

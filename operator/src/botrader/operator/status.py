@@ -48,6 +48,19 @@ def model_condition(resolution: Any) -> dict[str, Any]:
     return condition("ModelReady", resolution.ready, resolution.reason, resolution.message)
 
 
+def trader_condition(trader_ready: bool, paused: bool) -> dict[str, Any]:
+    reason = "Paused" if paused else ("ReplicasReady" if trader_ready else "ReplicasNotReady")
+    return condition("TraderReady", trader_ready, reason)
+
+
+def replace_condition(old: list[dict[str, Any]] | None, new: dict[str, Any], at: str) -> list[dict[str, Any]]:
+    """All of `old` with `new` in its type's place (added when missing)."""
+    kept = [new if c.get("type") == new["type"] else c for c in old or []]
+    if not any(c.get("type") == new["type"] for c in old or []):
+        kept.append(new)
+    return merge_conditions(old, kept, at)
+
+
 def bot_conditions(
     collector_ready: bool, trader_ready: bool, paused: bool, breakers: dict[str, str], model: Any = None
 ) -> list[dict[str, Any]]:
@@ -56,11 +69,7 @@ def bot_conditions(
         condition(
             "CollectorReady", collector_ready, "ReplicasReady" if collector_ready else "ReplicasNotReady"
         ),
-        condition(
-            "TraderReady",
-            trader_ready,
-            "Paused" if paused else ("ReplicasReady" if trader_ready else "ReplicasNotReady"),
-        ),
+        trader_condition(trader_ready, paused),
         condition(
             "CircuitBreakerOpen",
             bool(breakers),
