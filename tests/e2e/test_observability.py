@@ -1,6 +1,7 @@
 """The proof for dashboards and alerts: the real services run as separate processes — collector
 on replay, trader, API, a short PPO training, and the operator reconciling a TradingBot and a
-TrainingRun against the Kubernetes API stand-in — and a real Prometheus scrapes them all on
+TrainingRun on the real test control plane (kwok runs the trader's pod; the training Job's pod
+fails, so the failed-run alert has data) — and a real Prometheus scrapes them all on
 loopback. Then every PromQL expression from every dashboard and rule file is sent to it: each
 must parse, and each dashboard panel's query must return data over the run."""
 
@@ -20,16 +21,15 @@ import httpx
 import pandas as pd
 import pytest
 import yaml
-from kmock._internal import apps
 
 from tests.deploy.test_observability import DASHBOARDS, RULES, panel_targets
-from tests.support.kube import Emulator, objects, register_crds, write_kubeconfig
+from tests.support.cluster import apply, get_path, kubectl, wait
 from tests.support.paths import REPO, SAMPLE
 from tests.support.servers import PrometheusServer, free_port, wait_for_port
 
 BOTRADER = str(Path(sys.executable).with_name("botrader"))
 VARIABLES = {"$__rate_interval": "15s", "$bot": "btc-replay", "$run": "e2e", "$symbol": "BTCUSDT"}
-MERGE = {"Content-Type": "application/merge-patch+json"}
+NS = "observe"
 
 
 def spawn(args: list[str], log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -44,41 +44,24 @@ def substitute(expr: str) -> str:
     return expr
 
 
-async def start_operator_world(emulator: Any, url: str) -> None:
-    """A TradingBot and a TrainingRun for the operator to reconcile."""
-    async with httpx.AsyncClient(base_url=url) as api:
-        for example, plural in (
-            ("tradingbot-replay.yaml", "tradingbots"),
-            ("trainingrun-btc.yaml", "trainingruns"),
-        ):
-            doc = yaml.safe_load((REPO / "examples" / example).read_text())
-            doc["metadata"]["namespace"] = "default"
-            response = await api.post(f"/apis/botrader.io/v1alpha1/namespaces/default/{plural}", json=doc)
-            assert response.status_code in (200, 201), response.text
+def operator_world(plane: Any) -> None:
+    """A TradingBot and a TrainingRun for the operator to reconcile, in a namespace of their
+    own. The run is named `doomed`: kwok fails the pods of Job `doomed-train`
+    (tests/support/kwok-stages.yaml), so the run ends Failed and the phase alert has data."""
+    kubectl(plane, "apply", "-f", str(REPO / "crds"))
+    kubectl(plane, "create", "namespace", NS)
+    docs = []
+    for example in ("tradingbot-replay.yaml", "trainingrun-btc.yaml"):
+        doc = yaml.safe_load((REPO / "examples" / example).read_text())
+        doc["metadata"]["namespace"] = NS
+        docs.append(doc)
+    docs[1]["metadata"]["name"] = "doomed"
+    apply(plane, docs)
 
 
-async def play_the_cluster(emulator: Any, url: str) -> None:
-    """The kubelet reports the trader ready; the training Job fails (so a phase alert has data)."""
-    async with httpx.AsyncClient(base_url=url) as api:
-        for _ in range(300):
-            found = objects(emulator)
-            if ("Deployment", "btc-replay-trader") in found and ("Job", "btc-ppo-train") in found:
-                break
-            await asyncio.sleep(0.1)
-        await api.patch(
-            "/apis/apps/v1/namespaces/default/deployments/btc-replay-trader/status",
-            json={"status": {"readyReplicas": 1}},
-            headers=MERGE,
-        )
-        await api.patch(
-            "/apis/batch/v1/namespaces/default/jobs/btc-ppo-train/status",
-            json={
-                "status": {
-                    "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]
-                }
-            },
-            headers=MERGE,
-        )
+def run_phase(plane: Any, name: str) -> str | None:
+    found = get_path(plane, f"/apis/botrader.io/v1alpha1/namespaces/{NS}/trainingruns/{name}")
+    return ((found or {}).get("status") or {}).get("phase")
 
 
 async def query(prom: httpx.AsyncClient, expr: str, start: float, end: float) -> list[dict[str, Any]]:
@@ -93,7 +76,7 @@ async def query(prom: httpx.AsyncClient, expr: str, start: float, end: float) ->
 @pytest.mark.slow
 @pytest.mark.prometheus
 async def test_every_dashboard_query_returns_data_from_the_real_services(
-    tmp_path: Path, real_candles: pd.DataFrame, monkeypatch
+    tmp_path: Path, real_candles: pd.DataFrame, control_plane: Any
 ) -> None:
     ports = {name: free_port() for name in ("collector", "trader", "api", "operator", "training", "liveness")}
     db = f"sqlite:///{tmp_path / 'botrader.db'}"
@@ -105,133 +88,131 @@ async def test_every_dashboard_query_returns_data_from_the_real_services(
     bot.write_text(yaml.safe_dump(manifest))
     prometheus = PrometheusServer([f"127.0.0.1:{p}" for n, p in ports.items() if n != "liveness"]).start()
     processes: list[subprocess.Popen[bytes]] = []
-    async with Emulator() as emulator, apps.Server(emulator):
-        register_crds(emulator)
-        url = str(emulator.url).rstrip("/")
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(write_kubeconfig(tmp_path / "kubeconfig", url)),
-            "BOTRADER_DB_URL": db,
-            "BOTRADER_STATUS_INTERVAL": "0.5",
-            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-        }
-        await start_operator_world(emulator, url)
-        began = time.time()
-        try:
-            logs = tmp_path
-            processes += [
-                spawn(
-                    [
-                        "operator",
-                        "--standalone",
-                        f"--metrics-port={ports['operator']}",
-                        f"--liveness=http://127.0.0.1:{ports['liveness']}/healthz",
-                    ],
-                    logs / "operator.log",
-                    env,
-                    tmp_path,
-                ),
-                spawn(
-                    ["api", "--db", db, "--port", str(ports["api"]), "--host", "127.0.0.1"],
-                    logs / "api.log",
-                    env,
-                    tmp_path,
-                ),
-                spawn(
-                    [
-                        "trade",
-                        "--bot",
-                        str(bot),
-                        "--db",
-                        db,
-                        "--port",
-                        str(ports["trader"]),
-                        "--poll-interval",
-                        "0.2",
-                    ],
-                    logs / "trader.log",
-                    env,
-                    tmp_path,
-                ),
-                spawn(
-                    [
-                        "train",
-                        "--data",
-                        str(training_data),
-                        "--budgets",
-                        "1000,10000",
-                        "--timesteps",
-                        "8192",
-                        "--num-envs",
-                        "16",
-                        "--eval-every",
-                        "1",
-                        "--ray-address",
-                        "none",
-                        "--run-name",
-                        "e2e",
-                        "--metrics-port",
-                        str(ports["training"]),
-                        "--json",
-                    ],
-                    logs / "train.log",
-                    env,
-                    tmp_path,
-                ),
-            ]
-            for name in ("trader", "api", "operator"):
-                try:
-                    await asyncio.to_thread(wait_for_port, ports[name], 30)
-                except TimeoutError:
-                    log = (logs / f"{name}.log").read_text()[-2000:]
-                    raise AssertionError(f"{name} did not listen: {log}") from None
-            processes.append(
-                spawn(
-                    [
-                        "collect",
-                        "--symbol",
-                        "BTCUSDT",
-                        "--source",
-                        "replay",
-                        "--replay-file",
-                        str(SAMPLE),
-                        "--speed",
-                        "6000",
-                        "--db",
-                        db,
-                        "--port",
-                        str(ports["collector"]),
-                    ],
-                    logs / "collector.log",
-                    env,
-                    tmp_path,
-                )
+    await asyncio.to_thread(operator_world, control_plane)
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(control_plane.kubeconfig),
+        "BOTRADER_DB_URL": db,
+        "BOTRADER_STATUS_INTERVAL": "0.5",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+    }
+    began = time.time()
+    try:
+        logs = tmp_path
+        processes += [
+            spawn(
+                [
+                    "operator",
+                    "--standalone",
+                    f"--namespace={NS}",
+                    f"--metrics-port={ports['operator']}",
+                    f"--liveness=http://127.0.0.1:{ports['liveness']}/healthz",
+                ],
+                logs / "operator.log",
+                env,
+                tmp_path,
+            ),
+            spawn(
+                ["api", "--db", db, "--port", str(ports["api"]), "--host", "127.0.0.1"],
+                logs / "api.log",
+                env,
+                tmp_path,
+            ),
+            spawn(
+                [
+                    "trade",
+                    "--bot",
+                    str(bot),
+                    "--db",
+                    db,
+                    "--port",
+                    str(ports["trader"]),
+                    "--poll-interval",
+                    "0.2",
+                ],
+                logs / "trader.log",
+                env,
+                tmp_path,
+            ),
+            spawn(
+                [
+                    "train",
+                    "--data",
+                    str(training_data),
+                    "--budgets",
+                    "1000,10000",
+                    "--timesteps",
+                    "8192",
+                    "--num-envs",
+                    "16",
+                    "--eval-every",
+                    "1",
+                    "--ray-address",
+                    "none",
+                    "--run-name",
+                    "e2e",
+                    "--metrics-port",
+                    str(ports["training"]),
+                    "--json",
+                ],
+                logs / "train.log",
+                env,
+                tmp_path,
+            ),
+        ]
+        for name in ("trader", "api", "operator"):
+            try:
+                await asyncio.to_thread(wait_for_port, ports[name], 30)
+            except TimeoutError:
+                log = (logs / f"{name}.log").read_text()[-2000:]
+                raise AssertionError(f"{name} did not listen: {log}") from None
+        processes.append(
+            spawn(
+                [
+                    "collect",
+                    "--symbol",
+                    "BTCUSDT",
+                    "--source",
+                    "replay",
+                    "--replay-file",
+                    str(SAMPLE),
+                    "--speed",
+                    "6000",
+                    "--db",
+                    db,
+                    "--port",
+                    str(ports["collector"]),
+                ],
+                logs / "collector.log",
+                env,
+                tmp_path,
             )
-            await play_the_cluster(emulator, url)
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{ports['api']}", timeout=10
-            ) as api_client:
-                collector = processes[-1]
-                while collector.poll() is None and time.time() - began < 120:
-                    for path in ("/bots", "/bots/btc-replay", "/candles?symbol=BTCUSDT&limit=50", "/healthz"):
-                        await api_client.get(path)
-                    await asyncio.sleep(0.5)
-            trainer = processes[3]
-            while trainer.poll() is None and time.time() - began < 180:
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['api']}", timeout=10) as api_client:
+            collector = processes[-1]
+            while collector.poll() is None and time.time() - began < 120:
+                for path in ("/bots", "/bots/btc-replay", "/candles?symbol=BTCUSDT&limit=50", "/healthz"):
+                    await api_client.get(path)
                 await asyncio.sleep(0.5)
-            assert trainer.returncode == 0, (logs / "train.log").read_text()[-2000:]
-            await asyncio.sleep(2)  # a last scrape of the trader and API
-            end = time.time()
-            await _every_expression_answers(prometheus, began, end, logs)
-        finally:
-            for proc in processes:
-                proc.terminate()
-            for proc in processes:
-                try:
-                    await asyncio.to_thread(proc.wait, 15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            prometheus.stop()
+        trainer = processes[3]
+        while trainer.poll() is None and time.time() - began < 180:
+            await asyncio.sleep(0.5)
+        assert trainer.returncode == 0, (logs / "train.log").read_text()[-2000:]
+        await asyncio.to_thread(  # the Job controller gives up after the backoff between its pods
+            wait, lambda: run_phase(control_plane, "doomed") == "Failed", "the doomed run failed", 150
+        )
+        await asyncio.sleep(2)  # a last scrape of the trader, the API and the operator
+        end = time.time()
+        await _every_expression_answers(prometheus, began, end, logs)
+    finally:
+        for proc in processes:
+            proc.terminate()
+        for proc in processes:
+            try:
+                await asyncio.to_thread(proc.wait, 15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        prometheus.stop()
 
 
 async def _every_expression_answers(

@@ -1,7 +1,8 @@
-"""A Kubernetes API stand-in for operator tests: kmock's KubernetesEmulator on loopback,
-made to behave like a real API server where the operator relies on it (uids, creation
-timestamps, generation and resourceVersion, namespaces on create), with Botrader's CRDs
-and the built-in kinds in its discovery."""
+"""A Kubernetes API stand-in: kmock's KubernetesEmulator on loopback, made to behave like a
+real API server where the operator relies on it (uids, creation timestamps, generation and
+resourceVersion, namespaces on create), with Botrader's CRDs and the built-in kinds in its
+discovery. The tests run on a real control plane (tests/support/testenv.py); this stays for
+`bench/bench_operator.py --emulator`, which compares the two."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ after `kubectl patch`. Without one, control endpoints answer 409."""
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,7 +63,8 @@ class KubernetesController:
         self, base_url: str, token: str | None = None, ca: str | None = None, store: Any = None
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=base_url, headers=headers, verify=ca or True, timeout=10)
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
+        self.http = httpx.Client(base_url=base_url, headers=headers, verify=verify, timeout=10)
         self.store = store  # TradingStore: the audit log
 
     @classmethod
