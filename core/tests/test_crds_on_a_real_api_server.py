@@ -70,7 +70,11 @@ INVALID = [
         "FieldValueInvalid",
     ),
     (bot(budjet=100), "spec.budjet", "FieldValueUnknown"),
-    (run(dataset={"path": "/x", "start": "2025-01-01", "end": "2025-02-01"}), "spec.dataset", "FieldValueInvalid"),
+    (
+        run(dataset={"path": "/x", "start": "2025-01-01", "end": "2025-02-01"}),
+        "spec.dataset",
+        "FieldValueInvalid",
+    ),
     (run(budgets=[]), "spec.budgets", "FieldValueInvalid"),
     (run(hyperparameters={"gamma": 2}), "spec.hyperparameters.gamma", "FieldValueInvalid"),
     (run(hyperparameters={"learningRte": 0.1}), "spec.hyperparameters.learningRte", "FieldValueUnknown"),
