@@ -517,34 +517,37 @@ def test_a_training_run_becomes_a_rayjob_where_kuberay_is_served(cluster) -> Non
     )
     run = yaml.safe_load((REPO / "examples" / "trainingrun-btc.yaml").read_text())
     run["metadata"] = {"name": "btc-ray", "namespace": "default"}
-    with operator_process(plane, identity, workdir, "--standalone"):
-        apply(plane, [run])
-        job = wait(
-            lambda: get_path(plane, "/apis/ray.io/v1/namespaces/default/rayjobs/btc-ray-train"),
-            "a RayJob",
-        )
-        assert "botrader train" in job["spec"]["entrypoint"] and get(plane, "Job", "btc-ray-train") is None
-        failure = {
-            "status": {"jobDeploymentStatus": "Failed", "reason": "AppFailed", "message": "exit code 1"}
-        }
-        kubectl(
-            plane,
-            "patch",
-            "rayjob",
-            "btc-ray-train",
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            json.dumps(failure),
-        )
-        wait(lambda: phase(plane, "TrainingRun", "btc-ray") == "Failed", "Failed as the RayJob says")
-        complete = conditions(plane, "TrainingRun", "btc-ray")["JobComplete"]
-        assert (complete["status"], complete["reason"], complete["message"]) == (
-            "False",
-            "AppFailed",
-            "exit code 1",
-        )
-        kubectl(plane, "delete", "trainingrun", "btc-ray", "--wait=true")
+    try:  # the plane is shared: later tests must not find KubeRay served
+        with operator_process(plane, identity, workdir, "--standalone"):
+            apply(plane, [run])
+            job = wait(
+                lambda: get_path(plane, "/apis/ray.io/v1/namespaces/default/rayjobs/btc-ray-train"),
+                "a RayJob",
+            )
+            assert "botrader train" in job["spec"]["entrypoint"] and get(plane, "Job", "btc-ray-train") is None
+            failure = {
+                "status": {"jobDeploymentStatus": "Failed", "reason": "AppFailed", "message": "exit code 1"}
+            }
+            kubectl(
+                plane,
+                "patch",
+                "rayjob",
+                "btc-ray-train",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                json.dumps(failure),
+            )
+            wait(lambda: phase(plane, "TrainingRun", "btc-ray") == "Failed", "Failed as the RayJob says")
+            complete = conditions(plane, "TrainingRun", "btc-ray")["JobComplete"]
+            assert (complete["status"], complete["reason"], complete["message"]) == (
+                "False",
+                "AppFailed",
+                "exit code 1",
+            )
+            kubectl(plane, "delete", "trainingrun", "btc-ray", "--wait=true")
+    finally:
+        kubectl(plane, "delete", "crd", "rayjobs.ray.io", "--wait=true")
 
 
 def test_a_status_patch_at_an_old_resource_version_is_refused(cluster) -> None:

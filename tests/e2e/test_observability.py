@@ -198,9 +198,14 @@ async def test_every_dashboard_query_returns_data_from_the_real_services(
         while trainer.poll() is None and time.time() - began < 180:
             await asyncio.sleep(0.5)
         assert trainer.returncode == 0, (logs / "train.log").read_text()[-2000:]
-        await asyncio.to_thread(  # the Job controller gives up after the backoff between its pods
-            wait, lambda: run_phase(control_plane, "doomed") == "Failed", "the doomed run failed", 150
-        )
+        try:  # the Job controller gives up after the backoff between its pods
+            await asyncio.to_thread(
+                wait, lambda: run_phase(control_plane, "doomed") == "Failed", "the doomed run failed", 150
+            )
+        except AssertionError as exc:
+            job = get_path(control_plane, f"/apis/batch/v1/namespaces/{NS}/jobs/doomed-train")
+            operator_log = (logs / "operator.log").read_text()[-3000:]
+            raise AssertionError(f"{exc}\njob status: {(job or {}).get('status')}\n{operator_log}") from None
         await asyncio.sleep(2)  # a last scrape of the trader, the API and the operator
         end = time.time()
         await _every_expression_answers(prometheus, began, end, logs)
