@@ -22,7 +22,8 @@ from _common import REPO  # noqa: F401 (puts the repo on sys.path)
 from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
-from botrader.core.engine.performance import deflated_sharpe_ratio, period_returns
+from botrader.core.engine.performance import period_returns
+from botrader.core.research.sharpe import deflated_sharpe, moments
 from botrader.core.strategy.registry import make
 from botrader.jobs.rl.data import make_splits
 from botrader.jobs.train import ppo
@@ -139,7 +140,8 @@ def main() -> None:
         "\ndeflated Sharpe ratio (hourly test returns; probability the Sharpe beats the best of the trials by luck)"
     )
     for budget, seed, returns in trial_returns:
-        dsr = deflated_sharpe_ratio(returns, len(trial_returns) + args.extra_trials, variance)
+        found = moments(returns)
+        dsr = deflated_sharpe(found, len(trial_returns) + args.extra_trials, variance) if found else None
         sr = returns.mean() / returns.std(ddof=1) if returns.std(ddof=1) > 0 else 0.0
         print(
             f"  budget {budget:>8,.0f} seed {seed}: hourly Sharpe {sr:+.3f}, DSR {'–' if dsr is None else f'{dsr:.3f}'}"

@@ -151,29 +151,3 @@ def period_returns(times: np.ndarray, equity: np.ndarray, period_ms: int, start_
     last = np.flatnonzero(np.diff(buckets, append=buckets[-1] + 1))
     closes = np.concatenate([[start_equity], equity[last]])
     return closes[1:] / closes[:-1] - 1.0
-
-
-def deflated_sharpe_ratio(returns: np.ndarray, trials: int, trial_sharpe_variance: float) -> float | None:
-    """Bailey & López de Prado's deflated Sharpe ratio: the probability that the true
-    (per-period) Sharpe exceeds what the best of `trials` unskilled strategies would show,
-    given the variance of the trials' Sharpe ratios and the returns' skew and kurtosis."""
-    from statistics import NormalDist
-
-    n = len(returns)
-    std = float(returns.std(ddof=1)) if n > 2 else 0.0
-    if std == 0 or trials < 1:
-        return None
-    sr = float(returns.mean()) / std
-    z = (returns - returns.mean()) / returns.std(ddof=0)
-    skew, kurt = float((z**3).mean()), float((z**4).mean())
-    normal, gamma = NormalDist(), 0.5772156649015329
-    if trials == 1:
-        sr0 = 0.0
-    else:
-        sr0 = math.sqrt(max(trial_sharpe_variance, 0.0)) * (
-            (1 - gamma) * normal.inv_cdf(1 - 1 / trials) + gamma * normal.inv_cdf(1 - 1 / (trials * math.e))
-        )
-    denominator = 1 - skew * sr + (kurt - 1) / 4 * sr**2
-    if denominator <= 0:
-        return None
-    return normal.cdf((sr - sr0) * math.sqrt(n - 1) / math.sqrt(denominator))

@@ -1,0 +1,113 @@
+"""The honesty card: a search's or a training run's result with the statistics that say
+whether to believe it, a plain-words verdict, and the gate promotion applies. One owner for
+the gate: `botrader optimize`, `botrader train`, `botrader promote` and the API import it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from botrader.core.research.pbo import probability_of_overfitting
+from botrader.core.research.sharpe import (
+    block_bootstrap,
+    compound_return,
+    deflated_sharpe,
+    moments,
+    probabilistic_sharpe,
+    sharpe_of,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What promotion requires: a selection unlikely to be overfit, a Sharpe likely real after
+    deflating for the trials that found it."""
+
+    max_pbo: float = 0.5
+    min_dsr: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    trials: int
+    periods: int  # returns per trial in the search set (hourly)
+    pbo: float | None  # None: too few trials or periods to say
+    dsr: float | None  # the best trial's search-set Sharpe, deflated for `trials`
+    psr: float | None  # P(the best trial's held-out Sharpe > 0)
+    is_sharpe: float | None  # per period, search set
+    oos_sharpe: float | None  # per period, held out
+    oos_return: float | None
+    oos_sharpe_ci: tuple[float, float] | None = None  # 95%, moving-block bootstrap
+    oos_return_ci: tuple[float, float] | None = None
+    gate: Gate = field(default_factory=Gate)
+
+    @property
+    def passes(self) -> bool:
+        return (
+            self.pbo is not None
+            and self.dsr is not None
+            and self.pbo <= self.gate.max_pbo
+            and self.dsr >= self.gate.min_dsr
+        )
+
+    @property
+    def verdict(self) -> str:
+        figures = f"PBO {_fmt(self.pbo)}, DSR {_fmt(self.dsr)} over {self.trials} trials"
+        if self.pbo is None or self.dsr is None:
+            return f"not enough to judge: {figures}"
+        if self.passes:
+            return f"evidence of skill: {figures}; held-out Sharpe {_fmt(self.oos_sharpe, 3)} per hour"
+        reasons = []
+        if self.pbo > self.gate.max_pbo:
+            reasons.append(
+                f"the search's winner is usually not a winner out of sample (PBO > {self.gate.max_pbo:g})"
+            )
+        if self.dsr < self.gate.min_dsr:
+            reasons.append(
+                f"its Sharpe is what luck gives the best of {self.trials} (DSR < {self.gate.min_dsr:g})"
+            )
+        return f"no evidence of skill: {figures}; " + "; ".join(reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(passes=self.passes, verdict=self.verdict)
+        return out
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def pbo_blocks(periods: int) -> int | None:
+    """16 blocks (12,870 splits) when there are enough periods, fewer (even) when not."""
+    blocks = min(16, periods // 8 // 2 * 2)
+    return blocks if blocks >= 4 else None
+
+
+def judge(search: np.ndarray, best: int, held_out: np.ndarray | None, gate: Gate = Gate()) -> Card:
+    """`search`: periods × trials returns of every trial on the search set; `best`: the
+    column the search chose; `held_out`: the chosen parameters' returns after the search set."""
+    periods, trials = search.shape
+    blocks = pbo_blocks(periods)
+    pbo = probability_of_overfitting(search, blocks).pbo if blocks and trials >= 2 else None
+    chosen = moments(search[:, best])
+    sharpes = [s for s in (sharpe_of(search[:, j]) for j in range(trials)) if math.isfinite(s)]
+    variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
+    dsr = deflated_sharpe(chosen, trials, variance) if chosen else None
+    outside = moments(held_out) if held_out is not None else None
+    return Card(
+        trials=trials,
+        periods=periods,
+        pbo=pbo,
+        dsr=dsr,
+        psr=probabilistic_sharpe(outside) if outside else None,
+        is_sharpe=chosen.sharpe if chosen else None,
+        oos_sharpe=outside.sharpe if outside else None,
+        oos_return=compound_return(held_out) if held_out is not None and len(held_out) else None,
+        oos_sharpe_ci=block_bootstrap(held_out, sharpe_of) if held_out is not None else None,
+        oos_return_ci=block_bootstrap(held_out, compound_return) if held_out is not None else None,
+        gate=gate,
+    )

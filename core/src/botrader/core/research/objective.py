@@ -1,0 +1,144 @@
+"""What one search trial is worth, measured the same way for every trial so their returns can be
+set side by side (the PBO matrix): one exact backtest over the search set, its hourly returns,
+the objective on K contiguous folds of them. The held-out tail is never seen by the search;
+only the chosen parameters are run on it, after an embargo, warmed on the candles before it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from botrader.core.engine.backtest import run_backtest
+from botrader.core.engine.engine import EngineConfig
+from botrader.core.engine.performance import period_returns
+from botrader.core.errors import UserError
+from botrader.core.research.sharpe import compound_return
+from botrader.core.strategy.base import Strategy
+
+HOUR_MS = 3_600_000
+HOURS_PER_YEAR = 24 * 365
+
+
+def _sharpe(r: np.ndarray) -> float | None:
+    std = float(r.std(ddof=1)) if len(r) > 2 else 0.0
+    return float(r.mean()) / std if std > 0 else (0.0 if not r.any() else None)
+
+
+def _sortino(r: np.ndarray) -> float | None:
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if len(r) > 2 else 0.0
+    return float(r.mean()) / downside if downside > 0 else (0.0 if not r.any() else None)
+
+
+def _calmar(r: np.ndarray) -> float | None:
+    curve = np.cumprod(1.0 + r)
+    drawdown = float(np.max(1.0 - curve / np.maximum.accumulate(curve))) if len(r) else 0.0
+    return compound_return(r) / drawdown if drawdown > 0 else (0.0 if not r.any() else None)
+
+
+OBJECTIVES: dict[str, Callable[[np.ndarray], float | None]] = {
+    "sharpe": _sharpe,  # per hour, not annualised
+    "sortino": _sortino,
+    "calmar": _calmar,  # compound return over the worst drawdown
+    "return": compound_return,
+}
+
+
+def score(returns: np.ndarray, objective: str) -> float | None:
+    """The objective on a run of returns; None where it is undefined (a drawdown-free gain
+    for calmar). A run that never trades scores 0, not undefined."""
+    if objective not in OBJECTIVES:
+        raise UserError(f"bad --objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[objective](np.asarray(returns, dtype=np.float64))
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """The search set, then `embargo` candles nobody trades, then the held-out tail."""
+
+    frame: pd.DataFrame
+    cut: int  # the search set is frame[:cut]
+    start: int  # the held-out tail is frame[start:]
+
+    @property
+    def search(self) -> pd.DataFrame:
+        return self.frame.iloc[: self.cut].reset_index(drop=True)
+
+    @property
+    def embargo(self) -> int:
+        return self.start - self.cut
+
+    def held_out(self, warmup: int) -> tuple[pd.DataFrame, int]:
+        """The tail with up to `warmup` candles before it that only warm the strategy."""
+        lead = min(warmup, self.start)
+        return self.frame.iloc[self.start - lead :].reset_index(drop=True), lead
+
+
+def split(frame: pd.DataFrame, holdout: float, embargo: int) -> Split:
+    if not 0 < holdout < 0.9:
+        raise UserError(f"bad --holdout {holdout:g}: a fraction between 0 and 0.9")
+    if embargo < 0:
+        raise UserError(f"bad --embargo {embargo}: candles, >= 0")
+    cut = int(len(frame) * (1 - holdout))
+    if cut < 500 or len(frame) - cut - embargo < 100:
+        raise UserError(
+            f"too few candles to search and hold out ({len(frame)}): "
+            "need 500 to search and 100 held out after the embargo"
+        )
+    return Split(frame, cut, cut + embargo)
+
+
+@dataclass(slots=True)
+class Trial:
+    """One parameter set's result on the search set; `returns` is its PBO column."""
+
+    params: dict[str, Any]
+    objective: float | None  # mean of the fold scores that are defined
+    folds: list[float | None]
+    returns: np.ndarray
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def hourly(times: np.ndarray, equity: np.ndarray, budget: float) -> np.ndarray:
+    return period_returns(times, equity, HOUR_MS, budget)
+
+
+def evaluate(
+    cls: type[Strategy],
+    params: dict[str, Any],
+    frame: pd.DataFrame,
+    config: EngineConfig,
+    folds: int,
+    objective: str,
+) -> Trial:
+    """Raises UserError for parameters the strategy rejects (e.g. oversold above overbought):
+    the search records those as invalid, not as trials."""
+    result = run_backtest(frame, cls(**params), config)
+    returns = hourly(result.times, result.equity, float(config.budget))
+    scores = [score(part, objective) for part in np.array_split(returns, folds)]
+    defined = [s for s in scores if s is not None and math.isfinite(s)]
+    perf = result.performance
+    return Trial(
+        params=dict(params),
+        objective=float(np.mean(defined)) if defined else None,
+        folds=scores,
+        returns=returns,
+        metrics={
+            "total_return": perf.total_return,
+            "max_drawdown": perf.max_drawdown,
+            "trades": float(perf.trades),
+            "fees": perf.fees,
+        },
+    )
+
+
+def held_out(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> np.ndarray:
+    """The chosen parameters' hourly returns on the held-out tail, warmed on what precedes it."""
+    strategy = cls(**params)
+    frame, lead = split.held_out(strategy.warmup_length())
+    result = run_backtest(frame, strategy, config, warmup=lead)
+    return hourly(result.times, result.equity, float(config.budget))

@@ -1,0 +1,114 @@
+"""The honesty card's statistics against published and hand-computed cases, and the controls
+that prove the harness can see skill and cannot invent it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from botrader.core.errors import UserError
+from botrader.core.research.card import Gate, judge
+from botrader.core.research.pbo import probability_of_overfitting
+from botrader.core.research.sharpe import (
+    Moments,
+    block_bootstrap,
+    deflated_sharpe,
+    expected_max_sharpe,
+    moments,
+    probabilistic_sharpe,
+    sharpe_of,
+)
+
+
+def test_the_deflated_sharpe_ratio_papers_numerical_example() -> None:
+    """Bailey & López de Prado (2014), "The Deflated Sharpe Ratio", their example: an
+    annualised Sharpe of 2.5 over 1,250 daily returns with skew −3 and kurtosis 10, selected
+    from 100 trials whose annualised Sharpes vary by 0.5: SR₀ ≈ 0.1132 per day, DSR ≈ 0.9004."""
+    daily = Moments(n=1250, sharpe=2.5 / math.sqrt(250), skew=-3.0, kurtosis=10.0)
+    sr0 = expected_max_sharpe(100, 0.5 / 250)
+    assert sr0 == pytest.approx(0.1132, abs=1e-4)
+    assert deflated_sharpe(daily, 100, 0.5 / 250) == pytest.approx(0.9004, abs=1e-4)
+
+
+def test_probabilistic_sharpe_by_hand() -> None:
+    # annualised 1.5 over 60 normal monthly returns: z = 0.4330·√59 / √(1 + 0.5·0.1875) = 3.180
+    monthly = Moments(n=60, sharpe=1.5 / math.sqrt(12), skew=0.0, kurtosis=3.0)
+    assert probabilistic_sharpe(monthly) == pytest.approx(0.99926, abs=1e-5)
+    assert probabilistic_sharpe(monthly, benchmark=monthly.sharpe) == pytest.approx(0.5)
+    # one trial: nothing to deflate
+    assert deflated_sharpe(monthly, 1, 0.3) == probabilistic_sharpe(monthly)
+
+
+def test_moments_of_a_small_series_by_hand() -> None:
+    found = moments(np.array([0.01, -0.02, 0.03, 0.0]))
+    # mean 0.005, sample std 0.0208167: Sharpe 0.240192
+    assert found.sharpe == pytest.approx(0.005 / np.std([0.01, -0.02, 0.03, 0.0], ddof=1))
+    assert found.skew == pytest.approx(0.0, abs=1e-12)  # symmetric about its mean
+    assert moments(np.zeros(10)) is None and moments(np.array([0.1, 0.2])) is None
+
+
+def test_the_more_trials_the_less_a_sharpe_proves() -> None:
+    rng = np.random.default_rng(0)
+    good = moments(rng.normal(0.002, 0.01, 500))
+    assert deflated_sharpe(good, 1, 0.0) > 0.99
+    assert deflated_sharpe(good, 1000, 0.04) < deflated_sharpe(good, 10, 0.04) < 0.99
+
+
+def test_pbo_by_hand_a_winner_that_always_loses_out_of_sample() -> None:
+    """Two trials, two blocks: A wins block 1 and loses block 2, B the opposite, so whichever
+    half is in-sample, its winner is the out-of-sample loser: both splits overfit, PBO 1."""
+    a = [0.02, 0.01, 0.03, 0.02, -0.01, -0.02, -0.01, -0.03]
+    b = [-0.01, -0.02, -0.01, -0.03, 0.02, 0.01, 0.03, 0.02]
+    found = probability_of_overfitting(np.array([a, b]).T, blocks=2)
+    assert (found.pbo, found.splits) == (1.0, 2)
+    # rank 1 of 2 out of sample: ω = 1/3, logit ln(1/2)
+    assert found.logits == pytest.approx((math.log(0.5), math.log(0.5)))
+    # and one that is better everywhere: never overfit, rank 2 of 2, logit ln 2
+    c = [x + 0.05 for x in b]
+    assert probability_of_overfitting(np.array([b, c]).T, blocks=2).pbo == 0.0
+
+
+def test_pbo_rejects_what_it_cannot_judge() -> None:
+    with pytest.raises(UserError, match="even"):
+        probability_of_overfitting(np.zeros((100, 3)), blocks=5)
+    with pytest.raises(UserError, match="2 trials"):
+        probability_of_overfitting(np.zeros((100, 1)))
+    with pytest.raises(UserError, match="periods"):
+        probability_of_overfitting(np.zeros((20, 3)), blocks=16)
+
+
+def test_negative_control_noise_gives_pbo_near_half_and_no_evidence() -> None:
+    """200 trials of pure noise: the search's winner is a coin toss out of sample."""
+    rng = np.random.default_rng(7)
+    noise = rng.normal(0, 0.01, (720, 200))
+    best = int(np.argmax([sharpe_of(noise[:, j]) for j in range(200)]))
+    card = judge(noise, best, rng.normal(0, 0.01, 240))
+    assert 0.35 < card.pbo < 0.65
+    assert card.dsr < 0.5 and not card.passes
+    assert card.verdict.startswith("no evidence of skill: PBO")
+
+
+def test_positive_control_a_planted_edge_is_found_and_believed() -> None:
+    rng = np.random.default_rng(7)
+    trials = rng.normal(0, 0.01, (720, 200))
+    trials[:, 42] += 0.003  # one configuration with a real edge (Sharpe 0.3 per hour)
+    best = int(np.argmax([sharpe_of(trials[:, j]) for j in range(200)]))
+    assert best == 42
+    card = judge(trials, best, rng.normal(0.003, 0.01, 240))
+    assert card.pbo < 0.05 and card.dsr > 0.95 and card.psr > 0.99
+    assert card.passes and card.verdict.startswith("evidence of skill")
+    low, high = card.oos_sharpe_ci
+    assert low < card.oos_sharpe < high and low > 0
+    assert not judge(trials, best, None, Gate(max_pbo=0.5, min_dsr=1.0)).passes  # the gate decides
+
+
+def test_the_block_bootstrap_interval_covers_and_narrows() -> None:
+    rng = np.random.default_rng(3)
+    short, long = rng.normal(0.001, 0.01, 100), rng.normal(0.001, 0.01, 2000)
+    a, b = block_bootstrap(short, sharpe_of)
+    c, d = block_bootstrap(long, sharpe_of)
+    assert a < sharpe_of(short) < b and c < sharpe_of(long) < d
+    assert d - c < b - a  # twenty times the data: a narrower interval
+    assert block_bootstrap(short[:20], sharpe_of) is None  # fewer than two blocks
