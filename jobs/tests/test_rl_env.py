@@ -58,6 +58,60 @@ def test_env_accounting_equals_the_engine(splits, actions, fee, slip, budget, st
         ), i
 
 
+class Observing(Scripted):
+    """A scripted strategy that builds, every candle, the portfolio part of the observation
+    exactly as the PPO trading strategy does (`botrader.jobs.train.strategy.Ppo`)."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.seen: list[np.ndarray] = []
+
+    def on_candle(self, bar, ind, account):
+        from botrader.jobs.train.model import observation
+
+        held = account.position * bar.close
+        self.seen.append(observation(np.zeros(0), account.cash, held, account.unrealized_pnl))
+        return super().on_candle(bar, ind, account)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    actions=st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=5, max_size=59),
+    fee=st.sampled_from([0.001, 0.0075]),
+    start=st.integers(0, 1000),
+)
+def test_training_and_trading_see_the_same_portfolio_features(splits, actions, fee, start) -> None:
+    """After a buy at 0.1% fee, both see the fee as an unrealised loss: the env from its cost
+    basis, the trading strategy from the engine's account (one `portfolio_part` for both)."""
+    config = EnvConfig(budget=10_000.0, fee_rate=fee, episode_len=60)
+    env = fixed_window_env(splits.train, config, start)
+    trader = Observing(dict(enumerate(actions)))
+    engine = Engine(trader, EngineConfig(budget=Decimal("10000"), execution=ExecutionConfig(fee_rate=fee)))
+    frame = splits.train.frame
+    trained: list[np.ndarray] = [env._obs()[0, -3:]]
+    for i, action in enumerate(actions):
+        row = frame.iloc[start + i]
+        engine.on_bar(int(row.open_time), row.open, row.high, row.low, row.close, row.volume)
+        obs, *_ = env.step(np.array([action]))
+        trained.append(obs[0, -3:])
+    traded = np.array(trader.seen)  # at candle i, before its own action: env's obs after i - 1
+    np.testing.assert_allclose(np.array(trained[: len(traded)]), traded, rtol=1e-5, atol=1e-6)
+
+
+def test_a_fresh_position_shows_its_buy_fee_in_trading_too(splits) -> None:
+    """The drift this pins: against the average entry (fees excluded) a full buy at 0.1% reads
+    about 0, against the cost basis about -0.001 — training's view, and now trading's."""
+    trader = Observing({0: 1.0})
+    engine = Engine(trader, EngineConfig(budget=Decimal("10000"), execution=ExecutionConfig(fee_rate=0.001)))
+    frame = splits.train.frame
+    for i in range(2):
+        row = frame.iloc[i]
+        engine.on_bar(int(row.open_time), row.open, row.high, row.low, row.close, row.close)
+    account, close = engine.account, float(frame.close.iloc[1])
+    without_fees = (account.position * close - account.position * account.avg_entry_price) / account.equity
+    assert trader.seen[1][2] == pytest.approx(without_fees - 0.001, abs=1e-4)
+
+
 def test_observation_never_sees_the_future(real_candles: pd.DataFrame) -> None:
     frame = real_candles.iloc[:3000].reset_index(drop=True)
     base = raw_features(frame)

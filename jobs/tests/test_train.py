@@ -157,7 +157,7 @@ def test_tiny_run_against_a_real_mlflow_server(
         history = real_candles.iloc[6000:6600]
         from botrader.core.data.files import frame_to_candles
 
-        action = predictor.predict(frame_to_candles(history), cash=1000.0, position=0.0, avg_entry_price=0.0)
+        action = predictor.predict(frame_to_candles(history), cash=1000.0, position=0.0, cost_basis=0.0)
         assert -1.0 <= action <= 1.0
         assert predictor.predict_discrete(frame_to_candles(history), 1000.0, 0.0, 0.0) in (0, 1, 2)
         rc = main(

@@ -148,10 +148,10 @@ class ActionPredictor:
         with torch.no_grad():
             return float(self.agent.act(torch.as_tensor(obs).unsqueeze(0))[0, 0])
 
-    def predict(
-        self, history: Iterable[Candle], cash: float, position: float, avg_entry_price: float
-    ) -> float:
-        """Action in [-1, 1] after the last candle of `history` (oldest first)."""
+    def predict(self, history: Iterable[Candle], cash: float, position: float, cost_basis: float) -> float:
+        """Action in [-1, 1] after the last candle of `history` (oldest first). `cost_basis`:
+        the cash paid for the position, buy fees included — what training's environment marks
+        it against (the average entry price would hide the fee)."""
         builder = ObservationBuilder(self.config)
         market, last = None, None
         for candle in history:
@@ -159,7 +159,7 @@ class ActionPredictor:
         if market is None or last is None:
             raise UserError("not enough history to build the model's features (need a few hundred candles)")
         held = position * last.close
-        unrealized = held - position * avg_entry_price
+        unrealized = held - cost_basis
         return self.action(observation(market, cash, held, unrealized))
 
     def predict_discrete(
@@ -167,11 +167,11 @@ class ActionPredictor:
         history: Iterable[Candle],
         cash: float,
         position: float,
-        avg_entry_price: float,
+        cost_basis: float,
         threshold: float = 0.1,
     ) -> int:
         """0 hold, 1 sell, 2 buy (|action| below `threshold` is a hold)."""
-        a = self.predict(history, cash, position, avg_entry_price)
+        a = self.predict(history, cash, position, cost_basis)
         return HOLD if abs(a) < threshold else (BUY if a > 0 else SELL)
 
     def global_attributions(self, market: np.ndarray, top: int = 10) -> dict[str, float]:
