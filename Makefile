@@ -11,7 +11,7 @@ PKGS   := core services jobs operator
 $(STAMP): $(foreach p,$(PKGS),$(p)/pyproject.toml) requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e core -e services -e "jobs[rl]" -e operator -r requirements-dev.txt
+	$(PIP) install -q -e core -e services -e "jobs[rl,research]" -e operator -r requirements-dev.txt
 	$(PY) scripts/fetch_helm.py
 	touch $@ $(DEMO)
 

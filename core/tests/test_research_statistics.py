@@ -112,3 +112,14 @@ def test_the_block_bootstrap_interval_covers_and_narrows() -> None:
     assert a < sharpe_of(short) < b and c < sharpe_of(long) < d
     assert d - c < b - a  # twenty times the data: a narrower interval
     assert block_bootstrap(short[:20], sharpe_of) is None  # fewer than two blocks
+
+
+def test_a_winner_that_never_trades_is_no_evidence_of_skill() -> None:
+    """When every parameter set that trades loses, the search's best is the one that stays
+    out: the card says so instead of 'not enough to judge'."""
+    rng = np.random.default_rng(3)
+    search = rng.normal(-0.001, 0.01, size=(400, 20))
+    search[:, 7] = 0.0
+    card = judge(search, 7, np.zeros(100))
+    assert card.winner_idle and card.dsr == 0.0 and not card.passes
+    assert card.verdict.startswith("no evidence of skill") and "never trades" in card.verdict

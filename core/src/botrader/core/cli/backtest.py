@@ -74,6 +74,36 @@ def parse_params(items: list[str]) -> dict[str, object]:
     return out
 
 
+def engine_from_options(
+    market: Any,
+    budget: float,
+    fee: float,
+    slippage_bps: float,
+    fill: str,
+    *,
+    algo: str = "market",
+    slices: int = 1,
+    participation: float | None = None,
+    exits: dict[str, Any] | None = None,
+) -> Any:
+    """The engine's settings from the command line's money and execution options (one place
+    for `backtest` and `optimize`)."""
+    from decimal import Decimal
+
+    from botrader.core.engine.engine import EngineConfig
+    from botrader.core.engine.execution import ExecutionConfig
+
+    execution = ExecutionConfig(
+        algo=algo,  # type: ignore[arg-type]
+        slices=slices,
+        fee_rate=fee,
+        slippage_bps=slippage_bps,
+        participation=participation,
+        fill=fill,  # type: ignore[arg-type]
+    )
+    return EngineConfig(budget=Decimal(str(budget)), market=market, execution=execution, exits=exits or {})
+
+
 def backtest(
     strategy: StrategyOption = "simple_rsi",
     data: Annotated[
@@ -126,13 +156,10 @@ def backtest(
 ) -> None:
     """Backtest a strategy on candles from a file or the database. Exits (fractions of the
     entry price; --time-stop in candles) override the strategy's own."""
-    from decimal import Decimal
-
     from botrader.core.binance.filters import rules_for
     from botrader.core.engine import backtest as bt
     from botrader.core.engine import report
     from botrader.core.engine.engine import EngineConfig
-    from botrader.core.engine.execution import ExecutionConfig
     from botrader.core.strategy.registry import resolve
 
     cli_exits = {
@@ -164,18 +191,9 @@ def backtest(
         series = (exchange or spec.source, base.market.symbol, spec.interval)
         frame = load_candles(data, db, *series, start, end)
     else:
-        execution = ExecutionConfig(
-            algo=algo,  # type: ignore[arg-type]
-            slices=slices,
-            fee_rate=fee,
-            slippage_bps=slippage_bps,
-            participation=participation,
-            fill=fill,  # type: ignore[arg-type]
-        )
         market = rules_for(file_symbol(data, symbol) if data else (symbol or "BTCUSDT"))
-        config = EngineConfig(
-            budget=Decimal(str(budget)), market=market, execution=execution, exits=cli_exits
-        )
+        execution = dict(algo=algo, slices=slices, participation=participation)
+        config = engine_from_options(market, budget, fee, slippage_bps, fill, exits=cli_exits, **execution)
         cls = resolve(strategy)
         frame = load_candles(data, db, exchange or "binance", market.symbol, interval, start, end)
     if walk_forward:

@@ -43,6 +43,7 @@ class Card:
     oos_sharpe_ci: tuple[float, float] | None = None  # 95%, moving-block bootstrap
     oos_return_ci: tuple[float, float] | None = None
     gate: Gate = field(default_factory=Gate)
+    winner_idle: bool = False  # the chosen trial never changed the equity: staying out won
 
     @property
     def passes(self) -> bool:
@@ -56,6 +57,9 @@ class Card:
     @property
     def verdict(self) -> str:
         figures = f"PBO {_fmt(self.pbo)}, DSR {_fmt(self.dsr)} over {self.trials} trials"
+        if self.winner_idle:
+            idle = "the winner never trades (every parameter set that trades scores below staying out)"
+            return f"no evidence of skill: {figures}; {idle}"
         if self.pbo is None or self.dsr is None:
             return f"not enough to judge: {figures}"
         if self.passes:
@@ -94,9 +98,10 @@ def judge(search: np.ndarray, best: int, held_out: np.ndarray | None, gate: Gate
     blocks = pbo_blocks(periods)
     pbo = probability_of_overfitting(search, blocks).pbo if blocks and trials >= 2 else None
     chosen = moments(search[:, best])
+    idle = not np.any(search[:, best])
     sharpes = [s for s in (sharpe_of(search[:, j]) for j in range(trials)) if math.isfinite(s)]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
-    dsr = deflated_sharpe(chosen, trials, variance) if chosen else None
+    dsr = deflated_sharpe(chosen, trials, variance) if chosen else (0.0 if idle else None)
     outside = moments(held_out) if held_out is not None else None
     return Card(
         trials=trials,
@@ -104,10 +109,11 @@ def judge(search: np.ndarray, best: int, held_out: np.ndarray | None, gate: Gate
         pbo=pbo,
         dsr=dsr,
         psr=probabilistic_sharpe(outside) if outside else None,
-        is_sharpe=chosen.sharpe if chosen else None,
+        is_sharpe=chosen.sharpe if chosen else (0.0 if idle else None),
         oos_sharpe=outside.sharpe if outside else None,
         oos_return=compound_return(held_out) if held_out is not None and len(held_out) else None,
         oos_sharpe_ci=block_bootstrap(held_out, sharpe_of) if held_out is not None else None,
         oos_return_ci=block_bootstrap(held_out, compound_return) if held_out is not None else None,
         gate=gate,
+        winner_idle=idle,
     )

@@ -346,21 +346,11 @@ def _write_report(directory: Path, test_run: Any, val: Performance, base: dict[s
 
 
 def prepare_tracking(request: TrainRequest) -> None:
-    """Fix the tracking URI and the experiment's artifact location in absolute terms before
-    any worker starts: Ray workers do not share the driver's working directory."""
-    import mlflow
+    from botrader.jobs.tracking import ensure_experiment, resolve_uri
 
     request.data = request.data.resolve()
-    request.tracking_uri = (
-        request.tracking_uri
-        or os.environ.get("MLFLOW_TRACKING_URI")
-        or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-    )
-    mlflow.set_tracking_uri(request.tracking_uri)
-    if mlflow.get_experiment_by_name(request.experiment) is None:
-        local = request.tracking_uri.startswith(("sqlite:", "file:", "/"))
-        location = (Path.cwd() / "mlruns").as_uri() if local else None
-        mlflow.create_experiment(request.experiment, artifact_location=location)
+    request.tracking_uri = resolve_uri(request.tracking_uri)
+    ensure_experiment(request.tracking_uri, request.experiment)
 
 
 def run_training(request: TrainRequest, on_result: Any = None) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""Searches over a strategy's parameters (Optuna through Ray Tune) and their records (MLflow)."""

@@ -1,0 +1,243 @@
+"""One `botrader optimize` from options to verdict: check the request, run the search, trade the
+winner on the held-out tail, judge it, record it. The `--json` object is built here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from botrader.core.errors import UserError
+from botrader.core.research.card import Card, Gate, judge
+from botrader.core.research.objective import HOURS_PER_YEAR, OBJECTIVES, Split, Trial, held_out, split
+from botrader.core.research.space import check, declared, from_file
+from botrader.core.strategy.registry import resolve
+from botrader.jobs.research.search import Outcome, Search, absolute_reference, run_local, run_ray
+from botrader.jobs.tracking import resolve_uri
+
+
+@dataclass(slots=True)
+class Request:
+    search: Search
+    split: Split
+    gate: Gate
+    tracking_uri: str | None  # None: no MLflow
+    experiment: str
+    ray_address: str | None  # "none": trials in this process
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The command line's choices, as typed (checked by `prepare`)."""
+
+    strategy: str
+    data: Path | None
+    db: str | None
+    symbol: str | None
+    interval: str
+    exchange: str
+    start: str | None
+    end: str | None
+    space: Path | None
+    params: dict[str, Any]
+    trials: int
+    folds: int
+    objective: str
+    holdout: float
+    embargo: int
+    budget: float
+    fee: float
+    slippage_bps: float
+    fill: str
+    seed: int
+    ray_address: str | None
+    concurrency: int | None
+    gate: Gate
+    experiment: str
+    mlflow_uri: str | None
+
+
+def _check_numbers(o: Options) -> None:
+    if o.trials < 2:
+        raise UserError(f"bad --trials {o.trials}: at least 2 (PBO compares trials)")
+    if not 1 <= o.folds <= 50:
+        raise UserError(f"bad --folds {o.folds}: 1 to 50")
+    if o.objective not in OBJECTIVES:
+        raise UserError(f"bad --objective {o.objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    if o.concurrency is not None and o.concurrency < 1:
+        raise UserError(f"bad --concurrency {o.concurrency}: at least 1")
+    if not 0 <= o.gate.max_pbo <= 1:
+        raise UserError(f"bad --max-pbo {o.gate.max_pbo:g}: a probability in [0, 1]")
+    if not 0 <= o.gate.min_dsr <= 1:
+        raise UserError(f"bad --min-dsr {o.gate.min_dsr:g}: a probability in [0, 1]")
+
+
+def prepare(o: Options) -> Request:
+    """Everything checked before anything starts: a bad value is one UserError naming it."""
+    from botrader.core.binance.filters import rules_for
+    from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles
+
+    _check_numbers(o)
+    cls = resolve(o.strategy)
+    cls(**o.params)  # the fixed parameters, checked with the defaults of the rest
+    space = from_file(cls, o.space, o.params) if o.space else declared(cls, o.params)
+    check(cls, space)
+    market = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
+    config = engine_from_options(market, o.budget, o.fee, o.slippage_bps, o.fill)
+    frame = load_candles(o.data, o.db, o.exchange, market.symbol, o.interval, o.start, o.end)
+    search = Search(
+        absolute_reference(o.strategy),
+        space,
+        dict(o.params),
+        config,
+        o.trials,
+        o.folds,
+        o.objective,
+        o.seed,
+        o.concurrency,
+    )
+    uri = None if o.mlflow_uri == "none" else resolve_uri(o.mlflow_uri)
+    return Request(search, split(frame, o.holdout, o.embargo), o.gate, uri, o.experiment, o.ray_address)
+
+
+def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None) -> dict[str, Any]:
+    search = request.search
+    record = None
+    if request.tracking_uri is not None:
+        from botrader.jobs.research.record import SearchRecord
+
+        record = SearchRecord(request.tracking_uri, request.experiment, _run_name(search), _settings(request))
+
+    def finished(trial: Trial | None) -> None:
+        if record is not None and trial is not None:
+            record.trial(trial)
+        if on_trial:
+            on_trial(trial)
+
+    frame = request.split.search
+    try:
+        if request.ray_address == "none":
+            outcome = run_local(search, frame, finished)
+        else:
+            outcome = run_ray(search, frame, request.ray_address, finished)
+        card, best = _judge(request, outcome)
+    except BaseException:
+        if record is not None:
+            record.fail()
+        raise
+    if record is not None:
+        record.finish(card, best.params)
+    return _result(request, outcome, best, card, record.run_id if record else None)
+
+
+def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial]:
+    best = outcome.best
+    matrix = np.column_stack([t.returns for t in outcome.trials])
+    tail = held_out(resolve(request.search.strategy), best.params, request.split, request.search.config)
+    return judge(matrix, outcome.trials.index(best), tail, request.gate), best
+
+
+def _run_name(search: Search) -> str:
+    return f"optimize-{search.strategy.rpartition(':')[2] or search.strategy}-{search.trials}"
+
+
+def _settings(request: Request) -> dict[str, Any]:
+    s, execution = request.search, request.search.config.execution
+    return {
+        "strategy": s.strategy,
+        "trials": s.trials,
+        "folds": s.folds,
+        "objective": s.objective,
+        "seed": s.seed,
+        "fee": execution.fee_rate,
+        "fill": execution.fill,
+        "holdout_start": _iso(request.split.frame["open_time"].iloc[request.split.start]),
+        "embargo": request.split.embargo,
+        "space": {n: d.describe() for n, d in s.space.items()},
+        "fixed": s.fixed,
+    }
+
+
+def _iso(ms: Any) -> str:
+    return pd.Timestamp(int(ms), unit="ms", tz="UTC").isoformat()
+
+
+def _annual(sharpe: float | None) -> float | None:
+    return None if sharpe is None else sharpe * math.sqrt(HOURS_PER_YEAR)
+
+
+def _result(
+    request: Request, outcome: Outcome, best: Trial, card: Card, run_id: str | None
+) -> dict[str, Any]:
+    split_ = request.split
+    return {
+        "strategy": request.search.strategy,
+        "objective": request.search.objective,
+        "trials": len(outcome.trials),
+        "invalid": outcome.invalid,
+        "best": {
+            "params": best.params,
+            "objective": best.objective,
+            "folds": best.folds,
+            "oos": {
+                "return": card.oos_return,
+                "sharpe": card.oos_sharpe,
+                "sharpe_annualised": _annual(card.oos_sharpe),
+                "return_ci": card.oos_return_ci,
+                "sharpe_ci": card.oos_sharpe_ci,
+            },
+        },
+        "pbo": card.pbo,
+        "psr": card.psr,
+        "dsr": card.dsr,
+        "passes": card.passes,
+        "verdict": card.verdict,
+        "card": card.to_dict(),
+        "search_set": {"candles": split_.cut, "start": _iso(split_.frame["open_time"].iloc[0])},
+        "held_out": {
+            "candles": len(split_.frame) - split_.start,
+            "start": _iso(split_.frame["open_time"].iloc[split_.start]),
+        },
+        "mlflow_run_id": run_id,
+    }
+
+
+def print_result(console: Any, result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    def f(x: float | None, pct: bool = False) -> str:
+        return "n/a" if x is None or not math.isfinite(x) else (f"{x:+.2%}" if pct else f"{x:.3f}")
+
+    def ci(pair: Any, pct: bool = False) -> str:
+        return "" if not pair else f" [{f(pair[0], pct)}, {f(pair[1], pct)}]"
+
+    best, oos = result["best"], result["best"]["oos"]
+    table = Table(title=f"{result['strategy']}: {result['trials']} trials ({result['invalid']} invalid)")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    rows = [
+        ("best parameters", ", ".join(f"{k}={_short(v)}" for k, v in best["params"].items())),
+        (f"best {result['objective']} (search set, mean of folds)", f(best["objective"])),
+        ("held-out return (95% CI)", f(oos["return"], True) + ci(oos["return_ci"], True)),
+        ("held-out Sharpe per hour (95% CI)", f(oos["sharpe"]) + ci(oos["sharpe_ci"])),
+        ("held-out Sharpe, annualised", f(oos["sharpe_annualised"])),
+        ("PBO (CSCV over all trials)", f(result["pbo"])),
+        ("Deflated Sharpe", f(result["dsr"])),
+        ("PSR of the held-out Sharpe", f(result["psr"])),
+        ("held out from", f"{result['held_out']['start']} ({result['held_out']['candles']:,} candles)"),
+    ]
+    if result["mlflow_run_id"]:
+        rows.append(("MLflow run", result["mlflow_run_id"]))
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(("[green]" if result["passes"] else "[yellow]") + result["verdict"])
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,143 @@
+"""`botrader optimize`: the controls prove the harness can see skill and cannot invent it; bad
+requests stop before anything starts; a search through Ray Tune against a real `mlflow server`
+records one child run per trial and the card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from botrader.core.cli.main import main
+from tests.support.servers import MlflowServer
+
+CONTROLS = Path(__file__).parent / "strategies" / "controls.py"
+SPACE = "period: {low: 7, high: 28}\noversold: {low: 15, high: 35}\noverbought: {low: 65, high: 85}\n"
+
+
+def shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The month's own one-minute returns in a random order: every property of real returns
+    except any order a strategy could exploit."""
+    rng = np.random.default_rng(seed)
+    log_returns = np.diff(np.log(frame["close"].to_numpy()))
+    rng.shuffle(log_returns)
+    close = frame["close"].iloc[0] * np.exp(np.concatenate([[0.0], np.cumsum(log_returns)]))
+    opened = np.concatenate([[close[0]], close[:-1]])
+    out = frame.copy()
+    out["open"], out["close"] = opened, close
+    out["high"], out["low"] = np.maximum(opened, close), np.minimum(opened, close)
+    return out
+
+
+def optimize(capsys, *argv: str) -> dict:
+    rc = main(["optimize", "--ray-address", "none", "--mlflow-uri", "none", "--json", *argv])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return json.loads(out.out)
+
+
+def test_the_positive_control_finds_the_leak_and_trusts_it(real_candles, tmp_path: Path, capsys) -> None:
+    """A planted feature that leaks the next candle's return (at no fee, so the leak is large):
+    the search must pick it, trade it out of sample, and the card must believe it."""
+    data = tmp_path / "candles.parquet"
+    real_candles.iloc[:8000].to_parquet(data)
+    found = optimize(
+        capsys, "--strategy", f"{CONTROLS}:PeekNext", "--data", str(data), "--trials", "30", "--fee", "0"
+    )
+    assert found["trials"] == 30 and found["best"]["params"]["shift"] == -1
+    assert found["best"]["oos"]["sharpe"] > 1.0  # per hour
+    assert found["pbo"] < 0.1 and found["dsr"] > 0.5 and found["passes"]
+    assert found["verdict"].startswith("evidence of skill")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_negative_control_finds_no_skill_in_shuffled_returns(
+    real_candles, tmp_path: Path, capsys, seed
+) -> None:
+    data, space = tmp_path / "shuffled.parquet", tmp_path / "space.yaml"
+    shuffled(real_candles.iloc[:8000], seed).to_parquet(data)
+    space.write_text(SPACE)
+    found = optimize(
+        capsys, "--data", str(data), "--space", str(space), "--trials", "40", "--seed", str(seed)
+    )
+    assert found["trials"] == 40 and not found["passes"]
+    assert found["dsr"] < 0.5 and 0.2 < found["pbo"] < 0.9
+    assert found["verdict"].startswith("no evidence of skill")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--space", "SPACE", "--trials", "5"], "bad --space"),
+        (["--trials", "1"], "bad --trials 1"),
+        (["--objective", "profit"], "bad --objective 'profit'"),
+        (["--param", "oversold=80"], "oversold 80 must be below overbought 70"),
+        (["--param", "oversold=25", "--param", "overbought=75"], "declares nothing to search"),
+        (["--strategy", "nope"], "unknown strategy 'nope'"),
+        (["--holdout", "0.95"], "bad --holdout 0.95"),
+        (["--max-pbo", "2"], "bad --max-pbo 2"),
+        (["--fill", "later"], "unknown fill model 'later'"),
+    ],
+)
+def test_a_bad_request_is_one_line_and_exit_2_before_anything_starts(
+    real_candles, tmp_path: Path, capsys, monkeypatch, argv: list[str], needle: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    data, space = tmp_path / "candles.parquet", tmp_path / "space.yaml"
+    real_candles.iloc[:2000].to_parquet(data)
+    space.write_text("periods: {low: 7, high: 28}\n")
+    argv = [str(space) if a == "SPACE" else a for a in argv]
+    assert main(["optimize", "--data", str(data), *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
+
+
+@pytest.mark.slow
+def test_a_search_on_ray_tune_records_every_trial_in_a_real_mlflow_server(
+    real_candles, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from mlflow import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    data, space = tmp_path / "candles.parquet", tmp_path / "space.yaml"
+    real_candles.iloc[:6000].to_parquet(data)
+    space.write_text(SPACE)
+    server = MlflowServer().start()
+    try:
+        argv = [
+            "optimize",
+            "--data",
+            str(data),
+            "--space",
+            str(space),
+            "--trials",
+            "12",
+            "--concurrency",
+            "2",
+        ]
+        rc = main([*argv, "--mlflow-uri", server.url, "--experiment", "ci-search", "--json"])
+        out = capsys.readouterr()
+        assert rc == 0, out.err
+        found = json.loads(out.out)  # stdout is the one JSON object, whatever Ray prints
+        assert found["trials"] == 12 and set(found["best"]["params"]) == {"period", "oversold", "overbought"}
+        for key in ("pbo", "psr", "dsr", "verdict"):
+            assert key in found
+        client = MlflowClient(tracking_uri=server.url)
+        parent = client.get_run(found["mlflow_run_id"])
+        assert parent.data.tags["botrader.verdict"] == found["verdict"]
+        assert parent.data.metrics["trials"] == 12
+        experiment = client.get_experiment_by_name("ci-search").experiment_id
+        children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+        assert len(children) == 12
+        assert {"objective", "fold_0", "fold_3", "total_return"} <= set(children[0].data.metrics)
+        assert set(children[0].data.params) == {"period", "oversold", "overbought"}
+        card = client.download_artifacts(parent.info.run_id, "card.json", str(tmp_path))
+        assert json.loads(Path(card).read_text())["verdict"] == found["verdict"]
+        best = client.download_artifacts(parent.info.run_id, "best_params.json", str(tmp_path))
+        assert json.loads(Path(best).read_text()) == found["best"]["params"]
+    finally:
+        server.stop()
