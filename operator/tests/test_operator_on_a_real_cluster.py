@@ -524,7 +524,9 @@ def test_a_training_run_becomes_a_rayjob_where_kuberay_is_served(cluster) -> Non
                 lambda: get_path(plane, "/apis/ray.io/v1/namespaces/default/rayjobs/btc-ray-train"),
                 "a RayJob",
             )
-            assert "botrader train" in job["spec"]["entrypoint"] and get(plane, "Job", "btc-ray-train") is None
+            assert (
+                "botrader train" in job["spec"]["entrypoint"] and get(plane, "Job", "btc-ray-train") is None
+            )
             failure = {
                 "status": {"jobDeploymentStatus": "Failed", "reason": "AppFailed", "message": "exit code 1"}
             }
