@@ -1,6 +1,6 @@
 """The CRDs on a real kube-apiserver (tests/support/testenv.py): accepted as structural
 schemas with their defaults and CEL rules compiled within the cost budget, printer columns
-served, and a table of invalid TradingBots and TrainingRuns rejected by the server — for the
+served, and a table of invalid TradingBots, TrainingRuns and OptimizationRuns rejected by the server — for the
 same field and reason `botrader up` names when it validates locally against the same files."""
 
 from __future__ import annotations
@@ -28,6 +28,20 @@ RUN = {
     "metadata": {"name": "r", "namespace": "default"},
     "spec": {"symbol": "BTCUSDT", "dataset": {"path": "/data/x.parquet"}},
 }
+
+
+OPT = {
+    "apiVersion": "botrader.io/v1alpha1",
+    "kind": "OptimizationRun",
+    "metadata": {"name": "o", "namespace": "default"},
+    "spec": {"symbol": "BTCUSDT", "dataset": {"start": "2025-05-30", "end": "2025-06-29"}},
+}
+
+
+def search(**spec: object) -> dict:
+    doc = copy.deepcopy(OPT)
+    doc["spec"].update(spec)
+    return doc
 
 
 def bot(**spec: object) -> dict:
@@ -79,6 +93,11 @@ INVALID = [
     (run(hyperparameters={"gamma": 2}), "spec.hyperparameters.gamma", "FieldValueInvalid"),
     (run(hyperparameters={"learningRte": 0.1}), "spec.hyperparameters.learningRte", "FieldValueUnknown"),
     (run(interval="2h"), "spec.interval", "FieldValueNotSupported"),
+    (search(trials=1), "spec.trials", "FieldValueInvalid"),
+    (search(objective="profit"), "spec.objective", "FieldValueNotSupported"),
+    (search(strategy={"type": "custom"}), "spec", "FieldValueInvalid"),  # CEL: custom needs a ref
+    (search(dataset={"start": "2025-05-30"}), "spec.dataset", "FieldValueInvalid"),  # CEL: start and end
+    (search(gate={"maxPbo": 2}), "spec.gate.maxPbo", "FieldValueInvalid"),
 ]
 
 
@@ -95,14 +114,18 @@ def kubectl(control_plane, *args: str) -> subprocess.CompletedProcess:
 def crds(control_plane):
     done = kubectl(control_plane, "apply", "-f", str(REPO / "crds"))
     assert done.returncode == 0, done.stderr
-    for name in ("tradingbots.botrader.io", "trainingruns.botrader.io"):
+    for name in ("tradingbots.botrader.io", "trainingruns.botrader.io", "optimizationruns.botrader.io"):
         waited = kubectl(control_plane, "wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
         assert waited.returncode == 0, waited.stderr
     return control_plane
 
 
 def server_verdict(control_plane, doc: dict) -> tuple[int, list[tuple[str, str]], str]:
-    plural = {"TradingBot": "tradingbots", "TrainingRun": "trainingruns"}[doc["kind"]]
+    plural = {
+        "TradingBot": "tradingbots",
+        "TrainingRun": "trainingruns",
+        "OptimizationRun": "optimizationruns",
+    }[doc["kind"]]
     path = f"/apis/botrader.io/v1alpha1/namespaces/default/{plural}?fieldValidation=Strict&dryRun=All"
     try:
         control_plane.request("POST", path, doc)

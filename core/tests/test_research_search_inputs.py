@@ -122,3 +122,12 @@ def test_a_trial_is_one_backtest_scored_on_contiguous_folds() -> None:
     assert np.prod(1 + trial.returns) - 1 == pytest.approx(trial.metrics["total_return"])
     with pytest.raises(UserError, match="oversold 80 must be below overbought 70"):
         objective.evaluate(SimpleRsi, {"oversold": 80}, data, EngineConfig(), 4, "sharpe")
+
+
+def test_a_space_can_come_inline_as_an_optimization_run_passes_it() -> None:
+    found = space.from_option(SimpleRsi, '{"period": {"low": 7, "high": 28}, "overbought": [70, 80]}')
+    assert found["period"] == space.Dimension("period", "int", 7.0, 28.0)
+    assert found["overbought"].choices == (70.0, 80.0)
+    with pytest.raises(UserError) as caught:
+        space.from_option(SimpleRsi, "{nope: [1, 2]}")
+    assert str(caught.value).startswith("bad --space: simple_rsi has no parameter 'nope'")

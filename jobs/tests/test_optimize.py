@@ -141,3 +141,29 @@ def test_a_search_on_ray_tune_records_every_trial_in_a_real_mlflow_server(
         assert json.loads(Path(best).read_text()) == found["best"]["params"]
     finally:
         server.stop()
+
+
+def test_an_optimization_runs_spec_is_a_command_line_the_cli_runs(
+    real_candles, tmp_path: Path, capsys
+) -> None:
+    """Every spec field maps to an option `botrader optimize` accepts, with its meaning: the
+    fixed parameter stays fixed, the inline space is searched, the trial count is kept."""
+    import yaml
+
+    from botrader.core.crds import validate
+    from botrader.core.optimization_spec import optimize_command
+    from tests.support.paths import REPO
+
+    data = tmp_path / "candles.parquet"
+    real_candles.iloc[:3000].to_parquet(data)
+    doc = yaml.safe_load((REPO / "examples" / "optimizationrun-rsi.yaml").read_text())
+    doc["spec"].update(
+        dataset={"path": str(data)}, trials=4, strategy={"type": "simple_rsi", "params": {"period": 9}}
+    )
+    doc["spec"]["space"] = {"oversold": {"low": 15, "high": 35}, "overbought": [70, 80]}
+    command = optimize_command("rsi-search", validate(doc)["spec"], ray_address="none", tracking_uri="none")
+    assert command[:2] == ["botrader", "optimize"] and "--run-name" in command
+    assert main(command[1:]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["trials"] == 4 and found["best"]["params"]["period"] == 9
+    assert found["best"]["params"]["overbought"] in (70, 80)

@@ -143,7 +143,7 @@ def test_rbac_is_exactly_what_the_operator_uses() -> None:
             assert wanted <= rbac_rules("full-values")
         else:
             assert wanted <= rules, kind
-    for plural in ("tradingbots", "trainingruns"):
+    for plural in ("tradingbots", "trainingruns", "optimizationruns"):
         assert {("botrader.io", plural, v) for v in ("get", "list", "watch", "patch")} <= rules
         assert ("botrader.io", f"{plural}/status", "patch") in rules
     assert ("kopf.dev", "clusterkopfpeerings", "patch") in rules

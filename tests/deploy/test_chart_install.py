@@ -73,7 +73,12 @@ def test_install_upgrade_and_uninstall_the_chart(control_plane) -> None:
     assert {"StatefulSet", "Deployment", "ClusterRole", "Secret", "KopfPeering"} <= kinds, kinds
     missing = [f"{o['kind']}/{o['metadata']['name']}" for o in objects if not exists(plane, o)]
     assert not missing, missing
-    for crd in ("tradingbots.botrader.io", "trainingruns.botrader.io", "kopfpeerings.kopf.dev"):
+    for crd in (
+        "tradingbots.botrader.io",
+        "trainingruns.botrader.io",
+        "optimizationruns.botrader.io",
+        "kopfpeerings.kopf.dev",
+    ):
         assert get_path(plane, f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}")
     # the post-install hook ran: the job controller completed its Job (its pod succeeded under
     # kwok), and the hook-succeeded policy removed it

@@ -41,7 +41,7 @@ def test_every_command_is_documented() -> None:
 
 def test_every_crd_field_is_documented() -> None:
     missing = []
-    for kind in ("TradingBot", "TrainingRun"):
+    for kind in ("TradingBot", "TrainingRun", "OptimizationRun"):
         props = openapi_schema(kind)["properties"]
         for part in ("spec", "status"):
             for name in _fields(props[part], part):

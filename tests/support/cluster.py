@@ -33,6 +33,7 @@ PATHS = {
     "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
     "TradingBot": "/apis/botrader.io/v1alpha1/namespaces/{ns}/tradingbots",
     "TrainingRun": "/apis/botrader.io/v1alpha1/namespaces/{ns}/trainingruns",
+    "OptimizationRun": "/apis/botrader.io/v1alpha1/namespaces/{ns}/optimizationruns",
 }
 
 

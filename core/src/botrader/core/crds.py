@@ -19,7 +19,11 @@ import yaml
 from botrader.core.errors import UserError
 
 GROUP = "botrader.io"
-FILES = {"TradingBot": "botrader.io_tradingbots.yaml", "TrainingRun": "botrader.io_trainingruns.yaml"}
+FILES = {
+    "TradingBot": "botrader.io_tradingbots.yaml",
+    "TrainingRun": "botrader.io_trainingruns.yaml",
+    "OptimizationRun": "botrader.io_optimizationruns.yaml",
+}
 
 
 def crd_dir() -> Path:

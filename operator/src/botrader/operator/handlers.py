@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 
 from botrader.core.phases import bot_phase
-from botrader.operator import bots, builders, metrics, runs, status, strategy_source
+from botrader.operator import bots, builders, metrics, optimizations, runs, status, strategy_source
 from botrader.operator.apply import Applier, close_sessions, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
@@ -176,6 +176,37 @@ async def forget_deleted_run(type: str, name: str, namespace: str, **_: Any) -> 
     """Watch events need no finalizer: a DELETED one drops the run's phase series."""
     if type == "DELETED":
         metrics.forget("TrainingRun", namespace, name)
+
+
+@kopf.on.create(GROUP, VERSION, "optimizationruns")
+@kopf.on.resume(GROUP, VERSION, "optimizationruns")
+async def reconcile_search(body: Any, spec: Any, patch: Any, **_: Any) -> None:
+    began = time.perf_counter()
+    try:
+        job = await optimizations.create_job(body, dict(spec), SETTINGS)
+    except Exception as exc:
+        RECONCILES.labels("OptimizationRun", "error").inc()
+        raise kopf.TemporaryError(f"creating the search job failed: {exc}", delay=15) from exc
+    finally:
+        RECONCILE_SECONDS.labels("OptimizationRun").observe(time.perf_counter() - began)
+    RECONCILES.labels("OptimizationRun", "ok").inc()
+    patch.status["phase"] = "Pending"
+    patch.status["jobName"] = job["metadata"]["name"]
+    kopf.info(body, reason="JobCreated", message=f"Job {job['metadata']['name']}")
+
+
+@kopf.timer(GROUP, VERSION, "optimizationruns", interval=SETTINGS.status_interval, initial_delay=1)
+async def refresh_search_status(body: Any, spec: Any, patch: Any, **_: Any) -> None:
+    had_verdict = bool((body.get("status") or {}).get("verdict"))
+    await optimizations.refresh_status(body, dict(spec), patch, SETTINGS)
+    if not had_verdict and patch.status.get("verdict"):
+        kopf.info(body, reason="CardAvailable", message=patch.status["verdict"])
+
+
+@kopf.on.event(GROUP, VERSION, "optimizationruns")
+async def forget_deleted_search(type: str, name: str, namespace: str, **_: Any) -> None:
+    if type == "DELETED":
+        metrics.forget("OptimizationRun", namespace, name)
 
 
 @kopf.on.probe(id="reconciles")

@@ -16,12 +16,13 @@ THROTTLED = Counter(
 )
 PHASE = Gauge(
     "botrader_resource_phase",
-    "1 for the phase a TradingBot or TrainingRun is in, 0 for its other phases",
+    "1 for the phase a TradingBot, TrainingRun or OptimizationRun is in, 0 for its other phases",
     ["kind", "namespace", "name", "phase"],
 )
 PHASES = {
     "TradingBot": BOT_PHASES,
     "TrainingRun": ("Pending", "Running", "Succeeded", "Failed"),
+    "OptimizationRun": ("Pending", "Running", "Succeeded", "Failed"),
 }
 
 

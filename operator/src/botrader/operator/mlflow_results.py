@@ -1,6 +1,7 @@
-"""A finished TrainingRun's results, read back from MLflow's REST API (no mlflow package in
-the operator image): one entry per budget — run id, registered model URI, validation and
-test Sharpe, test return — from the runs tagged with the TrainingRun's name."""
+"""Results read back from MLflow's REST API (no mlflow package in the operator image): a
+finished TrainingRun's, one entry per budget — run id, registered model URI, validation and
+test Sharpe, test return — from the runs tagged with its name; and an OptimizationRun's
+progress and card, from the search's parent run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from botrader.core.mlflow_rest import MlflowRest, MlflowUnavailable, run_fields
 
 TAG = "botrader.training_run"
+SEARCH_TAG = "botrader.optimization_run"  # set by `botrader optimize --run-name`
 
 
 class ResultsUnavailable(RuntimeError):
@@ -51,3 +53,42 @@ def fetch_results(
         result = to_result(run)
         newest[result["budget"]] = result
     return [newest[b] for b in sorted(newest)]
+
+
+def fetch_search(tracking_uri: str, experiment: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The newest search run for the OptimizationRun: progress while it runs, the card once
+    it has finished (status fields, camelCase)."""
+    import json
+
+    try:
+        with MlflowRest(tracking_uri, timeout) as mlflow:
+            experiment_id = mlflow.experiment_id(experiment)
+            if experiment_id is None:
+                raise ResultsUnavailable(f"MLflow has no experiment {experiment!r}")
+            runs = mlflow.search_runs([experiment_id], f"tags.`{SEARCH_TAG}` = '{name}'")
+    except MlflowUnavailable as exc:
+        raise ResultsUnavailable(str(exc)) from exc
+    if not runs:
+        raise ResultsUnavailable(f"MLflow has no search run for OptimizationRun {name} in {experiment!r}")
+    run = max(runs, key=lambda r: r["info"].get("start_time") or 0)  # a retried Job searched again
+    metrics, _, tags = run_fields(run)
+    found: dict[str, Any] = {
+        "mlflowRunId": run["info"]["run_id"],
+        "finished": run["info"]["status"] == "FINISHED",
+    }
+    if "trials_done" in metrics:
+        found["trialsDone"] = int(metrics["trials_done"])
+    for metric, field in (
+        ("best_objective", "bestObjective"),
+        ("pbo", "pbo"),
+        ("dsr", "dsr"),
+        ("psr", "psr"),
+    ):
+        if metric in metrics:
+            found[field] = metrics[metric]
+    if "botrader.verdict" in tags:
+        found["verdict"] = tags["botrader.verdict"]
+        found["passes"] = tags.get("botrader.passes") == "true"
+    if "botrader.best_params" in tags:
+        found["bestParams"] = json.loads(tags["botrader.best_params"])
+    return found

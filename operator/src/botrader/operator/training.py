@@ -28,37 +28,52 @@ def _shell(steps: list[list[str]]) -> str:
     return " && ".join(shlex.join(step) for step in steps)
 
 
-def training_job(
-    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings
+def batch_job(
+    job_name: str,
+    instance: str,
+    component: str,
+    namespace: str,
+    steps: list[list[str]],
+    resources: dict[str, Any] | None,
+    settings: OperatorSettings,
+    metrics_port: int | None = None,
 ) -> dict[str, Any]:
+    """A batch/v1 Job of the jobs image running `steps` with a local Ray in its pod (what a
+    TrainingRun or an OptimizationRun becomes without KubeRay)."""
     template = _pod(
-        f"{name}-train",
-        "trainer",
-        name,
-        settings.jobs_image,
-        [],
-        None,
-        _env(settings, False),
-        restart="Never",
+        job_name, component, instance, settings.jobs_image, [], None, _env(settings, False), restart="Never"
     )
     container = template["spec"]["containers"][0]
-    container["command"] = [
-        "sh",
-        "-c",
-        _shell(train_command(name, spec, ray_address=None, metrics_port=TRAINING_METRICS_PORT)),
-    ]  # a local Ray in the pod
+    container["command"] = ["sh", "-c", _shell(steps)]
     container.pop("args")
-    container["ports"] = [{"name": "metrics", "containerPort": TRAINING_METRICS_PORT}]
-    container["resources"] = spec.get("resources") or {
+    if metrics_port is not None:
+        container["ports"] = [{"name": "metrics", "containerPort": metrics_port}]
+    container["resources"] = resources or {
         "requests": {"cpu": "2", "memory": "4Gi"},
         "limits": {"memory": "8Gi"},
     }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": f"{name}-train", "namespace": namespace, "labels": labels(name, "trainer")},
+        "metadata": {"name": job_name, "namespace": namespace, "labels": labels(instance, component)},
         "spec": {"backoffLimit": 1, "ttlSecondsAfterFinished": 7 * 86400, "template": template},
     }
+
+
+def training_job(
+    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings
+) -> dict[str, Any]:
+    steps = train_command(name, spec, ray_address=None, metrics_port=TRAINING_METRICS_PORT)
+    return batch_job(
+        f"{name}-train",
+        name,
+        "trainer",
+        namespace,
+        steps,
+        spec.get("resources"),
+        settings,
+        TRAINING_METRICS_PORT,
+    )
 
 
 def ray_job(name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings) -> dict[str, Any]:

@@ -85,14 +85,27 @@ def _checked(owner: str, param: Param, spec: Any, where: str) -> Dimension:
     return Dimension(name, kind, float(low), float(high), bool(spec.get("log", False)))
 
 
+def from_option(cls: type[Strategy], value: str, fixed: dict[str, Any] | None = None) -> dict[str, Dimension]:
+    """`--space`: a YAML file, or an inline YAML mapping (`{period: {low: 7, high: 28}}`, how
+    an OptimizationRun's spec.space reaches the command)."""
+    inline = value.lstrip().startswith("{")
+    where = "bad --space" if inline else f"bad --space {value}"
+    try:
+        doc = yaml.safe_load(value if inline else Path(value).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{where}: {str(exc).splitlines()[0]}") from None
+    return _over_declared(cls, doc, fixed, where)
+
+
 def from_file(cls: type[Strategy], path: Path, fixed: dict[str, Any] | None = None) -> dict[str, Dimension]:
     """The declared space with the file's dimensions over it (each checked against the
     strategy's parameters: name, type, bounds)."""
-    where = f"bad --space {path}"
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{where}: {str(exc).splitlines()[0]}") from None
+    return from_option(cls, str(path), fixed)
+
+
+def _over_declared(
+    cls: type[Strategy], doc: Any, fixed: dict[str, Any] | None, where: str
+) -> dict[str, Dimension]:
     if not isinstance(doc, dict) or not doc:
         raise UserError(f"{where}: expected a mapping of parameter names to ranges or choices")
     space = declared(cls, fixed)

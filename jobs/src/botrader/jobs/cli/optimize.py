@@ -32,8 +32,11 @@ def optimize(
     start: Annotated[str | None, typer.Option(help="First candle (UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="Last candle (UTC).")] = None,
     space: Annotated[
-        Path | None,
-        typer.Option(help="YAML ranges/choices over the strategy's declared space (README: Searches)."),
+        str | None,
+        typer.Option(
+            help="A YAML file of ranges/choices over the strategy's declared space, or the mapping "
+            "inline ('{period: {low: 7, high: 28}}'; README: Searches)."
+        ),
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option(help="Fix a parameter NAME=VALUE (repeatable; not searched).")
@@ -65,6 +68,9 @@ def optimize(
     mlflow_uri: Annotated[
         str | None,
         typer.Option(help="Tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db); 'none': no tracking."),
+    ] = None,
+    run_name: Annotated[
+        str | None, typer.Option(help="Names the MLflow run and tags it (an OptimizationRun's name).")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -107,6 +113,7 @@ def optimize(
         gate=Gate(max_pbo=max_pbo, min_dsr=min_dsr),
         experiment=experiment,
         mlflow_uri=mlflow_uri,
+        run_name=run_name,
     )
     request = runner.prepare(options)
     if json_out:

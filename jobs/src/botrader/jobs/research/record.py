@@ -14,6 +14,7 @@ from botrader.core.research.objective import Trial
 from botrader.jobs.tracking import ensure_experiment
 
 MAX_PARAM = 500  # MLflow's limit on a parameter value's length
+RUN_TAG = "botrader.optimization_run"
 
 
 def _finite(metrics: dict[str, float | None]) -> dict[str, float]:
@@ -23,24 +24,35 @@ def _finite(metrics: dict[str, float | None]) -> dict[str, float]:
 class SearchRecord:
     """The parent run, open while the search runs."""
 
-    def __init__(self, uri: str, experiment: str, name: str, settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        uri: str,
+        experiment: str,
+        name: str,
+        settings: dict[str, Any],
+        optimization_run: str | None = None,
+    ) -> None:
         from mlflow import MlflowClient
 
         os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # one link per trial
         self.experiment_id = ensure_experiment(uri, experiment)
         self.client = MlflowClient(tracking_uri=uri)
         tags = {"botrader.kind": "optimization", "botrader.strategy": str(settings["strategy"])}
+        if optimization_run:
+            tags[RUN_TAG] = optimization_run  # how the operator finds it
         self.run_id = self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
         self._log(self.run_id, settings, {})
-        self.count = 0
+        self.count, self.best = 0, -math.inf
 
-    def _log(self, run_id: str, params: dict[str, Any], metrics: dict[str, float | None]) -> None:
+    def _log(
+        self, run_id: str, params: dict[str, Any], metrics: dict[str, float | None], step: int = 0
+    ) -> None:
         from mlflow.entities import Metric, Param
 
         stamp = _now_ms()
         self.client.log_batch(
             run_id,
-            metrics=[Metric(k, v, stamp, 0) for k, v in _finite(metrics).items()],
+            metrics=[Metric(k, v, stamp, step) for k, v in _finite(metrics).items()],
             params=[Param(k, str(v)[:MAX_PARAM]) for k, v in params.items()],
         )
 
@@ -51,6 +63,10 @@ class SearchRecord:
         folds = {f"fold_{i}": s for i, s in enumerate(trial.folds)}
         self._log(child.info.run_id, trial.params, {"objective": trial.objective, **folds, **trial.metrics})
         self.client.set_terminated(child.info.run_id)
+        if trial.objective is not None:
+            self.best = max(self.best, trial.objective)
+        progress = {"trials_done": float(self.count), "best_objective": self.best}
+        self._log(self.run_id, {}, progress, self.count)  # the operator's progress reads these
 
     def finish(self, card: Card, best: dict[str, Any]) -> None:
         figures = {
@@ -65,6 +81,7 @@ class SearchRecord:
         self._log(self.run_id, {}, figures)
         self.client.set_tag(self.run_id, "botrader.verdict", card.verdict[:MAX_PARAM])
         self.client.set_tag(self.run_id, "botrader.passes", str(card.passes).lower())
+        self.client.set_tag(self.run_id, "botrader.best_params", json.dumps(best)[:5000])
         self.client.log_dict(self.run_id, card.to_dict(), "card.json")
         self.client.log_text(self.run_id, json.dumps(best, indent=1), "best_params.json")
         self.client.set_terminated(self.run_id)

@@ -15,7 +15,7 @@ import pandas as pd
 from botrader.core.errors import UserError
 from botrader.core.research.card import Card, Gate, judge
 from botrader.core.research.objective import HOURS_PER_YEAR, OBJECTIVES, Split, Trial, held_out, split
-from botrader.core.research.space import check, declared, from_file
+from botrader.core.research.space import check, declared, from_option
 from botrader.core.strategy.registry import resolve
 from botrader.jobs.research.search import Outcome, Search, absolute_reference, run_local, run_ray
 from botrader.jobs.tracking import resolve_uri
@@ -29,6 +29,7 @@ class Request:
     tracking_uri: str | None  # None: no MLflow
     experiment: str
     ray_address: str | None  # "none": trials in this process
+    run_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class Options:
     exchange: str
     start: str | None
     end: str | None
-    space: Path | None
+    space: str | None  # a YAML file or an inline YAML mapping
     params: dict[str, Any]
     trials: int
     folds: int
@@ -60,6 +61,7 @@ class Options:
     gate: Gate
     experiment: str
     mlflow_uri: str | None
+    run_name: str | None = None  # the OptimizationRun it runs for (tags the MLflow run)
 
 
 def _check_numbers(o: Options) -> None:
@@ -85,7 +87,7 @@ def prepare(o: Options) -> Request:
     _check_numbers(o)
     cls = resolve(o.strategy)
     cls(**o.params)  # the fixed parameters, checked with the defaults of the rest
-    space = from_file(cls, o.space, o.params) if o.space else declared(cls, o.params)
+    space = from_option(cls, o.space, o.params) if o.space else declared(cls, o.params)
     check(cls, space)
     market = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
     config = engine_from_options(market, o.budget, o.fee, o.slippage_bps, o.fill)
@@ -102,7 +104,8 @@ def prepare(o: Options) -> Request:
         o.concurrency,
     )
     uri = None if o.mlflow_uri == "none" else resolve_uri(o.mlflow_uri)
-    return Request(search, split(frame, o.holdout, o.embargo), o.gate, uri, o.experiment, o.ray_address)
+    parts = split(frame, o.holdout, o.embargo)
+    return Request(search, parts, o.gate, uri, o.experiment, o.ray_address, o.run_name)
 
 
 def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None) -> dict[str, Any]:
@@ -111,7 +114,13 @@ def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None
     if request.tracking_uri is not None:
         from botrader.jobs.research.record import SearchRecord
 
-        record = SearchRecord(request.tracking_uri, request.experiment, _run_name(search), _settings(request))
+        record = SearchRecord(
+            request.tracking_uri,
+            request.experiment,
+            request.run_name or _run_name(search),
+            _settings(request),
+            optimization_run=request.run_name,
+        )
 
     def finished(trial: Trial | None) -> None:
         if record is not None and trial is not None:
