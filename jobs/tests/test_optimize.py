@@ -5,6 +5,7 @@ records one child run per trial and the card."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,19 @@ def test_an_optimization_runs_spec_is_a_command_line_the_cli_runs(
     found = json.loads(capsys.readouterr().out)
     assert found["trials"] == 4 and found["best"]["params"]["period"] == 9
     assert found["best"]["params"]["overbought"] in (70, 80)
+
+
+def test_a_search_leaves_the_environment_as_it_found_it(
+    real_candles, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """mlflow.set_tracking_uri also sets $MLFLOW_TRACKING_URI, which every later process
+    inherits: a search must track through its own client."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "candles.parquet"
+    real_candles.iloc[:3000].to_parquet(data)
+    uri = f"sqlite:///{tmp_path / 'search.db'}"
+    argv = ["optimize", "--data", str(data), "--trials", "3", "--ray-address", "none", "--mlflow-uri", uri]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mlflow_run_id"]
+    assert "MLFLOW_TRACKING_URI" not in os.environ

@@ -14,16 +14,18 @@ def resolve_uri(uri: str | None) -> str:
 
 
 def ensure_experiment(uri: str, experiment: str) -> str:
-    """The experiment's id, creating it (artifacts under ./mlruns for a local store)."""
+    """The experiment's id, creating it (artifacts under ./mlruns for a local store). Through a
+    client: `mlflow.set_tracking_uri` would also set $MLFLOW_TRACKING_URI for every process
+    started after it."""
     import logging
 
-    import mlflow
+    from mlflow import MlflowClient
 
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # "Creating tables…"
-    mlflow.set_tracking_uri(uri)
-    found = mlflow.get_experiment_by_name(experiment)
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
     if found is not None:
         return str(found.experiment_id)
     local = uri.startswith(("sqlite:", "file:", "/"))
     location = (Path.cwd() / "mlruns").as_uri() if local else None
-    return str(mlflow.create_experiment(experiment, artifact_location=location))
+    return str(client.create_experiment(experiment, artifact_location=location))
