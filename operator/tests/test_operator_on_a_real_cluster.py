@@ -660,3 +660,58 @@ def test_an_optimization_run_runs_its_search_in_a_job_and_carries_the_card(
             kubectl(plane, "delete", "optimizationrun", "rsi-search", "--wait=true")
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_a_bot_takes_its_params_from_a_search_once_the_verdict_passes(cluster) -> None:
+    """paramsFrom: the trader holds at zero replicas (ParamsReady=False, with the reason) while
+    the search is missing, then while its card fails the gate; once it passes, the trader runs
+    the best parameters under the manifest's own, and no reference is left in its config."""
+    import json
+
+    plane, identity, workdir, _ = cluster
+    searched = bot(
+        "rsi-tuned",
+        strategy={"type": "simple_rsi", "params": {"period": 9}, "paramsFrom": {"optimizationRun": "tuning"}},
+    )
+    search = yaml.safe_load((REPO / "examples" / "optimizationrun-rsi.yaml").read_text())
+    search["metadata"] = {"name": "tuning", "namespace": "default"}
+
+    def card(**fields: object) -> None:  # what the search's MLflow run would give
+        kubectl(
+            plane,
+            "patch",
+            "optimizationrun",
+            "tuning",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps({"status": fields}),
+        )
+
+    def params_reason() -> str:
+        return conditions(plane, "TradingBot", "rsi-tuned")["ParamsReady"]["reason"]
+
+    with operator_process(plane, identity, workdir, "--standalone"):
+        apply(plane, [searched])
+        wait(lambda: params_reason() == "OptimizationRunNotFound", "waits for the search")
+        assert get(plane, "Deployment", "rsi-tuned-trader")["spec"]["replicas"] == 0
+        apply(plane, [search])
+        wait(lambda: phase(plane, "OptimizationRun", "tuning") == "Succeeded", "the search Job succeeded", 90)
+        card(
+            verdict="no evidence of skill: PBO 0.62, DSR 0.08 over 200 trials",
+            passes=False,
+            bestParams={"oversold": 25},
+        )
+        wait(lambda: params_reason() == "VerdictFailed", "refuses a failing card")
+        assert get(plane, "Deployment", "rsi-tuned-trader")["spec"]["replicas"] == 0
+        best = {"oversold": 21.5, "overbought": 78.0, "period": 27}
+        card(verdict="evidence of skill: PBO 0.10, DSR 0.93 over 200 trials", passes=True, bestParams=best)
+        wait(lambda: get(plane, "Deployment", "rsi-tuned-trader")["spec"]["replicas"] == 1, "trades", 60)
+        wait(lambda: params_reason() == "Resolved", "ParamsReady")
+        config = yaml.safe_load(get(plane, "ConfigMap", "rsi-tuned-config")["data"]["bot.yaml"])
+        assert config["spec"]["strategy"]["params"] == {"oversold": 21.5, "overbought": 78.0, "period": 9}
+        assert "paramsFrom" not in config["spec"]["strategy"]
+        wait(lambda: get(plane, "TradingBot", "rsi-tuned")["status"].get("searchedParams") == best, "status")
+        kubectl(plane, "delete", "tradingbot", "rsi-tuned", "--wait=true")
+        kubectl(plane, "delete", "optimizationrun", "tuning", "--wait=true")

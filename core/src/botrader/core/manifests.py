@@ -49,6 +49,12 @@ class StrategySource(_Spec):
     key: str = Field(min_length=1)
 
 
+class ParamsFrom(_Spec):
+    """The OptimizationRun whose best parameters the bot trades (the operator resolves it)."""
+
+    optimization_run: str = Field(alias="optimizationRun", min_length=1)
+
+
 class Strategy(_Spec):
     type: str = "rsi"  # a registered name, or `custom` with `ref`
     ref: str | None = None
@@ -56,6 +62,7 @@ class Strategy(_Spec):
     model_ref: str | None = Field(default=None, alias="modelRef")
     exits: Exits | None = None
     source: StrategySource | None = None
+    params_from: ParamsFrom | None = Field(default=None, alias="paramsFrom")
 
     @property
     def reference(self) -> str:

@@ -27,8 +27,11 @@ PATHS = {
     "Job": ("/apis/batch/v1", "jobs"),
     "RayJob": ("/apis/ray.io/v1", "rayjobs"),
 }
-# read but never written by the handlers (a PPO bot's modelRef may name a TrainingRun)
-READ_ONLY = {"TrainingRun": ("/apis/botrader.io/v1alpha1", "trainingruns")}
+# read but never written by the handlers (a bot's modelRef or paramsFrom may name them)
+READ_ONLY = {
+    "TrainingRun": ("/apis/botrader.io/v1alpha1", "trainingruns"),
+    "OptimizationRun": ("/apis/botrader.io/v1alpha1", "optimizationruns"),
+}
 # whose status subresource a handler patches outside Kopf's own patch (following a child)
 STATUS = {"TradingBot": ("/apis/botrader.io/v1alpha1", "tradingbots")}
 MERGE, JSON_PATCH = "application/merge-patch+json", "application/json-patch+json"

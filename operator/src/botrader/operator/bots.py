@@ -11,6 +11,7 @@ from typing import Any
 import kopf
 
 from botrader.core import modelref as models
+from botrader.core import paramsref
 from botrader.operator import builders, changes, metrics, status, store, strategy_source
 from botrader.operator.apply import ApiError, Applier
 from botrader.operator.settings import OperatorSettings
@@ -49,6 +50,33 @@ async def resolve_model(
     return (models.with_model(spec, model.model_uri) if model.ready and model.model_uri else spec), model
 
 
+async def resolve_params(
+    spec: dict[str, Any], namespace: str, applier: Applier
+) -> tuple[dict[str, Any], paramsref.ParamsResolution | None]:
+    """The spec with a finished search's best parameters (None: the bot takes none)."""
+    ref = paramsref.optimization_run_ref(spec)
+    if ref is None:
+        return spec, None
+    found = paramsref.resolve(ref, await applier.get("OptimizationRun", namespace, ref), namespace)
+    return (paramsref.with_params(spec, found.params) if found.ready else spec), found
+
+
+async def resolve_references(spec: dict[str, Any], namespace: str, applier: Applier) -> Resolved:
+    """Both references a bot's strategy may hold: the model it trades, the parameters it uses."""
+    (with_model, model), (_, params) = await asyncio.gather(
+        resolve_model(spec, namespace, applier), resolve_params(spec, namespace, applier)
+    )
+    effective = paramsref.with_params(with_model, params.params) if params and params.ready else with_model
+    return effective, model, params
+
+
+Resolved = tuple[dict[str, Any], models.Resolution | None, paramsref.ParamsResolution | None]
+
+
+def waiting(model: models.Resolution | None, params: paramsref.ParamsResolution | None) -> bool:
+    return (model is not None and not model.ready) or (params is not None and not params.ready)
+
+
 async def apply_bot(
     body: Any,
     spec: dict[str, Any],
@@ -56,17 +84,20 @@ async def apply_bot(
     applier: Applier,
     *,
     strategy_failed: bool = False,
-) -> tuple[dict[str, Any], models.Resolution | None, strategy_source.Source]:
-    """Apply the children; the trader holds at zero replicas while its model is not ready,
-    its strategy file is missing, or its strategy failed to load for this rollout."""
+) -> tuple[
+    dict[str, Any], models.Resolution | None, paramsref.ParamsResolution | None, strategy_source.Source
+]:
+    """Apply the children; the trader holds at zero replicas while its model or its searched
+    parameters are not ready, its strategy file is missing, or its strategy failed to load for
+    this rollout."""
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-    (effective, model), source = await asyncio.gather(
-        resolve_model(spec, namespace, applier), strategy_source.inspect(spec, namespace, applier)
+    (effective, model, params), source = await asyncio.gather(
+        resolve_references(spec, namespace, applier), strategy_source.inspect(spec, namespace, applier)
     )
-    hold = (model is not None and not model.ready) or source.problem is not None or strategy_failed
+    hold = waiting(model, params) or source.problem is not None or strategy_failed
     children = builders.bot_children(name, namespace, effective, settings, hold, source.hash)
     await asyncio.gather(*(apply_child(child, body, applier) for child in children))
-    return effective, model, source
+    return effective, model, params, source
 
 
 def report_strategy(
@@ -87,6 +118,22 @@ def report_strategy(
     if problem and (before or {}).get("message") != problem:
         kopf.warn(body, reason=reason, message=problem[:1000])
     return found
+
+
+def report_params(body: Any, params: paramsref.ParamsResolution | None, patch: Any) -> None:
+    """The searched parameters in status, and an Event when they change or the bot waits."""
+    if params is None:
+        return
+    current = (body.get("status") or {}).get("searchedParams")
+    if params.ready and params.params != current:
+        patch.status["searchedParams"] = params.params
+        kopf.info(body, reason="ParamsResolved", message=params.message[:1000])
+    elif not params.ready:
+        if current is not None:
+            patch.status["searchedParams"] = None  # the search is gone or failed its gate again
+        reasons = {c.get("type"): c.get("reason") for c in (body.get("status") or {}).get("conditions") or []}
+        if reasons.get("ParamsReady") != params.reason:
+            kopf.warn(body, reason=params.reason, message=params.message[:1000])
 
 
 def report_model(body: Any, model: models.Resolution | None, patch: Any) -> None:
@@ -133,15 +180,18 @@ async def refresh_status(
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
     known = body.get("status") or {}
     applier = Applier()
-    (_, model), source, (row, stale) = await asyncio.gather(
-        resolve_model(spec, namespace, applier),
+    (_, model, params), source, (row, stale) = await asyncio.gather(
+        resolve_references(spec, namespace, applier),
         strategy_source.inspect(spec, namespace, applier),
         _trader_state(settings, name),
     )
     failure = strategy_source.trader_failure(row, known.get("traderRolledOut"))
     retrained = model is not None and model.model_uri != known.get("modelUri")
+    researched = params is not None and (params.params if params.ready else None) != known.get(
+        "searchedParams"
+    )
     edited = source.hash != known.get("strategyHash")
-    if retrained or edited or (failure is not None) != known.get("strategyHeld", False):
+    if retrained or researched or edited or (failure is not None) != known.get("strategyHeld", False):
         await apply_bot(body, spec, settings, applier, strategy_failed=failure is not None and not edited)
         if edited:  # a new file: the trader tries again, and an old failure no longer counts
             patch.status["strategyHash"], patch.status["traderRolledOut"] = source.hash, strategy_source.now()
@@ -149,6 +199,7 @@ async def refresh_status(
         patch.status["strategyHeld"] = failure is not None
     if model is not None:
         report_model(body, model, patch)
+    report_params(body, params, patch)
     trader = deployments(namespace, f"{name}-trader")
     collector = deployments(namespace, builders.collector_name(spec))
     breakers = dict((row or {}).get("breakers") or {})
@@ -162,7 +213,7 @@ async def refresh_status(
         "TradingSummaryStale", stale is not None, "DatabaseUnreadable" if stale else "Fresh", stale or ""
     )
     conditions = status.bot_conditions(
-        collector_ready, trader_ready, bool(spec.get("paused")), breakers, model
+        collector_ready, trader_ready, bool(spec.get("paused")), breakers, model, params
     )
     fresh["conditions"] = status.merge_conditions(
         known.get("conditions"), [*conditions, strategy, summary], status.now()

@@ -65,7 +65,7 @@ async def reconcile_bot(
         await bots.record_spec_change(body, dict(old), dict(new or spec), SETTINGS)
     began = time.perf_counter()
     try:
-        effective, model, source = await bots.apply_bot(body, dict(spec), SETTINGS, Applier())
+        effective, model, params, source = await bots.apply_bot(body, dict(spec), SETTINGS, Applier())
     except Exception as exc:
         RECONCILES.labels("TradingBot", "error").inc()
         patch.status["conditions"] = status.merge_conditions(
@@ -90,6 +90,7 @@ async def reconcile_bot(
     patch.status["traderRolledOut"], patch.status["strategyHash"] = strategy_source.now(), source.hash
     patch.status["strategyHeld"] = False
     bots.report_model(body, model, patch)
+    bots.report_params(body, params, patch)
     kopf.info(body, reason="Reconciled", message=f"children applied; phase {phase}")
     return {"configHash": builders.config_hash(effective)}
 

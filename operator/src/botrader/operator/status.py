@@ -48,6 +48,13 @@ def model_condition(resolution: Any) -> dict[str, Any]:
     return condition("ModelReady", resolution.ready, resolution.reason, resolution.message)
 
 
+def params_condition(resolution: Any) -> dict[str, Any]:
+    """ParamsReady: True for bots without paramsFrom; else whether the search's card passed."""
+    if resolution is None:
+        return condition("ParamsReady", True, "NotRequired")
+    return condition("ParamsReady", resolution.ready, resolution.reason, resolution.message)
+
+
 def trader_condition(trader_ready: bool, paused: bool) -> dict[str, Any]:
     reason = "Paused" if paused else ("ReplicasReady" if trader_ready else "ReplicasNotReady")
     return condition("TraderReady", trader_ready, reason)
@@ -62,10 +69,16 @@ def replace_condition(old: list[dict[str, Any]] | None, new: dict[str, Any], at:
 
 
 def bot_conditions(
-    collector_ready: bool, trader_ready: bool, paused: bool, breakers: dict[str, str], model: Any = None
+    collector_ready: bool,
+    trader_ready: bool,
+    paused: bool,
+    breakers: dict[str, str],
+    model: Any = None,
+    params: Any = None,
 ) -> list[dict[str, Any]]:
     return [
         model_condition(model),
+        params_condition(params),
         condition(
             "CollectorReady", collector_ready, "ReplicasReady" if collector_ready else "ReplicasNotReady"
         ),

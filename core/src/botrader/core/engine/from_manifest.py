@@ -34,6 +34,12 @@ def strategy_params(
     """The manifest's params (and `modelRef` as the `model` parameter of a strategy that has
     one), with `extra` (the command line's) on top."""
     s = bot.spec.strategy
+    if s.params_from is not None:  # the operator swaps it for the search's parameters
+        raise UserError(
+            f"{bot.name}: spec.strategy.paramsFrom names OptimizationRun {s.params_from.optimization_run!r}, "
+            "which only the operator resolves: put its bestParams in spec.strategy.params "
+            "(botrader optimize --json prints them as best.params)"
+        )
     params = dict(s.params)
     if s.model_ref is not None:
         if "model" not in cls.params:
