@@ -4,6 +4,7 @@ records one child run per trial and the card."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from pathlib import Path
@@ -45,13 +46,15 @@ def test_the_positive_control_finds_the_leak_and_trusts_it(real_candles, tmp_pat
     the search must pick it, trade it out of sample, and the card must believe it."""
     data = tmp_path / "candles.parquet"
     real_candles.iloc[:8000].to_parquet(data)
-    found = optimize(
-        capsys, "--strategy", f"{CONTROLS}:PeekNext", "--data", str(data), "--trials", "30", "--fee", "0"
-    )
+    page = tmp_path / "card.html"
+    argv = ["--strategy", f"{CONTROLS}:PeekNext", "--data", str(data), "--trials", "30", "--fee", "0"]
+    found = optimize(capsys, *argv, "--report", str(page))
     assert found["trials"] == 30 and found["best"]["params"]["shift"] == -1
     assert found["best"]["oos"]["sharpe"] > 1.0  # per hour
     assert found["pbo"] < 0.1 and found["dsr"] > 0.5 and found["passes"]
     assert found["verdict"].startswith("evidence of skill")
+    text = page.read_text()  # the card's page: the verdict and its four pictures
+    assert found["verdict"] in text and text.count("<svg") == 4 and "best by luck" in text
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -81,6 +84,7 @@ def test_the_negative_control_finds_no_skill_in_shuffled_returns(
         (["--holdout", "0.95"], "bad --holdout 0.95"),
         (["--max-pbo", "2"], "bad --max-pbo 2"),
         (["--fill", "later"], "unknown fill model 'later'"),
+        (["--report", "card.png"], "bad --report 'card.png'"),
     ],
 )
 def test_a_bad_request_is_one_line_and_exit_2_before_anything_starts(
@@ -138,6 +142,8 @@ def test_a_search_on_ray_tune_records_every_trial_in_a_real_mlflow_server(
         assert set(children[0].data.params) == {"period", "oversold", "overbought"}
         card = client.download_artifacts(parent.info.run_id, "card.json", str(tmp_path))
         assert json.loads(Path(card).read_text())["verdict"] == found["verdict"]
+        page = client.download_artifacts(parent.info.run_id, "report.html", str(tmp_path))
+        assert html.escape(found["verdict"]) in Path(page).read_text()
         best = client.download_artifacts(parent.info.run_id, "best_params.json", str(tmp_path))
         assert json.loads(Path(best).read_text()) == found["best"]["params"]
     finally:

@@ -69,6 +69,9 @@ def optimize(
         str | None,
         typer.Option(help="Tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db); 'none': no tracking."),
     ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the card as an HTML page with its charts (MLflow gets it too).")
+    ] = None,
     run_name: Annotated[
         str | None, typer.Option(help="Names the MLflow run and tags it (an OptimizationRun's name).")
     ] = None,
@@ -114,6 +117,7 @@ def optimize(
         experiment=experiment,
         mlflow_uri=mlflow_uri,
         run_name=run_name,
+        report=report,
     )
     request = runner.prepare(options)
     if json_out:

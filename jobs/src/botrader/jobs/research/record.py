@@ -68,7 +68,7 @@ class SearchRecord:
         progress = {"trials_done": float(self.count), "best_objective": self.best}
         self._log(self.run_id, {}, progress, self.count)  # the operator's progress reads these
 
-    def finish(self, card: Card, best: dict[str, Any]) -> None:
+    def finish(self, card: Card, best: dict[str, Any], page: str) -> None:
         figures = {
             "pbo": card.pbo,
             "dsr": card.dsr,
@@ -84,6 +84,7 @@ class SearchRecord:
         self.client.set_tag(self.run_id, "botrader.best_params", json.dumps(best)[:5000])
         self.client.log_dict(self.run_id, card.to_dict(), "card.json")
         self.client.log_text(self.run_id, json.dumps(best, indent=1), "best_params.json")
+        self.client.log_text(self.run_id, page, "report.html")
         self.client.set_terminated(self.run_id)
 
     def fail(self) -> None:

@@ -14,7 +14,15 @@ import pandas as pd
 
 from botrader.core.errors import UserError
 from botrader.core.research.card import Card, Gate, judge
-from botrader.core.research.objective import HOURS_PER_YEAR, OBJECTIVES, Split, Trial, held_out, split
+from botrader.core.research.objective import (
+    HOURS_PER_YEAR,
+    OBJECTIVES,
+    Split,
+    Trial,
+    held_out,
+    hourly,
+    split,
+)
 from botrader.core.research.space import check, declared, from_option
 from botrader.core.strategy.registry import resolve
 from botrader.jobs.research.search import Outcome, Search, absolute_reference, run_local, run_ray
@@ -30,6 +38,7 @@ class Request:
     experiment: str
     ray_address: str | None  # "none": trials in this process
     run_name: str | None = None
+    report: Path | None = None  # the card's page, also logged to MLflow as report.html
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,7 @@ class Options:
     experiment: str
     mlflow_uri: str | None
     run_name: str | None = None  # the OptimizationRun it runs for (tags the MLflow run)
+    report: Path | None = None
 
 
 def _check_numbers(o: Options) -> None:
@@ -104,8 +114,10 @@ def prepare(o: Options) -> Request:
         o.concurrency,
     )
     uri = None if o.mlflow_uri == "none" else resolve_uri(o.mlflow_uri)
+    if o.report is not None and o.report.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"bad --report {str(o.report)!r}: write an .html file")
     parts = split(frame, o.holdout, o.embargo)
-    return Request(search, parts, o.gate, uri, o.experiment, o.ray_address, o.run_name)
+    return Request(search, parts, o.gate, uri, o.experiment, o.ray_address, o.run_name, o.report)
 
 
 def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None) -> dict[str, Any]:
@@ -134,21 +146,44 @@ def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None
             outcome = run_local(search, frame, finished)
         else:
             outcome = run_ray(search, frame, request.ray_address, finished)
-        card, best = _judge(request, outcome)
+        card, best, page = _judge(request, outcome)
     except BaseException:
         if record is not None:
             record.fail()
         raise
+    if request.report is not None:
+        request.report.write_text(page)
     if record is not None:
-        record.finish(card, best.params)
+        record.finish(card, best.params, page)
     return _result(request, outcome, best, card, record.run_id if record else None)
 
 
-def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial]:
+def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str]:
+    """The card, the winner, and the card's page."""
+    from botrader.core.research.report import card_html
+
     best = outcome.best
     matrix = np.column_stack([t.returns for t in outcome.trials])
     tail = held_out(resolve(request.search.strategy), best.params, request.split, request.search.config)
-    return judge(matrix, outcome.trials.index(best), tail, request.gate), best
+    card = judge(matrix, outcome.trials.index(best), tail, request.gate)
+    page = card_html(
+        f"{request.search.strategy}: {request.search.objective} search, {card.trials} trials",
+        card,
+        {"best": {"params": best.params}, "invalid": outcome.invalid},
+        [t.objective for t in outcome.trials],
+        matrix,
+        outcome.trials.index(best),
+        tail,
+        _market_returns(request.split),
+    )
+    return card, best, page
+
+
+def _market_returns(parts: Split) -> np.ndarray:
+    """Buy-and-hold's hourly returns over the held-out tail."""
+    tail = parts.frame.iloc[parts.start :]
+    close = tail["close"].to_numpy(dtype=float)
+    return hourly(tail["open_time"].to_numpy(), close / close[0], 1.0)
 
 
 def _run_name(search: Search) -> str:
