@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from botrader.core.engine.view import Account, Bar
 from botrader.core.strategy.base import Strategy, Values
 from botrader.core.strategy.indicators import RSI, SMA, Indicator
@@ -27,6 +29,14 @@ class SimpleRsi(Strategy):
 
     def indicators(self) -> dict[str, Indicator]:
         return {"rsi": RSI(self.period)}
+
+    @classmethod
+    def sweep_signals(cls, frame: Any, params: dict[str, Any], cache: dict[Any, Any]) -> np.ndarray:
+        """`on_candle` for every candle at once (botrader.core.research.sweep): +1 buys from
+        flat, -1 sells a long."""
+        p = cls(**params)
+        rsi = _series(cache, ("rsi", p.period), lambda: RSI(p.period), frame)
+        return np.where(rsi < p.oversold, 1, np.where(rsi > p.overbought, -1, 0)).astype(np.int8)
 
     def on_candle(self, candle: Bar, ind: Values, account: Account) -> float | None:
         rsi = ind.rsi
@@ -62,6 +72,17 @@ class RsiSma(SimpleRsi):
     def indicators(self) -> dict[str, Indicator]:
         return {"rsi": RSI(self.period), "sma": SMA(self.sma_period)}
 
+    @classmethod
+    def sweep_signals(cls, frame: Any, params: dict[str, Any], cache: dict[Any, Any]) -> np.ndarray:
+        p = cls(**params)
+        rsi = _series(cache, ("rsi", p.period), lambda: RSI(p.period), frame)
+        trend = _series(cache, ("sma", p.sma_period), lambda: SMA(p.sma_period), frame)
+        close = frame["close"].to_numpy(dtype=float)
+        defined = ~(np.isnan(rsi) | np.isnan(trend))
+        buy = defined & (rsi < p.oversold) & (close > trend)
+        sell = defined & ((rsi > p.overbought) | (close < trend))
+        return np.where(buy & ~sell, 1, np.where(sell, -1, 0)).astype(np.int8)
+
     def on_candle(self, candle: Bar, ind: Values, account: Account) -> float | None:
         rsi, trend = ind.rsi, ind.sma
         if rsi is None or trend is None:
@@ -72,3 +93,12 @@ class RsiSma(SimpleRsi):
 
     def explain(self) -> dict[str, Any]:
         return {**super().explain(), "sma": self._values.sma}
+
+
+def _series(cache: dict[Any, Any], key: Any, make: Any, frame: Any) -> np.ndarray:
+    """An indicator's values over the frame, computed once per key for a whole sweep."""
+    from botrader.core.research.sweep import series
+
+    if key not in cache:
+        cache[key] = series(make(), frame)
+    return cache[key]
