@@ -145,9 +145,17 @@ def hourly_sharpe(times: np.ndarray, equity: np.ndarray, start_equity: float) ->
     return float(returns.mean()) / std if std > 0 else None
 
 
+def period_ends(times: np.ndarray, period_ms: int) -> np.ndarray:
+    """Indices of each period's last candle."""
+    buckets = times // period_ms
+    return np.flatnonzero(np.diff(buckets, append=buckets[-1] + 1))
+
+
+def returns_between(marks: np.ndarray, start_equity: float) -> np.ndarray:
+    closes = np.concatenate([[start_equity], marks])
+    return closes[1:] / closes[:-1] - 1.0
+
+
 def period_returns(times: np.ndarray, equity: np.ndarray, period_ms: int, start_equity: float) -> np.ndarray:
     """Returns between the last equity marks of consecutive periods (e.g. hours)."""
-    buckets = times // period_ms
-    last = np.flatnonzero(np.diff(buckets, append=buckets[-1] + 1))
-    closes = np.concatenate([[start_equity], equity[last]])
-    return closes[1:] / closes[:-1] - 1.0
+    return returns_between(equity[period_ends(times, period_ms)], start_equity)

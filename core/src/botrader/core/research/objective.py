@@ -15,7 +15,7 @@ import pandas as pd
 
 from botrader.core.engine.backtest import run_backtest
 from botrader.core.engine.engine import EngineConfig
-from botrader.core.engine.performance import period_returns
+from botrader.core.engine.performance import period_ends, period_returns, returns_between
 from botrader.core.errors import UserError
 from botrader.core.research.sharpe import compound_return
 from botrader.core.strategy.base import Strategy
@@ -107,6 +107,22 @@ def hourly(times: np.ndarray, equity: np.ndarray, budget: float) -> np.ndarray:
     return period_returns(times, equity, HOUR_MS, budget)
 
 
+def _scored(
+    params: dict[str, Any], returns: np.ndarray, folds: int, objective: str, metrics: dict[str, float]
+) -> Trial:
+    scores = [score(part, objective) for part in np.array_split(returns, folds)]
+    defined = [s for s in scores if s is not None and math.isfinite(s)]
+    curve = np.cumprod(1.0 + returns)
+    drawdown = float(np.max(1.0 - curve / np.maximum.accumulate(curve))) if len(returns) else 0.0
+    return Trial(
+        params=dict(params),
+        objective=float(np.mean(defined)) if defined else None,
+        folds=scores,
+        returns=returns,
+        metrics={**metrics, "max_drawdown": drawdown},  # on the hourly marks, for either path
+    )
+
+
 def evaluate(
     cls: type[Strategy],
     params: dict[str, Any],
@@ -115,25 +131,54 @@ def evaluate(
     folds: int,
     objective: str,
 ) -> Trial:
-    """Raises UserError for parameters the strategy rejects (e.g. oversold above overbought):
-    the search records those as invalid, not as trials."""
+    """One trial through the exact engine. Raises UserError for parameters the strategy
+    rejects (e.g. oversold above overbought): the search records those as invalid."""
     result = run_backtest(frame, cls(**params), config)
     returns = hourly(result.times, result.equity, float(config.budget))
-    scores = [score(part, objective) for part in np.array_split(returns, folds)]
-    defined = [s for s in scores if s is not None and math.isfinite(s)]
     perf = result.performance
-    return Trial(
-        params=dict(params),
-        objective=float(np.mean(defined)) if defined else None,
-        folds=scores,
-        returns=returns,
-        metrics={
-            "total_return": perf.total_return,
-            "max_drawdown": perf.max_drawdown,
-            "trades": float(perf.trades),
-            "fees": perf.fees,
-        },
-    )
+    metrics = {"total_return": perf.total_return, "trades": float(perf.trades), "fees": perf.fees}
+    return _scored(params, returns, folds, objective, metrics)
+
+
+def evaluate_many(
+    cls: type[Strategy],
+    param_sets: list[dict[str, Any]],
+    frame: pd.DataFrame,
+    config: EngineConfig,
+    folds: int,
+    objective: str,
+    cache: dict[Any, Any] | None = None,
+) -> list[Trial | None]:
+    """Many trials: one vectorised sweep where the strategy and settings allow it (the same
+    Trial, bit for bit, as `evaluate` gives), the exact engine for the rest; None for a
+    parameter set the strategy rejects."""
+    from botrader.core.research.sweep import supports, sweep
+
+    valid: dict[int, dict[str, Any]] = {}
+    for i, params in enumerate(param_sets):
+        try:
+            cls(**params)
+            valid[i] = params
+        except UserError:
+            pass
+    out: list[Trial | None] = [None] * len(param_sets)
+    if valid and supports(cls, config) is None:
+        unit, budget = float(config.market.cash_unit), float(config.budget)
+        ends = period_ends(frame["open_time"].to_numpy(), HOUR_MS)
+        for i, swept in zip(valid, sweep(cls, frame, list(valid.values()), config, ends, cache), strict=True):
+            if swept.exact:
+                returns = returns_between(swept.marked.astype(np.float64) * unit, budget)  # type: ignore[union-attr]
+                final = swept.final_equity * unit
+                metrics = {
+                    "total_return": final / budget - 1.0,
+                    "trades": float(swept.fills),
+                    "fees": swept.fees * unit,
+                }
+                out[i] = _scored(swept.params, returns, folds, objective, metrics)
+    for i, params in valid.items():
+        if out[i] is None:
+            out[i] = evaluate(cls, params, frame, config, folds, objective)
+    return out
 
 
 def held_out(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> np.ndarray:

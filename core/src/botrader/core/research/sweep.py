@@ -42,6 +42,8 @@ class Swept:
     final_equity: int  # cash units
     exact: bool  # False: the latch assumption broke (an order the engine would skip): rerun it
     flips: np.ndarray  # candle indices of the fills, buy first, alternating
+    fees: int = 0  # cash units
+    marked: np.ndarray | None = None  # equity (cash units) at the candles asked for
 
 
 def supports(cls: type[Strategy], config: EngineConfig) -> str | None:
@@ -85,24 +87,48 @@ def flips(signals: np.ndarray) -> np.ndarray:
 
 
 def sweep(
-    cls: type[Strategy], frame: pd.DataFrame, param_sets: list[dict[str, Any]], config: EngineConfig
+    cls: type[Strategy],
+    frame: pd.DataFrame,
+    param_sets: list[dict[str, Any]],
+    config: EngineConfig,
+    marks: np.ndarray | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> list[Swept]:
+    """`marks`: candle indices at which to report each set's equity (e.g. each hour's last);
+    `cache`: indicator series to share with earlier sweeps over the same frame."""
     if (why := supports(cls, config)) is not None:
         raise ValueError(f"no vectorised sweep for this configuration: {why}")
-    cache: dict[Any, Any] = {}
+    cache = {} if cache is None else cache
     all_flips = [flips(cls.sweep_signals(frame, p, cache)) for p in param_sets]  # type: ignore[attr-defined]
     ticks = np.rint(frame["close"].to_numpy(dtype=float) * (1.0 / float(config.market.tick_size))).astype(
         np.int64
     )
-    cash, lots, exact = _settle(all_flips, ticks, config)
-    final = cash + lots * int(ticks[-1])
-    return [
-        Swept(p, len(f), int(e), bool(x), f)
-        for p, f, e, x in zip(param_sets, all_flips, final, exact, strict=True)
-    ]
+    book = _settle(all_flips, ticks, config)
+    final = book.cash[-1] + book.lots[-1] * int(ticks[-1])
+    out = []
+    for j, (params, found) in enumerate(zip(param_sets, all_flips, strict=True)):
+        marked = None if marks is None else _marked(book, j, found, ticks, marks)
+        out.append(
+            Swept(params, len(found), int(final[j]), bool(book.exact[j]), found, int(book.fees[j]), marked)
+        )
+    return out
 
 
-def _settle(all_flips: list[np.ndarray], ticks: np.ndarray, config: EngineConfig) -> tuple[np.ndarray, ...]:
+@dataclass(slots=True)
+class _Book:
+    cash: np.ndarray  # (fills + 1) × sets: after 0, 1, … fills
+    lots: np.ndarray
+    fees: np.ndarray
+    exact: np.ndarray
+
+
+def _marked(book: _Book, j: int, found: np.ndarray, ticks: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """Equity at `marks`: cash and lots after the fills at or before each mark, at its close."""
+    done = np.searchsorted(found, marks, side="right")
+    return book.cash[done, j] + book.lots[done, j] * ticks[marks]
+
+
+def _settle(all_flips: list[np.ndarray], ticks: np.ndarray, config: EngineConfig) -> _Book:
     """Every parameter set's k-th fill at once: buys (k even) spend all cash the risk limits
     allow, sells (k odd) sell everything — the engine's sizing, price, fee and rounding."""
     n = len(all_flips)
@@ -115,8 +141,9 @@ def _settle(all_flips: list[np.ndarray], ticks: np.ndarray, config: EngineConfig
     position_ppm, trade_ppm = ppm_of(risk.max_position_fraction), ppm_of(risk.max_trade_risk_fraction)
     cash = np.full(n, market.cash_units(config.budget), dtype=np.int64)
     lots = np.zeros(n, dtype=np.int64)
-    exact = np.ones(n, dtype=bool)
+    exact, fees = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64)
     depth = max((len(f) for f in all_flips), default=0)
+    cash_after, lots_after = [cash], [lots]
     at = np.full((depth, n), -1, dtype=np.int64)
     for j, f in enumerate(all_flips):
         at[: len(f), j] = f
@@ -134,15 +161,17 @@ def _settle(all_flips: list[np.ndarray], ticks: np.ndarray, config: EngineConfig
             ok = size * price >= floor
             size = np.where(ok, size, 0)
             notional = size * price
-            cash = cash - notional - np.where(size > 0, fee_for(notional, fee), 0)
-            lots = lots + size
+            paid = np.where(size > 0, fee_for(notional, fee), 0)
+            cash, lots, fees = cash - notional - paid, lots + size, fees + paid
         else:
             price = sell_price(mark, slip)
             size = np.where(live, lots, 0)
             ok = size * price >= floor
             size = np.where(ok, size, 0)
             notional = size * price
-            cash = cash + notional - np.where(size > 0, fee_for(notional, fee), 0)
-            lots = lots - size
+            paid = np.where(size > 0, fee_for(notional, fee), 0)
+            cash, lots, fees = cash + notional - paid, lots - size, fees + paid
         exact &= ~live | ok
-    return cash, lots, exact
+        cash_after.append(cash)
+        lots_after.append(lots)
+    return _Book(np.stack(cash_after), np.stack(lots_after), fees, exact)

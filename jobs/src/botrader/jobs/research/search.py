@@ -17,11 +17,12 @@ import pandas as pd
 
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.errors import UserError
-from botrader.core.research.objective import Trial, evaluate
+from botrader.core.research.objective import Trial, evaluate, evaluate_many
 from botrader.core.research.space import Dimension
 from botrader.core.strategy.registry import resolve
 
 OnTrial = Callable[[Trial | None], None]  # None: an invalid parameter set
+BATCH = 16  # proposals swept at once in-process (TPE's first 10 are random anyway)
 
 
 @dataclass(slots=True)
@@ -95,19 +96,28 @@ def _told(trial: Trial | None) -> float:
 
 
 def run_local(search: Search, frame: pd.DataFrame, on_trial: OnTrial | None = None) -> Outcome:
+    """In this process: where the strategy has a vectorised sweep (and the settings allow one),
+    TPE proposes BATCH sets at a time and they are evaluated in one sweep — the same trials, bit
+    for bit, as the engine gives (`evaluate_many`)."""
     import optuna
+
+    from botrader.core.research.sweep import supports
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=search.seed))
-    space, outcome = distributions(search.space), Outcome()
-    for _ in range(search.trials):
-        asked = study.ask(space)
-        trial = _trial(search, frame, asked.params)
-        if trial is None:
-            study.tell(asked, state=optuna.trial.TrialState.FAIL)
-        else:
-            study.tell(asked, _told(trial))
-        _collect(outcome, trial, on_trial)
+    space, outcome, cache = distributions(search.space), Outcome(), {}
+    cls = resolve(search.strategy)
+    batch = BATCH if supports(cls, search.config) is None else 1
+    for start in range(0, search.trials, batch):
+        asked = [study.ask(space) for _ in range(min(batch, search.trials - start))]
+        sets = [{**search.fixed, **a.params} for a in asked]
+        found = evaluate_many(cls, sets, frame, search.config, search.folds, search.objective, cache)
+        for proposal, trial in zip(asked, found, strict=True):
+            if trial is None:
+                study.tell(proposal, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(proposal, _told(trial))
+            _collect(outcome, trial, on_trial)
     return outcome
 
 
