@@ -84,7 +84,10 @@ def test_what_the_sweep_cannot_express_is_refused(month, config: EngineConfig, w
 
 
 @settings(max_examples=8, deadline=None)
-@given(sets=st.lists(rsi_params, min_size=1, max_size=5), objective=st.sampled_from(["sharpe", "calmar", "return"]))
+@given(
+    sets=st.lists(rsi_params, min_size=1, max_size=5),
+    objective=st.sampled_from(["sharpe", "calmar", "return"]),
+)
 def test_a_swept_trial_is_the_engines_trial_bit_for_bit(month, sets, objective) -> None:
     from botrader.core.research.objective import evaluate, evaluate_many
 

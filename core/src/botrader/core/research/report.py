@@ -167,6 +167,7 @@ def card_html(
 <h2>{html.escape(title)}</h2>
 <p style="font-size:16px;color:{color};font-weight:600">{html.escape(card.verdict)}</p>
 <table style="font-size:13px;border-collapse:collapse">{rows}</table>
+{_stress_rows(result.get("stress") or [])}
 <div style="display:grid;grid-template-columns:repeat(2,{W}px);gap:16px;margin-top:16px">
 {"".join(charts)}</div>
 </body>"""
@@ -189,3 +190,36 @@ def _figures(card: Card, result: dict[str, Any]) -> list[tuple[str, str]]:
         ("PSR of the held-out Sharpe", f(card.psr)),
         ("gate", f"PBO ≤ {card.gate.max_pbo:g}, DSR ≥ {card.gate.min_dsr:g}"),
     ]
+
+
+def _stress_rows(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:+.2%}"
+
+    head = "".join(
+        f"<th style='padding:2px 8px'>{h}</th>"
+        for h in ("variant", "return", "Sharpe/h", "fills", "fees/gross", "B&amp;H at its exposure")
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td style='padding:2px 8px;text-align:right'>{html.escape(str(v))}</td>"
+            for v in (
+                r["variant"],
+                pct(r["return"]),
+                "n/a" if r["sharpe"] is None else f"{r['sharpe']:.3f}",
+                r["fills"],
+                "n/a" if r["fee_share"] is None else f"{r['fee_share']:.0%}",
+                pct(r["exposure_matched_buy_and_hold"]),
+            )
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return (
+        "<h3 style='font-size:14px'>The winner on the held-out tail, under stress</h3>"
+        f"<table style='font-size:13px;border-collapse:collapse'><tr>{head}</tr>{body}</table>"
+    )

@@ -146,7 +146,7 @@ def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None
             outcome = run_local(search, frame, finished)
         else:
             outcome = run_ray(search, frame, request.ray_address, finished)
-        card, best, page = _judge(request, outcome)
+        card, best, page, stressed = _judge(request, outcome)
     except BaseException:
         if record is not None:
             record.fail()
@@ -155,28 +155,32 @@ def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None
         request.report.write_text(page)
     if record is not None:
         record.finish(card, best.params, page)
-    return _result(request, outcome, best, card, record.run_id if record else None)
+    result = _result(request, outcome, best, card, record.run_id if record else None)
+    return {**result, "stress": stressed}
 
 
-def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str]:
-    """The card, the winner, and the card's page."""
+def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str, list[dict[str, Any]]]:
+    """The card, the winner, the card's page, and the winner under stress."""
     from botrader.core.research.report import card_html
+    from botrader.core.research.stress import stress
 
     best = outcome.best
+    cls = resolve(request.search.strategy)
+    stressed = stress(cls, best.params, request.split, request.search.config)
     matrix = np.column_stack([t.returns for t in outcome.trials])
-    tail = held_out(resolve(request.search.strategy), best.params, request.split, request.search.config)
+    tail = held_out(cls, best.params, request.split, request.search.config)
     card = judge(matrix, outcome.trials.index(best), tail, request.gate)
     page = card_html(
         f"{request.search.strategy}: {request.search.objective} search, {card.trials} trials",
         card,
-        {"best": {"params": best.params}, "invalid": outcome.invalid},
+        {"best": {"params": best.params}, "invalid": outcome.invalid, "stress": stressed},
         [t.objective for t in outcome.trials],
         matrix,
         outcome.trials.index(best),
         tail,
         _market_returns(request.split),
     )
-    return card, best, page
+    return card, best, page, stressed
 
 
 def _market_returns(parts: Split) -> np.ndarray:
@@ -280,7 +284,31 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    console.print(stress_table(result["stress"]))
     console.print(("[green]" if result["passes"] else "[yellow]") + result["verdict"])
+
+
+def stress_table(rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    def f(x: float | None, pct: bool = False) -> str:
+        return "n/a" if x is None or not math.isfinite(x) else (f"{x:+.2%}" if pct else f"{x:.3f}")
+
+    table = Table(title="the winner on the held-out tail, under stress")
+    for column in ("variant", "return", "Sharpe/h", "fills", "turnover", "fees/gross", "B&H at its exposure"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for r in rows:
+        share = "n/a" if r["fee_share"] is None else f"{r['fee_share']:.0%}"
+        table.add_row(
+            r["variant"],
+            f(r["return"], True),
+            f(r["sharpe"]),
+            str(r["fills"]),
+            f"{r['turnover']:.1f}",
+            share,
+            f(r["exposure_matched_buy_and_hold"], True),
+        )
+    return table
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,68 @@
+"""The winner under worse conditions than it was chosen in, on the held-out tail: 2× and 3×
+fees, next-open fills, a participation cap — and what its trading costs: turnover, fees as a
+share of gross PnL, and buy-and-hold scaled to the same exposure. A result that survives only
+the conditions it was searched under is not a result."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from botrader.core.engine.backtest import BacktestResult, run_backtest
+from botrader.core.engine.engine import EngineConfig
+from botrader.core.research.objective import Split, hourly
+from botrader.core.research.sharpe import sharpe_of
+from botrader.core.strategy.base import Strategy
+
+PARTICIPATION = 0.1  # at most a tenth of a candle's volume per fill
+
+
+def variants(config: EngineConfig) -> dict[str, EngineConfig]:
+    execution = config.execution
+    fee = execution.fee_rate
+
+    def changed(**fields: Any) -> EngineConfig:
+        return dataclasses.replace(config, execution=dataclasses.replace(execution, **fields))
+
+    return {
+        "as searched": config,
+        "2x fees": changed(fee_rate=min(fee * 2, 0.0999)),
+        "3x fees": changed(fee_rate=min(fee * 3, 0.0999)),
+        "next_open fills": changed(fill="next_open"),
+        f"participation {PARTICIPATION:g}": changed(participation=PARTICIPATION),
+    }
+
+
+def _run(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> BacktestResult:
+    strategy = cls(**params)
+    frame, lead = split.held_out(strategy.warmup_length())
+    return run_backtest(frame, strategy, config, warmup=lead)
+
+
+def stress(
+    cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig
+) -> list[dict[str, Any]]:
+    """One row per variant: held-out return, Sharpe per hour, fills, turnover, fees as a share
+    of gross PnL (None when the gross PnL is not positive), exposure-matched buy-and-hold."""
+    rows = []
+    for name, variant in variants(config).items():
+        perf = (result := _run(cls, params, split, variant)).performance
+        budget = float(variant.budget)
+        gross = perf.final_equity - budget + perf.fees
+        rows.append(
+            {
+                "variant": name,
+                "return": perf.total_return,
+                "sharpe": _finite(sharpe_of(hourly(result.times, result.equity, budget))),
+                "fills": perf.trades,
+                "turnover": perf.turnover,
+                "fee_share": perf.fees / gross if gross > 0 else None,
+                "exposure": perf.exposure,
+                "exposure_matched_buy_and_hold": perf.buy_and_hold_return * perf.exposure,
+            }
+        )
+    return rows
+
+
+def _finite(value: float) -> float | None:
+    return value if value == value and abs(value) != float("inf") else None
