@@ -33,6 +33,7 @@ DISTRIBUTION = {
     "symbols": "botrader-core",
     "dataset": "botrader-jobs",
     "train": "botrader-jobs[rl]",
+    "optimize": "botrader-jobs[research]",
     "operator": "botrader-operator",
     "db": "botrader-core",
 }

@@ -13,7 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from botrader.core import settings
+from botrader.core import paramsref, settings
 from botrader.core.cli.common import setup_logging
 from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot, load_manifests, parse_trading_bot
@@ -40,8 +40,12 @@ def run_embedded(
     replay = bot.replay_path()
     if replay is not None and not replay.is_file():  # before any training: fail fast
         raise UserError(f"{bot.name}: spec.replay.path {bot.spec.replay.path!r} not found")  # type: ignore[union-attr]
-    if runs:
-        bot = _train(bot, runs, settings.db_url(db))
+    searches = [r for r in runs if r[0]["kind"] == "OptimizationRun"]
+    trainings = [r for r in runs if r[0]["kind"] == "TrainingRun"]
+    if searches:
+        bot = _search(bot, searches, settings.db_url(db))
+    if trainings:
+        bot = _train(bot, trainings, settings.db_url(db))
     spec = bot.spec
     cfg = collector_service.CollectorConfig(
         symbols=[spec.symbol],
@@ -57,17 +61,19 @@ def run_embedded(
 
 
 def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Path]]]:
-    """One TradingBot and any TrainingRuns from the files, each validated as the cluster would."""
+    """One TradingBot and any TrainingRuns and OptimizationRuns from the files, each validated
+    as the cluster would."""
     bots, runs = [], []
     for path in files:
         for doc in load_manifests(path):
             if doc.get("kind") == "TradingBot":
                 bots.append(parse_trading_bot(doc, source=str(path), manifest_dir=path.parent))
-            elif doc.get("kind") == "TrainingRun":
+            elif doc.get("kind") in ("TrainingRun", "OptimizationRun"):
                 runs.append((parse_training_run(doc, str(path)), path.parent))
             else:
                 raise UserError(
-                    f"{path}: kind {doc.get('kind')!r}: botrader up runs TradingBot and TrainingRun"
+                    f"{path}: kind {doc.get('kind')!r}: botrader up runs TradingBot, TrainingRun "
+                    "and OptimizationRun"
                 )
     if len(bots) != 1:
         names = ", ".join(b.name for b in bots) or "none"
@@ -78,7 +84,33 @@ def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Pat
             f"{bots[0].name}: spec.strategy.modelRef names TrainingRun {ref!r}, which is not in the "
             "manifests (add its file with -f, or give a model path or MLflow URI)"
         )
+    searched = paramsref.optimization_run_ref(bots[0].spec.model_dump(by_alias=True, exclude_none=True))
+    searches = {r["metadata"]["name"] for r, _ in runs if r["kind"] == "OptimizationRun"}
+    if searched is not None and searched not in searches:
+        raise UserError(
+            f"{bots[0].name}: spec.strategy.paramsFrom names OptimizationRun {searched!r}, which is not "
+            "in the manifests (add its file with -f)"
+        )
     return bots[0], runs
+
+
+def _search(bot: TradingBot, runs: list[tuple[dict[str, Any], Path]], db_url: str) -> TradingBot:
+    """Every OptimizationRun first; the bot then takes the parameters its paramsFrom names."""
+    from botrader.core.cli.common import console as make_console
+    from botrader.core.cli.main import has_command, install_hint
+    from botrader.services.embedded.searches import run_search, with_searched_params
+
+    if not has_command("optimize"):
+        raise UserError(f"the manifests hold OptimizationRuns: {install_hint('optimize')}")
+    console = make_console()
+    ref = paramsref.optimization_run_ref(bot.spec.model_dump(by_alias=True, exclude_none=True))
+    for run, folder in runs:
+        found = run_search(run, folder, db_url, console)
+        name = run["metadata"]["name"]
+        console.print(f"OptimizationRun {name}: {found['verdict']}")
+        if name == ref:
+            bot = with_searched_params(bot, name, found)
+    return bot
 
 
 def _train(bot: TradingBot, runs: list[tuple[dict[str, Any], Path]], db_url: str) -> TradingBot:

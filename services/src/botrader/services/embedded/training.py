@@ -22,7 +22,8 @@ from botrader.core.training_spec import train_command
 
 
 def parse_training_run(doc: dict[str, Any], source: str) -> dict[str, Any]:
-    """The TrainingRun with the CRD's defaults, or the API server's verdict as a UserError."""
+    """The TrainingRun or OptimizationRun with the CRD's defaults, or the API server's verdict
+    as a UserError."""
     try:
         return validate(doc)
     except UserError as exc:
@@ -41,7 +42,9 @@ def tracking_uri(db_url: str) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_folder(db_url) / 'mlflow.db'}"
 
 
-def _dataset_path(name: str, spec: dict[str, Any], manifest_dir: Path) -> str | None:
+def dataset_path(
+    name: str, spec: dict[str, Any], manifest_dir: Path, kind: str = "TrainingRun"
+) -> str | None:
     """spec.dataset.path as an absolute path (relative: the working directory, then the
     manifest's folder), or None when the spec names a period instead."""
     given = spec["dataset"].get("path")
@@ -51,11 +54,11 @@ def _dataset_path(name: str, spec: dict[str, Any], manifest_dir: Path) -> str | 
     if not path.is_absolute() and not path.exists():
         path = manifest_dir / path
     if not path.is_file():
-        raise UserError(f"TrainingRun {name}: spec.dataset.path {given!r} not found")
+        raise UserError(f"{kind} {name}: spec.dataset.path {given!r} not found")
     return str(path.resolve())
 
 
-def _run_step(step: list[str], env: dict[str, str], work: Path, cwd: Path, show: Any) -> str:
+def run_step(step: list[str], env: dict[str, str], work: Path, cwd: Path, show: Any) -> str:
     """One `botrader …` command line as a child process; its stdout, or its last error line."""
     out, err = work / "stdout.log", work / "stderr.log"
     with out.open("wb") as stdout, err.open("wb") as stderr:
@@ -74,7 +77,7 @@ def _run_step(step: list[str], env: dict[str, str], work: Path, cwd: Path, show:
 def run_training(run: dict[str, Any], manifest_dir: Path, db_url: str, console: Any) -> list[dict[str, Any]]:
     """Train every budget; results in TrainingRun status form (budget, runId, modelUri, …)."""
     name, spec = run["metadata"]["name"], run["spec"]
-    data = _dataset_path(name, spec, manifest_dir)
+    data = dataset_path(name, spec, manifest_dir)
     uri = tracking_uri(db_url)
     env = {**os.environ, "BOTRADER_DB_URL": db_url, "MLFLOW_TRACKING_URI": uri}
     began = time.monotonic()
@@ -86,7 +89,7 @@ def run_training(run: dict[str, Any], manifest_dir: Path, db_url: str, console: 
         steps = train_command(name, spec, ray_address=None, data_path=data, workdir=work, tracking_uri=uri)
         try:
             # a local store's artifacts (mlruns/) land in the children's working directory
-            outputs = [_run_step(step, env, Path(work), store_folder(db_url), show) for step in steps]
+            outputs = [run_step(step, env, Path(work), store_folder(db_url), show) for step in steps]
         except UserError as exc:
             raise UserError(f"TrainingRun {name}: {exc}") from None
     return [
