@@ -49,7 +49,7 @@ def test_manifest_errors_name_the_field(tmp_path: Path, capsys) -> None:
     one_error_line(capsys, "spec.risk.maxPositionFraction", "1.5")
     bad.write_text("kind: Deployment\n")
     assert main(["up", "-f", str(bad)]) == 2
-    one_error_line(capsys, "kind 'Deployment': botrader up runs TradingBot and TrainingRun")
+    one_error_line(capsys, "kind 'Deployment': botrader up runs TradingBot, TrainingRun and OptimizationRun")
     bad.write_text("")
     assert main(["up", "-f", str(bad)]) == 2
     one_error_line(capsys, "botrader up runs exactly one TradingBot; the manifests hold 0 (none)")
