@@ -548,6 +548,17 @@ def test_a_training_run_becomes_a_rayjob_where_kuberay_is_served(cluster) -> Non
                 "exit code 1",
             )
             kubectl(plane, "delete", "trainingrun", "btc-ray", "--wait=true")
+            search = yaml.safe_load((REPO / "examples" / "optimizationrun-rsi.yaml").read_text())
+            search["metadata"] = {"name": "ray-search", "namespace": "default"}
+            apply(plane, [search])
+            found = wait(
+                lambda: get_path(plane, "/apis/ray.io/v1/namespaces/default/rayjobs/ray-search-search"),
+                "a RayJob for the search",
+            )
+            entry = found["spec"]["entrypoint"]
+            assert entry.startswith("botrader optimize") and "--ray-address auto" in entry
+            assert found["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"] == 2
+            kubectl(plane, "delete", "optimizationrun", "ray-search", "--wait=true")
     finally:
         kubectl(plane, "delete", "crd", "rayjobs.ray.io", "--wait=true")
 

@@ -193,7 +193,7 @@ async def reconcile_search(body: Any, spec: Any, patch: Any, **_: Any) -> None:
     RECONCILES.labels("OptimizationRun", "ok").inc()
     patch.status["phase"] = "Pending"
     patch.status["jobName"] = job["metadata"]["name"]
-    kopf.info(body, reason="JobCreated", message=f"Job {job['metadata']['name']}")
+    kopf.info(body, reason="JobCreated", message=f"{job['kind']} {job['metadata']['name']}")
 
 
 @kopf.timer(GROUP, VERSION, "optimizationruns", interval=SETTINGS.status_interval, initial_delay=1)

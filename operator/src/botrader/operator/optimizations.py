@@ -12,22 +12,35 @@ from botrader.operator import metrics, mlflow_results, status
 from botrader.operator.apply import Applier
 from botrader.operator.bots import owner_ref
 from botrader.operator.settings import OperatorSettings
-from botrader.operator.training import batch_job
+from botrader.operator.training import batch_job, kuberay_choice, ray_cluster_job
 
 KIND = "OptimizationRun"
 
 
 def search_job(name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings) -> dict[str, Any]:
-    """A batch/v1 Job: Ray Tune on a local Ray inside the pod (KubeRay: not yet)."""
+    """A batch/v1 Job: Ray Tune on a local Ray inside the pod."""
     steps = [optimize_command(name, spec, ray_address=None)]
     return batch_job(f"{name}-search", name, "optimizer", namespace, steps, spec.get("resources"), settings)
 
 
+def search_ray_job(
+    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings
+) -> dict[str, Any]:
+    """A KubeRay RayJob: Ray Tune's trials spread over spec.ray.workers worker pods."""
+    steps = [optimize_command(name, spec, ray_address="auto")]
+    workers = int((spec.get("ray") or {}).get("workers", 2))
+    return ray_cluster_job(f"{name}-search", name, "optimizer", namespace, steps, workers, settings)
+
+
 async def create_job(body: Any, spec: dict[str, Any], settings: OperatorSettings) -> dict[str, Any]:
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-    job = search_job(name, namespace, spec, settings)
+    applier = Applier()
+    kuberay = kuberay_choice(spec, settings.kuberay)
+    if kuberay is None:
+        kuberay = await applier.has_kind("ray.io/v1", "rayjobs")
+    job = (search_ray_job if kuberay else search_job)(name, namespace, spec, settings)
     job["metadata"]["ownerReferences"] = [owner_ref(body, controller=True)]
-    await Applier().apply(job)
+    await applier.apply(job)
     return job
 
 
@@ -36,7 +49,10 @@ async def refresh_status(body: Any, spec: dict[str, Any], patch: Any, settings: 
     current = body.get("status") or {}
     if not current.get("jobName"):
         return
-    job = await Applier().get("Job", namespace, current["jobName"])
+    applier = Applier()
+    job = await applier.get("Job", namespace, current["jobName"]) or await applier.get(
+        "RayJob", namespace, current["jobName"]
+    )
     phase = status.job_phase(job)
     metrics.set_phase(KIND, namespace, name, phase)
     changes: dict[str, Any] = {"phase": phase, "trialsTotal": int(spec.get("trials", 100))}

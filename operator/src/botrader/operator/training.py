@@ -77,22 +77,38 @@ def training_job(
 
 
 def ray_job(name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings) -> dict[str, Any]:
-    """KubeRay RayJob: a Ray cluster for the run, torn down when the job finishes."""
+    """KubeRay RayJob for a TrainingRun: a Ray cluster for the run, torn down when it finishes."""
+    steps = train_command(name, spec, ray_address="auto", metrics_port=TRAINING_METRICS_PORT)
+    workers = max(1, len(spec.get("budgets", [])) // 2)
+    return ray_cluster_job(
+        f"{name}-train", name, "trainer", namespace, steps, workers, settings, TRAINING_METRICS_PORT
+    )
+
+
+def ray_cluster_job(
+    job_name: str,
+    name: str,
+    component: str,
+    namespace: str,
+    steps: list[list[str]],
+    workers: int,
+    settings: OperatorSettings,
+    metrics_port: int | None = None,
+) -> dict[str, Any]:
+    """A KubeRay RayJob running `steps` on the head, with `workers` worker pods (what a
+    TrainingRun or an OptimizationRun becomes where KubeRay is served)."""
     head = _pod(f"{name}-head", "ray-head", name, settings.jobs_image, [], None, _env(settings, False))
     worker = _pod(f"{name}-worker", "ray-worker", name, settings.jobs_image, [], None, _env(settings, False))
     for template in (head, worker):
         template["spec"]["containers"][0].pop("args")
-    # the driver runs on the head and serves the run's training metrics there
-    head["spec"]["containers"][0]["ports"] = [{"name": "metrics", "containerPort": TRAINING_METRICS_PORT}]
-    workers = max(1, len(spec.get("budgets", [])) // 2)
+    if metrics_port is not None:  # the driver runs on the head and serves its metrics there
+        head["spec"]["containers"][0]["ports"] = [{"name": "metrics", "containerPort": metrics_port}]
     return {
         "apiVersion": "ray.io/v1",
         "kind": "RayJob",
-        "metadata": {"name": f"{name}-train", "namespace": namespace, "labels": labels(name, "trainer")},
+        "metadata": {"name": job_name, "namespace": namespace, "labels": labels(name, component)},
         "spec": {
-            "entrypoint": _shell(
-                train_command(name, spec, ray_address="auto", metrics_port=TRAINING_METRICS_PORT)
-            ),
+            "entrypoint": _shell(steps),
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": 3600,
             "backoffLimit": 1,
@@ -101,7 +117,7 @@ def ray_job(name: str, namespace: str, spec: dict[str, Any], settings: OperatorS
                 "headGroupSpec": {"rayStartParams": {"dashboard-host": "0.0.0.0"}, "template": head},
                 "workerGroupSpecs": [
                     {
-                        "groupName": "trainers",
+                        "groupName": f"{component}s",
                         "replicas": workers,
                         "minReplicas": workers,
                         "maxReplicas": workers,
