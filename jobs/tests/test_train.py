@@ -132,8 +132,12 @@ def test_tiny_run_against_a_real_mlflow_server(
         assert result["experiment"] == "ci" and [r["budget"] for r in result["results"]] == [1000.0, 10000.0]
         first = result["results"][0]
         assert first["model_uri"] == "models:/botrader-ppo-BTCUSDT-1m-1000/1"
-        for key in ("run_id", "val_sharpe", "test_sharpe", "test_return"):
+        for key in ("run_id", "val_sharpe", "test_sharpe", "test_return", "verdict", "passes"):
             assert key in first
+        registered = MlflowClient(tracking_uri=server.url).get_model_version_by_alias(
+            "botrader-ppo-BTCUSDT-1m-1000", "challenger"
+        )  # the new version is the challenger, its card's verdict on it
+        assert str(registered.version) == "1" and registered.tags["botrader.verdict"] == first["verdict"]
         mlflow.set_tracking_uri(server.url)
         run = MlflowClient().get_run(first["run_id"])
         logged = set(run.data.metrics)

@@ -34,6 +34,7 @@ DISTRIBUTION = {
     "dataset": "botrader-jobs",
     "train": "botrader-jobs[rl]",
     "optimize": "botrader-jobs[research]",
+    "promote": "botrader-jobs[rl]",
     "operator": "botrader-operator",
     "db": "botrader-core",
 }

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from botrader.core.binance.filters import rules_for
@@ -140,14 +141,27 @@ class BestCheckpoint:
     score: float = float("-inf")
     state: dict[str, Any] | None = None
     performance: Performance | None = None
+    index: int = 0  # which of the validated checkpoints was kept
+    validated: list[np.ndarray] = field(default_factory=list)  # each one's hourly returns: the card's trials
 
     def offer(self, agent: Any, run: Any, budget: float) -> float | None:
+        from botrader.core.research.objective import hourly
+
         score = hourly_sharpe(run.times, run.equity, budget)
+        self.validated.append(hourly(run.times, run.equity, budget))
         if self.state is None or (score is not None and score > self.score):
             self.score = score if score is not None else float("-inf")
             self.state = copy.deepcopy(agent.state_dict())
             self.performance = run.performance
+            self.index = len(self.validated) - 1
         return score
+
+    def card(self, test_returns: np.ndarray) -> Any:
+        """Choosing a checkpoint by validation is a search over checkpoints: PBO over them,
+        DSR for how many were compared, PSR and intervals on the test split."""
+        from botrader.core.research.card import judge
+
+        return judge(np.column_stack(self.validated), self.index, test_returns)
 
 
 class UpdateLogger:
@@ -267,6 +281,7 @@ def _test_and_register(
     logged; a registered version; what a TrainingRun's status reports per budget."""
     import mlflow
 
+    from botrader.core.research.objective import hourly
     from botrader.jobs.train.model import save_model
     from botrader.jobs.train.strategy import Ppo
 
@@ -274,6 +289,7 @@ def _test_and_register(
     test_run = backtest_period(Ppo.with_predictor(predictor), frame, splits.test.frame, config)
     test, val = test_run.performance, best.performance
     assert val is not None
+    card = best.card(hourly(test_run.times, test_run.equity, budget))
     base = baselines(frame, splits.test.frame, config, request.baselines)
     mlflow.log_metrics(
         {
@@ -283,14 +299,17 @@ def _test_and_register(
             "best_val_score": best.score if best.score > float("-inf") else 0.0,
             **({"test_sharpe": test.sharpe} if test.sharpe is not None else {}),
             **({"best_val_sharpe": val.sharpe} if val.sharpe is not None else {}),
+            **{k: v for k, v in (("pbo", card.pbo), ("dsr", card.dsr), ("psr", card.psr)) if v is not None},
         }
     )
+    mlflow.log_dict(card.to_dict(), "card.json")
+    mlflow.set_tags({"botrader.verdict": card.verdict[:500], "botrader.passes": str(card.passes).lower()})
     with tempfile.TemporaryDirectory() as tmp:
         save_model(Path(tmp) / "model", predictor.agent, splits.config, predictor.meta)
         _write_report(Path(tmp) / "report", test_run, val, base)
         mlflow.log_artifacts(str(Path(tmp) / "model"), "model")
         mlflow.log_artifacts(str(Path(tmp) / "report"), "report")
-    model_uri = _register(run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}")
+    model_uri = _register(run_id, f"botrader-ppo-{request.symbol}-{request.interval}-{budget:g}", card)
     # what a TrainingRun's status reports per budget (the operator reads these back), and
     # what the model looks at on the validation period (the API's /models shows it)
     mlflow.set_tag("botrader.model_uri", model_uri)
@@ -309,12 +328,18 @@ def _test_and_register(
         "test_max_drawdown": test.max_drawdown,
         "test_trades": test.trades,
         "baselines": base,
+        "verdict": card.verdict,
+        "passes": card.passes,
     }
 
 
-def _register(run_id: str, name: str) -> str:
+def _register(run_id: str, name: str, card: Any) -> str:
+    """A new version, aliased @challenger, its card's verdict on it; `botrader promote`
+    moves @champion (botrader.jobs.promote)."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from botrader.jobs.promote import CHALLENGER, tag_card
 
     client = MlflowClient()
     try:
@@ -322,6 +347,8 @@ def _register(run_id: str, name: str) -> str:
     except MlflowException:
         pass  # already registered: add a version
     version = client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id)
+    tag_card(client, name, version.version, card.to_dict())
+    client.set_registered_model_alias(name, CHALLENGER, version.version)
     return f"models:/{name}/{version.version}"
 
 
