@@ -153,15 +153,20 @@ async def on_bot_event(
 @kopf.on.create(GROUP, VERSION, "trainingruns")
 @kopf.on.resume(GROUP, VERSION, "trainingruns")
 async def reconcile_run(body: Any, spec: Any, patch: Any, **_: Any) -> None:
+    await _start_job("TrainingRun", runs.create_job, body, spec, patch)
+
+
+async def _start_job(kind: str, create: Any, body: Any, spec: Any, patch: Any) -> None:
+    """A TrainingRun's or OptimizationRun's job created (RayJob or Job), timed and counted."""
     began = time.perf_counter()
     try:
-        job = await runs.create_job(body, dict(spec), SETTINGS)
+        job = await create(body, dict(spec), SETTINGS)
     except Exception as exc:
-        RECONCILES.labels("TrainingRun", "error").inc()
-        raise kopf.TemporaryError(f"creating the training job failed: {exc}", delay=15) from exc
+        RECONCILES.labels(kind, "error").inc()
+        raise kopf.TemporaryError(f"creating the {kind}'s job failed: {exc}", delay=15) from exc
     finally:
-        RECONCILE_SECONDS.labels("TrainingRun").observe(time.perf_counter() - began)
-    RECONCILES.labels("TrainingRun", "ok").inc()
+        RECONCILE_SECONDS.labels(kind).observe(time.perf_counter() - began)
+    RECONCILES.labels(kind, "ok").inc()
     patch.status["phase"] = "Pending"
     patch.status["jobName"] = job["metadata"]["name"]
     kopf.info(body, reason="JobCreated", message=f"{job['kind']} {job['metadata']['name']}")
@@ -182,18 +187,7 @@ async def forget_deleted_run(type: str, name: str, namespace: str, **_: Any) -> 
 @kopf.on.create(GROUP, VERSION, "optimizationruns")
 @kopf.on.resume(GROUP, VERSION, "optimizationruns")
 async def reconcile_search(body: Any, spec: Any, patch: Any, **_: Any) -> None:
-    began = time.perf_counter()
-    try:
-        job = await optimizations.create_job(body, dict(spec), SETTINGS)
-    except Exception as exc:
-        RECONCILES.labels("OptimizationRun", "error").inc()
-        raise kopf.TemporaryError(f"creating the search job failed: {exc}", delay=15) from exc
-    finally:
-        RECONCILE_SECONDS.labels("OptimizationRun").observe(time.perf_counter() - began)
-    RECONCILES.labels("OptimizationRun", "ok").inc()
-    patch.status["phase"] = "Pending"
-    patch.status["jobName"] = job["metadata"]["name"]
-    kopf.info(body, reason="JobCreated", message=f"{job['kind']} {job['metadata']['name']}")
+    await _start_job("OptimizationRun", optimizations.create_job, body, spec, patch)
 
 
 @kopf.timer(GROUP, VERSION, "optimizationruns", interval=SETTINGS.status_interval, initial_delay=1)
