@@ -150,6 +150,9 @@ def test_a_search_on_ray_tune_records_every_trial_in_a_real_mlflow_server(
         assert html.escape(found["verdict"]) in Path(page).read_text()
         best = client.download_artifacts(parent.info.run_id, "best_params.json", str(tmp_path))
         assert json.loads(Path(best).read_text()) == found["best"]["params"]
+        listed = api_searches(monkeypatch, server.url, "ci-search")  # the API over MLflow's REST API
+        assert listed["run_id"] == found["mlflow_run_id"] and listed["verdict"] == found["verdict"]
+        assert listed["trials_done"] == 12 and listed["best_params"] == found["best"]["params"]
     finally:
         server.stop()
 
@@ -192,5 +195,25 @@ def test_a_search_leaves_the_environment_as_it_found_it(
     uri = f"sqlite:///{tmp_path / 'search.db'}"
     argv = ["optimize", "--data", str(data), "--trials", "3", "--ray-address", "none", "--mlflow-uri", uri]
     assert main([*argv, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["mlflow_run_id"]
+    found = json.loads(capsys.readouterr().out)
     assert "MLFLOW_TRACKING_URI" not in os.environ
+    listed = api_searches(monkeypatch, uri, "botrader-optimize")  # the API over a local store
+    assert (listed["run_id"], listed["pbo"], listed["passes"]) == (
+        found["mlflow_run_id"],
+        found["pbo"],
+        found["passes"],
+    )
+
+
+def api_searches(monkeypatch, uri: str, experiment: str) -> dict:
+    """GET /optimizations, the newest search."""
+    from fastapi.testclient import TestClient
+
+    from botrader.core.db import connect
+    from botrader.services.api.main import create_app
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with TestClient(create_app(connect("sqlite://"))) as client:
+        body = client.get("/optimizations", params={"experiment": experiment}).json()
+    assert body["configured"] and body["experiment"] == experiment
+    return body["searches"][0]

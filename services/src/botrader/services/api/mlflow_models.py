@@ -17,6 +17,12 @@ class Source(Protocol):
 
     def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]: ...
 
+    def experiment_id(self, name: str) -> str | None: ...
+
+    def search_runs(
+        self, experiment_ids: list[str], filter_string: str, max_results: int = 1000
+    ) -> list[dict]: ...
+
     def close(self) -> None: ...
 
 
@@ -43,6 +49,31 @@ class LocalStore:
     def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
         data = self.client.get_run(run_id).data
         return dict(data.metrics), dict(data.params), dict(data.tags)
+
+    def experiment_id(self, name: str) -> str | None:
+        found = self.client.get_experiment_by_name(name)
+        return None if found is None else str(found.experiment_id)
+
+    def search_runs(
+        self, experiment_ids: list[str], filter_string: str, max_results: int = 1000
+    ) -> list[dict]:
+        """Runs in the REST API's shape (info, data.metrics/params/tags as key-value lists)."""
+        runs = self.client.search_runs(experiment_ids, filter_string, max_results=max_results)
+        return [
+            {
+                "info": {
+                    "run_id": r.info.run_id,
+                    "run_name": r.info.run_name,
+                    "status": r.info.status,
+                    "start_time": r.info.start_time,
+                },
+                "data": {
+                    key: [{"key": k, "value": v} for k, v in getattr(r.data, key).items()]
+                    for key in ("metrics", "params", "tags")
+                },
+            }
+            for r in runs
+        ]
 
     def close(self) -> None:
         pass
@@ -73,6 +104,41 @@ def describe(source: Source) -> list[dict[str, Any]]:
                 "name": name,
                 "uri": f"models:/{name}/{latest['version']}" if latest else None,
                 "versions": described,
+            }
+        )
+    return out
+
+
+def describe_searches(source: Source, experiment: str) -> list[dict[str, Any]]:
+    """The experiment's searches, newest first, with the card figures their runs carry."""
+    from botrader.core.mlflow_rest import run_fields
+
+    experiment_id = source.experiment_id(experiment)
+    if experiment_id is None:
+        return []
+    runs = source.search_runs([experiment_id], "tags.`botrader.kind` = 'optimization'", max_results=200)
+    out = []
+    for run in sorted(runs, key=lambda r: r["info"].get("start_time") or 0, reverse=True):
+        metrics, params, tags = run_fields(run)
+        info = run["info"]
+        passes = tags.get("botrader.passes")
+        out.append(
+            {
+                "run_id": info["run_id"],
+                "name": info.get("run_name"),
+                "optimization_run": tags.get("botrader.optimization_run"),
+                "strategy": tags.get("botrader.strategy"),
+                "status": info.get("status", "UNKNOWN"),
+                "started": int(info["start_time"]) if info.get("start_time") else None,
+                "trials": int(params["trials"]) if "trials" in params else None,
+                "trials_done": int(metrics["trials_done"]) if "trials_done" in metrics else None,
+                "best_objective": metrics.get("best_objective"),
+                "best_params": json.loads(tags.get("botrader.best_params") or "{}"),
+                "pbo": metrics.get("pbo"),
+                "dsr": metrics.get("dsr"),
+                "psr": metrics.get("psr"),
+                "passes": None if passes is None else passes == "true",
+                "verdict": tags.get("botrader.verdict"),
             }
         )
     return out

@@ -104,6 +104,33 @@ class ModelsOut(BaseModel):
     models: list[dict[str, Any]]
 
 
+class SearchOut(BaseModel):
+    """One `botrader optimize` search (an OptimizationRun's, when it ran for one) and its card."""
+
+    run_id: str
+    name: str | None
+    optimization_run: str | None
+    strategy: str | None
+    status: str
+    started: int | None  # epoch ms
+    trials: int | None
+    trials_done: int | None
+    best_objective: float | None
+    best_params: dict[str, Any]
+    pbo: float | None
+    dsr: float | None
+    psr: float | None
+    passes: bool | None
+    verdict: str | None
+
+
+class SearchesOut(BaseModel):
+    configured: bool
+    tracking_uri: str | None
+    experiment: str
+    searches: list[SearchOut]
+
+
 class AuditEntry(BaseModel):
     id: int
     time: UtcDatetime

@@ -14,8 +14,8 @@ from botrader.core.intervals import interval_ms
 from botrader.core.resample import resample
 from botrader.core.strategy.registry import describe_all
 from botrader.services.api.deps import CandlesDep, TradingDep
-from botrader.services.api.mlflow_models import describe, source_for
-from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, StrategyInfo
+from botrader.services.api.mlflow_models import describe, describe_searches, source_for
+from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, SearchesOut, StrategyInfo
 from botrader.services.api.timeparams import TimeParam, parse_time
 
 router = APIRouter(tags=["market"])
@@ -71,6 +71,31 @@ def strategies() -> list[dict[str, Any]]:
     """Every registered strategy: its description (the class's docstring), parameters with
     types, defaults, bounds and search space, and the exits it declares."""
     return describe_all()
+
+
+@router.get("/optimizations", response_model=SearchesOut)
+def optimizations(
+    experiment: Annotated[str, Query(min_length=1, max_length=200)] = "botrader-optimize",
+) -> dict[str, Any]:
+    """Parameter searches (`botrader optimize`, OptimizationRuns) in an MLflow experiment,
+    newest first: progress, best parameters, PBO, DSR, PSR and the verdict."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    empty = {"configured": False, "tracking_uri": uri, "experiment": experiment, "searches": []}
+    if not uri:
+        return empty
+    try:
+        source = source_for(uri)
+        try:
+            found = describe_searches(source, experiment)
+        finally:
+            source.close()
+    except ImportError:
+        return empty
+    except Exception as exc:
+        raise HTTPException(
+            503, f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}"
+        ) from None
+    return {"configured": True, "tracking_uri": uri, "experiment": experiment, "searches": found}
 
 
 @router.get("/models", response_model=ModelsOut)
