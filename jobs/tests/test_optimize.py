@@ -217,3 +217,38 @@ def api_searches(monkeypatch, uri: str, experiment: str) -> dict:
         body = client.get("/optimizations", params={"experiment": experiment}).json()
     assert body["configured"] and body["experiment"] == experiment
     return body["searches"][0]
+
+
+TINY_PPO = ["--param", "total_timesteps=4096", "--param", "num_envs=16", "--param", "eval_every=1"]
+
+
+@pytest.mark.slow
+def test_ppo_hyperparameters_are_searched_the_same_way(real_candles, tmp_path: Path, capsys) -> None:
+    """Each trial a short training run judged on its validation split; the winner's test split
+    is the held-out tail; the space is Hyperparameters' own (learning rate on a log scale…)."""
+    data = tmp_path / "candles.parquet"
+    real_candles.iloc[:8000].to_parquet(data)
+    found = optimize(capsys, "--strategy", "ppo", "--data", str(data), "--trials", "3", *TINY_PPO)
+    best = found["best"]["params"]
+    assert found["trials"] == 3 and best["total_timesteps"] == 4096 and best["fee_rate"] == 0.001
+    assert {"learning_rate", "gae_lambda", "ent_coef", "hidden", "action_deadzone"} <= set(best)
+    assert 1e-5 <= best["learning_rate"] <= 1e-3 and best["hidden"] in (32, 64, 128)
+    assert found["verdict"] and found["stress"] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--param", "learning_rte=0.1"], "PPO has no hyperparameter 'learning_rte'"),
+        (["--param", "gamma=2"], "gamma=2"),
+        (["--space", "{hidden: {low: 8, high: 4}}"], "low 8 must be below high 4"),
+    ],
+)
+def test_a_bad_ppo_search_is_one_line(
+    real_candles, tmp_path: Path, capsys, argv: list[str], needle: str
+) -> None:
+    data = tmp_path / "candles.parquet"
+    real_candles.iloc[:3000].to_parquet(data)
+    assert main(["optimize", "--strategy", "ppo", "--data", str(data), "--mlflow-uri", "none", *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err

@@ -101,13 +101,14 @@ class Trial:
     folds: list[float | None]
     returns: np.ndarray
     metrics: dict[str, float] = field(default_factory=dict)
+    held_out: np.ndarray | None = None  # a trial that carries its own tail (PPO: its test split)
 
 
 def hourly(times: np.ndarray, equity: np.ndarray, budget: float) -> np.ndarray:
     return period_returns(times, equity, HOUR_MS, budget)
 
 
-def _scored(
+def score_returns(
     params: dict[str, Any], returns: np.ndarray, folds: int, objective: str, metrics: dict[str, float]
 ) -> Trial:
     scores = [score(part, objective) for part in np.array_split(returns, folds)]
@@ -137,7 +138,7 @@ def evaluate(
     returns = hourly(result.times, result.equity, float(config.budget))
     perf = result.performance
     metrics = {"total_return": perf.total_return, "trades": float(perf.trades), "fees": perf.fees}
-    return _scored(params, returns, folds, objective, metrics)
+    return score_returns(params, returns, folds, objective, metrics)
 
 
 def evaluate_many(
@@ -174,7 +175,7 @@ def evaluate_many(
                     "trades": float(swept.fills),
                     "fees": swept.fees * unit,
                 }
-                out[i] = _scored(swept.params, returns, folds, objective, metrics)
+                out[i] = score_returns(swept.params, returns, folds, objective, metrics)
     for i, params in valid.items():
         if out[i] is None:
             out[i] = evaluate(cls, params, frame, config, folds, objective)

@@ -25,7 +25,8 @@ from botrader.core.research.objective import (
 )
 from botrader.core.research.space import check, declared, from_option
 from botrader.core.strategy.registry import resolve
-from botrader.jobs.research.search import Outcome, Search, absolute_reference, run_local, run_ray
+from botrader.jobs.research.ppo import PpoSpace
+from botrader.jobs.research.search import PPO, Outcome, Search, absolute_reference, run_local, run_ray
 from botrader.jobs.tracking import resolve_uri
 
 
@@ -95,29 +96,45 @@ def prepare(o: Options) -> Request:
     from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles
 
     _check_numbers(o)
-    cls = resolve(o.strategy)
-    cls(**o.params)  # the fixed parameters, checked with the defaults of the rest
-    space = from_option(cls, o.space, o.params) if o.space else declared(cls, o.params)
+    ppo = o.strategy == PPO
+    params = {"fee_rate": o.fee, **o.params} if ppo else o.params
+    cls: Any = PpoSpace if ppo else resolve(o.strategy)
+    cls(**params)  # the fixed parameters, checked with the defaults of the rest
+    space = from_option(cls, o.space, params) if o.space else declared(cls, params)
     check(cls, space)
     market = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
     config = engine_from_options(market, o.budget, o.fee, o.slippage_bps, o.fill)
+    if ppo and o.data is None:
+        raise UserError("--strategy ppo trains on a file: give --data FILE (a dataset or candle file)")
     frame = load_candles(o.data, o.db, o.exchange, market.symbol, o.interval, o.start, o.end)
     search = Search(
         absolute_reference(o.strategy),
         space,
-        dict(o.params),
+        dict(params),
         config,
         o.trials,
         o.folds,
         o.objective,
         o.seed,
         o.concurrency,
+        str(o.data.resolve()) if ppo and o.data else None,
+        o.budget,
     )
     uri = None if o.mlflow_uri == "none" else resolve_uri(o.mlflow_uri)
     if o.report is not None and o.report.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"bad --report {str(o.report)!r}: write an .html file")
-    parts = split(frame, o.holdout, o.embargo)
+    parts = _ppo_split(frame) if ppo else split(frame, o.holdout, o.embargo)
     return Request(search, parts, o.gate, uri, o.experiment, o.ray_address, o.run_name, o.report)
+
+
+def _ppo_split(frame: pd.DataFrame) -> Split:
+    """PPO's own periods (train, validation, then test, as `botrader train` splits them): the
+    trials are judged on validation, the winner's test split is the held-out tail."""
+    from botrader.jobs.rl.data import make_splits
+
+    test_start = int(make_splits(frame).test.frame["open_time"].iloc[0])
+    cut = int(np.searchsorted(frame["open_time"].to_numpy(), test_start))
+    return Split(frame, cut, cut)
 
 
 def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None) -> dict[str, Any]:
@@ -165,10 +182,13 @@ def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str, list[d
     from botrader.core.research.stress import stress
 
     best = outcome.best
-    cls = resolve(request.search.strategy)
-    stressed = stress(cls, best.params, request.split, request.search.config)
+    cls = None if request.search.strategy == PPO else resolve(request.search.strategy)
+    stressed = [] if cls is None else stress(cls, best.params, request.split, request.search.config)
     matrix = np.column_stack([t.returns for t in outcome.trials])
-    tail = held_out(cls, best.params, request.split, request.search.config)
+    if best.held_out is not None:
+        tail = best.held_out
+    else:
+        tail = held_out(cls, best.params, request.split, request.search.config)
     card = judge(matrix, outcome.trials.index(best), tail, request.gate)
     page = card_html(
         f"{request.search.strategy}: {request.search.objective} search, {card.trials} trials",

@@ -23,6 +23,7 @@ from botrader.core.strategy.registry import resolve
 
 OnTrial = Callable[[Trial | None], None]  # None: an invalid parameter set
 BATCH = 16  # proposals swept at once in-process (TPE's first 10 are random anyway)
+PPO = "ppo"  # searched over its hyperparameters (botrader.jobs.research.ppo)
 
 
 @dataclass(slots=True)
@@ -39,6 +40,8 @@ class Search:
     objective: str = "sharpe"
     seed: int = 0
     concurrency: int | None = None  # Ray trials at once (default: the cluster's CPUs)
+    data: str | None = None  # PPO: the candle file each trial trains on (absolute)
+    budget: float = 10_000.0  # PPO: the account each trial trains for
 
 
 @dataclass(slots=True)
@@ -77,14 +80,14 @@ def distributions(space: dict[str, Dimension]) -> dict[str, Any]:
 
 
 def _trial(search: Search, frame: pd.DataFrame, sampled: dict[str, Any]) -> Trial | None:
+    params = {**search.fixed, **sampled}
     try:
+        if search.strategy == PPO:
+            from botrader.jobs.research.ppo import ppo_trial
+
+            return ppo_trial(str(search.data), search.budget, params, search.folds, search.objective)
         return evaluate(
-            resolve(search.strategy),
-            {**search.fixed, **sampled},
-            frame,
-            search.config,
-            search.folds,
-            search.objective,
+            resolve(search.strategy), params, frame, search.config, search.folds, search.objective
         )
     except UserError:
         return None
@@ -106,12 +109,15 @@ def run_local(search: Search, frame: pd.DataFrame, on_trial: OnTrial | None = No
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=search.seed))
     space, outcome, cache = distributions(search.space), Outcome(), {}
-    cls = resolve(search.strategy)
-    batch = BATCH if supports(cls, search.config) is None else 1
+    cls = None if search.strategy == PPO else resolve(search.strategy)
+    batch = BATCH if cls is not None and supports(cls, search.config) is None else 1
     for start in range(0, search.trials, batch):
         asked = [study.ask(space) for _ in range(min(batch, search.trials - start))]
-        sets = [{**search.fixed, **a.params} for a in asked]
-        found = evaluate_many(cls, sets, frame, search.config, search.folds, search.objective, cache)
+        if cls is None:  # PPO: each trial a training run
+            found = [_trial(search, frame, a.params) for a in asked]
+        else:
+            sets = [{**search.fixed, **a.params} for a in asked]
+            found = evaluate_many(cls, sets, frame, search.config, search.folds, search.objective, cache)
         for proposal, trial in zip(asked, found, strict=True):
             if trial is None:
                 study.tell(proposal, state=optuna.trial.TrialState.FAIL)

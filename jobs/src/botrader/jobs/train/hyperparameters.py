@@ -3,7 +3,8 @@ only list. `botrader train`'s options, the TrainingRun CRD's `spec.hyperparamete
 (checked by a test, field for field: name, type, default, bounds) and the operator's command
 lines (`botrader.core.training_spec`: camelCase key → `--kebab-case` flag) all derive from it.
 
-Bounds sit in each field's metadata (`ge`, `gt`, `le`, `lt`, `choices`); cross-field rules are
+Bounds sit in each field's metadata (`ge`, `gt`, `le`, `lt`, `choices`), and for the fields
+`botrader optimize --strategy ppo` searches, the space (`search`, `log`); cross-field rules are
 in `validate`. No torch here, so the CLI can describe training without importing it.
 """
 
@@ -27,7 +28,7 @@ def _p(default: Any, **bounds: Any) -> Any:
 class Hyperparameters:
     total_timesteps: int = _p(200_000, gt=0)
     """environment steps over all parallel environments"""
-    learning_rate: float = _p(3e-4, gt=0)
+    learning_rate: float = _p(3e-4, gt=0, search=(1e-5, 1e-3), log=True)
     """Adam's step size (annealed linearly to 0 when `anneal_lr`)"""
     num_envs: int = _p(64, ge=1)
     """parallel environments, stepped as one array operation"""
@@ -37,7 +38,7 @@ class Hyperparameters:
     """anneal the learning rate linearly to 0"""
     gamma: float = _p(0.99, gt=0, le=1)
     """discount factor"""
-    gae_lambda: float = _p(0.95, ge=0, le=1)
+    gae_lambda: float = _p(0.95, ge=0, le=1, search=(0.8, 0.99))
     """GAE's bias/variance trade-off"""
     num_minibatches: int = _p(4, ge=1)
     """minibatches per update epoch (must divide num_envs x num_steps)"""
@@ -49,13 +50,13 @@ class Hyperparameters:
     """the surrogate objective's clipping"""
     clip_vloss: bool = _p(True)
     """clip the value loss like the policy's"""
-    ent_coef: float = _p(0.0, ge=0)
+    ent_coef: float = _p(0.0, ge=0, search=(0.0, 0.05))
     """entropy bonus"""
     vf_coef: float = _p(0.5, ge=0)
     """value loss weight"""
     max_grad_norm: float = _p(0.5, gt=0)
     """gradient clipping (global norm)"""
-    hidden: int = _p(64, ge=1, le=4096)
+    hidden: int = _p(64, ge=1, le=4096, search=[32, 64, 128])
     """width of the two hidden layers of actor and critic"""
     eval_every: int = _p(5, ge=1)
     """updates between validation runs"""
@@ -67,7 +68,7 @@ class Hyperparameters:
     """fee per fill, as a fraction of its notional"""
     slippage_bps: float = _p(0.0, ge=0, lt=1000)
     """slippage against the agent, in basis points"""
-    action_deadzone: float = _p(0.2, ge=0, lt=1)
+    action_deadzone: float = _p(0.2, ge=0, lt=1, search=(0.0, 0.5))
     """|action| below this is a hold: no order, no fee (the same rule when trading). Chosen
     on validation among 0, 0.1, 0.2, 0.3, 0.5 (seed 1, budget 10,000): without it the
     deterministic policy nudges the position on almost every candle and fees eat it"""
@@ -112,7 +113,7 @@ def check_bounds(name: str, value: Any, bounds: Any) -> None:
         ("le", lambda v, b: v <= b, "<="),
         ("lt", lambda v, b: v < b, "<"),
     )
-    for key, ok, symbol in rules:
+    for key, ok, symbol in rules:  # `search` and `log` are the optimiser's, not bounds
         if key in bounds and not ok(value, bounds[key]):
             raise UserError(f"bad {name} {value!r}: must be {symbol} {bounds[key]}")
     if "choices" in bounds and value not in bounds["choices"]:

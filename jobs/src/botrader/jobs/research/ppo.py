@@ -1,0 +1,111 @@
+"""PPO hyperparameter searches: `botrader optimize --strategy ppo`. Each trial is a short
+training run on the train split, its checkpoints validated through the engine; the kept
+checkpoint's hourly validation returns are the trial's returns (the PBO matrix's column) and
+its test-split returns the held-out tail. The space comes from `Hyperparameters` (each field's
+`search`), narrowed or widened by `--space` exactly as a strategy's is."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+from botrader.core.research.objective import Trial, hourly, score_returns
+from botrader.core.strategy.params import Param
+from botrader.jobs.train.hyperparameters import Hyperparameters
+
+NAME = "ppo"
+SCALARS = (int, float, bool, str)
+
+
+def _param(f: Any, kind: type) -> Param:
+    meta = dict(f.metadata)
+    choices = tuple(meta["choices"]) if "choices" in meta else None
+    bounds = {k: meta[k] for k in ("ge", "gt", "le", "lt") if k in meta}
+    default = kind(f.default)
+    return Param(
+        default, choices=choices, search=meta.get("search"), log=meta.get("log", False), name=f.name, **bounds
+    )
+
+
+HINTS = typing.get_type_hints(Hyperparameters)
+
+
+class PpoSpace:
+    """What `botrader.core.research.space` reads of a strategy, for PPO's hyperparameters."""
+
+    name = NAME
+    params: typing.ClassVar[dict[str, Param]] = {
+        f.name: _param(f, HINTS[f.name]) for f in fields(Hyperparameters) if HINTS[f.name] in SCALARS
+    }
+
+    def __init__(self, **values: Any) -> None:
+        """Checked as `botrader train` checks them (bounds, then the cross-field rules)."""
+        for name, value in values.items():
+            if name not in self.params:
+                known = ", ".join(sorted(self.params))
+                from botrader.core.errors import UserError
+
+                raise UserError(
+                    f"bad --param {name}: PPO has no hyperparameter {name!r} (its hyperparameters: {known})"
+                )
+            values[name] = self.params[name].coerce(NAME, value)
+        Hyperparameters(**values).validate()
+
+
+def ppo_trial(data: str, budget: float, params: dict[str, Any], folds: int, objective: str) -> Trial:
+    """Train with `params`, keep the validation-best checkpoint, test it once."""
+    from botrader.jobs.train.model import ActionPredictor
+    from botrader.jobs.train.run import (
+        TrainRequest,
+        backtest_period,
+        load_splits,
+    )
+    from botrader.jobs.train.strategy import Ppo
+
+    hp = replace(Hyperparameters(), **params)
+    request = TrainRequest(data=Path(data), budgets=[budget], hyperparameters=hp, ray_address="none")
+    frame, splits = load_splits(request)
+    logger = _Validator(request, budget, frame, splits)
+    from botrader.jobs.train import ppo
+
+    agent = ppo.train(hp, splits.train, budget, logger, market=request.market)
+    agent.load_state_dict(logger.best.state)
+    predictor = ActionPredictor.from_agent(agent, splits.config, logger.meta)
+    test = backtest_period(
+        Ppo.with_predictor(predictor), frame, splits.test.frame, request.engine_config(budget)
+    )
+    validated = logger.best.validated[logger.best.index]
+    perf = logger.best.performance
+    metrics = {"total_return": perf.total_return, "trades": float(perf.trades), "fees": perf.fees}
+    trial = score_returns(params, validated, folds, objective, metrics)
+    trial.held_out = hourly(test.times, test.equity, budget)
+    return trial
+
+
+class _Validator:
+    """Validates every `eval_every` updates, as training does (`UpdateLogger`), without
+    logging each trial's updates to MLflow."""
+
+    def __init__(self, request: Any, budget: float, frame: Any, splits: Any) -> None:
+        from botrader.jobs.train.model import ModelMeta
+        from botrader.jobs.train.run import BestCheckpoint, UpdateLogger
+
+        hp = request.hyperparameters
+        self.meta = ModelMeta(
+            budget,
+            hp.fee_rate,
+            request.symbol,
+            request.interval,
+            hp.hidden,
+            splits.config.obs_dim,
+            hp.action_deadzone,
+        )
+        self.logger = UpdateLogger(request, budget, frame, splits, self.meta, None)
+        self.best: BestCheckpoint = self.logger.best
+        self.budget, self.hp = budget, hp
+
+    def __call__(self, stats: Any, agent: Any) -> None:
+        if stats.iteration % self.hp.eval_every == 0 or stats.iteration == self.hp.num_iterations:
+            self.best.offer(agent, self.logger.validate(agent), self.budget)
