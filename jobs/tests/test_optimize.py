@@ -71,7 +71,15 @@ def test_the_negative_control_finds_no_skill_in_shuffled_returns(
     assert found["dsr"] < 0.5 and 0.2 < found["pbo"] < 0.9
     assert found["verdict"].startswith("no evidence of skill")
     stressed = {r["variant"]: r for r in found["stress"]}
-    assert list(stressed) == ["as searched", "2x fees", "3x fees", "next_open fills", "participation 0.1"]
+    assert list(stressed) == [
+        "as searched",
+        "2x fees",
+        "3x fees",
+        "next_open fills",
+        "participation 0.1",
+        "baseline simple_rsi",
+        "baseline rsi_sma",
+    ]
     assert stressed["as searched"]["return"] == pytest.approx(found["best"]["oos"]["return"], abs=1e-9)
     assert stressed["3x fees"]["return"] <= stressed["as searched"]["return"]
 

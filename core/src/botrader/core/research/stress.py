@@ -1,6 +1,7 @@
 """The winner under worse conditions than it was chosen in, on the held-out tail: 2× and 3×
 fees, next-open fills, a participation cap — and what its trading costs: turnover, fees as a
-share of gross PnL, and buy-and-hold scaled to the same exposure. A result that survives only
+share of gross PnL, and buy-and-hold scaled to the same exposure; beside it the rule baselines
+on the same tail. A result that survives only
 the conditions it was searched under is not a result."""
 
 from __future__ import annotations
@@ -39,28 +40,35 @@ def _run(cls: type[Strategy], params: dict[str, Any], split: Split, config: Engi
     return run_backtest(frame, strategy, config, warmup=lead)
 
 
+BASELINES = ("simple_rsi", "rsi_sma")  # the rule strategies at their defaults: same tail, same costs
+
+
+def _row(name: str, result: BacktestResult, budget: float) -> dict[str, Any]:
+    perf = result.performance
+    gross = perf.final_equity - budget + perf.fees
+    return {
+        "variant": name,
+        "return": perf.total_return,
+        "sharpe": _finite(sharpe_of(hourly(result.times, result.equity, budget))),
+        "fills": perf.trades,
+        "turnover": perf.turnover,
+        "fee_share": perf.fees / gross if gross > 0 else None,
+        "exposure": perf.exposure,
+        "exposure_matched_buy_and_hold": perf.buy_and_hold_return * perf.exposure,
+    }
+
+
 def stress(
     cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig
 ) -> list[dict[str, Any]]:
     """One row per variant: held-out return, Sharpe per hour, fills, turnover, fees as a share
-    of gross PnL (None when the gross PnL is not positive), exposure-matched buy-and-hold."""
-    rows = []
-    for name, variant in variants(config).items():
-        perf = (result := _run(cls, params, split, variant)).performance
-        budget = float(variant.budget)
-        gross = perf.final_equity - budget + perf.fees
-        rows.append(
-            {
-                "variant": name,
-                "return": perf.total_return,
-                "sharpe": _finite(sharpe_of(hourly(result.times, result.equity, budget))),
-                "fills": perf.trades,
-                "turnover": perf.turnover,
-                "fee_share": perf.fees / gross if gross > 0 else None,
-                "exposure": perf.exposure,
-                "exposure_matched_buy_and_hold": perf.buy_and_hold_return * perf.exposure,
-            }
-        )
+    of gross PnL (None when the gross PnL is not positive), exposure-matched buy-and-hold; then
+    the baselines on the same tail and costs: the rule strategies at their defaults."""
+    from botrader.core.strategy.registry import resolve
+
+    budget = float(config.budget)
+    rows = [_row(name, _run(cls, params, split, v), budget) for name, v in variants(config).items()]
+    rows += [_row(f"baseline {ref}", _run(resolve(ref), {}, split, config), budget) for ref in BASELINES]
     return rows
 
 
