@@ -123,3 +123,21 @@ def test_a_winner_that_never_trades_is_no_evidence_of_skill() -> None:
     card = judge(search, 7, np.zeros(100))
     assert card.winner_idle and card.dsr == 0.0 and not card.passes
     assert card.verdict.startswith("no evidence of skill") and "never trades" in card.verdict
+
+
+def test_cpcv_gives_the_papers_number_of_paths_and_sees_a_planted_skill() -> None:
+    """N=6 groups, k=2: C(6,2) = 15 splits and φ = 2/6·15 = 5 paths. A trial that is good
+    everywhere is picked on every split (its paths are its own returns); noise trials give
+    paths around zero."""
+    from botrader.core.research.cpcv import cpcv_paths
+
+    rng = np.random.default_rng(11)
+    noise = rng.normal(0.0, 0.01, size=(600, 20))
+    found = cpcv_paths(noise)
+    assert found is not None and found.splits == 15 and len(found.sharpes) == 5
+    assert abs(found.median) < 0.1
+    skilled = noise.copy()
+    skilled[:, 3] += 0.01  # Sharpe about 1 per period, everywhere
+    picked = cpcv_paths(skilled)
+    assert picked is not None and picked.quantile(0.0) > 0.7
+    assert cpcv_paths(noise[:20]) is None  # too few periods for six groups

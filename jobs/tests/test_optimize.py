@@ -52,6 +52,7 @@ def test_the_positive_control_finds_the_leak_and_trusts_it(real_candles, tmp_pat
     assert found["trials"] == 30 and found["best"]["params"]["shift"] == -1
     assert found["best"]["oos"]["sharpe"] > 1.0  # per hour
     assert found["pbo"] < 0.1 and found["dsr"] > 0.5 and found["passes"]
+    assert found["card"]["cpcv_paths"] == 5 and found["card"]["cpcv_sharpe"][0] > 0.5  # every path sees it
     assert found["verdict"].startswith("evidence of skill")
     text = page.read_text()  # the card's page: the verdict and its four pictures
     assert found["verdict"] in text and text.count("<svg") == 4 and "best by luck" in text

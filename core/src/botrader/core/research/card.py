@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from botrader.core.research.cpcv import cpcv_paths
 from botrader.core.research.pbo import probability_of_overfitting
 from botrader.core.research.sharpe import (
     block_bootstrap,
@@ -44,6 +45,8 @@ class Card:
     oos_return_ci: tuple[float, float] | None = None
     gate: Gate = field(default_factory=Gate)
     winner_idle: bool = False  # the chosen trial never changed the equity: staying out won
+    cpcv_sharpe: tuple[float, float, float] | None = None  # 5th, 50th, 95th percentile over CPCV paths
+    cpcv_paths: int = 0
 
     @property
     def passes(self) -> bool:
@@ -103,6 +106,8 @@ def judge(search: np.ndarray, best: int, held_out: np.ndarray | None, gate: Gate
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
     dsr = deflated_sharpe(chosen, trials, variance) if chosen else (0.0 if idle else None)
     outside = moments(held_out) if held_out is not None else None
+    paths = cpcv_paths(search)
+    spread = (paths.quantile(0.05), paths.median, paths.quantile(0.95)) if paths and paths.sharpes else None
     return Card(
         trials=trials,
         periods=periods,
@@ -116,4 +121,6 @@ def judge(search: np.ndarray, best: int, held_out: np.ndarray | None, gate: Gate
         oos_return_ci=block_bootstrap(held_out, compound_return) if held_out is not None else None,
         gate=gate,
         winner_idle=idle,
+        cpcv_sharpe=spread,
+        cpcv_paths=len(paths.sharpes) if paths else 0,
     )

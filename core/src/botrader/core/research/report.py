@@ -188,6 +188,10 @@ def _figures(card: Card, result: dict[str, Any]) -> list[tuple[str, str]]:
         ("held-out return", f(card.oos_return, True)),
         ("held-out Sharpe per hour", f(card.oos_sharpe)),
         ("PSR of the held-out Sharpe", f(card.psr)),
+        (
+            "CPCV paths' Sharpe per hour (5/50/95%)",
+            "n/a" if not card.cpcv_sharpe else " / ".join(f(v) for v in card.cpcv_sharpe),
+        ),
         ("gate", f"PBO ≤ {card.gate.max_pbo:g}, DSR ≥ {card.gate.min_dsr:g}"),
     ]
 

@@ -297,6 +297,7 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
         ("PBO (CSCV over all trials)", f(result["pbo"])),
         ("Deflated Sharpe", f(result["dsr"])),
         ("PSR of the held-out Sharpe", f(result["psr"])),
+        ("CPCV paths' Sharpe per hour (5/50/95%)", _spread(result["card"])),
         ("held out from", f"{result['held_out']['start']} ({result['held_out']['candles']:,} candles)"),
     ]
     if result["mlflow_run_id"]:
@@ -329,6 +330,13 @@ def stress_table(rows: list[dict[str, Any]]) -> Any:
             f(r["exposure_matched_buy_and_hold"], True),
         )
     return table
+
+
+def _spread(card: dict[str, Any]) -> str:
+    spread = card.get("cpcv_sharpe")
+    if not spread:
+        return "n/a"
+    return " / ".join(f"{v:.3f}" for v in spread) + f" ({card['cpcv_paths']} paths)"
 
 
 def _short(value: Any) -> str:
