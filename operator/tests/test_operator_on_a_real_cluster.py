@@ -726,3 +726,54 @@ def test_a_bot_takes_its_params_from_a_search_once_the_verdict_passes(cluster) -
         wait(lambda: get(plane, "TradingBot", "rsi-tuned")["status"].get("searchedParams") == best, "status")
         kubectl(plane, "delete", "tradingbot", "rsi-tuned", "--wait=true")
         kubectl(plane, "delete", "optimizationrun", "tuning", "--wait=true")
+
+
+@pytest.mark.slow
+def test_a_ppo_bot_on_champion_rolls_when_the_alias_moves(cluster) -> None:
+    """modelRef models:/NAME@champion: the operator resolves the alias on a real `mlflow
+    server` to a version URI for the trader's config; `botrader promote` moving the alias rolls
+    the trader (a new config hash) onto the new version."""
+    from mlflow import MlflowClient
+
+    from tests.support.servers import MlflowServer
+
+    plane, identity, workdir, _ = cluster
+    server = MlflowServer().start()
+    try:
+        client = MlflowClient(tracking_uri=server.url)
+        experiment = client.create_experiment("aliases")
+        client.create_registered_model("ppo-champ")
+        for _ in range(2):
+            run = client.create_run(experiment).info.run_id
+            client.create_model_version("ppo-champ", f"runs:/{run}/model", run_id=run)
+        client.set_registered_model_alias("ppo-champ", "champion", "1")
+        ppo = yaml.safe_load((REPO / "examples" / "tradingbot-ppo.yaml").read_text())
+        ppo["metadata"] = {"name": "ppo-champ", "namespace": "default"}
+        ppo["spec"]["strategy"]["modelRef"] = "models:/ppo-champ@champion"
+
+        def traded() -> str:
+            config = yaml.safe_load(get(plane, "ConfigMap", "ppo-champ-config")["data"]["bot.yaml"])
+            return config["spec"]["strategy"]["modelRef"]
+
+        def config_hash() -> str:
+            template = get(plane, "Deployment", "ppo-champ-trader")["spec"]["template"]
+            return template["metadata"]["annotations"]["botrader.io/config-hash"]
+
+        with operator_process(
+            plane, identity, workdir, "--standalone", env={"MLFLOW_TRACKING_URI": server.url}
+        ):
+            apply(plane, [ppo])
+            wait(lambda: traded() == "models:/ppo-champ/1", "the trader runs version 1")
+            first = config_hash()
+            client.set_registered_model_alias("ppo-champ", "champion", "2")  # what botrader promote does
+            wait(lambda: traded() == "models:/ppo-champ/2", "the trader follows the alias", 60)
+            wait(lambda: config_hash() != first, "and rolls")
+            wait(
+                lambda: (
+                    get(plane, "TradingBot", "ppo-champ")["status"].get("modelUri") == "models:/ppo-champ/2"
+                ),
+                "status",
+            )
+            kubectl(plane, "delete", "tradingbot", "ppo-champ", "--wait=true")
+    finally:
+        server.stop()

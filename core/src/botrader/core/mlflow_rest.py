@@ -75,6 +75,13 @@ class MlflowRest:
             for m in found.get("registered_models") or []
         ]
 
+    def alias_version(self, name: str, alias: str) -> str | None:
+        """The version a registered model's alias points at; None when it points nowhere."""
+        response = self._call("GET", "registered-models/alias", params={"name": name, "alias": alias})
+        if response.status_code == 404:
+            return None
+        return str(self._json(response)["model_version"]["version"])
+
     def run_data(self, run_id: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
         """A run's metrics (latest values), params and tags."""
         return run_fields(self._json(self._call("GET", "runs/get", params={"run_id": run_id}))["run"])

@@ -32,6 +32,24 @@ def training_run_ref(spec: dict[str, Any]) -> str | None:
     return str(ref)
 
 
+ALIAS = re.compile(r"^models:/([^/@]+)@([A-Za-z0-9_-]+)$")
+
+
+def alias_ref(spec: dict[str, Any]) -> tuple[str, str] | None:
+    """(model, alias) when a PPO bot's modelRef is an alias URI (models:/NAME@champion): the
+    operator follows the alias, so a promotion rolls the trader."""
+    strategy = spec.get("strategy") or {}
+    found = ALIAS.match(str(strategy.get("modelRef") or "")) if strategy.get("type") == "ppo" else None
+    return (found.group(1), found.group(2)) if found else None
+
+
+def resolve_alias(name: str, alias: str, version: str | None) -> Resolution:
+    if version is None:
+        return Resolution(False, "AliasUnresolved", f"registered model {name} has no @{alias}")
+    uri = f"models:/{name}/{version}"
+    return Resolution(True, "Resolved", f"{name}@{alias}: version {version}", uri)
+
+
 def resolve(spec: dict[str, Any], run_name: str, run: dict[str, Any] | None, namespace: str) -> Resolution:
     if run is None:
         return Resolution(

@@ -39,15 +39,33 @@ async def apply_child(child: dict[str, Any], body: Any, applier: Applier) -> Non
 
 
 async def resolve_model(
-    spec: dict[str, Any], namespace: str, applier: Applier
+    spec: dict[str, Any], namespace: str, applier: Applier, mlflow_uri: str = ""
 ) -> tuple[dict[str, Any], models.Resolution | None]:
     """The spec as the trader should run it: a modelRef naming a TrainingRun becomes that
-    run's model URI (None: the bot needs no run)."""
+    run's model URI, an alias URI (models:/NAME@champion) the version it points at now, so a
+    promotion rolls the trader (None: nothing to resolve)."""
     ref = models.training_run_ref(spec)
-    if ref is None:
+    aliased = models.alias_ref(spec) if mlflow_uri else None
+    if ref is not None:
+        model = models.resolve(spec, ref, await applier.get("TrainingRun", namespace, ref), namespace)
+    elif aliased is not None:
+        model = await _follow_alias(mlflow_uri, *aliased)
+    else:
         return spec, None
-    model = models.resolve(spec, ref, await applier.get("TrainingRun", namespace, ref), namespace)
     return (models.with_model(spec, model.model_uri) if model.ready and model.model_uri else spec), model
+
+
+async def _follow_alias(mlflow_uri: str, name: str, alias: str) -> models.Resolution:
+    from botrader.core.mlflow_rest import MlflowRest, MlflowUnavailable
+
+    def read() -> str | None:
+        with MlflowRest(mlflow_uri, timeout=10.0) as rest:
+            return rest.alias_version(name, alias)
+
+    try:
+        return models.resolve_alias(name, alias, await asyncio.to_thread(read))
+    except MlflowUnavailable as exc:
+        return models.Resolution(False, "MLflowUnavailable", str(exc)[:300])
 
 
 async def resolve_params(
@@ -61,10 +79,12 @@ async def resolve_params(
     return (paramsref.with_params(spec, found.params) if found.ready else spec), found
 
 
-async def resolve_references(spec: dict[str, Any], namespace: str, applier: Applier) -> Resolved:
+async def resolve_references(
+    spec: dict[str, Any], namespace: str, applier: Applier, mlflow_uri: str = ""
+) -> Resolved:
     """Both references a bot's strategy may hold: the model it trades, the parameters it uses."""
     (with_model, model), (_, params) = await asyncio.gather(
-        resolve_model(spec, namespace, applier), resolve_params(spec, namespace, applier)
+        resolve_model(spec, namespace, applier, mlflow_uri), resolve_params(spec, namespace, applier)
     )
     effective = paramsref.with_params(with_model, params.params) if params and params.ready else with_model
     return effective, model, params
@@ -92,7 +112,8 @@ async def apply_bot(
     this rollout."""
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
     (effective, model, params), source = await asyncio.gather(
-        resolve_references(spec, namespace, applier), strategy_source.inspect(spec, namespace, applier)
+        resolve_references(spec, namespace, applier, settings.mlflow_uri),
+        strategy_source.inspect(spec, namespace, applier),
     )
     hold = waiting(model, params) or source.problem is not None or strategy_failed
     children = builders.bot_children(name, namespace, effective, settings, hold, source.hash)
@@ -181,7 +202,7 @@ async def refresh_status(
     known = body.get("status") or {}
     applier = Applier()
     (_, model, params), source, (row, stale) = await asyncio.gather(
-        resolve_references(spec, namespace, applier),
+        resolve_references(spec, namespace, applier, settings.mlflow_uri),
         strategy_source.inspect(spec, namespace, applier),
         _trader_state(settings, name),
     )
