@@ -143,34 +143,29 @@ def report_strategy(
 
 def report_params(body: Any, params: paramsref.ParamsResolution | None, patch: Any) -> None:
     """The searched parameters in status, and an Event when they change or the bot waits."""
-    if params is None:
-        return
-    current = (body.get("status") or {}).get("searchedParams")
-    if params.ready and params.params != current:
-        patch.status["searchedParams"] = params.params
-        kopf.info(body, reason="ParamsResolved", message=params.message[:1000])
-    elif not params.ready:
-        if current is not None:
-            patch.status["searchedParams"] = None  # the search is gone or failed its gate again
-        reasons = {c.get("type"): c.get("reason") for c in (body.get("status") or {}).get("conditions") or []}
-        if reasons.get("ParamsReady") != params.reason:
-            kopf.warn(body, reason=params.reason, message=params.message[:1000])
+    if params is not None:
+        _report(body, patch, params, "searchedParams", params.params, "ParamsReady", "ParamsResolved")
 
 
 def report_model(body: Any, model: models.Resolution | None, patch: Any) -> None:
     """The model in status, and an Event when it changes (resolved, or why the bot waits)."""
-    if model is None:
-        return
-    current = (body.get("status") or {}).get("modelUri")
-    if model.ready and model.model_uri != current:
-        patch.status["modelUri"] = model.model_uri
-        kopf.info(body, reason="ModelResolved", message=model.message)
-    elif not model.ready:
-        if current:
-            patch.status["modelUri"] = None  # the run is gone or failed: the trader holds again
+    if model is not None:
+        _report(body, patch, model, "modelUri", model.model_uri, "ModelReady", "ModelResolved")
+
+
+def _report(body: Any, patch: Any, found: Any, field: str, value: Any, condition: str, resolved: str) -> None:
+    """What a reference resolved to, in status.`field`; an Event when it changes, and a Warning
+    when the bot starts waiting for another reason (the run or search gone, failed, refused)."""
+    current = (body.get("status") or {}).get(field)
+    if found.ready and value != current:
+        patch.status[field] = value
+        kopf.info(body, reason=resolved, message=found.message[:1000])
+    elif not found.ready:
+        if current is not None:
+            patch.status[field] = None  # the trader holds again
         reasons = {c.get("type"): c.get("reason") for c in (body.get("status") or {}).get("conditions") or []}
-        if reasons.get("ModelReady") != model.reason:
-            kopf.warn(body, reason=model.reason, message=model.message)
+        if reasons.get(condition) != found.reason:
+            kopf.warn(body, reason=found.reason, message=found.message[:1000])
 
 
 async def record_spec_change(
