@@ -11,6 +11,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from botrader.core.errors import UserError
 from botrader.core.research.objective import Trial, hourly, score_returns
 from botrader.core.strategy.params import Param
 from botrader.jobs.train.hyperparameters import Hyperparameters
@@ -45,8 +46,6 @@ class PpoSpace:
         for name, value in values.items():
             if name not in self.params:
                 known = ", ".join(sorted(self.params))
-                from botrader.core.errors import UserError
-
                 raise UserError(
                     f"bad --param {name}: PPO has no hyperparameter {name!r} (its hyperparameters: {known})"
                 )
@@ -55,21 +54,17 @@ class PpoSpace:
 
 
 def ppo_trial(data: str, budget: float, params: dict[str, Any], folds: int, objective: str) -> Trial:
-    """Train with `params`, keep the validation-best checkpoint, test it once."""
+    """Train with `params`, keep the validation-best checkpoint, test it once (torch and the
+    training code load here, in the trial, not when the command starts)."""
+    from botrader.jobs.train import ppo
     from botrader.jobs.train.model import ActionPredictor
-    from botrader.jobs.train.run import (
-        TrainRequest,
-        backtest_period,
-        load_splits,
-    )
+    from botrader.jobs.train.run import TrainRequest, backtest_period, load_splits
     from botrader.jobs.train.strategy import Ppo
 
     hp = replace(Hyperparameters(), **params)
     request = TrainRequest(data=Path(data), budgets=[budget], hyperparameters=hp, ray_address="none")
     frame, splits = load_splits(request)
     logger = _Validator(request, budget, frame, splits)
-    from botrader.jobs.train import ppo
-
     agent = ppo.train(hp, splits.train, budget, logger, market=request.market)
     agent.load_state_dict(logger.best.state)
     predictor = ActionPredictor.from_agent(agent, splits.config, logger.meta)
