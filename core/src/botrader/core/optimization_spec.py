@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botrader.core.training_spec import period_flags
+
 DEFAULT_EXPERIMENT = "botrader-optimize"  # the CRD's default too
 
 
@@ -27,18 +29,11 @@ def optimize_command(
     """The command line; candles from spec.dataset.path (`data_path` overrides it) or from the
     database ($BOTRADER_DB_URL) over spec.dataset's period."""
     dataset = spec["dataset"]
-    command = ["botrader", "optimize", "--strategy", strategy_reference(spec), "--symbol", spec["symbol"]]
+    command = ["botrader", "optimize", "--strategy", strategy_reference(spec)]
     if "path" in dataset:
-        command += ["--data", data_path or dataset["path"]]
+        command += ["--symbol", spec["symbol"], "--data", data_path or dataset["path"]]
     else:
-        command += [
-            "--interval",
-            spec.get("interval", "1m"),
-            "--start",
-            dataset["start"],
-            "--end",
-            dataset["end"],
-        ]
+        command += period_flags(spec)
     for key, value in sorted(((spec.get("strategy") or {}).get("params") or {}).items()):
         command += ["--param", f"{key}={json.dumps(value)}"]
     if spec.get("space"):

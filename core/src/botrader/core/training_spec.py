@@ -23,6 +23,22 @@ def hyperparameter_flags(hyperparameters: dict[str, Any]) -> list[str]:
     return flags
 
 
+def period_flags(spec: dict[str, Any]) -> list[str]:
+    """spec.symbol, spec.interval and spec.dataset's period as command options (a TrainingRun's
+    dataset build, an OptimizationRun's search over the database)."""
+    dataset = spec["dataset"]
+    return [
+        "--symbol",
+        spec["symbol"],
+        "--interval",
+        spec.get("interval", "1m"),
+        "--start",
+        dataset["start"],
+        "--end",
+        dataset["end"],
+    ]
+
+
 def train_command(
     name: str,
     spec: dict[str, Any],
@@ -42,23 +58,7 @@ def train_command(
         data = data_path or dataset["path"]
     else:
         data = f"{workdir}/dataset.parquet"
-        steps.append(
-            [
-                "botrader",
-                "dataset",
-                "build",
-                "--symbol",
-                spec["symbol"],
-                "--interval",
-                spec.get("interval", "1m"),
-                "--start",
-                dataset["start"],
-                "--end",
-                dataset["end"],
-                "--out",
-                data,
-            ]
-        )
+        steps.append(["botrader", "dataset", "build", *period_flags(spec), "--out", data])
     train = [
         "botrader",
         "train",

@@ -182,9 +182,14 @@ def evaluate_many(
     return out
 
 
-def held_out(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> np.ndarray:
-    """The chosen parameters' hourly returns on the held-out tail, warmed on what precedes it."""
+def held_out_run(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> Any:
+    """The chosen parameters' backtest of the held-out tail, warmed on what precedes it."""
     strategy = cls(**params)
     frame, lead = split.held_out(strategy.warmup_length())
-    result = run_backtest(frame, strategy, config, warmup=lead)
+    return run_backtest(frame, strategy, config, warmup=lead)
+
+
+def held_out(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> np.ndarray:
+    """The chosen parameters' hourly returns on the held-out tail."""
+    result = held_out_run(cls, params, split, config)
     return hourly(result.times, result.equity, float(config.budget))

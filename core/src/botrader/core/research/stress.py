@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from botrader.core.engine.backtest import BacktestResult, run_backtest
+from botrader.core.engine.backtest import BacktestResult
 from botrader.core.engine.engine import EngineConfig
-from botrader.core.research.objective import Split, hourly
+from botrader.core.research.objective import Split, held_out_run, hourly
 from botrader.core.research.sharpe import sharpe_of
 from botrader.core.strategy.base import Strategy
 
@@ -32,12 +32,6 @@ def variants(config: EngineConfig) -> dict[str, EngineConfig]:
         "next_open fills": changed(fill="next_open"),
         f"participation {PARTICIPATION:g}": changed(participation=PARTICIPATION),
     }
-
-
-def _run(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> BacktestResult:
-    strategy = cls(**params)
-    frame, lead = split.held_out(strategy.warmup_length())
-    return run_backtest(frame, strategy, config, warmup=lead)
 
 
 BASELINES = ("simple_rsi", "rsi_sma")  # the rule strategies at their defaults: same tail, same costs
@@ -67,8 +61,10 @@ def stress(
     from botrader.core.strategy.registry import resolve
 
     budget = float(config.budget)
-    rows = [_row(name, _run(cls, params, split, v), budget) for name, v in variants(config).items()]
-    rows += [_row(f"baseline {ref}", _run(resolve(ref), {}, split, config), budget) for ref in BASELINES]
+    rows = [_row(name, held_out_run(cls, params, split, v), budget) for name, v in variants(config).items()]
+    rows += [
+        _row(f"baseline {ref}", held_out_run(resolve(ref), {}, split, config), budget) for ref in BASELINES
+    ]
     return rows
 
 

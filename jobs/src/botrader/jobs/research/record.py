@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from typing import Any
 
 from botrader.core.research.card import Card
@@ -92,6 +93,4 @@ class SearchRecord:
 
 
 def _now_ms() -> int:
-    import time
-
     return int(time.time() * 1000)

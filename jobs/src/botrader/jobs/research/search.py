@@ -5,6 +5,7 @@ result is every valid trial's returns on the search set, the input the honesty c
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -79,6 +80,13 @@ def distributions(space: dict[str, Dimension]) -> dict[str, Any]:
     return out
 
 
+@functools.cache
+def _strategy(ref: str) -> Any:
+    """The class once per process (driver or Ray worker): resolving a file reference imports
+    the file again, which every trial would otherwise do."""
+    return resolve(ref)
+
+
 def _trial(search: Search, frame: pd.DataFrame, sampled: dict[str, Any]) -> Trial | None:
     params = {**search.fixed, **sampled}
     try:
@@ -87,7 +95,7 @@ def _trial(search: Search, frame: pd.DataFrame, sampled: dict[str, Any]) -> Tria
 
             return ppo_trial(str(search.data), search.budget, params, search.folds, search.objective)
         return evaluate(
-            resolve(search.strategy), params, frame, search.config, search.folds, search.objective
+            _strategy(search.strategy), params, frame, search.config, search.folds, search.objective
         )
     except UserError:
         return None
@@ -109,7 +117,7 @@ def run_local(search: Search, frame: pd.DataFrame, on_trial: OnTrial | None = No
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=search.seed))
     space, outcome, cache = distributions(search.space), Outcome(), {}
-    cls = None if search.strategy == PPO else resolve(search.strategy)
+    cls = None if search.strategy == PPO else _strategy(search.strategy)
     batch = BATCH if cls is not None and supports(cls, search.config) is None else 1
     for start in range(0, search.trials, batch):
         asked = [study.ask(space) for _ in range(min(batch, search.trials - start))]

@@ -58,11 +58,6 @@ def with_searched_params(bot: TradingBot, run_name: str, status: dict[str, Any])
             f"TradingBot {bot.name}: {resolution.message}; a bot trades searched parameters only when "
             "the card passes the search's spec.gate (or give spec.strategy.params yourself)"
         )
-    old = bot.spec.strategy
-    strategy = Strategy.model_validate(
-        {
-            **old.model_dump(by_alias=True, exclude_none=True, exclude={"params_from"}),
-            "params": {**resolution.params, **old.params},
-        }
-    )
+    spec = paramsref.with_params(bot.spec.model_dump(by_alias=True, exclude_none=True), resolution.params)
+    strategy = Strategy.model_validate(spec["strategy"])  # the operator's rule: the manifest's params win
     return bot.model_copy(update={"spec": bot.spec.model_copy(update={"strategy": strategy})})
