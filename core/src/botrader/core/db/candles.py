@@ -19,11 +19,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from botrader.core.candles import Candle, SeriesKey
+from botrader.core.db import changes
+from botrader.core.db.changes import CANDLES_CHANNEL as NOTIFY_CHANNEL
 from botrader.core.db.models import CANDLES
 from botrader.core.errors import UserError
 from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 
-NOTIFY_CHANNEL = "botrader_candles"
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades")
 _PG_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS _candles_in (LIKE candles INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
@@ -107,6 +108,8 @@ class CandleStore:
         params = [dict(zip(names, row, strict=True)) for row in self._rows(key, candles)]
         with self.engine.begin() as conn:
             result = conn.execute(stmt, params)
+        if result.rowcount:
+            changes.committed(self.engine, changes.candles_topic(str(key)))
         return int(result.rowcount)
 
     def _where(self, key: SeriesKey, start: int | None, end: int | None) -> list[object]:

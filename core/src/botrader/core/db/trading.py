@@ -17,10 +17,11 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from botrader.core.db import changes
 from botrader.core.db.models import AuditRow, BotRow, EquityRow, OrderRow, TradeRow
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.units import MarketRules
-from botrader.core.timeutil import ms_to_datetime
+from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 
 BOTS, ORDERS, TRADES, EQUITY, AUDIT = (m.__table__ for m in (BotRow, OrderRow, TradeRow, EquityRow, AuditRow))
 
@@ -49,6 +50,8 @@ class TradingStore:
                     index_elements=["name"], set_={"spec": spec, "namespace": namespace}
                 )
             )
+            changes.notify(conn, changes.bot_topic(name))
+        changes.committed(self.engine, changes.bot_topic(name))
         return self.bot(name) or {}
 
     def save_progress(
@@ -92,6 +95,8 @@ class TradingStore:
                 .where(BOTS.c.name == name)
                 .values(state=snapshot, updated_at=datetime.now(UTC), **summary)
             )
+            changes.notify(conn, changes.bot_topic(name))
+        changes.committed(self.engine, changes.bot_topic(name))
 
     def set_phase(self, name: str, phase: str, message: str = "") -> None:
         with self.engine.begin() as conn:
@@ -100,6 +105,8 @@ class TradingStore:
                 .where(BOTS.c.name == name)
                 .values(phase=phase, message=message, updated_at=datetime.now(UTC))
             )
+            changes.notify(conn, changes.bot_topic(name))
+        changes.committed(self.engine, changes.bot_topic(name))
 
     def audit(self, actor: str, bot: str, action: str, before: dict[str, Any], after: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
@@ -108,6 +115,8 @@ class TradingStore:
                     time=datetime.now(UTC), actor=actor, bot=bot, action=action, before=before, after=after
                 )
             )
+            changes.notify(conn, changes.audit_topic(bot))
+        changes.committed(self.engine, changes.audit_topic(bot))
 
     def bots(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -149,6 +158,32 @@ class TradingStore:
         rows.reverse()
         return rows
 
+    def since(
+        self, name: str, seq: int, mark: int, limit: int = 1000
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Fills after fill `seq` and equity marks after time `mark` (epoch ms), oldest first:
+        what a live stream sends once it has sent everything up to them."""
+        fills = (
+            select(TRADES).where(TRADES.c.bot == name, TRADES.c.seq > seq).order_by(TRADES.c.seq).limit(limit)
+        )
+        marks = (
+            select(EQUITY)
+            .where(EQUITY.c.bot == name, EQUITY.c.time > ms_to_datetime(mark))
+            .order_by(EQUITY.c.time)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(fills).mappings()], [
+                dict(r) for r in conn.execute(marks).mappings()
+            ]
+
+    def newest(self, name: str) -> tuple[int, int]:
+        """The last fill's sequence number and the last equity mark's time (epoch ms), or -1."""
+        with self.engine.connect() as conn:
+            seq = conn.execute(select(func.max(TRADES.c.seq)).where(TRADES.c.bot == name)).scalar()
+            mark = conn.execute(select(func.max(EQUITY.c.time)).where(EQUITY.c.bot == name)).scalar()
+        return (-1 if seq is None else int(seq)), (-1 if mark is None else datetime_to_ms(mark))
+
     def latest_order(self, name: str) -> dict[str, Any] | None:
         query = select(ORDERS).where(ORDERS.c.bot == name).order_by(ORDERS.c.id.desc()).limit(1)
         with self.engine.connect() as conn:
@@ -161,9 +196,11 @@ class TradingStore:
             return [dict(r) for r in rows]
 
     def audit_log(
-        self, bot: str | None = None, limit: int | None = None, newest: bool = False
+        self, bot: str | None = None, limit: int | None = None, newest: bool = False, after: int | None = None
     ) -> list[dict[str, Any]]:
         query = select(AUDIT).order_by(AUDIT.c.id.desc() if newest else AUDIT.c.id)
+        if after is not None:
+            query = query.where(AUDIT.c.id > after)
         if bot is not None:
             query = query.where(AUDIT.c.bot == bot)
         if limit is not None:

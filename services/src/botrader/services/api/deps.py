@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
+from botrader.services.api.cache import ResponseCache
 from botrader.services.api.control import Controller
 
 
@@ -26,7 +27,12 @@ def get_candles(engine: Annotated[Engine, Depends(get_engine)]) -> CandleStore:
     return CandleStore(engine)
 
 
+def get_cache(request: Request) -> ResponseCache:
+    return request.app.state.cache
+
+
 TradingDep = Annotated[TradingStore, Depends(get_trading)]
+CacheDep = Annotated[ResponseCache, Depends(get_cache)]
 CandlesDep = Annotated[CandleStore, Depends(get_candles)]
 
 

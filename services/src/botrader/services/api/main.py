@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,26 +11,52 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
+from botrader.services.api.cache import ResponseCache
 from botrader.services.api.control import Controller, KubernetesController
+from botrader.services.api.feed import ChangeFeed
 from botrader.services.api.metrics import observe_latency
-from botrader.services.api.routes import bots, health, market
+from botrader.services.api.routes import bots, health, live, market
+from botrader.services.api.stream import Broadcaster
 
 STATIC = Path(__file__).with_name("static")
 
 
-def create_app(engine: Engine, *, controller: Controller | None = None, token: str | None = None) -> FastAPI:
-    """`token` (else $BOTRADER_API_TOKEN) guards the control endpoints; none disables them."""
+def create_app(
+    engine: Engine,
+    *,
+    controller: Controller | None = None,
+    token: str | None = None,
+    in_process: bool = False,
+) -> FastAPI:
+    """`token` (else $BOTRADER_API_TOKEN) guards the control endpoints; none disables them.
+    `in_process`: every writer to this SQLite database runs in this process (`botrader up`),
+    so their commits are the feed; otherwise SQLite is polled and answers are not cached."""
+    feed = ChangeFeed(engine, in_process=in_process)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await feed.start()
+        try:
+            yield
+        finally:
+            await feed.stop()
+            await app.state.broadcaster.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Botrader API",
         version="0.1.0",
         description="Status of Botrader's paper-trading bots, market data, strategies and models.",
     )
     app.state.engine, app.state.controller, app.state.token = engine, controller, token
     app.state.performance_cache = {}  # bot -> ((last candle, fills), metrics)
+    app.state.feed, app.state.cache = feed, ResponseCache(feed)
+    app.state.broadcaster = Broadcaster(engine, feed)
     app.middleware("http")(observe_latency)
     app.include_router(health.router)
     app.include_router(bots.router)
     app.include_router(market.router)
+    app.include_router(live.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -148,7 +148,7 @@ async def _start_api(db_url: str, port: int) -> tuple[Any, Any, control.LocalCon
     upgrade(engine)
     controller = control.LocalController()
     token = os.environ.get("BOTRADER_API_TOKEN") or secrets.token_urlsafe(12)
-    app = create_app(engine, controller=controller, token=token)
+    app = create_app(engine, controller=controller, token=token, in_process=True)
     api, task = await server.serve_embedded(app, "127.0.0.1", port)
     return api, task, controller, token
 

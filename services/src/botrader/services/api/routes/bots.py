@@ -2,123 +2,110 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from botrader.core.db.changes import bot_topic
 from botrader.core.engine.performance import MIN_SHARPE_DAYS
 from botrader.core.timeutil import ms_to_datetime
+from botrader.services.api.answers import adapter, cache_key, encode, json_response
 from botrader.services.api.control import ControlError
-from botrader.services.api.deps import ActorDep, ControllerDep, TradingDep
+from botrader.services.api.deps import ActorDep, CacheDep, ControllerDep, TradingDep
 from botrader.services.api.performance import bot_performance
 from botrader.services.api.schemas import (
     BotDetail,
     BotSummary,
     ControlResult,
     EquityPoint,
-    Trade,
     TradesPage,
-    _utc,
 )
 from botrader.services.api.timeparams import TimeParam, parse_time
+from botrader.services.api.views import bot_row, detail, summary
 
 router = APIRouter(prefix="/bots", tags=["bots"])
 BotName = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
 ACTIONS = {"start": (False, False), "stop": (True, False), "emergency-stop": (False, True)}
 
 
-def summary(row: dict[str, Any]) -> dict[str, Any]:
-    spec = row["spec"] or {}
-    return {
-        "name": row["name"],
-        "namespace": row["namespace"],
-        "phase": row["phase"],
-        "message": row["message"],
-        "strategy": (spec.get("strategy") or {}).get("type", "rsi"),
-        "symbol": spec.get("symbol", ""),
-        "interval": spec.get("interval", "1m"),
-        "source": spec.get("source", "binance"),
-        "budget": float(spec.get("budget", 0)),
-        "equity": _f(row["equity"]),
-        "cash": _f(row["cash"]),
-        "position": _f(row["position"]),
-        "pnl_percent": row["pnl_percent"],
-        "trades": row["trades"],
-        "last_candle_time": row["last_candle_time"],
-        "breakers": row["breakers"] or {},
-    }
-
-
-def _f(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _bot(store: TradingDep, name: str) -> dict[str, Any]:
-    row = store.bot(name)
-    if row is None:
-        raise HTTPException(404, f"no bot named {name!r}")
-    return row
+SUMMARIES, DETAIL, PAGE, POINTS = (
+    adapter(t) for t in (list[BotSummary], BotDetail, TradesPage, list[EquityPoint])
+)
 
 
 @router.get("", response_model=list[BotSummary])
-def list_bots(store: TradingDep) -> list[dict[str, Any]]:
-    return [summary(r) for r in store.bots()]
+async def list_bots(store: TradingDep, cache: CacheDep, request: Request) -> Response:
+    body = await cache.get(
+        "bot:*", cache_key(request), lambda: encode(SUMMARIES, [summary(r) for r in store.bots()])
+    )
+    return json_response(body)
 
 
 @router.get("/{name}", response_model=BotDetail, responses={404: {"description": "unknown bot"}})
-def get_bot(name: BotName, store: TradingDep) -> dict[str, Any]:
-    row = _bot(store, name)
-    decision = store.latest_order(name)
-    if decision is not None:
-        decision = {
-            k: decision[k] for k in ("id", "time", "side", "action", "reason", "status", "explanation")
-        }
-        decision["time"] = _utc(decision["time"])
-    return {**summary(row), "spec": row["spec"], "last_decision": decision}
+async def get_bot(name: BotName, store: TradingDep, cache: CacheDep, request: Request) -> Response:
+    body = await cache.get(bot_topic(name), cache_key(request), lambda: encode(DETAIL, detail(store, name)))
+    return json_response(body)
 
 
 @router.get("/{name}/trades", response_model=TradesPage, responses={404: {"description": "unknown bot"}})
-def trades(
+async def trades(
     name: BotName,
     store: TradingDep,
+    cache: CacheDep,
+    request: Request,
     start: TimeParam = None,
     end: TimeParam = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
-    _bot(store, name)
-    rows, total = store.trades_page(name, parse_time(start, "start"), parse_time(end, "end"), limit, offset)
-    items = [Trade(**{**r, **{k: float(r[k]) for k in ("quantity", "price", "fee", "pnl")}}) for r in rows]
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+) -> Response:
+    lo, hi = parse_time(start, "start"), parse_time(end, "end")
+
+    def page() -> bytes:
+        bot_row(store, name)
+        rows, total = store.trades_page(name, lo, hi, limit, offset)
+        return encode(PAGE, {"items": rows, "total": total, "limit": limit, "offset": offset})
+
+    return json_response(await cache.get(bot_topic(name), cache_key(request), page))
 
 
 @router.get(
     "/{name}/equity", response_model=list[EquityPoint], responses={404: {"description": "unknown bot"}}
 )
-def equity(
+async def equity(
     name: BotName,
     store: TradingDep,
+    cache: CacheDep,
+    request: Request,
     start: TimeParam = None,
     end: TimeParam = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 5000,
-) -> list[dict[str, Any]]:
-    _bot(store, name)
-    rows = store.equity_series(name, parse_time(start, "start"), parse_time(end, "end"), limit)
-    return [{**r, **{k: float(r[k]) for k in ("equity", "cash", "position", "price")}} for r in rows]
+) -> Response:
+    lo, hi = parse_time(start, "start"), parse_time(end, "end")
+
+    def points() -> bytes:
+        bot_row(store, name)
+        return encode(POINTS, store.equity_series(name, lo, hi, limit))
+
+    return json_response(await cache.get(bot_topic(name), cache_key(request), points))
 
 
 @router.get("/{name}/performance", responses={404: {"description": "unknown bot"}})
-def performance(name: BotName, store: TradingDep, request: Request) -> dict[str, Any]:
+async def performance(name: BotName, store: TradingDep, cache: CacheDep, request: Request) -> Response:
     """The engine's metrics over the bot's persisted equity marks and fills. They change only
-    when the trader persists a candle, so they are computed once per (last candle, fills):
-    dashboards poll this every few seconds and a year of marks is 525,600 rows."""
-    row = _bot(store, name)
-    version = (row["last_candle_time"], row["trades"])
-    cache: dict[str, tuple[Any, dict[str, Any]]] = request.app.state.performance_cache
-    if name not in cache or cache[name][0] != version:
-        figures = bot_performance(store, row).to_dict()
-        cache[name] = (version, {"bot": name, **figures, "sharpe_min_days": MIN_SHARPE_DAYS})
-    return cache[name][1]
+    when the trader persists a candle, so they are computed once per (last candle, fills), even
+    where the feed cannot tell (standalone SQLite): a year of marks is 525,600 rows."""
+    figures: dict[str, tuple[Any, dict[str, Any]]] = request.app.state.performance_cache
+
+    def compute() -> bytes:
+        row = bot_row(store, name)
+        version = (row["last_candle_time"], row["trades"])
+        if name not in figures or figures[name][0] != version:
+            found = bot_performance(store, row).to_dict()
+            figures[name] = (version, {"bot": name, **found, "sharpe_min_days": MIN_SHARPE_DAYS})
+        return json.dumps(figures[name][1], allow_nan=False, separators=(",", ":")).encode()
+
+    return json_response(await cache.get(bot_topic(name), cache_key(request), compute))
 
 
 @router.post(
@@ -140,7 +127,7 @@ def control(
 ) -> dict[str, Any]:
     """start / stop / emergency-stop: what editing the TradingBot would do (spec.paused,
     spec.emergencyStop); recorded in the audit log with the caller and before/after."""
-    row = _bot(store, name)
+    row = bot_row(store, name)
     driven = controller.bots() if controller is not None else set()
     if controller is None or (driven is not None and name not in driven):
         raise HTTPException(

@@ -7,13 +7,15 @@ import os
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from botrader.core.candles import SeriesKey
+from botrader.core.db.changes import candles_topic
 from botrader.core.intervals import interval_ms
 from botrader.core.resample import resample
 from botrader.core.strategy.registry import describe_all
-from botrader.services.api.deps import CandlesDep, TradingDep
+from botrader.services.api.answers import adapter, cache_key, encode, json_response
+from botrader.services.api.deps import CacheDep, CandlesDep, TradingDep
 from botrader.services.api.mlflow_models import describe, describe_searches, source_for
 from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, SearchesOut, StrategyInfo
 from botrader.services.api.timeparams import TimeParam, parse_time
@@ -24,8 +26,10 @@ Exchange = Annotated[Literal["binance", "binance-testnet", "replay"], Query()]
 
 
 @router.get("/candles", response_model=list[CandleOut])
-def candles(
+async def candles(
     store: CandlesDep,
+    cache: CacheDep,
+    request: Request,
     symbol: Symbol = "BTCUSDT",
     interval: Literal["1m", "5m", "15m", "1h"] = "1m",
     exchange: Exchange = "binance",
@@ -35,10 +39,20 @@ def candles(
 ) -> Response:
     """The newest `limit` candles in [start, end]; 5m/15m/1h from stored 1m, whole buckets only."""
     lo, hi = parse_time(start, "start"), parse_time(end, "end")
+    key = SeriesKey(exchange, symbol.upper(), "1m")
+    body = await cache.get(
+        candles_topic(str(key)), cache_key(request), lambda: candles_json(store, key, interval, lo, hi, limit)
+    )
+    return json_response(body)
+
+
+def candles_json(
+    store: CandlesDep, key: SeriesKey, interval: str, lo: int | None, hi: int | None, limit: int
+) -> bytes:
     per = interval_ms(interval) // 60_000
-    rows = store.load(SeriesKey(exchange, symbol.upper(), "1m"), lo, hi, limit=limit * per + per, newest=True)
+    rows = store.load(key, lo, hi, limit=limit * per + per, newest=True)
     if not rows:
-        return Response("[]", media_type="application/json")
+        return b"[]"
     if per == 1:  # the hot path: no frame, no per-item model validation (the shape is CandleOut)
         out = [
             {
@@ -51,19 +65,17 @@ def candles(
             }
             for c in rows[-limit:]
         ]
-        return Response(json.dumps(out), media_type="application/json")
+        return json.dumps(out, separators=(",", ":")).encode()
     frame = pd.DataFrame(
         [(c.open_time, c.open, c.high, c.low, c.close, c.volume) for c in rows],
         columns=["open_time", "open", "high", "low", "close", "volume"],
     )
-    if per > 1:
-        frame = resample(frame, "1m", interval)
-    frame = frame.tail(limit)
+    frame = resample(frame, "1m", interval).tail(limit)
     out = [
         {"time": int(t), "open": o, "high": h, "low": lo_, "close": c, "volume": v}
         for t, o, h, lo_, c, v in frame.itertuples(index=False)
     ]
-    return Response(json.dumps(out), media_type="application/json")
+    return json.dumps(out, separators=(",", ":")).encode()
 
 
 @router.get("/strategies", response_model=list[StrategyInfo])
@@ -119,11 +131,21 @@ def models() -> dict[str, Any]:
         ) from None
 
 
+AUDIT_ENTRIES = adapter(list[AuditEntry])
+
+
 @router.get("/audit", response_model=list[AuditEntry])
-def audit(
+async def audit(
     store: TradingDep,
+    cache: CacheDep,
+    request: Request,
     bot: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Control changes, newest first: who, what, when, before and after."""
-    return store.audit_log(bot, limit=limit, newest=True)
+    body = await cache.get(
+        "audit:*",
+        cache_key(request),
+        lambda: encode(AUDIT_ENTRIES, store.audit_log(bot, limit=limit, newest=True)),
+    )
+    return json_response(body)

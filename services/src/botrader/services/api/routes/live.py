@@ -1,0 +1,108 @@
+"""`/ws`: the dashboard's live channel (see `botrader.services.api.stream` for what is sent).
+
+    /ws?bot=NAME&series=EXCHANGE:SYMBOL:1m      subscribe at connect (each may repeat)
+    {"subscribe": {"bots": [...], "series": [...]}}   later, as a text message
+    {"unsubscribe": {"bots": [...], "series": [...]}}
+
+A bot subscription covers its row, fills, equity marks and audit rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+
+from botrader.core.db.changes import audit_topic, bot_topic, candles_topic
+from botrader.services.api.stream import CLOSE_SLOW, Broadcaster, Client, message
+
+router = APIRouter(tags=["live"])
+BOT = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+SERIES = re.compile(r"^(binance|binance-testnet|replay):[A-Z0-9]{2,20}:1m$")
+
+
+def topics(bots: list[str], series: list[str]) -> tuple[list[str], list[str]]:
+    """Topics for the request, and one line per bad name (the rest are still served)."""
+    found, bad = [], []
+    for name in bots:
+        if BOT.match(name) and len(name) <= 128:
+            found += [bot_topic(name), audit_topic(name)]
+        else:
+            bad.append(f"bad bot name {name!r}")
+    for key in series:
+        if SERIES.match(key):
+            found.append(candles_topic(key))
+        else:
+            bad.append(f"bad series {key!r}: expected EXCHANGE:SYMBOL:1m, e.g. binance:BTCUSDT:1m")
+    return found, bad
+
+
+async def subscribe(broadcaster: Broadcaster, client: Client, bots: list[str], series: list[str]) -> None:
+    found, bad = topics(bots, series)
+    for line in bad:
+        client.offer(message("error", message=line))
+    missing: set[str] = set()
+    for topic in found:
+        if topic.partition(":")[2] in missing:
+            continue  # an unknown bot's audit rows: its error said so already
+        try:
+            await broadcaster.subscribe(client, topic)
+        except LookupError as exc:
+            missing.add(topic.partition(":")[2])
+            client.offer(message("error", message=str(exc.args[0])))
+
+
+async def _pump(websocket: WebSocket, client: Client) -> None:
+    while True:
+        await websocket.send_text(await client.queue.get())
+
+
+async def _read(websocket: WebSocket, broadcaster: Broadcaster, client: Client) -> None:
+    while True:
+        try:
+            request: Any = json.loads(await websocket.receive_text())
+        except (ValueError, KeyError):  # KeyError: a binary frame
+            client.offer(message("error", message='messages are JSON text: {"subscribe": {"bots": [...]}}'))
+            continue
+        for verb in ("subscribe", "unsubscribe"):
+            wanted = request.get(verb) if isinstance(request, dict) else None
+            if not isinstance(wanted, dict):
+                continue
+            bots, series = list(wanted.get("bots") or []), list(wanted.get("series") or [])
+            if verb == "subscribe":
+                await subscribe(broadcaster, client, [str(b) for b in bots], [str(s) for s in series])
+            else:
+                for topic in topics([str(b) for b in bots], [str(s) for s in series])[0]:
+                    broadcaster.unsubscribe(client, topic)
+
+
+@router.websocket("/ws")
+async def live(
+    websocket: WebSocket,
+    bot: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 (FastAPI copies defaults)
+    series: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
+) -> None:
+    broadcaster: Broadcaster = websocket.app.state.broadcaster
+    await websocket.accept()
+    client = Client()
+    tasks = [asyncio.create_task(_pump(websocket, client)), asyncio.create_task(client.dropped.wait())]
+    try:
+        await subscribe(broadcaster, client, bot, series)
+        tasks.append(asyncio.create_task(_read(websocket, broadcaster, client)))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        broadcaster.unsubscribe(client)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
+                await task
+    if client.dropped.is_set():
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(CLOSE_SLOW, client.reason), 1)

@@ -1,0 +1,54 @@
+"""Bot rows as the API answers them: one place for the shape, used by the routes and the stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+
+from botrader.core.db.trading import TradingStore
+from botrader.services.api.schemas import _utc
+
+
+def summary(row: dict[str, Any]) -> dict[str, Any]:
+    spec = row["spec"] or {}
+    return {
+        "name": row["name"],
+        "namespace": row["namespace"],
+        "phase": row["phase"],
+        "message": row["message"],
+        "strategy": (spec.get("strategy") or {}).get("type", "rsi"),
+        "symbol": spec.get("symbol", ""),
+        "interval": spec.get("interval", "1m"),
+        "source": spec.get("source", "binance"),
+        "budget": float(spec.get("budget", 0)),
+        "equity": _f(row["equity"]),
+        "cash": _f(row["cash"]),
+        "position": _f(row["position"]),
+        "pnl_percent": row["pnl_percent"],
+        "trades": row["trades"],
+        "last_candle_time": row["last_candle_time"],
+        "breakers": row["breakers"] or {},
+    }
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def bot_row(store: TradingStore, name: str) -> dict[str, Any]:
+    row = store.bot(name)
+    if row is None:
+        raise HTTPException(404, f"no bot named {name!r}")
+    return row
+
+
+def detail(store: TradingStore, name: str) -> dict[str, Any]:
+    row = bot_row(store, name)
+    decision = store.latest_order(name)
+    if decision is not None:
+        decision = {
+            k: decision[k] for k in ("id", "time", "side", "action", "reason", "status", "explanation")
+        }
+        decision["time"] = _utc(decision["time"])
+    return {**summary(row), "spec": row["spec"], "last_decision": decision}
