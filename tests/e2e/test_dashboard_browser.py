@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's), driven by playwright-core: the chart
-renders candles, a trade appears after the trader makes one, the Stop button pauses the bot.
+renders candles, a trade appears after the trader makes one, new candles and fills arrive over
+the WebSocket with no poll, the Stop button pauses the bot.
 Screenshots are kept under tests/e2e/artifacts/."""
 
 import os
@@ -58,7 +59,7 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             timeout=120,
         )
         assert run.returncode == 0, run.stderr + run.stdout
-        assert '"phase":"Paused"' in run.stdout
+        assert '"phase":"Paused"' in run.stdout and '"live":true' in run.stdout
         assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
     finally:
         app.send_signal(signal.SIGINT)

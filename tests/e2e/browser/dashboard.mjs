@@ -1,5 +1,6 @@
 // Drives the dashboard in Debian's Chromium: candles render, a trade marker appears once
-// the trader trades, and the Stop button changes the bot's phase. Usage:
+// the trader trades, new candles and fills arrive over /ws without a poll, and the Stop
+// button changes the bot's phase. Usage:
 //   node dashboard.mjs URL TOKEN SCREENSHOT_DIR
 import { chromium } from "playwright-core";
 
@@ -14,9 +15,21 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  const reads = [];
+  page.on("request", (r) => { if (/\/(candles|bots\/[^/]+\/trades)\b/.test(r.url())) reads.push(r.url()); });
   await page.goto(url);
   await page.waitForFunction(() => Number(document.getElementById("chart").dataset.candles || 0) > 50, null, { timeout: 30000 });
   await page.waitForFunction(() => Number(document.getElementById("chart").dataset.markers || 0) > 0, null, { timeout: 60000 });
+  // Live: once the socket is open, candles and fills keep coming with no /candles or /trades read.
+  await page.waitForFunction(() => document.body.dataset.live === "1", null, { timeout: 10000 });
+  const polled = reads.length;
+  const seen = await page.evaluate(() => ({ candle: Number(document.getElementById("chart").dataset.lastCandle),
+    fills: Number(document.getElementById("trades").dataset.total) }));
+  await page.waitForFunction((s) => Number(document.getElementById("chart").dataset.lastCandle) > s.candle &&
+    Number(document.getElementById("trades").dataset.total) > s.fills, seen, { timeout: 30000 });
+  const pushed = await page.evaluate(() => ({ candle: Number(document.getElementById("chart").dataset.lastCandle),
+    fills: Number(document.getElementById("trades").dataset.total) }));
+  if (reads.length !== polled) await fail(`the page polled while live: ${reads.slice(polled).join(", ")}`);
   const canvases = await page.locator("#chart canvas").count();
   if (canvases === 0) await fail("the chart drew no canvas");
   const rows = await page.locator("#trades tbody tr").count();
@@ -33,7 +46,7 @@ try {
   const audit = await page.locator("#audit tbody tr").count();
   if (audit === 0) await fail("the stop did not reach the audit log");
   if (errors.length) await fail("page errors: " + errors.join("; "));
-  console.log(JSON.stringify({ canvases, rows, audit, sharpe, phase: "Paused" }));
+  console.log(JSON.stringify({ canvases, rows, audit, sharpe, phase: "Paused", seen, pushed, live: true }));
 } catch (err) {
   await fail(String(err));
 }

@@ -21,8 +21,8 @@ PER_TOPIC = 64  # distinct queries kept per topic (e.g. pages of trades); oldest
 
 
 class ResponseCache:
-    def __init__(self, feed: ChangeFeed) -> None:
-        self.feed = feed
+    def __init__(self, feed: ChangeFeed, *, enabled: bool = True) -> None:
+        self.feed, self.enabled = feed, enabled
         self.hits = self.misses = 0
         self._entries: dict[str, dict[str, bytes]] = {}
         self._generations: dict[str, int] = {}
@@ -43,7 +43,7 @@ class ResponseCache:
 
     async def get(self, topic: str, key: str, compute: Callable[[], bytes]) -> bytes:
         """The answer to `key` (the request's path and query), read from `topic`."""
-        if not self.feed.authoritative:
+        if not (self.enabled and self.feed.authoritative):
             return await run_in_threadpool(compute)
         found = self._entries.get(topic, {}).get(key)
         if found is not None:

@@ -27,10 +27,12 @@ def create_app(
     controller: Controller | None = None,
     token: str | None = None,
     in_process: bool = False,
+    cache: bool = True,
 ) -> FastAPI:
     """`token` (else $BOTRADER_API_TOKEN) guards the control endpoints; none disables them.
     `in_process`: every writer to this SQLite database runs in this process (`botrader up`),
-    so their commits are the feed; otherwise SQLite is polled and answers are not cached."""
+    so their commits are the feed; otherwise SQLite is polled and answers are not cached.
+    `cache=False` answers every request from the database (benchmarks compare the two)."""
     feed = ChangeFeed(engine, in_process=in_process)
 
     @asynccontextmanager
@@ -50,7 +52,7 @@ def create_app(
     )
     app.state.engine, app.state.controller, app.state.token = engine, controller, token
     app.state.performance_cache = {}  # bot -> ((last candle, fills), metrics)
-    app.state.feed, app.state.cache = feed, ResponseCache(feed)
+    app.state.feed, app.state.cache = feed, ResponseCache(feed, enabled=cache)
     app.state.broadcaster = Broadcaster(engine, feed)
     app.middleware("http")(observe_latency)
     app.include_router(health.router)
@@ -78,4 +80,4 @@ def app_from_env() -> FastAPI:
     controller = None
     if os.environ.get("BOTRADER_CONTROL") == "kubernetes":  # the chart sets it in a cluster
         controller = KubernetesController.from_environment(TradingStore(engine))
-    return create_app(engine, controller=controller)
+    return create_app(engine, controller=controller, cache=os.environ.get("BOTRADER_API_CACHE", "on") != "off")

@@ -25,6 +25,10 @@ def api(
     kube_api: Annotated[
         str | None, typer.Option(help="Kubernetes API URL (e.g. `kubectl proxy`'s); default: in-cluster.")
     ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(help="Keep encoded answers until their rows change (PostgreSQL: LISTEN/NOTIFY)."),
+    ] = True,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the dashboard page at /. Control endpoints need
     $BOTRADER_API_TOKEN; with --control kubernetes they patch the TradingBot in the cluster."""
@@ -52,6 +56,7 @@ def api(
     upgrade(engine)
     engine.dispose()
     os.environ["BOTRADER_DB_URL"] = url  # each worker builds its app from the environment
+    os.environ["BOTRADER_API_CACHE"] = "on" if cache else "off"
     uvicorn.run(
         "botrader.services.api.main:app_from_env",
         factory=True,

@@ -1,7 +1,12 @@
-// Botrader dashboard: polls the API every 2 s; no build step.
+// Botrader dashboard: live over /ws (a snapshot, then what each commit adds); polls the API
+// every 2 s only while the socket is down. No build step.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const state = { bot: null, interval: "1m", series: null, chart: null, markers: null, lastTradeSeq: null };
+const state = {
+  bot: null, interval: "1m", series: null, chart: null, markers: null,
+  detail: null, perf: null, candles: [], trades: { items: [], total: 0 }, audit: [],
+};
+const live = { socket: null, open: false, retry: null, fetched: {} };
 const fmt = (x, d = 2) => (x === null || x === undefined ? "–" : Number(x).toLocaleString(undefined, { minimumFractionDigits: d, maximumFractionDigits: d }));
 const pct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(2) + "%");
 const utc = (t) => new Date(t).toISOString().slice(5, 16).replace("T", " ");
@@ -32,24 +37,105 @@ async function loadBots() {
   if (state.bot) select.value = state.bot;
 }
 
+// Everything over HTTP: the first paint, and the fallback while the socket is down.
 async function refresh() {
   try {
     if (!state.bot) await loadBots();
     if (!state.bot) { $("error").textContent = "no bots yet"; return; }
-    const bot = await api(`/bots/${state.bot}`);
+    state.detail = await api(`/bots/${state.bot}`);
     const [perf, trades, audit] = await Promise.all([
       api(`/bots/${state.bot}/performance`), api(`/bots/${state.bot}/trades?limit=200`), api(`/audit?bot=${state.bot}&limit=20`),
     ]);
-    const candles = await api(`/candles?symbol=${bot.symbol}&interval=${state.interval}&exchange=${bot.source}&limit=500`);
-    renderStatus(bot, perf);
-    renderChart(candles, trades.items);
-    renderTrades(trades);
-    renderStrategy(bot);
-    renderAudit(audit);
+    Object.assign(state, { perf, trades, audit });
+    state.candles = await api(candlesPath());
+    render();
     $("error").textContent = "";
+    if (!live.socket) connect();
   } catch (err) {
     $("error").textContent = String(err);
   }
+}
+
+const candlesPath = () => `/candles?symbol=${state.detail.symbol}&interval=${state.interval}&exchange=${state.detail.source}&limit=500`;
+const seriesKey = () => `${state.detail.source}:${state.detail.symbol}:1m`;
+
+function render() {
+  if (!state.detail) return;
+  renderStatus(state.detail, state.perf || {});
+  renderChart(state.candles, state.trades.items);
+  renderTrades(state.trades);
+  renderStrategy(state.detail);
+  renderAudit(state.audit);
+}
+
+let painting = false;
+function paint() {  // at most one render per frame, however many messages arrive
+  if (painting) return;
+  painting = true;
+  requestAnimationFrame(() => { painting = false; render(); });
+}
+
+// One HTTP read at most every `ms` for what the socket does not carry (performance figures,
+// the last decision) or carries in another shape (candles at 5m/15m/1h).
+function fetchSoon(key, path, apply, ms = 2000) {
+  const now = Date.now(), last = live.fetched[key] || 0;
+  if (live.fetched[key + ":pending"]) return;
+  live.fetched[key + ":pending"] = true;
+  setTimeout(async () => {
+    live.fetched[key + ":pending"] = false;
+    live.fetched[key] = Date.now();
+    try { apply(await api(path)); paint(); } catch (err) { $("error").textContent = String(err); }
+  }, Math.max(0, last + ms - now));
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${proto}://${location.host}/ws?bot=${encodeURIComponent(state.bot)}&series=${seriesKey()}`);
+  live.socket = socket;
+  socket.onopen = () => { live.open = true; document.body.dataset.live = "1"; };
+  socket.onmessage = (event) => { if (live.socket === socket) receive(JSON.parse(event.data)); };
+  socket.onclose = () => {
+    if (live.socket !== socket) return;
+    Object.assign(live, { socket: null, open: false });
+    document.body.dataset.live = "0";
+    clearTimeout(live.retry);
+    live.retry = setTimeout(() => { if (!live.socket && state.detail) connect(); }, 5000);
+  };
+}
+
+function reconnect() {
+  const old = live.socket;
+  Object.assign(live, { socket: null, open: false });
+  if (old) old.close();
+}
+
+function receive(msg) {
+  if (msg.type === "error") { $("error").textContent = msg.message; return; }
+  if (msg.type === "snapshot" && msg.bot) { state.detail = msg.detail; state.trades = msg.trades; }
+  else if (msg.type === "snapshot" && msg.series && state.interval === "1m") state.candles = msg.candles;
+  else if (msg.type === "snapshot" && msg.audit) state.audit = msg.items;
+  else if (msg.type === "candles") mergeCandles(msg.items);
+  else if (msg.type === "audit") state.audit = [...msg.items.reverse(), ...state.audit].slice(0, 20);
+  else if (msg.type === "bot") mergeBot(msg);
+  paint();
+}
+
+function mergeCandles(items) {
+  if (state.interval !== "1m") { fetchSoon("candles", candlesPath(), (c) => { state.candles = c; }, 1000); return; }
+  const byTime = new Map(state.candles.map((c) => [c.time, c]));
+  for (const c of items) byTime.set(c.time, c);
+  state.candles = [...byTime.values()].sort((a, b) => a.time - b.time).slice(-500);
+}
+
+function mergeBot(msg) {
+  Object.assign(state.detail, msg.summary);
+  if (msg.fills.length) {
+    const known = new Set(state.trades.items.map((t) => t.seq));
+    const fresh = msg.fills.filter((t) => !known.has(t.seq)).reverse();
+    state.trades = { ...state.trades, items: [...fresh, ...state.trades.items].slice(0, 200), total: msg.summary.trades };
+    fetchSoon("detail", `/bots/${state.bot}`, (d) => { state.detail = d; });
+  }
+  fetchSoon("perf", `/bots/${state.bot}/performance`, (p) => { state.perf = p; });
 }
 
 function renderStatus(bot, perf) {
@@ -88,9 +174,11 @@ function renderChart(candles, trades) {
   $("chart-info").textContent = `${candles.length} candles, ${markers.length} trade markers`;
   $("chart").dataset.candles = String(candles.length);
   $("chart").dataset.markers = String(markers.length);
+  $("chart").dataset.lastCandle = String(candles.length ? candles[candles.length - 1].time : 0);
 }
 
 function renderTrades(page) {
+  $("trades").dataset.total = String(page.total);
   $("trades").querySelector("tbody").innerHTML = page.items.slice(0, 25).map((t) =>
     `<tr><td>${t.time.slice(5, 16).replace("T", " ")}</td><td class="${t.side}">${t.side}</td><td>${fmt(t.quantity, 5)}</td>` +
     `<td>${fmt(t.price)}</td><td>${fmt(t.fee, 4)}</td><td>${t.side === "sell" ? fmt(t.pnl) : ""}</td></tr>`).join("");
@@ -135,8 +223,8 @@ function main() {
     document.querySelectorAll(".intervals button").forEach((x) => x.classList.toggle("on", x === b));
     refresh();
   }));
-  $("bot").addEventListener("change", (e) => { state.bot = e.target.value; refresh(); });
+  $("bot").addEventListener("change", (e) => { state.bot = e.target.value; reconnect(); refresh(); });
   refresh();
-  setInterval(refresh, 2000);
+  setInterval(() => { if (!live.open) refresh(); }, 2000);
 }
 main();
