@@ -8,7 +8,10 @@ the answers cached by the API are dropped and recomputed at that rate — a live
 once a minute, a replay far more often. `--find-max`: then steps the rate up until p99 passes
 50 ms and reports the highest rate that stayed under.
 
-    python bench/bench_api.py [--rate 200] [--seconds 20] [--writes 1] [--find-max]
+    python bench/bench_api.py [--rate 200] [--seconds 20] [--writes 1] [--find-max] [--before DIR]
+
+`--before DIR` measures another checkout's API with the same load and data, e.g.
+`git worktree add /tmp/before 0509f00` for the API as it was before the change feed.
 """
 
 from __future__ import annotations
@@ -111,22 +114,16 @@ def write_steadily(url: str, per_second: float, stop: threading.Event) -> None:
     engine.dispose()
 
 
-def serve(url: str, *, cache: bool) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, *, cache: bool, checkout: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`botrader api --workers 2`; from `checkout`'s sources when given (an earlier commit's
+    worktree: its packages shadow the installed ones)."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "botrader.core",
-        "api",
-        "--db",
-        url,
-        "--port",
-        str(port),
-        "--host",
-        "127.0.0.1",
-    ]
-    cmd += ["--workers", "2"] + ([] if cache else ["--no-cache"])
-    api = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    cmd = [sys.executable, "-m", "botrader.core", "api", "--db", url, "--port", str(port)]
+    cmd += ["--host", "127.0.0.1", "--workers", "2"] + ([] if cache else ["--no-cache"])
+    env = dict(os.environ)
+    if checkout:
+        env["PYTHONPATH"] = os.pathsep.join(f"{checkout}/{p}/src" for p in ("core", "services"))
+    api = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     wait_for_port(port, 30)
     return api, f"http://127.0.0.1:{port}"
 
@@ -147,11 +144,15 @@ def measure(base: str, path: str, rate: float, seconds: float, pid: int | None =
     }
 
 
-def run(url: str, args: argparse.Namespace, *, cache: bool) -> dict[str, dict[str, float]]:
-    api, base = serve(url, cache=cache)
+def run(
+    url: str, args: argparse.Namespace, *, cache: bool, checkout: str | None = None
+) -> dict[str, dict[str, float]]:
+    api, base = serve(url, cache=cache, checkout=checkout)
     found: dict[str, dict[str, float]] = {}
     try:
-        print(f"-- botrader api --workers 2{'' if cache else ' --no-cache'}")
+        print(
+            f"-- botrader api --workers 2{'' if cache else ' --no-cache'}{f' from {checkout}' if checkout else ''}"
+        )
         for path in PATHS:
             measure(base, path, min(args.rate, 50), 2)  # warm-up: both workers, their caches, the pool
             m = found[path] = measure(base, path, args.rate, args.seconds, api.pid)
@@ -183,6 +184,11 @@ def main() -> None:
     parser.add_argument("--writes", type=float, default=0, help="commits per second meanwhile")
     parser.add_argument("--find-max", action="store_true", help="then step the rate up until p99 >= 50 ms")
     parser.add_argument("--no-peer", action="store_true", help="skip the uncached server (--no-cache)")
+    parser.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        help="also measure this checkout's API (e.g. a worktree of an earlier commit)",
+    )
     args = parser.parse_args()
     server = PostgresServer(durable=True).start()
     stop = threading.Event()
@@ -196,9 +202,11 @@ def main() -> None:
         if args.writes:
             threading.Thread(target=write_steadily, args=(url, args.writes, stop), daemon=True).start()
         cached = run(url, args, cache=True)
-        if not args.no_peer:
-            peer = run(url, args, cache=False)
-            print("-- cached / uncached")
+        peers = {} if args.no_peer else {"uncached (--no-cache)": run(url, args, cache=False)}
+        if args.before:
+            peers[f"before ({args.before})"] = run(url, args, cache=True, checkout=args.before)
+        for name, peer in peers.items():
+            print(f"-- cached / {name}")
             for path in PATHS:
                 a, b = cached[path], peer[path]
                 print(

@@ -15,6 +15,7 @@ from botrader.core.engine.from_manifest import engine_config, strategy_for
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import parse_trading_bot
 from botrader.core.resample import resample
+from botrader.core.timeutil import ms_to_datetime
 from botrader.services.api.control import LocalController
 from botrader.services.api.main import create_app
 from botrader.services.trader.trader import PaperTrader
@@ -81,6 +82,27 @@ def test_bots_detail_trades_equity_performance(world) -> None:
     assert perf["sharpe"] is None and perf["sortino"] is None
     assert (perf["days"], perf["sharpe_min_days"]) == (mine.days, 30) and mine.days <= 3
     assert perf["exits"] == mine.exits == {"signal": mine.trades // 2}
+
+
+def test_round_trips_and_thinned_equity(world) -> None:
+    client, frame, bot, _ = world
+    market = MarketRules()
+    expected = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, market))
+    trips = client.get("/bots/btc-api/round-trips").json()
+    assert len(trips) == expected.performance.round_trips > 0
+    # all in, all out: each trip is one buy and one sell, in the engine's order
+    for trip, (buy, sell) in zip(
+        trips, zip(expected.fills[::2], expected.fills[1::2], strict=False), strict=False
+    ):
+        assert (buy.side, sell.side, trip["fills"], trip["reason"]) == ("buy", "sell", 2, "signal")
+        assert trip["entry_time"].startswith(ms_to_datetime(buy.time).strftime("%Y-%m-%dT%H:%M"))
+        assert trip["exit_price"] == pytest.approx(float(market.price(sell.price)))
+        assert trip["pnl"] == pytest.approx(float(market.to_quote(sell.pnl)), abs=1e-9)
+        assert trip["fees"] == pytest.approx(float(market.to_quote(buy.fee + sell.fee)), abs=1e-9)
+    every = client.get("/bots/btc-api/equity", params={"limit": 100_000}).json()
+    thin = client.get("/bots/btc-api/equity", params={"points": 50}).json()
+    assert len(thin) == 50 and thin[0] == every[0] and thin[-1] == every[-1]
+    assert [p["time"] for p in thin] == sorted(p["time"] for p in thin)
 
 
 @pytest.mark.parametrize("interval", ["1m", "5m", "15m", "1h"])

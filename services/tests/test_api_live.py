@@ -135,7 +135,7 @@ class Messages:
     def __init__(self, ws: Any) -> None:
         self.ws, self.seen = ws, []
 
-    def next(self, kind: str, timeout: float = 10, **match: str) -> dict[str, Any]:
+    def next(self, kind: str, timeout: float = 30, **match: str) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             for i, found in enumerate(self.seen):

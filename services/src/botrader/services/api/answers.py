@@ -23,4 +23,6 @@ def json_response(body: bytes) -> Response:
 
 
 def cache_key(request: Request) -> str:
-    return f"{request.url.path}?{request.url.query}"
+    from botrader.services.api.cache import key_of
+
+    return key_of(request.scope)

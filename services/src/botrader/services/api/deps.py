@@ -15,19 +15,21 @@ from botrader.services.api.cache import ResponseCache
 from botrader.services.api.control import Controller
 
 
-def get_engine(request: Request) -> Engine:
+# Dependencies are `async def` although they do not await: FastAPI runs a plain `def` dependency
+# in the thread pool, a thread hop per dependency per request for what is an attribute read.
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_trading(engine: Annotated[Engine, Depends(get_engine)]) -> TradingStore:
+async def get_trading(engine: Annotated[Engine, Depends(get_engine)]) -> TradingStore:
     return TradingStore(engine)
 
 
-def get_candles(engine: Annotated[Engine, Depends(get_engine)]) -> CandleStore:
+async def get_candles(engine: Annotated[Engine, Depends(get_engine)]) -> CandleStore:
     return CandleStore(engine)
 
 
-def get_cache(request: Request) -> ResponseCache:
+async def get_cache(request: Request) -> ResponseCache:
     return request.app.state.cache
 
 
@@ -36,7 +38,7 @@ CacheDep = Annotated[ResponseCache, Depends(get_cache)]
 CandlesDep = Annotated[CandleStore, Depends(get_candles)]
 
 
-def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+async def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
     """Bearer BOTRADER_API_TOKEN; with no token configured, control is disabled."""
     token = request.app.state.token or os.environ.get("BOTRADER_API_TOKEN")
     if not token:
@@ -47,7 +49,7 @@ def require_token(request: Request, authorization: Annotated[str | None, Header(
     return "api-token"
 
 
-def get_controller(request: Request) -> Controller | None:
+async def get_controller(request: Request) -> Controller | None:
     return request.app.state.controller
 
 

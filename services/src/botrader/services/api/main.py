@@ -11,10 +11,10 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from botrader.services.api.cache import ResponseCache
+from botrader.services.api.cache import CachedAnswers, ResponseCache
 from botrader.services.api.control import Controller, KubernetesController
 from botrader.services.api.feed import ChangeFeed
-from botrader.services.api.metrics import observe_latency
+from botrader.services.api.metrics import LatencyMiddleware
 from botrader.services.api.routes import bots, health, live, market
 from botrader.services.api.stream import Broadcaster
 
@@ -54,7 +54,8 @@ def create_app(
     app.state.performance_cache = {}  # bot -> ((last candle, fills), metrics)
     app.state.feed, app.state.cache = feed, ResponseCache(feed, enabled=cache)
     app.state.broadcaster = Broadcaster(engine, feed)
-    app.middleware("http")(observe_latency)
+    app.add_middleware(CachedAnswers)
+    app.add_middleware(LatencyMiddleware)  # the outermost: it times cached answers too
     app.include_router(health.router)
     app.include_router(bots.router)
     app.include_router(market.router)
@@ -80,4 +81,6 @@ def app_from_env() -> FastAPI:
     controller = None
     if os.environ.get("BOTRADER_CONTROL") == "kubernetes":  # the chart sets it in a cluster
         controller = KubernetesController.from_environment(TradingStore(engine))
-    return create_app(engine, controller=controller, cache=os.environ.get("BOTRADER_API_CACHE", "on") != "off")
+    return create_app(
+        engine, controller=controller, cache=os.environ.get("BOTRADER_API_CACHE", "on") != "off"
+    )

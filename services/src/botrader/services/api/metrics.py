@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Request, Response
 from prometheus_client import Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY = Histogram(
     "botrader_api_request_duration_seconds",
@@ -16,10 +16,28 @@ LATENCY = Histogram(
 )
 
 
-async def observe_latency(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    began = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    template = getattr(route, "path", "unmatched")
-    LATENCY.labels(request.method, template, str(response.status_code)).observe(time.perf_counter() - began)
-    return response
+class LatencyMiddleware:
+    """Plain ASGI, not `@app.middleware("http")`: that one wraps every response in a stream
+    and a task, which cost more than a cached answer itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began, status = time.perf_counter(), 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            LATENCY.labels(scope["method"], template, str(status)).observe(time.perf_counter() - began)

@@ -3,6 +3,7 @@ metrics: fills are replayed through the engine's Portfolio to recover round trip
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from botrader.core.engine.orders import Fill
 from botrader.core.engine.performance import Performance, compute
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.units import MarketRules
-from botrader.core.timeutil import datetime_to_ms
+from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 
 
 def market_of(bot: dict[str, Any]) -> MarketRules:
@@ -23,7 +24,18 @@ def market_of(bot: dict[str, Any]) -> MarketRules:
     return MarketRules.from_state(saved)
 
 
-def bot_performance(store: TradingStore, bot: dict[str, Any]) -> Performance:
+@dataclass(frozen=True)
+class Replayed:
+    """The bot's persisted fills through the engine's Portfolio: its accounting, once."""
+
+    market: MarketRules
+    budget: float
+    fills: list[Fill]
+    portfolio: Portfolio
+    trips: list[dict[str, Any]]  # closed round trips: entry/exit time, size, PnL, fees, exit reason
+
+
+def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
     market = market_of(bot)
     budget = float(bot["spec"].get("budget", 10_000))
     fills = [
@@ -41,8 +53,36 @@ def bot_performance(store: TradingStore, bot: dict[str, Any]) -> Performance:
         for r in store.fills(bot["name"])
     ]
     portfolio = Portfolio(cash=market.cash_units(Decimal(str(budget))))
+    trips: list[dict[str, Any]] = []
+    opened: list[Fill] = []
     for f in fills:
         (portfolio.apply_buy if f.side == "buy" else portfolio.apply_sell)(f.lots, f.price, f.fee)
+        opened.append(f)
+        if portfolio.lots == 0 and f.side == "sell":  # the Portfolio just closed a round trip
+            trips.append(_trip(market, opened, portfolio.round_trips[-1]))
+            opened = []
+    return Replayed(market, budget, fills, portfolio, trips)
+
+
+def _trip(market: MarketRules, fills: list[Fill], pnl: int) -> dict[str, Any]:
+    bought = [f for f in fills if f.side == "buy"]
+    lots = sum(f.lots for f in bought)
+    return {
+        "entry_time": ms_to_datetime(fills[0].time),
+        "exit_time": ms_to_datetime(fills[-1].time),
+        "quantity": float(market.to_base(lots)),
+        "entry_price": float(market.price(sum(f.lots * f.price for f in bought) // max(lots, 1))),
+        "exit_price": float(market.price(fills[-1].price)),
+        "pnl": float(market.to_quote(pnl)),
+        "fees": float(market.to_quote(sum(f.fee for f in fills))),
+        "fills": len(fills),
+        "reason": fills[-1].reason,
+    }
+
+
+def bot_performance(store: TradingStore, bot: dict[str, Any]) -> Performance:
+    done = replay(store, bot)
+    market, portfolio = done.market, done.portfolio
     marks = store.equity_series(bot["name"])
     times = np.array([datetime_to_ms(m["time"]) for m in marks], dtype=np.int64)
     equity = np.array([float(m["equity"]) for m in marks], dtype=np.float64)
@@ -52,9 +92,9 @@ def bot_performance(store: TradingStore, bot: dict[str, Any]) -> Performance:
         times,
         equity,
         closes,
-        fills,
+        done.fills,
         [p * unit for p in portfolio.round_trips],
-        budget,
+        done.budget,
         unit,
         portfolio.fees_paid,
     )

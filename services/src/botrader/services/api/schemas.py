@@ -67,6 +67,20 @@ class EquityPoint(BaseModel):
     price: float
 
 
+class RoundTrip(BaseModel):
+    """A position opened from flat and closed back to flat, as the engine's Portfolio counts it."""
+
+    entry_time: UtcDatetime
+    exit_time: UtcDatetime
+    quantity: float  # base asset bought in all
+    entry_price: float  # the buys' volume-weighted price, rounded down to the tick
+    exit_price: float  # the closing fill's
+    pnl: float  # realised, fees included
+    fees: float
+    fills: int
+    reason: str  # the closing fill's: signal, stop_loss, take_profit, trailing_stop, time_stop, …
+
+
 class CandleOut(BaseModel):
     time: int  # open time, epoch ms (UTC)
     open: float

@@ -29,6 +29,9 @@ def api(
         bool,
         typer.Option(help="Keep encoded answers until their rows change (PostgreSQL: LISTEN/NOTIFY)."),
     ] = True,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (the latency histogram at /metrics has them anyway).")
+    ] = False,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the dashboard page at /. Control endpoints need
     $BOTRADER_API_TOKEN; with --control kubernetes they patch the TradingBot in the cluster."""
@@ -64,4 +67,5 @@ def api(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
     )

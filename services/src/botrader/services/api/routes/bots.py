@@ -13,12 +13,13 @@ from botrader.core.timeutil import ms_to_datetime
 from botrader.services.api.answers import adapter, cache_key, encode, json_response
 from botrader.services.api.control import ControlError
 from botrader.services.api.deps import ActorDep, CacheDep, ControllerDep, TradingDep
-from botrader.services.api.performance import bot_performance
+from botrader.services.api.performance import bot_performance, replay
 from botrader.services.api.schemas import (
     BotDetail,
     BotSummary,
     ControlResult,
     EquityPoint,
+    RoundTrip,
     TradesPage,
 )
 from botrader.services.api.timeparams import TimeParam, parse_time
@@ -29,6 +30,7 @@ BotName = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[a-z0-9](
 ACTIONS = {"start": (False, False), "stop": (True, False), "emergency-stop": (False, True)}
 
 
+TRIPS = adapter(list[RoundTrip])
 SUMMARIES, DETAIL, PAGE, POINTS = (
     adapter(t) for t in (list[BotSummary], BotDetail, TradesPage, list[EquityPoint])
 )
@@ -80,14 +82,37 @@ async def equity(
     start: TimeParam = None,
     end: TimeParam = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 5000,
+    points: Annotated[
+        int | None, Query(ge=2, le=5000, description="at most this many marks, evenly spaced over the range")
+    ] = None,
 ) -> Response:
+    """Equity marks oldest first: the newest `limit` of [start, end], or with `points` the
+    whole range thinned to that many (the first and the newest kept) — a sparkline's worth."""
     lo, hi = parse_time(start, "start"), parse_time(end, "end")
 
-    def points() -> bytes:
+    def answer() -> bytes:
         bot_row(store, name)
-        return encode(POINTS, store.equity_series(name, lo, hi, limit))
+        marks = store.equity_series(name, lo, hi, None if points else limit)
+        if points and len(marks) > points:
+            step = (len(marks) - 1) / (points - 1)
+            marks = [marks[round(i * step)] for i in range(points)]
+        return encode(POINTS, marks)
 
-    return json_response(await cache.get(bot_topic(name), cache_key(request), points))
+    return json_response(await cache.get(bot_topic(name), cache_key(request), answer))
+
+
+@router.get(
+    "/{name}/round-trips", response_model=list[RoundTrip], responses={404: {"description": "unknown bot"}}
+)
+async def round_trips(name: BotName, store: TradingDep, cache: CacheDep, request: Request) -> Response:
+    """Closed round trips, oldest first, with the reason the position was closed."""
+    return json_response(
+        await cache.get(
+            bot_topic(name),
+            cache_key(request),
+            lambda: encode(TRIPS, replay(store, bot_row(store, name)).trips),
+        )
+    )
 
 
 @router.get("/{name}/performance", responses={404: {"description": "unknown bot"}})
