@@ -158,14 +158,17 @@ def run(
             m = found[path] = measure(base, path, args.rate, args.seconds, api.pid)
             print(
                 f"{path:<50} n={m['n']:>5} errors={m['errors']}  p50 {m['p50']:7.2f} ms  "
-                f"p99 {m['p99']:8.2f} ms  server CPU {m['cpu']:6.2f} ms/request"
+                f"p99 {m['p99']:8.2f} ms  server CPU {m['cpu']:6.2f} ms/request (load generator {m['client']:.2f})"
             )
         if args.find_max:
             for path in PATHS:
                 best = 0
                 for rate in (25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000):
                     m = measure(base, path, rate, max(5.0, args.seconds / 2))
-                    print(f"  {path:<48} {rate:>5} req/s  p50 {m['p50']:7.2f} ms  p99 {m['p99']:8.2f} ms")
+                    print(
+                        f"  {path:<48} {rate:>5} req/s  p50 {m['p50']:7.2f} ms  p99 {m['p99']:8.2f} ms  "
+                        f"load generator CPU {m['client']:.2f} ms/request"
+                    )
                     if m["p99"] >= 50 or m["errors"]:
                         break
                     best = rate

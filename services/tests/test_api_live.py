@@ -3,7 +3,10 @@ commit; `/ws` sends a snapshot, then the candles and fills a real trader commits
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -189,3 +192,44 @@ def test_a_client_that_falls_behind_is_dropped_with_the_reason() -> None:
     client.offer("one too many")
     assert client.dropped.is_set() and client.reason == "slow consumer: 3 messages queued"
     assert client.queue.qsize() == 3
+
+
+def _frame(text: str) -> bytes:
+    """One masked text frame, as a client must send it (RFC 6455 §5.2)."""
+    payload, mask = text.encode(), os.urandom(4)
+    head = bytes([0x81]) + (
+        bytes([0x80 | len(payload)])
+        if len(payload) < 126
+        else bytes([0x80 | 126]) + len(payload).to_bytes(2, "big")
+    )
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def test_a_stalled_client_is_disconnected_and_others_keep_receiving(sqlite_url: str) -> None:
+    """A client that stops reading: its snapshots pile up in the kernel's buffers, then in its
+    queue, then it is closed — while a client that reads still gets each commit at once."""
+    world = World(sqlite_url)
+    app = create_app(world.engine, in_process=True)
+    with Server(app) as server:
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        key = base64.b64encode(os.urandom(16)).decode()
+        stalled.sendall(
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert b" 101 " in stalled.recv(4096).split(b"\r\n")[0]
+        subscribe = _frame(json.dumps({"subscribe": {"series": ["replay:BTCUSDT:1m"]}}))
+        stalled.sendall(subscribe * 800)  # 800 snapshots of 500 candles: ~40 MB it never reads
+        with ws_connect(f"ws://127.0.0.1:{server.port}/ws?series=replay:BTCUSDT:1m") as ws:
+            receive = Messages(ws).next
+            receive("snapshot", series="replay:BTCUSDT:1m")
+            eventually(lambda: app.state.broadcaster.dropped > 0, timeout=60)
+            began = time.monotonic()
+            world.more(1600)
+            assert receive("candles", series="replay:BTCUSDT:1m")["items"][-1]["time"] == int(
+                world.frame["open_time"].iloc[1599]
+            )
+            assert time.monotonic() - began < 5
+        stalled.close()
+    world.engine.dispose()

@@ -1,8 +1,10 @@
 """The dashboard in a real headless Chromium (Debian's), driven by playwright-core: the chart
 renders candles, a trade appears after the trader makes one, new candles and fills arrive over
-the WebSocket with no poll, the Stop button pauses the bot.
+the WebSocket with no poll, the Stop button pauses the bot, and every tab (Overview, Performance,
+Strategies, AI Insights, Audit log) renders real data and round-trips its state in the URL.
 Screenshots are kept under tests/e2e/artifacts/."""
 
+import json
 import os
 import shutil
 import signal
@@ -61,6 +63,8 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
         assert run.returncode == 0, run.stderr + run.stdout
         assert '"phase":"Paused"' in run.stdout and '"live":true' in run.stdout
         assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+        for tab in ("overview", "performance", "strategies", "insights", "audit"):
+            assert (ARTIFACTS / f"tab-{tab}.png").stat().st_size > 10_000, tab
     finally:
         app.send_signal(signal.SIGINT)
         try:
@@ -69,3 +73,150 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             app.kill()
             raise
     assert app.returncode == 0, app.stderr.read().decode() if app.stderr else ""
+
+
+@pytest.mark.slow
+def test_overview_of_twenty_bots_loads_fast(tmp_path: Path) -> None:
+    """Twenty bots traded by real PaperTraders, a standalone API, the Overview in Chromium:
+    every row and sparkline renders; the time to that is reported (not a pass/fail figure)."""
+    from botrader.core.candles import make_key
+    from botrader.core.data.files import frame_to_candles, read_candles_frame
+    from botrader.core.db import connect, upgrade
+    from botrader.core.db.candles import CandleStore
+    from botrader.core.db.trading import TradingStore
+    from botrader.core.engine.units import MarketRules
+    from botrader.core.manifests import parse_trading_bot
+    from botrader.services.trader.trader import PaperTrader
+    from tests.support.paths import SAMPLE
+
+    url = f"sqlite:///{tmp_path / 'twenty.db'}"
+    engine = connect(url)
+    upgrade(engine)
+    candles = CandleStore(engine)
+    candles.upsert(
+        make_key("replay", "BTCUSDT", "1m"), frame_to_candles(read_candles_frame(SAMPLE).iloc[:600])
+    )
+    for i in range(20):
+        manifest = {
+            "apiVersion": "botrader.io/v1alpha1",
+            "kind": "TradingBot",
+            "metadata": {"name": f"bot-{i:02d}"},
+            "spec": {
+                "symbol": "BTCUSDT",
+                "source": "replay",
+                "replay": {"path": "x.csv"},
+                "budget": 1000 + i,
+            },
+        }
+        trader = PaperTrader(parse_trading_bot(manifest), candles, TradingStore(engine), MarketRules())
+        trader.start(actor="test")
+        while trader.step():
+            pass
+    engine.dispose()
+    port = free_port()
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "botrader.core",
+            "api",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, 30)
+        ARTIFACTS.mkdir(exist_ok=True)
+        run = subprocess.run(
+            ["node", str(BROWSER_DIR / "overview.mjs"), f"http://127.0.0.1:{port}/", str(ARTIFACTS)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr + run.stdout
+        found = json.loads(run.stdout.strip().splitlines()[-1])
+        assert found["rows"] == 20 and found["sparklines"] == 20
+        print(f"Overview of 20 bots rendered in {found['ms']:.0f} ms (loopback, cold page)")
+        (ARTIFACTS / "overview-20-bots.json").write_text(json.dumps(found))
+    finally:
+        api.terminate()
+        api.wait(10)
+
+
+@pytest.mark.slow
+def test_two_bots_one_ppo_every_view(tmp_path: Path) -> None:
+    """The demo's RSI bot and the PPO example's bot (trained first, as `botrader up` does) in one
+    database, a standalone API reading the same MLflow store: the Overview lists both and the
+    PPO bot's AI Insights show its model card with feature-importance bars."""
+    db = f"sqlite:///{tmp_path / 'up.db'}"
+    for manifest, speed in (
+        ("tradingbot-ppo-replay.yaml", []),
+        ("tradingbot-replay.yaml", ["--speed", "6000"]),
+    ):
+        up = [
+            sys.executable,
+            "-m",
+            "botrader.core",
+            "up",
+            "-f",
+            str(REPO / "examples" / manifest),
+            "--db",
+            db,
+        ]
+        done = subprocess.run(
+            [*up, "--port", "0", "--exit-after-replay", *speed],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "botrader.core",
+            "api",
+            "--db",
+            db,
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        wait_for_port(port, 30)
+        ARTIFACTS.mkdir(exist_ok=True)
+        run = subprocess.run(
+            [
+                "node",
+                str(BROWSER_DIR / "insights.mjs"),
+                f"http://127.0.0.1:{port}/",
+                "btc-ppo-replay",
+                "btc-replay",
+                str(ARTIFACTS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr + run.stdout
+        found = json.loads(run.stdout.strip().splitlines()[-1])
+        assert found["bars"] > 0 and "parameters" in found["architecture"]
+        assert (ARTIFACTS / "tab-insights-ppo.png").stat().st_size > 10_000
+    finally:
+        api.terminate()
+        api.wait(10)

@@ -45,8 +45,33 @@ try {
   await page.screenshot({ path: `${shots}/dashboard-paused-5m.png` });
   const audit = await page.locator("#audit tbody tr").count();
   if (audit === 0) await fail("the stop did not reach the audit log");
+  // Every tab renders real data; each is kept as a screenshot.
+  const overview = await page.evaluate(() => ({ rows: Number(document.getElementById("bots").dataset.rows),
+    spark: Number((document.querySelector("#bots svg.spark") || { dataset: {} }).dataset.points || 0) }));
+  if (overview.rows < 1 || overview.spark < 2) await fail(`overview: ${JSON.stringify(overview)}`);
+  await page.screenshot({ path: `${shots}/tab-overview.png` });
+  const tab = async (name, ready) => {
+    await page.click(`#tabs button[data-tab="${name}"]`);
+    await page.waitForFunction((n) => document.body.dataset.loaded === n, name, { timeout: 10000 });
+    await page.waitForFunction(ready, null, { timeout: 10000 });
+    await page.screenshot({ path: `${shots}/tab-${name}.png` });
+  };
+  await tab("performance", () => Number(document.getElementById("equity-chart").dataset.points) > 100 &&
+    Number(document.getElementById("round-trips").dataset.rows) > 0 && document.querySelectorAll("#metrics tr").length > 10 &&
+    document.querySelectorAll("#histogram rect").length > 0);
+  await tab("strategies", () => /Bots running it/.test((document.querySelector('[data-strategy="simple_rsi"]') || {}).textContent || "") &&
+    document.querySelector('[data-strategy="simple_rsi"]').textContent.includes("btc-replay"));
+  await tab("insights", () => /has no model/.test((document.querySelector('[data-insight="rule"]') || {}).textContent || ""));
+  await tab("audit", () => Number(document.getElementById("audit-all").dataset.rows) > 0);
+  const link = page.url();
+  if (!/tab=audit/.test(link) || !/bot=btc-replay/.test(link)) await fail(`the URL does not hold the view: ${link}`);
+  const again = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await again.goto(link.replace("tab=audit", "tab=performance"));
+  await again.waitForFunction(() => document.body.dataset.loaded === "performance" &&
+    !document.getElementById("view-performance").hidden && Number(document.getElementById("equity-chart").dataset.points) > 100, null, { timeout: 10000 });
+  const tabs = ["overview", "performance", "strategies", "insights", "audit"];
   if (errors.length) await fail("page errors: " + errors.join("; "));
-  console.log(JSON.stringify({ canvases, rows, audit, sharpe, phase: "Paused", seen, pushed, live: true }));
+  console.log(JSON.stringify({ canvases, rows, audit, sharpe, phase: "Paused", seen, pushed, live: true, overview, tabs, link }));
 } catch (err) {
   await fail(String(err));
 }

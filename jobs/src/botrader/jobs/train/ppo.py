@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,6 +52,22 @@ class Agent(nn.Module):
             layer_init(nn.Linear(hidden, 1), std=0.01),
         )
         self.actor_logstd = nn.Parameter(torch.zeros(1, 1))
+
+    def describe(self) -> dict[str, Any]:
+        """The model card's architecture: each network's layer widths (input first), the
+        activation between them and the trainable parameter count."""
+
+        def widths(net: nn.Sequential) -> list[int]:
+            linear = [m for m in net if isinstance(m, nn.Linear)]
+            return [linear[0].in_features, *(m.out_features for m in linear)]
+
+        activation = next(type(m).__name__ for m in self.actor_mean if not isinstance(m, nn.Linear))
+        return {
+            "actor": widths(self.actor_mean),
+            "critic": widths(self.critic),
+            "activation": activation,
+            "parameters": sum(p.numel() for p in self.parameters() if p.requires_grad),
+        }
 
     def get_value(self, x: torch.Tensor) -> torch.Tensor:
         return self.critic(x)

@@ -31,6 +31,7 @@ from botrader.core.strategy import Strategy
 from botrader.core.strategy.registry import make
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
 from botrader.jobs.rl.data import Splits, make_splits
+from botrader.jobs.rl.features import PORTFOLIO_NAMES
 
 
 @dataclass
@@ -315,6 +316,11 @@ def _test_and_register(
     mlflow.set_tag("botrader.model_uri", model_uri)
     attributions = predictor.global_attributions(splits.val.features)
     mlflow.set_tag("botrader.attributions", json.dumps(attributions))
+    features = [*splits.config.names, *PORTFOLIO_NAMES]
+    card_tags = {"features": features, "feature_version": splits.config.version, **predictor.agent.describe()}
+    mlflow.set_tag("botrader.architecture", json.dumps(card_tags))
+    versus = {"ppo (validation)": _figures(val), "ppo (test)": _figures(test), **base}
+    mlflow.set_tag("botrader.baselines", json.dumps(versus))  # test period, same engine and costs
     mlflow.log_dict(attributions, "report/attributions.json")
     return {
         "budget": budget,

@@ -96,6 +96,11 @@ def describe(source: Source) -> list[dict[str, Any]]:
                     "budget": float(params["budget"]) if "budget" in params else None,
                     "training_run": tags.get("botrader.training_run"),
                     "attributions": json.loads(tags.get("botrader.attributions") or "{}"),
+                    # the model card: layers, activation, parameters, features and their version;
+                    # validation and test figures beside buy-and-hold and the rule baselines
+                    "architecture": json.loads(tags.get("botrader.architecture") or "{}"),
+                    "baselines": json.loads(tags.get("botrader.baselines") or "{}"),
+                    "verdict": tags.get("botrader.verdict"),
                 }
             )
         latest = max(described, key=lambda d: int(d["version"]), default=None)

@@ -88,7 +88,7 @@ class Broadcaster:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
-        self.delivered = 0
+        self.delivered = self.dropped = 0
         feed.subscribe(self.changed)
 
     # -- subscriptions -------------------------------------------------------------------

@@ -104,5 +104,6 @@ async def live(
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
                 await task
     if client.dropped.is_set():
+        broadcaster.dropped += 1
         with contextlib.suppress(Exception):
             await asyncio.wait_for(websocket.close(CLOSE_SLOW, client.reason), 1)

@@ -3,7 +3,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const state = {
-  bot: null, interval: "1m", series: null, chart: null, markers: null,
+  bot: null, interval: "1m", tab: "overview", bots: [], series: null, chart: null, markers: null,
   detail: null, perf: null, candles: [], trades: { items: [], total: 0 }, audit: [],
 };
 const live = { socket: null, open: false, retry: null, fetched: {} };
@@ -30,18 +30,39 @@ function setupChart() {
 
 async function loadBots() {
   const bots = await api("/bots");
+  state.bots = bots;
   const select = $("bot");
-  const wanted = new URLSearchParams(location.search).get("bot");
   select.innerHTML = bots.map((b) => `<option>${b.name}</option>`).join("");
-  state.bot = state.bot || (bots.find((b) => b.name === wanted) || bots[0] || {}).name || null;
+  const wanted = bots.find((b) => b.name === state.bot) || bots[0] || {};
+  state.bot = wanted.name || null;
   if (state.bot) select.value = state.bot;
+}
+
+// The view lives in the URL (?bot=&tab=&interval=): a link opens the same bot and tab.
+function readUrl() {
+  const q = new URLSearchParams(location.search);
+  state.bot = q.get("bot") || null;
+  state.tab = VIEWS.includes(q.get("tab")) ? q.get("tab") : "overview";
+  state.interval = ["1m", "5m", "15m", "1h"].includes(q.get("interval")) ? q.get("interval") : "1m";
+}
+
+function writeUrl() {
+  const q = new URLSearchParams({ tab: state.tab, interval: state.interval });
+  if (state.bot) q.set("bot", state.bot);
+  history.replaceState(null, "", `${location.pathname}?${q}`);
+}
+
+function upsertSummary(summary) {
+  const i = state.bots.findIndex((b) => b.name === summary.name);
+  if (i >= 0) state.bots[i] = { ...state.bots[i], ...summary };
+  else state.bots.push(summary);
 }
 
 // Everything over HTTP: the first paint, and the fallback while the socket is down.
 async function refresh() {
   try {
-    if (!state.bot) await loadBots();
-    if (!state.bot) { $("error").textContent = "no bots yet"; return; }
+    if (!state.detail || !state.bots.length) await loadBots();
+    if (!state.bot) { renderView(); $("error").textContent = ""; return; }
     state.detail = await api(`/bots/${state.bot}`);
     const [perf, trades, audit] = await Promise.all([
       api(`/bots/${state.bot}/performance`), api(`/bots/${state.bot}/trades?limit=200`), api(`/audit?bot=${state.bot}&limit=20`),
@@ -60,6 +81,7 @@ const candlesPath = () => `/candles?symbol=${state.detail.symbol}&interval=${sta
 const seriesKey = () => `${state.detail.source}:${state.detail.symbol}:1m`;
 
 function render() {
+  renderView();
   if (!state.detail) return;
   renderStatus(state.detail, state.perf || {});
   renderChart(state.candles, state.trades.items);
@@ -92,7 +114,12 @@ function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${proto}://${location.host}/ws?bot=${encodeURIComponent(state.bot)}&series=${seriesKey()}`);
   live.socket = socket;
-  socket.onopen = () => { live.open = true; document.body.dataset.live = "1"; };
+  socket.onopen = () => {
+    live.open = true;
+    document.body.dataset.live = "1";
+    const others = state.bots.map((b) => b.name).filter((n) => n !== state.bot);  // the Overview's rows
+    if (others.length) socket.send(JSON.stringify({ subscribe: { bots: others } }));
+  };
   socket.onmessage = (event) => { if (live.socket === socket) receive(JSON.parse(event.data)); };
   socket.onclose = () => {
     if (live.socket !== socket) return;
@@ -111,6 +138,12 @@ function reconnect() {
 
 function receive(msg) {
   if (msg.type === "error") { $("error").textContent = msg.message; return; }
+  if (msg.bot && msg.bot !== state.bot) {  // another bot: its Overview row only
+    if (msg.type === "snapshot") upsertSummary(msg.detail);
+    if (msg.type === "bot") { upsertSummary(msg.summary); sparkSoon(msg.bot); }
+    paint();
+    return;
+  }
   if (msg.type === "snapshot" && msg.bot) { state.detail = msg.detail; state.trades = msg.trades; }
   else if (msg.type === "snapshot" && msg.series && state.interval === "1m") state.candles = msg.candles;
   else if (msg.type === "snapshot" && msg.audit) state.audit = msg.items;
@@ -129,6 +162,9 @@ function mergeCandles(items) {
 
 function mergeBot(msg) {
   Object.assign(state.detail, msg.summary);
+  upsertSummary(msg.summary);
+  sparkSoon(msg.bot);
+  viewSoon();
   if (msg.fills.length) {
     const known = new Set(state.trades.items.map((t) => t.seq));
     const fresh = msg.fills.filter((t) => !known.has(t.seq)).reverse();
@@ -177,6 +213,10 @@ function renderChart(candles, trades) {
   $("chart").dataset.lastCandle = String(candles.length ? candles[candles.length - 1].time : 0);
 }
 
+function markInterval() {
+  document.querySelectorAll(".intervals button").forEach((x) => x.classList.toggle("on", x.dataset.interval === state.interval));
+}
+
 function renderTrades(page) {
   $("trades").dataset.total = String(page.total);
   $("trades").querySelector("tbody").innerHTML = page.items.slice(0, 25).map((t) =>
@@ -214,17 +254,31 @@ async function control(action) {
   }
 }
 
+function selectBot(name) {
+  if (name === state.bot) return;
+  state.bot = name;
+  $("bot").value = name;
+  state.detail = null;
+  writeUrl();
+  reconnect();
+  refresh().then(() => loadView(true));
+}
+
 function main() {
+  readUrl();
   $("token").value = localStorage.getItem("botrader-token") || "";
   setupChart();
   document.querySelectorAll("header button[data-action]").forEach((b) => b.addEventListener("click", () => control(b.dataset.action)));
   document.querySelectorAll(".intervals button").forEach((b) => b.addEventListener("click", () => {
     state.interval = b.dataset.interval;
-    document.querySelectorAll(".intervals button").forEach((x) => x.classList.toggle("on", x === b));
+    markInterval();
+    writeUrl();
     refresh();
   }));
-  $("bot").addEventListener("change", (e) => { state.bot = e.target.value; reconnect(); refresh(); });
-  refresh();
+  $("bot").addEventListener("change", (e) => selectBot(e.target.value));
+  document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+  markInterval();
+  showTab(state.tab, false);
+  refresh().then(() => loadView(true));  // the tab's own reads need the bots first
   setInterval(() => { if (!live.open) refresh(); }, 2000);
 }
-main();

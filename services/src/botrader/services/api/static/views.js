@@ -1,0 +1,272 @@
+// The dashboard's tabs: Overview (every bot, then the selected bot's detail), Performance,
+// Strategies, AI Insights, Audit log. Each reads the public API only; loaded after app.js.
+"use strict";
+const VIEWS = ["overview", "performance", "strategies", "insights", "audit"];
+const views = { sparks: {}, perf: null, trips: [], equity: [], strategies: null, models: null, searches: null, audit: [], details: {} };
+const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+const day = (iso) => iso.slice(5, 16).replace("T", " ");
+
+function showTab(tab, load = true) {
+  state.tab = tab;
+  document.querySelectorAll("#tabs button").forEach((b) => b.classList.toggle("on", b.dataset.tab === tab));
+  VIEWS.forEach((v) => { $(`view-${v}`).hidden = v !== tab; });
+  document.body.dataset.tab = tab;
+  writeUrl();
+  if (load) loadView(true);
+}
+
+// What a tab needs beyond the live state, read when it is shown and, while it stays shown,
+// at most every few seconds after a pushed update.
+async function loadView(now = false) {
+  try {
+    if (state.tab === "overview") await Promise.all(state.bots.map((b) => loadSpark(b.name)));
+    if (state.tab === "performance" && state.bot) await loadPerformance();
+    if (state.tab === "strategies") await loadStrategies();
+    if (state.tab === "insights" && state.bot) await loadInsights();
+    if (state.tab === "audit") views.audit = await api(`/audit?limit=200${$("audit-bot").value ? `&bot=${$("audit-bot").value}` : ""}`);
+    renderView();
+  } catch (err) {
+    $("error").textContent = String(err);
+  }
+  if (now) document.body.dataset.loaded = state.tab;
+}
+
+function viewSoon() {
+  if (state.tab === "performance" || state.tab === "audit") fetchSoon("view", "/healthz", () => loadView(), 3000);
+}
+
+async function loadSpark(name) { views.sparks[name] = await api(`/bots/${name}/equity?points=60`); }
+function sparkSoon(name) {
+  if (state.tab === "overview") fetchSoon(`spark-${name}`, `/bots/${name}/equity?points=60`, (p) => { views.sparks[name] = p; }, 5000);
+}
+
+function renderView() {
+  if (state.tab === "overview") renderOverview();
+  else if (state.tab === "performance") renderPerformance();
+  else if (state.tab === "strategies") renderStrategies();
+  else if (state.tab === "insights") renderInsights();
+  else if (state.tab === "audit") renderAuditView();
+}
+
+// -- Overview ------------------------------------------------------------------------------
+function renderOverview() {
+  $("bots-empty").hidden = state.bots.length > 0;
+  $("bots").querySelector("tbody").innerHTML = state.bots.map((b) =>
+    `<tr data-bot="${esc(b.name)}" class="${b.name === state.bot ? "selected" : ""}"><td>${esc(b.name)}</td>` +
+    `<td><span class="phase ${esc(b.phase)}">${esc(b.phase)}</span></td><td>${esc(b.strategy)}</td><td>${esc(b.symbol)}</td>` +
+    `<td>${fmt(b.equity)}</td><td class="${(b.pnl_percent || 0) >= 0 ? "buy" : "sell"}">${b.pnl_percent === null ? "–" : b.pnl_percent.toFixed(2) + "%"}</td>` +
+    `<td>${fmt(b.position, 5)}</td><td>${b.trades}</td><td>${esc(Object.values(b.breakers || {}).join("; ")) || "–"}</td>` +
+    `<td>${sparkline(views.sparks[b.name] || [])}</td></tr>`).join("");
+  $("bots").dataset.rows = String(state.bots.length);
+  $("bots").querySelectorAll("tbody tr").forEach((tr) => tr.addEventListener("click", () => selectBot(tr.dataset.bot)));
+}
+
+function sparkline(points, w = 140, h = 28) {
+  if (points.length < 2) return '<span class="hint">–</span>';
+  const ys = points.map((p) => p.equity), lo = Math.min(...ys), hi = Math.max(...ys), span = hi - lo || 1;
+  const path = ys.map((y, i) => `${(i / (ys.length - 1)) * w},${h - 2 - ((y - lo) / span) * (h - 4)}`).join(" ");
+  const color = ys[ys.length - 1] >= ys[0] ? "#4ade80" : "#f87171";
+  return `<svg class="spark" width="${w}" height="${h}" data-points="${ys.length}"><polyline fill="none" stroke="${color}" stroke-width="1.5" points="${path}"/></svg>`;
+}
+
+// -- Performance ---------------------------------------------------------------------------
+async function loadPerformance() {
+  [views.equity, views.perf, views.trips] = await Promise.all([
+    api(`/bots/${state.bot}/equity?points=2000`), api(`/bots/${state.bot}/performance`), api(`/bots/${state.bot}/round-trips`),
+  ]);
+}
+
+function lineChart(id) {
+  const LW = window.LightweightCharts;
+  if (!views[id]) {
+    views[id] = LW.createChart($(id), {
+      layout: { background: { color: "#1e293b" }, textColor: "#cbd5e1" },
+      grid: { vertLines: { color: "#273449" }, horzLines: { color: "#273449" } },
+      timeScale: { timeVisible: true, secondsVisible: false }, autoSize: true,
+    });
+  }
+  return views[id];
+}
+
+function renderPerformance() {
+  const marks = views.equity, perf = views.perf;
+  if (!state.bot || !perf) return;
+  const t = (m) => Date.parse(m.time) / 1000;
+  const equity = lineChart("equity-chart"), drawdown = lineChart("drawdown-chart");
+  const LW = window.LightweightCharts;
+  views.series = views.series || {
+    equity: equity.addSeries(LW.LineSeries, { color: "#60a5fa", lineWidth: 2, title: "bot" }),
+    hold: equity.addSeries(LW.LineSeries, { color: "#a3a3a3", lineWidth: 1, title: "buy & hold" }),
+    under: drawdown.addSeries(LW.AreaSeries, { lineColor: "#f87171", topColor: "rgba(248,113,113,0.1)", bottomColor: "rgba(248,113,113,0.5)" }),
+  };
+  // Buy-and-hold: the budget in the market at the first mark's price, marked at each price since.
+  const budget = state.detail ? state.detail.budget : marks.length ? marks[0].equity : 0;
+  const first = marks.length ? marks[0].price : 1;
+  let peak = -Infinity;
+  views.series.equity.setData(marks.map((m) => ({ time: t(m), value: m.equity })));
+  views.series.hold.setData(marks.map((m) => ({ time: t(m), value: budget * m.price / first })));
+  views.series.under.setData(marks.map((m) => { peak = Math.max(peak, m.equity); return { time: t(m), value: (m.equity / peak - 1) * 100 }; }));
+  equity.timeScale().fitContent();
+  drawdown.timeScale().fitContent();
+  $("equity-chart").dataset.points = String(marks.length);
+  $("perf-info").textContent = `${marks.length} marks shown · bot ${pct(perf.total_return)} · buy & hold ${pct(perf.buy_and_hold_return)}`;
+  const rows = [
+    ["return", pct(perf.total_return)], ["buy & hold return", pct(perf.buy_and_hold_return)],
+    ["Sharpe", sharpe(perf)], ["Sortino", perf.sortino === null ? `n/a <span class="hint">(${perf.days} of ${perf.sharpe_min_days} days)</span>` : fmt(perf.sortino)],
+    ["max drawdown", pct(perf.max_drawdown)], ["win rate", pct(perf.win_rate)], ["profit factor", fmt(perf.profit_factor)],
+    ["avg win", fmt(perf.avg_win)], ["avg loss", fmt(perf.avg_loss)], ["exposure", pct(perf.exposure)],
+    ["turnover", fmt(perf.turnover)], ["fees", fmt(perf.fees)], ["fills / round trips", `${perf.trades} / ${perf.round_trips}`],
+    ["exits", Object.entries(perf.exits || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "–"],
+  ];
+  $("metrics").querySelector("tbody").innerHTML = rows.map(([k, v]) => `<tr><th>${k}</th><td data-metric="${k}">${v}</td></tr>`).join("");
+  $("round-trips").querySelector("tbody").innerHTML = views.trips.slice().reverse().slice(0, 100).map((r) =>
+    `<tr><td>${day(r.entry_time)}</td><td>${day(r.exit_time)}</td><td>${fmt(r.quantity, 5)}</td><td>${fmt(r.entry_price)}</td>` +
+    `<td>${fmt(r.exit_price)}</td><td class="${r.pnl >= 0 ? "buy" : "sell"}">${fmt(r.pnl)}</td><td>${fmt(r.fees, 4)}</td><td>${esc(r.reason)}</td></tr>`).join("");
+  $("round-trips").dataset.rows = String(views.trips.length);
+  $("trips-empty").hidden = views.trips.length > 0;
+  $("trips-empty").textContent = "No closed round trip yet: a trip is counted when the position is back to flat.";
+  $("histogram").innerHTML = histogram(dailyReturns(marks, budget));
+}
+
+// The last mark of each UTC day against the previous day's (the first against the budget).
+function dailyReturns(marks, budget) {
+  const closes = new Map();
+  for (const m of marks) closes.set(m.time.slice(0, 10), m.equity);
+  let prev = budget;
+  return [...closes.values()].map((e) => { const r = e / prev - 1; prev = e; return r; });
+}
+
+function histogram(returns, w = 420, h = 120) {
+  if (!returns.length) return '<p class="empty">No full day of equity marks yet.</p>';
+  const lo = Math.min(...returns, 0), hi = Math.max(...returns, 0), bins = Math.min(20, Math.max(5, returns.length));
+  const width = (hi - lo) / bins || 1e-9, counts = new Array(bins).fill(0);
+  for (const r of returns) counts[Math.min(bins - 1, Math.floor((r - lo) / width))]++;
+  const top = Math.max(...counts), bw = w / bins;
+  const bars = counts.map((c, i) => {
+    const mid = lo + (i + 0.5) * width, bh = (c / top) * (h - 20);
+    return `<rect x="${i * bw + 1}" y="${h - 14 - bh}" width="${bw - 2}" height="${bh}" fill="${mid >= 0 ? "#4ade80" : "#f87171"}"><title>${(mid * 100).toFixed(2)}%: ${c} days</title></rect>`;
+  }).join("");
+  return `<svg width="${w}" height="${h}" data-days="${returns.length}">${bars}<text x="0" y="${h - 2}">${(lo * 100).toFixed(2)}%</text>` +
+    `<text x="${w - 40}" y="${h - 2}">${(hi * 100).toFixed(2)}%</text></svg><div class="hint">${returns.length} days</div>`;
+}
+
+// -- Strategies ----------------------------------------------------------------------------
+async function loadStrategies() {
+  const [strategies, searches] = await Promise.all([api("/strategies"), api("/optimizations").catch((e) => ({ error: String(e) }))]);
+  views.strategies = strategies;
+  views.searches = searches;
+  await Promise.all(state.bots.filter((b) => !views.details[b.name]).map(async (b) => { views.details[b.name] = await api(`/bots/${b.name}`); }));
+}
+
+function renderStrategies() {
+  if (!views.strategies) return;
+  const searches = views.searches || {};
+  $("strategy-list").innerHTML = views.strategies.map((s) => {
+    const names = [s.name, ...(s.aliases || [])];
+    const users = Object.values(views.details).filter((d) => names.includes(d.strategy) || names.includes((d.spec.strategy || {}).type || "rsi"));
+    const params = Object.entries(s.params || {}).map(([k, p]) => `<tr><td>${esc(k)}</td><td>${esc(p.type)}</td><td>${esc(JSON.stringify(p.default))}</td>` +
+      `<td>${bounds(p)}</td><td>${p.search ? esc(JSON.stringify(p.search)) : "–"}</td></tr>`).join("");
+    const found = (searches.searches || []).filter((r) => r.strategy === s.name || names.includes(r.strategy));
+    return `<div class="strategy" data-strategy="${esc(s.name)}"><h3>${esc(s.name)} <span class="hint">${esc((s.aliases || []).join(", "))} · ${esc(s.source)}</span></h3>` +
+      `<div>${esc(s.description)}</div>` +
+      `<table><thead><tr><th>parameter</th><th>type</th><th>default</th><th>bounds</th><th>search space</th></tr></thead><tbody>${params}</tbody></table>` +
+      `<div class="hint">exits: ${Object.keys(s.exits || {}).length ? esc(JSON.stringify(s.exits)) : "none declared (the bot's risk settings still apply)"}</div>` +
+      `<h2>Bots running it</h2>${users.length ? users.map((d) => `<div>${esc(d.name)}: ${esc(JSON.stringify((d.spec.strategy || {}).params || {}))}</div>`).join("") : '<div class="hint">none</div>'}` +
+      `<h2>Searches</h2>${searchesHtml(searches, found)}</div>`;
+  }).join("");
+}
+
+function bounds(p) {
+  const parts = [["ge", "≥"], ["gt", ">"], ["le", "≤"], ["lt", "<"]].filter(([k]) => p[k] !== null && p[k] !== undefined).map(([k, s]) => `${s} ${p[k]}`);
+  return parts.join(", ") || "–";
+}
+
+function searchesHtml(searches, found) {
+  if (searches.error) return `<div class="hint">${esc(searches.error)}</div>`;
+  if (!searches.configured) return '<div class="hint">No MLflow tracking server configured (set MLFLOW_TRACKING_URI) — run <code>botrader optimize</code> to search this strategy\'s space.</div>';
+  if (!found.length) return '<div class="hint">No search yet: <code>botrader optimize --strategy NAME --data FILE --trials 200</code>.</div>';
+  return found.map((r) => `<div class="verdict ${r.passes ? "pass" : "fail"}">${esc(r.verdict || "")} <span class="hint">${esc(r.run_id || "")}</span></div>`).join("");
+}
+
+// -- AI Insights ---------------------------------------------------------------------------
+async function loadInsights() {
+  views.models = await api("/models").catch((e) => ({ error: String(e) }));
+}
+
+function renderInsights() {
+  const d = state.detail;
+  if (!d) return;
+  const strategy = (d.spec.strategy || {}).type || "rsi";
+  const decision = d.last_decision, explanation = (decision && decision.explanation) || {};
+  const latest = decision ? `<h2>Latest decision</h2><div>${esc(decision.side)} · action ${Number(decision.action).toFixed(3)} at ${day(String(decision.time))}</div>` +
+    (explanation.attributions ? `<div>action mean ${Number(explanation.action_mean).toFixed(3)}, std ${Number(explanation.action_std).toFixed(3)}, confidence ${Number(explanation.confidence).toFixed(2)}</div>` +
+      bars(explanation.attributions, "top attributions") : `<pre>${esc(JSON.stringify(explanation, null, 1))}</pre>`) : "";
+  if (strategy !== "ppo") {
+    $("insights").innerHTML = `<div class="insight" data-insight="rule"><h3>${esc(d.name)} runs the rule strategy ${esc(strategy)}: it has no model</h3>` +
+      `<div>Rule strategies explain each decision with the indicator values they compared (below). To trade a learned policy, ` +
+      `train one (<code>botrader train</code> or a TrainingRun) and point a TradingBot's <code>strategy.params.model</code> at it.</div>${latest}</div>`;
+    return;
+  }
+  const ref = String(d.spec.strategy.modelRef || (d.spec.strategy.params || {}).model || "");
+  const models = views.models || {};
+  // modelRef: a TrainingRun's name, models:/NAME/VERSION, models:/NAME@alias, or a directory
+  const name = ref.startsWith("models:/") ? ref.slice(8).split(/[/@]/)[0] : null;
+  const wanted = ref.startsWith("models:/") ? ref.slice(8).split("/")[1] : null;
+  let model = null, version = null;
+  for (const m of models.models || []) {
+    for (const v of m.versions) {
+      const hit = (m.name === name && (!wanted || String(v.version) === wanted)) || (v.training_run && v.training_run === ref);
+      if (hit && (!version || Number(v.version) > Number(version.version))) { model = m; version = v; }
+    }
+  }
+  let card = `<div class="hint">model ${esc(ref)}</div>`;
+  if (models.error) card += `<div class="hint">${esc(models.error)}</div>`;
+  else if (!models.configured) card += '<div class="hint">No MLflow tracking server configured (MLFLOW_TRACKING_URI): the model card comes from its registry.</div>';
+  else if (!version) card += `<div class="hint">${esc(ref)} is not in the registry at ${esc(models.tracking_uri)} (a model directory has no card).</div>`;
+  else {
+    const metrics = Object.entries(version.metrics || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${Math.abs(v) >= 1000 || Number.isInteger(v) ? fmt(v, 0) : Number(v).toPrecision(4)}</td></tr>`).join("");
+    card += `<div>${esc(model.name)} version ${esc(version.version)}${(version.aliases || []).length ? " @" + esc(version.aliases.join(", @")) : ""}` +
+      ` · run ${esc(version.run_id)}${version.training_run ? " · TrainingRun " + esc(version.training_run) : ""}</div>` +
+      architectureHtml(version.architecture || {}) + versusHtml(version.baselines || {}) +
+      (version.verdict ? `<div class="verdict">${esc(version.verdict)}</div>` : "") +
+      `<h2>Training and validation metrics</h2><table><tbody>${metrics}</tbody></table>` + bars(version.attributions || {}, "feature importance (training attributions)");
+  }
+  $("insights").innerHTML = `<div class="insight" data-insight="ppo"><h3>${esc(d.name)}: PPO policy</h3>${card}${latest}</div>`;
+}
+
+function architectureHtml(a) {
+  if (!a.actor) return '<div class="hint">no architecture logged (a model trained before the card carried it)</div>';
+  return `<h2>Network</h2><div data-architecture>actor ${a.actor.join(" → ")} · critic ${a.critic.join(" → ")} · ${esc(a.activation)} · ` +
+    `${Number(a.parameters).toLocaleString()} parameters</div><div class="hint">features v${esc(a.feature_version)}: ${esc((a.features || []).join(", "))}</div>`;
+}
+
+function versusHtml(b) {
+  const rows = Object.entries(b).map(([k, f]) => `<tr><td>${esc(k)}</td><td>${pct(f.return)}</td><td>${f.sharpe === null ? "n/a" : fmt(f.sharpe)}</td>` +
+    `<td>${pct(f.max_drawdown)}</td><td>${f.trades}</td></tr>`).join("");
+  return rows ? `<h2>Validation and test against the baselines</h2><table><thead><tr><th>on the test period unless named</th><th>return</th><th>Sharpe</th><th>max drawdown</th><th>fills</th></tr></thead><tbody>${rows}</tbody></table>` : "";
+}
+
+function bars(values, title, w = 420) {
+  const entries = Object.entries(values).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 15);
+  if (!entries.length) return "";
+  const top = Math.max(...entries.map(([, v]) => Math.abs(v))) || 1;
+  const rows = entries.map(([k, v], i) => `<text x="0" y="${i * 18 + 12}">${esc(k)}</text>` +
+    `<rect class="bar" x="150" y="${i * 18 + 2}" width="${(Math.abs(v) / top) * (w - 220)}" height="12" fill="${v >= 0 ? "#60a5fa" : "#f59e0b"}"><title>${v}</title></rect>` +
+    `<text x="${w - 60}" y="${i * 18 + 12}">${Number(v).toFixed(3)}</text>`).join("");
+  return `<h2>${title}</h2><svg width="${w}" height="${entries.length * 18 + 4}">${rows}</svg>`;
+}
+
+// -- Audit log -----------------------------------------------------------------------------
+function renderAuditView() {
+  const select = $("audit-bot"), chosen = select.value;
+  select.innerHTML = '<option value="">all bots</option>' + state.bots.map((b) => `<option>${esc(b.name)}</option>`).join("");
+  select.value = chosen;
+  $("audit-all").querySelector("tbody").innerHTML = views.audit.map((a) =>
+    `<tr><td>${day(a.time)}</td><td>${esc(a.bot)}</td><td>${esc(a.actor)}</td><td>${esc(a.action)}</td>` +
+    `<td>${esc(JSON.stringify(a.before))}</td><td>${esc(JSON.stringify(a.after))}</td></tr>`).join("");
+  $("audit-all").dataset.rows = String(views.audit.length);
+  $("audit-empty").hidden = views.audit.length > 0;
+}
+
+$("audit-bot").addEventListener("change", () => loadView());
+main();
