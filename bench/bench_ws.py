@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import subprocess
@@ -43,40 +44,88 @@ KEY = make_key("replay", "BTCUSDT", "1m")
 WARM = 300  # candles the bot has seen before the clients connect (its indicators warm up)
 
 
-async def clients(url: str, n: int, seconds: float, out: Path) -> None:
-    """`n` sockets on one bot; each notes (arrival, mark time) for every equity mark pushed."""
-    import websockets
-
-    arrivals: list[tuple[float, int]] = []
+async def clients(url: str, n: int, seconds: float, out: Path, last: str) -> None:
+    """`n` sockets on one bot; each notes (arrival, mark time) for every equity mark pushed.
+    The client is a few lines of asyncio (handshake, unmasked server frames, the marks' times
+    found in the text), not a WebSocket library: with 200 sockets on these two cores a
+    library's per-message cost in the load generator would be what is measured."""
+    arrivals: list[tuple[int, float, str]] = []
+    closed: list[str] = []
     ready = 0
+    host, _, rest = url.removeprefix("ws://").partition("/")
+    address, port = host.split(":")
 
-    async def one() -> None:
+    async def one(i: int) -> None:
         nonlocal ready
-        async with websockets.connect(url, max_size=None) as ws:
-            ready += 1
-            deadline = time.time() + seconds
-            while (left := deadline - time.time()) > 0:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), left)
-                except TimeoutError:
-                    break
+        reader, writer = await asyncio.open_connection(address, int(port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET /{rest} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        snapshot = False
+        deadline = time.time() + seconds
+        try:
+            while time.time() < deadline:
+                head = await asyncio.wait_for(reader.readexactly(2), deadline - time.time())
+                size = head[1] & 0x7F
+                if size == 126:
+                    size = int.from_bytes(await reader.readexactly(2), "big")
+                elif size == 127:
+                    size = int.from_bytes(await reader.readexactly(8), "big")
+                body = await reader.readexactly(size)
                 now = time.time()
-                msg = json.loads(raw)
-                if msg["type"] == "bot":
-                    arrivals.extend((now, _ms(p["time"])) for p in msg["equity"])
+                opcode = head[0] & 0x0F
+                if opcode == 8:  # close: note the reason (e.g. "slow consumer")
+                    closed.append(body[2:].decode(errors="replace"))
+                    break
+                if opcode == 9:  # uvicorn pings every 20 s: answer as a client must (masked pong)
+                    mask = os.urandom(4)
+                    writer.write(
+                        bytes([0x8A, 0x80 | len(body)])
+                        + mask
+                        + bytes(b ^ mask[i % 4] for i, b in enumerate(body))
+                    )
+                    continue
+                if opcode != 1:
+                    continue
+                text = body.decode()
+                if not snapshot:  # ready once subscribed: what is measured is the steady state
+                    snapshot = True
+                    ready += 1
+                for message in text.split('{"type":')[1:]:  # a frame may hold several
+                    if message.startswith('"bot"'):
+                        marks = message[message.index('"equity":[') :]
+                        arrivals.extend((i, now, m[:19]) for m in marks.split('"time":"')[1:])
+                if arrivals and f'"time":"{last}' in text:
+                    break  # the replay's last mark: this client has seen it all
+        except TimeoutError:
+            closed.append("client deadline")
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            closed.append(f"connection ended: {type(exc).__name__}")
+        writer.close()
 
-    tasks = [asyncio.create_task(one()) for _ in range(n)]
+    tasks = [asyncio.create_task(one(i)) for i in range(n)]
     while ready < n:
         await asyncio.sleep(0.05)
     Path(str(out) + ".ready").touch()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    out.write_text(json.dumps(arrivals))
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(result, BaseException):
+            closed.append(f"client error: {type(result).__name__}: {str(result)[:80]}")
+    out.write_text(json.dumps({"arrivals": arrivals, "closed": closed}))
+
+
+def _iso(ms: int) -> str:
+    from botrader.core.timeutil import ms_to_datetime
+
+    return ms_to_datetime(ms).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _ms(iso: str) -> int:
-    from datetime import datetime
+    from datetime import UTC, datetime
 
-    return datetime_to_ms(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+    return datetime_to_ms(datetime.fromisoformat(iso).replace(tzinfo=UTC))
 
 
 def main() -> None:
@@ -84,12 +133,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rate", type=float, default=100, help="candles per second")
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--client-process", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--client-process", nargs=3, metavar=("URL", "OUT", "LAST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client_process:
-        asyncio.run(
-            clients(args.client_process[0], args.clients, args.seconds + 5, Path(args.client_process[1]))
-        )
+        url, out, last = args.client_process
+        asyncio.run(clients(url, args.clients, args.seconds * 2 + 10, Path(out), last))
         return
     server = PostgresServer(durable=True).start()
     api = watchers = None
@@ -132,20 +180,33 @@ def main() -> None:
             "--seconds",
             str(args.seconds),
         ]
-        watchers = subprocess.Popen([*clients_cmd, "--client-process", target, str(out)])
+        watchers = subprocess.Popen(
+            [*clients_cmd, "--client-process", target, str(out), _iso(rows[-1].open_time)]
+        )
         while not Path(str(out) + ".ready").exists():
+            if watchers.poll() is not None:
+                raise SystemExit(f"the clients exited ({watchers.returncode}) before connecting")
             time.sleep(0.05)
         committed: dict[int, float] = {}
-        cpu0, wall0 = cpu_seconds(api.pid), time.time()
+        cpu0, wall0, watch0, mine0 = (
+            cpu_seconds(api.pid),
+            time.time(),
+            cpu_seconds(watchers.pid),
+            time.process_time(),
+        )
         for i, candle in enumerate(rows[WARM:]):
             time.sleep(max(0.0, wall0 + i / args.rate - time.time()))
             store.upsert(KEY, [candle])
             while trader.step():
                 committed[candle.open_time] = time.time()
         cpu, wall = cpu_seconds(api.pid) - cpu0, time.time() - wall0
-        watchers.wait(60)
-        arrivals = json.loads(out.read_text())
-        latencies = [(t - committed[m]) * 1000 for t, m in arrivals if m in committed]
+        watching, writing = cpu_seconds(watchers.pid) - watch0, time.process_time() - mine0
+        watchers.wait(args.seconds * 2 + 30)
+        found = json.loads(out.read_text())
+        arrivals, closed = found["arrivals"], found["closed"]
+        latencies = [(t - committed[_ms(m)]) * 1000 for _, t, m in arrivals if _ms(m) in committed]
+        last = _iso(max(committed))
+        complete = len({i for i, _, m in arrivals if m == last})
         expected = len(committed) * args.clients
         print(
             f"PostgreSQL 15, botrader api --workers 2: {args.clients} clients on one bot, "
@@ -156,7 +217,14 @@ def main() -> None:
             f"p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms  "
             f"max {max(latencies):.1f} ms"
         )
+        reasons = {r: closed.count(r) for r in set(closed)}
+        print(
+            f"{complete} of {args.clients} clients received the last mark; the server closed: {reasons or 'none'}"
+        )
         print(f"server CPU {cpu:.1f} s over {wall:.1f} s = {cpu / wall:.0%} of one core (2 workers)")
+        print(
+            f"on the same 2 cores: the clients {watching / wall:.0%} of one core, the writer (trader) {writing / wall:.0%}"
+        )
         engine.dispose()
     finally:
         for proc in (watchers, api):

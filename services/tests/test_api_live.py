@@ -144,7 +144,8 @@ class Messages:
             for i, found in enumerate(self.seen):
                 if found["type"] == kind and all(found.get(k) == v for k, v in match.items()):
                     return self.seen.pop(i)
-            self.seen.append(json.loads(self.ws.recv(timeout=max(0.01, deadline - time.monotonic()))))
+            found = json.loads(self.ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+            self.seen.extend(found if isinstance(found, list) else [found])
 
 
 def test_ws_snapshot_then_the_commits(world: World) -> None:

@@ -88,6 +88,7 @@ class Broadcaster:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
+        self._snapshots: dict[str, str] = {}  # topic -> its snapshot, until its next delta
         self.delivered = self.dropped = 0
         feed.subscribe(self.changed)
 
@@ -97,7 +98,9 @@ class Broadcaster:
         async with self._locks[topic]:
             if topic not in self.cursors:
                 self.cursors[topic] = await asyncio.to_thread(self._start, topic)
-            snapshot = await asyncio.to_thread(self._snapshot, topic)
+            snapshot = self._snapshots.get(topic)
+            if snapshot is None:  # a crowd subscribing at once shares one read
+                snapshot = self._snapshots[topic] = await asyncio.to_thread(self._snapshot, topic)
             self.watchers[topic].add(client)
             if changes.kind_of(topic) == "candles":
                 self.feed.watched_series.add(topic.partition(":")[2])
@@ -112,12 +115,14 @@ class Broadcaster:
             if not watching:
                 del self.watchers[name]
                 self.cursors.pop(name, None)
+                self._snapshots.pop(name, None)
                 self.feed.watched_series.discard(name.partition(":")[2])
 
     # -- deliveries ----------------------------------------------------------------------
     def changed(self, topic: str) -> None:
         if topic == EVERYTHING:
             targets = list(self.cursors)
+            self._snapshots.clear()
         elif topic == "audit:*":
             targets = [t for t in self.cursors if changes.kind_of(t) == "audit"]
         else:
@@ -138,6 +143,7 @@ class Broadcaster:
                         return
                     found = await asyncio.to_thread(self._delta, topic, cursor)
                     if found is not None:
+                        self._snapshots.pop(topic, None)
                         for client in list(self.watchers.get(topic, ())):
                             client.offer(found)
                         self.delivered += 1

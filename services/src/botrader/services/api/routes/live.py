@@ -4,7 +4,8 @@
     {"subscribe": {"bots": [...], "series": [...]}}   later, as a text message
     {"unsubscribe": {"bots": [...], "series": [...]}}
 
-A bot subscription covers its row, fills, equity marks and audit rows.
+A bot subscription covers its row, fills, equity marks and audit rows. A frame is one message
+(a JSON object), or a JSON array of them when the client had fallen behind.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from botrader.services.api.stream import CLOSE_SLOW, Broadcaster, Client, messag
 
 router = APIRouter(tags=["live"])
 BOT = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+BATCH = 64  # messages in one frame at most
 SERIES = re.compile(r"^(binance|binance-testnet|replay):[A-Z0-9]{2,20}:1m$")
 
 
@@ -57,8 +59,17 @@ async def subscribe(broadcaster: Broadcaster, client: Client, bots: list[str], s
 
 
 async def _pump(websocket: WebSocket, client: Client) -> None:
+    """One message per frame while the client keeps up; when several are waiting, one frame
+    holds them all as a JSON array — a client that is behind costs one send, not dozens."""
     while True:
-        await websocket.send_text(await client.queue.get())
+        first = await client.queue.get()
+        if client.queue.empty():
+            await websocket.send_text(first)
+            continue
+        waiting = [first]
+        while not client.queue.empty() and len(waiting) < BATCH:
+            waiting.append(client.queue.get_nowait())
+        await websocket.send_text("[" + ",".join(waiting) + "]")
 
 
 async def _read(websocket: WebSocket, broadcaster: Broadcaster, client: Client) -> None:

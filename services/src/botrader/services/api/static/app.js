@@ -120,7 +120,11 @@ function connect() {
     const others = state.bots.map((b) => b.name).filter((n) => n !== state.bot);  // the Overview's rows
     if (others.length) socket.send(JSON.stringify({ subscribe: { bots: others } }));
   };
-  socket.onmessage = (event) => { if (live.socket === socket) receive(JSON.parse(event.data)); };
+  socket.onmessage = (event) => {  // one message, or an array of them when we had fallen behind
+    if (live.socket !== socket) return;
+    const data = JSON.parse(event.data);
+    (Array.isArray(data) ? data : [data]).forEach(receive);
+  };
   socket.onclose = () => {
     if (live.socket !== socket) return;
     Object.assign(live, { socket: null, open: false });
