@@ -226,12 +226,18 @@ function renderInsights() {
   else {
     const metrics = Object.entries(version.metrics || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${Math.abs(v) >= 1000 || Number.isInteger(v) ? fmt(v, 0) : Number(v).toPrecision(4)}</td></tr>`).join("");
     card += `<div>${esc(model.name)} version ${esc(version.version)}${(version.aliases || []).length ? " @" + esc(version.aliases.join(", @")) : ""}` +
-      ` · run ${esc(version.run_id)}${version.training_run ? " · TrainingRun " + esc(version.training_run) : ""}</div>` +
+      ` · run ${runLink(models.tracking_uri, version.run_id)}${version.training_run ? " · TrainingRun " + esc(version.training_run) : ""}</div>` +
       architectureHtml(version.architecture || {}) + versusHtml(version.baselines || {}) +
       (version.verdict ? `<div class="verdict">${esc(version.verdict)}</div>` : "") +
       `<h2>Training and validation metrics</h2><table><tbody>${metrics}</tbody></table>` + bars(version.attributions || {}, "feature importance (training attributions)");
   }
   $("insights").innerHTML = `<div class="insight" data-insight="ppo"><h3>${esc(d.name)}: PPO policy</h3>${card}${latest}</div>`;
+}
+
+// A tracking server's UI opens a run by id (MLflow's /#/runs/ID); a local store has no UI to link.
+function runLink(uri, runId) {
+  const id = esc(runId);
+  return /^https?:\/\//.test(uri || "") ? `<a href="${esc(uri.replace(/\/$/, ""))}/#/runs/${id}" target="_blank" rel="noopener">${id}</a>` : id;
 }
 
 function architectureHtml(a) {
