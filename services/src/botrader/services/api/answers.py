@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import TypeAdapter
 
+from botrader.services.api.cache import key_of
+
 
 def adapter(kind: Any) -> TypeAdapter[Any]:
     return TypeAdapter(kind)
@@ -23,6 +25,4 @@ def json_response(body: bytes) -> Response:
 
 
 def cache_key(request: Request) -> str:
-    from botrader.services.api.cache import key_of
-
     return key_of(request.scope)

@@ -37,7 +37,7 @@ from botrader.services.api.schemas import (
     Trade,
     TradesPage,
 )
-from botrader.services.api.views import detail, summary
+from botrader.services.api.views import candle_out, detail, summary
 
 QUEUE = 256  # messages a client may fall behind before it is disconnected
 CLOSE_SLOW = 1008  # policy violation: the reason says "slow consumer"
@@ -185,7 +185,7 @@ class Broadcaster:
             )
         if kind == "candles":
             rows = self.candles.load(SeriesKey(*key.split(":")), limit=SNAPSHOT_CANDLES, newest=True)
-            return message("snapshot", series=key, candles=[_candle(c) for c in rows])
+            return message("snapshot", series=key, candles=[candle_out(c) for c in rows])
         rows = self.trading.audit_log(key, limit=SNAPSHOT_AUDIT, newest=True)
         return message("snapshot", audit=key, items=AUDITS.dump_json(AUDITS.validate_python(rows)))
 
@@ -195,7 +195,7 @@ class Broadcaster:
             return self._bot_delta(key, cursor)
         if kind == "candles":
             rows = self.candles.load(SeriesKey(*key.split(":")), start=max(cursor.mark, 0), limit=5000)
-            fresh = [_candle(c) for c in rows]  # the last one again: a live candle may be revised
+            fresh = [candle_out(c) for c in rows]  # the last one again: a live candle may be revised
             if not fresh or (len(fresh) == 1 and fresh[0]["time"] == cursor.mark):
                 return None
             cursor.mark = fresh[-1]["time"]
@@ -228,14 +228,3 @@ class Broadcaster:
             fills=TRADES.dump_json(TRADES.validate_python(fills)),
             equity=POINTS.dump_json(POINTS.validate_python(marks)),
         )
-
-
-def _candle(c: Any) -> dict[str, Any]:
-    return {
-        "time": c.open_time,
-        "open": c.open,
-        "high": c.high,
-        "low": c.low,
-        "close": c.close,
-        "volume": c.volume,
-    }

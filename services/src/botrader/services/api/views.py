@@ -1,4 +1,5 @@
-"""Bot rows as the API answers them: one place for the shape, used by the routes and the stream."""
+"""Rows as the API answers them (bots, candles): one place for each shape, used by the routes
+and the stream."""
 
 from __future__ import annotations
 
@@ -52,3 +53,15 @@ def detail(store: TradingStore, name: str) -> dict[str, Any]:
         }
         decision["time"] = _utc(decision["time"])
     return {**summary(row), "spec": row["spec"], "last_decision": decision}
+
+
+def candle_out(c: Any) -> dict[str, Any]:
+    """A stored candle as `CandleOut` (open time in epoch ms)."""
+    return {
+        "time": c.open_time,
+        "open": c.open,
+        "high": c.high,
+        "low": c.low,
+        "close": c.close,
+        "volume": c.volume,
+    }

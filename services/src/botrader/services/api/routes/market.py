@@ -19,6 +19,7 @@ from botrader.services.api.deps import CacheDep, CandlesDep, TradingDep
 from botrader.services.api.mlflow_models import describe, describe_searches, source_for
 from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, SearchesOut, StrategyInfo
 from botrader.services.api.timeparams import TimeParam, parse_time
+from botrader.services.api.views import candle_out
 
 router = APIRouter(tags=["market"])
 Symbol = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{2,20}$")]
@@ -54,18 +55,7 @@ def candles_json(
     if not rows:
         return b"[]"
     if per == 1:  # the hot path: no frame, no per-item model validation (the shape is CandleOut)
-        out = [
-            {
-                "time": c.open_time,
-                "open": c.open,
-                "high": c.high,
-                "low": c.low,
-                "close": c.close,
-                "volume": c.volume,
-            }
-            for c in rows[-limit:]
-        ]
-        return json.dumps(out, separators=(",", ":")).encode()
+        return json.dumps([candle_out(c) for c in rows[-limit:]], separators=(",", ":")).encode()
     frame = pd.DataFrame(
         [(c.open_time, c.open, c.high, c.low, c.close, c.volume) for c in rows],
         columns=["open_time", "open", "high", "low", "close", "volume"],
