@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy.engine import Engine
 
 from botrader.core.candles import SeriesKey
@@ -50,7 +51,7 @@ def message(kind: str, **parts: Any) -> str:
     """One JSON text frame; bytes values are already-encoded JSON (pydantic's), spliced in."""
     fields = [f'"type":{json.dumps(kind)}']
     for name, value in parts.items():
-        encoded = value.decode() if isinstance(value, bytes) else json.dumps(value, separators=(",", ":"))
+        encoded = (value if isinstance(value, bytes) else to_json(value)).decode()
         fields.append(f"{json.dumps(name)}:{encoded}")
     return "{" + ",".join(fields) + "}"
 

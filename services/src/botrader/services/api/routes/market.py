@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic_core import to_json
 
 from botrader.core.candles import SeriesKey
 from botrader.core.db.changes import candles_topic
@@ -55,7 +55,7 @@ def candles_json(
     if not rows:
         return b"[]"
     if per == 1:  # the hot path: no frame, no per-item model validation (the shape is CandleOut)
-        return json.dumps([candle_out(c) for c in rows[-limit:]], separators=(",", ":")).encode()
+        return to_json([candle_out(c) for c in rows[-limit:]])
     frame = pd.DataFrame(
         [(c.open_time, c.open, c.high, c.low, c.close, c.volume) for c in rows],
         columns=["open_time", "open", "high", "low", "close", "volume"],
@@ -65,7 +65,7 @@ def candles_json(
         {"time": int(t), "open": o, "high": h, "low": lo_, "close": c, "volume": v}
         for t, o, h, lo_, c, v in frame.itertuples(index=False)
     ]
-    return json.dumps(out, separators=(",", ":")).encode()
+    return to_json(out)
 
 
 @router.get("/strategies", response_model=list[StrategyInfo])
