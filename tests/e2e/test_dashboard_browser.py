@@ -4,12 +4,14 @@ the WebSocket with no poll, the Stop button pauses the bot, and every tab (Overv
 Strategies, AI Insights, Audit log) renders real data and round-trips its state in the URL.
 Screenshots are kept under tests/e2e/artifacts/."""
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,34 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
     assert app.returncode == 0, app.stderr.read().decode() if app.stderr else ""
 
 
+@contextlib.contextmanager
+def standalone_api(db: str, **env: str) -> Iterator[int]:
+    """`botrader api` on loopback over `db`, as a user runs it beside other processes; its port."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "botrader.core",
+        "api",
+        "--db",
+        db,
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+    ]
+    api = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **env}
+    )
+    try:
+        wait_for_port(port, 30)
+        ARTIFACTS.mkdir(exist_ok=True)
+        yield port
+    finally:
+        api.terminate()
+        api.wait(10)
+
+
 @pytest.mark.slow
 def test_overview_of_twenty_bots_loads_fast(tmp_path: Path) -> None:
     """Twenty bots traded by real PaperTraders, a standalone API, the Overview in Chromium:
@@ -113,26 +143,7 @@ def test_overview_of_twenty_bots_loads_fast(tmp_path: Path) -> None:
         while trader.step():
             pass
     engine.dispose()
-    port = free_port()
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "botrader.core",
-            "api",
-            "--db",
-            url,
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_port(port, 30)
-        ARTIFACTS.mkdir(exist_ok=True)
+    with standalone_api(url) as port:
         run = subprocess.run(
             ["node", str(BROWSER_DIR / "overview.mjs"), f"http://127.0.0.1:{port}/", str(ARTIFACTS)],
             capture_output=True,
@@ -144,9 +155,6 @@ def test_overview_of_twenty_bots_loads_fast(tmp_path: Path) -> None:
         assert found["rows"] == 20 and found["sparklines"] == 20
         print(f"Overview of 20 bots rendered in {found['ms']:.0f} ms (loopback, cold page)")
         (ARTIFACTS / "overview-20-bots.json").write_text(json.dumps(found))
-    finally:
-        api.terminate()
-        api.wait(10)
 
 
 @pytest.mark.slow
@@ -177,29 +185,7 @@ def test_two_bots_one_ppo_every_view(tmp_path: Path) -> None:
             cwd=tmp_path,
         )
         assert done.returncode == 0, done.stderr[-2000:]
-    port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "botrader.core",
-            "api",
-            "--db",
-            db,
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=tmp_path,
-    )
-    try:
-        wait_for_port(port, 30)
-        ARTIFACTS.mkdir(exist_ok=True)
+    with standalone_api(db, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}") as port:
         run = subprocess.run(
             [
                 "node",
@@ -217,6 +203,3 @@ def test_two_bots_one_ppo_every_view(tmp_path: Path) -> None:
         found = json.loads(run.stdout.strip().splitlines()[-1])
         assert found["bars"] > 0 and "parameters" in found["architecture"]
         assert (ARTIFACTS / "tab-insights-ppo.png").stat().st_size > 10_000
-    finally:
-        api.terminate()
-        api.wait(10)

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine, make_url
 
+from botrader.core.candles import SeriesKey
 from botrader.core.db import changes
+from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import AUDIT, BOTS
 
 log = logging.getLogger(__name__)
@@ -105,9 +107,6 @@ class ChangeFeed:
     def _versions(self) -> dict[str, object]:
         """One cheap read per round: each bot's updated_at, the newest audit row, the newest
         candle of each watched series (an index seek)."""
-        from botrader.core.candles import SeriesKey
-        from botrader.core.db.candles import CandleStore
-
         with self.engine.connect() as conn:
             found: dict[str, object] = {
                 changes.bot_topic(name): stamp

@@ -163,10 +163,11 @@ class Broadcaster:
     def _start(self, topic: str) -> Cursor:
         kind, _, key = topic.partition(":")
         if kind == "bot":
-            if self.trading.bot(key) is None:
+            row = self.trading.bot(key)
+            if row is None:
                 raise LookupError(f"no bot named {key!r}")
             seq, mark = self.trading.newest(key)
-            return Cursor(seq=seq, mark=mark, last=summary(self.trading.bot(key) or {}))
+            return Cursor(seq=seq, mark=mark, last=summary(row))
         if kind == "candles":
             last = self.candles.last_open_time(SeriesKey(*key.split(":")))
             return Cursor(mark=-1 if last is None else last)

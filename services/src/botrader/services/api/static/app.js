@@ -97,17 +97,23 @@ function paint() {  // at most one render per frame, however many messages arriv
   requestAnimationFrame(() => { painting = false; render(); });
 }
 
+// At most one call of `run` per `ms` for `key`, however many pushes ask for it.
+function throttle(key, run, ms) {
+  if (live.fetched[key + ":pending"]) return;
+  live.fetched[key + ":pending"] = true;
+  setTimeout(() => {
+    live.fetched[key + ":pending"] = false;
+    live.fetched[key] = Date.now();
+    run();
+  }, Math.max(0, (live.fetched[key] || 0) + ms - Date.now()));
+}
+
 // One HTTP read at most every `ms` for what the socket does not carry (performance figures,
 // the last decision) or carries in another shape (candles at 5m/15m/1h).
 function fetchSoon(key, path, apply, ms = 2000) {
-  const now = Date.now(), last = live.fetched[key] || 0;
-  if (live.fetched[key + ":pending"]) return;
-  live.fetched[key + ":pending"] = true;
-  setTimeout(async () => {
-    live.fetched[key + ":pending"] = false;
-    live.fetched[key] = Date.now();
+  throttle(key, async () => {
     try { apply(await api(path)); paint(); } catch (err) { $("error").textContent = String(err); }
-  }, Math.max(0, last + ms - now));
+  }, ms);
 }
 
 function connect() {

@@ -32,7 +32,7 @@ async function loadView(now = false) {
 }
 
 function viewSoon() {
-  if (state.tab === "performance" || state.tab === "audit") fetchSoon("view", "/healthz", () => loadView(), 3000);
+  if (state.tab === "performance" || state.tab === "audit") throttle("view", () => loadView(), 3000);
 }
 
 async function loadSpark(name) { views.sparks[name] = await api(`/bots/${name}/equity?points=60`); }
