@@ -54,8 +54,16 @@ def test_the_positive_control_finds_the_leak_and_trusts_it(real_candles, tmp_pat
     assert found["pbo"] < 0.1 and found["dsr"] > 0.5 and found["passes"]
     assert found["card"]["cpcv_paths"] == 5 and found["card"]["cpcv_sharpe"][0] > 0.5  # every path sees it
     assert found["verdict"].startswith("evidence of skill")
+    walked = found["card"]["walk_forward"]  # the pick at each origin finds the leak on every block
+    assert all(f["oos_return"] > 0.01 for f in walked["folds"])
+    assert len(walked["folds"]) == 4 and walked["beats_market"] == 4
+    assert walked["oos_return"] > walked["baselines"]["simple_rsi"] and set(walked["baselines"]) == {
+        "simple_rsi",
+        "rsi_sma",
+    }
     text = page.read_text()  # the card's page: the verdict and its four pictures
     assert found["verdict"] in text and text.count("<svg") == 4 and "best by luck" in text
+    assert "Walk-forward: the pick at each origin" in text
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -20,6 +20,7 @@ from botrader.core.research.sharpe import (
     probabilistic_sharpe,
     sharpe_of,
 )
+from botrader.core.research.walkforward import WalkForward, walk_forward
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class Card:
     winner_idle: bool = False  # the chosen trial never changed the equity: staying out won
     cpcv_sharpe: tuple[float, float, float] | None = None  # 5th, 50th, 95th percentile over CPCV paths
     cpcv_paths: int = 0
+    walk_forward: WalkForward | None = None  # the selection rule at rolling origins over the search set
 
     @property
     def passes(self) -> bool:
@@ -66,7 +68,8 @@ class Card:
         if self.pbo is None or self.dsr is None:
             return f"not enough to judge: {figures}"
         if self.passes:
-            return f"evidence of skill: {figures}; held-out Sharpe {_fmt(self.oos_sharpe, 3)} per hour"
+            held = f"held-out Sharpe {_fmt(self.oos_sharpe, 3)} per hour"
+            return f"evidence of skill: {figures}; {held}" + self._walked()
         reasons = []
         if self.pbo > self.gate.max_pbo:
             reasons.append(
@@ -76,7 +79,16 @@ class Card:
             reasons.append(
                 f"its Sharpe is what luck gives the best of {self.trials} (DSR < {self.gate.min_dsr:g})"
             )
-        return f"no evidence of skill: {figures}; " + "; ".join(reasons)
+        return f"no evidence of skill: {figures}; " + "; ".join(reasons) + self._walked()
+
+    def _walked(self) -> str:
+        wf = self.walk_forward
+        if wf is None or wf.market_return is None:
+            return ""
+        return (
+            f"; walk-forward {wf.oos_return:+.2%} against buy-and-hold {wf.market_return:+.2%}, "
+            f"ahead in {wf.beats_market} of {len(wf.folds)} folds"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -94,9 +106,20 @@ def pbo_blocks(periods: int) -> int | None:
     return blocks if blocks >= 4 else None
 
 
-def judge(search: np.ndarray, best: int, held_out: np.ndarray | None, gate: Gate = Gate()) -> Card:
+def judge(
+    search: np.ndarray,
+    best: int,
+    held_out: np.ndarray | None,
+    gate: Gate = Gate(),
+    market: np.ndarray | None = None,
+    baselines: dict[str, np.ndarray] | None = None,
+    folds: int = 4,
+    purge: int = 1,
+) -> Card:
     """`search`: periods × trials returns of every trial on the search set; `best`: the
-    column the search chose; `held_out`: the chosen parameters' returns after the search set."""
+    column the search chose; `held_out`: the chosen parameters' returns after the search set;
+    `market` and `baselines`: buy-and-hold's and the rule baselines' returns over the same
+    periods, for the walk-forward's comparison."""
     periods, trials = search.shape
     blocks = pbo_blocks(periods)
     pbo = probability_of_overfitting(search, blocks).pbo if blocks and trials >= 2 else None
@@ -123,4 +146,5 @@ def judge(search: np.ndarray, best: int, held_out: np.ndarray | None, gate: Gate
         winner_idle=idle,
         cpcv_sharpe=spread,
         cpcv_paths=len(paths.sharpes) if paths else 0,
+        walk_forward=walk_forward(search, folds, purge, market, baselines),
     )

@@ -108,6 +108,12 @@ def hourly(times: np.ndarray, equity: np.ndarray, budget: float) -> np.ndarray:
     return period_returns(times, equity, HOUR_MS, budget)
 
 
+def market_returns(frame: pd.DataFrame) -> np.ndarray:
+    """Buy-and-hold's hourly returns over `frame`, period for period with a trial's there."""
+    close = frame["close"].to_numpy(dtype=float)
+    return hourly(frame["open_time"].to_numpy(), close / close[0], 1.0)
+
+
 def score_returns(
     params: dict[str, Any], returns: np.ndarray, folds: int, objective: str, metrics: dict[str, float]
 ) -> Trial:

@@ -15,6 +15,7 @@ import numpy as np
 from botrader.core.research.card import Card, pbo_blocks
 from botrader.core.research.pbo import probability_of_overfitting
 from botrader.core.research.sharpe import expected_max_sharpe, sharpe_of
+from botrader.core.research.walkforward import table as walk_table
 
 W, H, PAD = 520, 220, 36
 BLUE, RED, GREEN, GREY = "#2563eb", "#dc2626", "#16a34a", "#9ca3af"
@@ -167,6 +168,7 @@ def card_html(
 <h2>{html.escape(title)}</h2>
 <p style="font-size:16px;color:{color};font-weight:600">{html.escape(card.verdict)}</p>
 <table style="font-size:13px;border-collapse:collapse">{rows}</table>
+{_walk_rows(card)}
 {_stress_rows(result.get("stress") or [])}
 <div style="display:grid;grid-template-columns:repeat(2,{W}px);gap:16px;margin-top:16px">
 {"".join(charts)}</div>
@@ -194,6 +196,19 @@ def _figures(card: Card, result: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("gate", f"PBO ≤ {card.gate.max_pbo:g}, DSR ≥ {card.gate.min_dsr:g}"),
     ]
+
+
+def _walk_rows(card: Card) -> str:
+    if card.walk_forward is None:
+        return ""
+    head, rows = walk_table(card.walk_forward.to_dict())
+    cells = "".join(f"<th style='padding:2px 8px'>{html.escape(h)}</th>" for h in head)
+    cell = "<td style='padding:2px 8px;text-align:right'>{}</td>"
+    body = "".join("<tr>" + "".join(cell.format(html.escape(v)) for v in r) + "</tr>" for r in rows)
+    return (
+        "<h3 style='font-size:14px'>Walk-forward: the pick at each origin on the next block</h3>"
+        f"<table style='font-size:13px;border-collapse:collapse'><tr>{cells}</tr>{body}</table>"
+    )
 
 
 def _stress_rows(rows: list[dict[str, Any]]) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
+
 from botrader.core.engine.backtest import BacktestResult
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.research.objective import Split, held_out_run, hourly
@@ -66,6 +68,20 @@ def stress(
         _row(f"baseline {ref}", held_out_run(resolve(ref), {}, split, config), budget) for ref in BASELINES
     ]
     return rows
+
+
+def baseline_returns(frame: Any, config: EngineConfig) -> dict[str, np.ndarray]:
+    """Each rule baseline's hourly returns over `frame` (the search set), at its defaults and
+    the search's costs: what the walk-forward's folds are set beside."""
+    from botrader.core.engine.backtest import run_backtest
+    from botrader.core.strategy.registry import resolve
+
+    budget = float(config.budget)
+    out = {}
+    for ref in BASELINES:
+        result = run_backtest(frame, resolve(ref)(), config)
+        out[ref] = hourly(result.times, result.equity, budget)
+    return out
 
 
 def _finite(value: float) -> float | None:

@@ -15,12 +15,13 @@ import pandas as pd
 from botrader.core.errors import UserError
 from botrader.core.research.card import Card, Gate, judge
 from botrader.core.research.objective import (
+    HOUR_MS,
     HOURS_PER_YEAR,
     OBJECTIVES,
     Split,
     Trial,
     held_out,
-    hourly,
+    market_returns,
     split,
 )
 from botrader.core.research.space import check, declared, from_option
@@ -189,7 +190,18 @@ def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str, list[d
         tail = best.held_out
     else:
         tail = held_out(cls, best.params, request.split, request.search.config)
-    card = judge(matrix, outcome.trials.index(best), tail, request.gate)
+    market, baselines = _alongside(request, cls)
+    purge = 1 + request.split.embargo // _candles_per_hour(request.split.frame)
+    card = judge(
+        matrix,
+        outcome.trials.index(best),
+        tail,
+        request.gate,
+        market,
+        baselines,
+        request.search.folds,
+        purge,
+    )
     page = card_html(
         f"{request.search.strategy}: {request.search.objective} search, {card.trials} trials",
         card,
@@ -198,16 +210,26 @@ def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str, list[d
         matrix,
         outcome.trials.index(best),
         tail,
-        _market_returns(request.split),
+        market_returns(request.split.frame.iloc[request.split.start :]),
     )
     return card, best, page, stressed
 
 
-def _market_returns(parts: Split) -> np.ndarray:
-    """Buy-and-hold's hourly returns over the held-out tail."""
-    tail = parts.frame.iloc[parts.start :]
-    close = tail["close"].to_numpy(dtype=float)
-    return hourly(tail["open_time"].to_numpy(), close / close[0], 1.0)
+def _alongside(request: Request, cls: Any) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """Buy-and-hold and the rule baselines over the search set, for the walk-forward; a PPO
+    search's trials are scored on their validation split, which these do not cover."""
+    from botrader.core.research.stress import baseline_returns
+
+    if cls is None:
+        return None, {}
+    frame = request.split.search
+    return market_returns(frame), baseline_returns(frame, request.search.config)
+
+
+def _candles_per_hour(frame: pd.DataFrame) -> int:
+    times = frame["open_time"].to_numpy()
+    step = int(np.median(np.diff(times[:1000]))) if len(times) > 1 else HOUR_MS
+    return max(1, HOUR_MS // max(step, 1))
 
 
 def _run_name(search: Search) -> str:
@@ -305,8 +327,27 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    walked = walk_table(result["card"])
+    if walked is not None:
+        console.print(walked)
     console.print(stress_table(result["stress"]))
     console.print(("[green]" if result["passes"] else "[yellow]") + result["verdict"])
+
+
+def walk_table(card: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    from botrader.core.research.walkforward import table
+
+    if not card.get("walk_forward"):
+        return None
+    head, rows = table(card["walk_forward"])
+    out = Table(title="walk-forward: the search's pick at each origin, on the next block (search set)")
+    for column in head:
+        out.add_column(column, justify="right")
+    for row in rows:
+        out.add_row(*row)
+    return out
 
 
 def stress_table(rows: list[dict[str, Any]]) -> Any:
