@@ -234,3 +234,46 @@ def test_a_stalled_client_is_disconnected_and_others_keep_receiving(sqlite_url: 
             assert time.monotonic() - began < 5
         stalled.close()
     world.engine.dispose()
+
+
+def test_ws_follows_training_runs_as_they_log(sqlite_url: str, tmp_path, monkeypatch) -> None:
+    """An experiment's runs over /ws: a snapshot, then each run that logs, starts or finishes —
+    read from a real MLflow store, once per poll however many watch."""
+    from mlflow import MlflowClient
+
+    from botrader.services.api import run_updates
+
+    engine = connect(sqlite_url)
+    upgrade(engine)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow = MlflowClient(tracking_uri=store)
+    experiment = mlflow.create_experiment("botrader-train", artifact_location=str(tmp_path / "art"))
+    first = mlflow.create_run(experiment, run_name="ppo-1", tags={"botrader.training_run": "ppo"})
+    mlflow.log_metric(first.info.run_id, "val_sharpe", 0.1, step=1)
+    monkeypatch.setattr(run_updates, "POLL", 0.2)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    app = create_app(engine, in_process=True)
+    with Server(app) as server:
+        base = f"ws://127.0.0.1:{server.port}/ws"
+        with ws_connect(f"{base}?experiment=botrader-train") as ws:
+            receive = Messages(ws).next
+            (run,) = receive("snapshot", experiment="botrader-train")["runs"]
+            assert run["name"] == "ppo-1" and run["status"] == "RUNNING" and run["resource"] == "ppo"
+            assert run["metrics"] == {"val_sharpe": 0.1}
+            mlflow.log_metric(first.info.run_id, "val_sharpe", 0.4, step=2)
+            (run,) = receive("runs", experiment="botrader-train")["runs"]
+            assert run["metrics"] == {"val_sharpe": 0.4}
+            second = mlflow.create_run(experiment, run_name="ppo-2")
+            mlflow.set_terminated(first.info.run_id)
+            updated = {r["name"]: r for r in receive("runs", experiment="botrader-train")["runs"]}
+            while set(updated) != {"ppo-1", "ppo-2"}:  # a poll may fall between the two writes
+                updated.update({r["name"]: r for r in receive("runs")["runs"]})
+            assert updated["ppo-1"]["status"] == "FINISHED" and updated["ppo-1"]["ended"]
+            assert updated["ppo-2"]["run_id"] == second.info.run_id
+            ws.send(json.dumps({"subscribe": {"experiments": ["bad$name", "not-yet"]}}))
+            assert "bad experiment 'bad$name'" in receive("error")["message"]
+            assert receive("snapshot", experiment="not-yet")["runs"] == []
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        with ws_connect(f"{base}?experiment=botrader-train") as ws:
+            assert "MLFLOW_TRACKING_URI is not set" in Messages(ws).next("error")["message"]
+    engine.dispose()

@@ -66,6 +66,7 @@ class LocalStore:
                     "run_name": r.info.run_name,
                     "status": r.info.status,
                     "start_time": r.info.start_time,
+                    "end_time": r.info.end_time,
                 },
                 "data": {
                     key: [{"key": k, "value": v} for k, v in getattr(r.data, key).items()]
@@ -143,6 +144,38 @@ def describe_searches(source: Source, experiment: str) -> list[dict[str, Any]]:
                 "dsr": metrics.get("dsr"),
                 "psr": metrics.get("psr"),
                 "passes": None if passes is None else passes == "true",
+                "verdict": tags.get("botrader.verdict"),
+            }
+        )
+    return out
+
+
+def describe_runs(source: Source, experiment: str, limit: int = 20) -> list[dict[str, Any]] | None:
+    """The experiment's newest runs as they stand — training runs' latest metrics (steps,
+    validation Sharpe), searches' trials done — for `/ws`'s run updates. None: no such
+    experiment yet (a training that has not started)."""
+    from botrader.core.mlflow_rest import run_fields
+
+    experiment_id = source.experiment_id(experiment)
+    if experiment_id is None:
+        return None
+    runs = source.search_runs([experiment_id], "", max_results=limit * 10)  # newest first
+    out: list[dict[str, Any]] = []
+    for run in sorted(runs, key=lambda r: r["info"].get("start_time") or 0, reverse=True):
+        metrics, _, tags = run_fields(run)
+        info = run["info"]
+        if tags.get("botrader.kind") == "optimization-trial" or len(out) == limit:
+            continue  # a search's trials show as its trials_done
+        out.append(
+            {
+                "run_id": info["run_id"],
+                "name": info.get("run_name"),
+                "kind": tags.get("botrader.kind", "training"),
+                "resource": tags.get("botrader.training_run") or tags.get("botrader.optimization_run"),
+                "status": info.get("status", "UNKNOWN"),
+                "started": int(info["start_time"]) if info.get("start_time") else None,
+                "ended": int(info["end_time"]) if info.get("end_time") else None,
+                "metrics": metrics,
                 "verdict": tags.get("botrader.verdict"),
             }
         )

@@ -7,7 +7,8 @@ next one, so a burst costs one query, not one per commit. A subscription takes t
 lock, so a client's snapshot is always older than the first delta it receives (deltas carry
 keys — fill `seq`, candle `time`, audit `id` — and apply idempotently). The server never waits
 on a client: messages go into a bounded queue per client, and a client that lets it fill is
-disconnected with the reason.
+disconnected with the reason. An MLflow experiment's runs (`run_updates`) ride the same path,
+polled instead of notified.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from botrader.core.db import changes
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.timeutil import datetime_to_ms
+from botrader.services.api import run_updates
 from botrader.services.api.answers import adapter
 from botrader.services.api.feed import EVERYTHING, ChangeFeed
 from botrader.services.api.schemas import (
@@ -90,6 +92,7 @@ class Broadcaster:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._snapshots: dict[str, str] = {}  # topic -> its snapshot, until its next delta
+        self._polls: dict[str, asyncio.Task[None]] = {}  # runs topics: MLflow is read, not told
         self.delivered = self.dropped = 0
         feed.subscribe(self.changed)
 
@@ -105,7 +108,17 @@ class Broadcaster:
             self.watchers[topic].add(client)
             if changes.kind_of(topic) == "candles":
                 self.feed.watched_series.add(topic.partition(":")[2])
+            if changes.kind_of(topic) == run_updates.KIND and topic not in self._polls:
+                self._polls[topic] = asyncio.create_task(self._poll(topic))
         client.offer(snapshot)
+
+    async def _poll(self, topic: str) -> None:
+        try:
+            while topic in self.cursors:
+                await asyncio.sleep(run_updates.POLL)
+                self.changed(topic)
+        finally:
+            self._polls.pop(topic, None)
 
     def unsubscribe(self, client: Client, topic: str | None = None) -> None:
         for name in [topic] if topic else list(self.watchers):
@@ -154,7 +167,7 @@ class Broadcaster:
             self._running.pop(topic, None)
 
     async def close(self) -> None:
-        for task in list(self._running.values()):
+        for task in [*self._running.values(), *self._polls.values()]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -171,6 +184,8 @@ class Broadcaster:
         if kind == "candles":
             last = self.candles.last_open_time(SeriesKey(*key.split(":")))
             return Cursor(mark=-1 if last is None else last)
+        if kind == run_updates.KIND:
+            return Cursor(last=run_updates.read(key))
         newest = self.trading.audit_log(key, limit=1, newest=True)
         return Cursor(audit=newest[0]["id"] if newest else 0)
 
@@ -188,6 +203,8 @@ class Broadcaster:
         if kind == "candles":
             rows = self.candles.load(SeriesKey(*key.split(":")), limit=SNAPSHOT_CANDLES, newest=True)
             return message("snapshot", series=key, candles=[candle_out(c) for c in rows])
+        if kind == run_updates.KIND:
+            return message("snapshot", experiment=key, runs=list(self.cursors[topic].last.values()))
         rows = self.trading.audit_log(key, limit=SNAPSHOT_AUDIT, newest=True)
         return message("snapshot", audit=key, items=AUDITS.dump_json(AUDITS.validate_python(rows)))
 
@@ -202,6 +219,9 @@ class Broadcaster:
                 return None
             cursor.mark = fresh[-1]["time"]
             return message("candles", series=key, items=fresh)
+        if kind == run_updates.KIND:
+            cursor.last, runs = run_updates.changed(key, cursor.last)
+            return message("runs", experiment=key, runs=runs) if runs else None
         rows = self.trading.audit_log(key, after=cursor.audit)
         if not rows:
             return None

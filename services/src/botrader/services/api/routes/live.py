@@ -1,10 +1,11 @@
 """`/ws`: the dashboard's live channel (see `botrader.services.api.stream` for what is sent).
 
-    /ws?bot=NAME&series=EXCHANGE:SYMBOL:1m      subscribe at connect (each may repeat)
-    {"subscribe": {"bots": [...], "series": [...]}}   later, as a text message
-    {"unsubscribe": {"bots": [...], "series": [...]}}
+    /ws?bot=NAME&series=EXCHANGE:SYMBOL:1m&experiment=NAME   subscribe at connect (each may repeat)
+    {"subscribe": {"bots": [...], "series": [...], "experiments": [...]}}   later, as text
+    {"unsubscribe": {"bots": [...], "series": [...], "experiments": [...]}}
 
-A bot subscription covers its row, fills, equity marks and audit rows. A frame is one message
+A bot subscription covers its row, fills, equity marks and audit rows; an experiment one the
+progress of its MLflow runs (trainings, searches). A frame is one message
 (a JSON object), or a JSON array of them when the client had fallen behind.
 """
 
@@ -14,20 +15,27 @@ import asyncio
 import contextlib
 import json
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from botrader.core.db.changes import audit_topic, bot_topic, candles_topic
+from botrader.services.api.run_updates import runs_topic
 from botrader.services.api.stream import CLOSE_SLOW, Broadcaster, Client, message
 
 router = APIRouter(tags=["live"])
 BOT = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 BATCH = 64  # messages in one frame at most
 SERIES = re.compile(r"^(binance|binance-testnet|replay):[A-Z0-9]{2,20}:1m$")
+EXPERIMENT = re.compile(r"^[\w][\w .:/-]{0,199}$")
 
 
-def topics(bots: list[str], series: list[str]) -> tuple[list[str], list[str]]:
+def topics(
+    bots: list[str],
+    series: list[str],
+    experiments: Sequence[str] = (),
+) -> tuple[list[str], list[str]]:
     """Topics for the request, and one line per bad name (the rest are still served)."""
     found, bad = [], []
     for name in bots:
@@ -40,11 +48,22 @@ def topics(bots: list[str], series: list[str]) -> tuple[list[str], list[str]]:
             found.append(candles_topic(key))
         else:
             bad.append(f"bad series {key!r}: expected EXCHANGE:SYMBOL:1m, e.g. binance:BTCUSDT:1m")
+    for name in experiments:
+        if EXPERIMENT.match(name):
+            found.append(runs_topic(name))
+        else:
+            bad.append(f"bad experiment {name!r}: an MLflow experiment name, e.g. botrader-train")
     return found, bad
 
 
-async def subscribe(broadcaster: Broadcaster, client: Client, bots: list[str], series: list[str]) -> None:
-    found, bad = topics(bots, series)
+async def subscribe(
+    broadcaster: Broadcaster,
+    client: Client,
+    bots: list[str],
+    series: list[str],
+    experiments: Sequence[str] = (),
+) -> None:
+    found, bad = topics(bots, series, experiments)
     for line in bad:
         client.offer(message("error", message=line))
     missing: set[str] = set()
@@ -83,11 +102,11 @@ async def _read(websocket: WebSocket, broadcaster: Broadcaster, client: Client) 
             wanted = request.get(verb) if isinstance(request, dict) else None
             if not isinstance(wanted, dict):
                 continue
-            bots, series = list(wanted.get("bots") or []), list(wanted.get("series") or [])
+            names = [[str(n) for n in wanted.get(k) or []] for k in ("bots", "series", "experiments")]
             if verb == "subscribe":
-                await subscribe(broadcaster, client, [str(b) for b in bots], [str(s) for s in series])
+                await subscribe(broadcaster, client, *names)
             else:
-                for topic in topics([str(b) for b in bots], [str(s) for s in series])[0]:
+                for topic in topics(*names)[0]:
                     broadcaster.unsubscribe(client, topic)
 
 
@@ -96,13 +115,14 @@ async def live(
     websocket: WebSocket,
     bot: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 (FastAPI copies defaults)
     series: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
+    experiment: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
 ) -> None:
     broadcaster: Broadcaster = websocket.app.state.broadcaster
     await websocket.accept()
     client = Client()
     tasks = [asyncio.create_task(_pump(websocket, client)), asyncio.create_task(client.dropped.wait())]
     try:
-        await subscribe(broadcaster, client, bot, series)
+        await subscribe(broadcaster, client, bot, series, experiment)
         tasks.append(asyncio.create_task(_read(websocket, broadcaster, client)))
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except WebSocketDisconnect:

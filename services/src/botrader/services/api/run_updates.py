@@ -1,0 +1,52 @@
+"""Training progress for `/ws`: an MLflow experiment's newest runs — a training's steps and
+validation Sharpe as it logs them, a search's trials done, then status and verdict.
+
+MLflow tells nobody when a run logs, so this side polls: once per `POLL` seconds per watched
+experiment for the whole process, however many clients watch it, and only while one does.
+Clients get only the runs that changed since the last poll."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from botrader.services.api.mlflow_models import describe_runs, source_for
+
+log = logging.getLogger(__name__)
+POLL = 2.0  # seconds between reads of a watched experiment
+KIND = "runs"
+
+
+def runs_topic(experiment: str) -> str:
+    return f"{KIND}:{experiment}"
+
+
+def read(experiment: str) -> dict[str, dict[str, Any]]:
+    """The experiment's runs by id, newest first (empty before it exists). LookupError when no
+    tracking server is configured or it cannot be read: the subscriber is told why."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        raise LookupError("no training runs to follow: MLFLOW_TRACKING_URI is not set for the API")
+    try:
+        source = source_for(uri)
+        try:
+            runs = describe_runs(source, experiment) or []
+        finally:
+            source.close()
+    except ImportError:
+        raise LookupError(f"MLflow store {uri} needs the mlflow package here") from None
+    except Exception as exc:
+        raise LookupError(f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}") from None
+    return {run["run_id"]: run for run in runs}
+
+
+def changed(experiment: str, last: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list]:
+    """The runs now, and those that differ from `last` (new, progressed, finished). A failed
+    read changes nothing: the next poll tries again."""
+    try:
+        now = read(experiment)
+    except LookupError as exc:
+        log.warning("run updates for %s: %s", experiment, exc.args[0])
+        return last, []
+    return now, [run for run_id, run in now.items() if last.get(run_id) != run]
