@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from _common import cpu_seconds, percentile, tiled_candles
@@ -44,76 +45,106 @@ KEY = make_key("replay", "BTCUSDT", "1m")
 WARM = 300  # candles the bot has seen before the clients connect (its indicators warm up)
 
 
+class Watcher(asyncio.Protocol):
+    """One socket on the bot; notes (arrival, mark time) for every equity mark pushed. A few
+    lines of asyncio.Protocol (handshake, unmasked server frames parsed from the buffer, the
+    marks' times found in the text), not a WebSocket library: with 200 sockets on these two
+    cores a library's per-message cost in the load generator would be what is measured."""
+
+    def __init__(self, i: int, request: bytes, last: str, log: Log) -> None:
+        self.i, self.request, self.last, self.log = i, request, last, log
+        self.buffer = bytearray()
+        self.upgraded = self.snapshot = False
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.write(self.request)  # type: ignore[union-attr]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.finish(f"connection ended: {type(exc).__name__ if exc else 'EOF'}")
+
+    def finish(self, reason: str | None = None) -> None:
+        if not self.done.done():
+            if reason:
+                self.log.closed.append(reason)
+            self.done.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            del buffer[: end + 4]
+            self.upgraded = True
+        while len(buffer) >= 2:
+            size, start = buffer[1] & 0x7F, 2
+            if size == 126:
+                size, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif size == 127:
+                size, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + size:
+                return
+            opcode, body = buffer[0] & 0x0F, bytes(buffer[start : start + size])
+            del buffer[: start + size]
+            self.frame(opcode, body, now)
+
+    def frame(self, opcode: int, body: bytes, now: float) -> None:
+        if opcode == 8:  # close: note the reason (e.g. "slow consumer")
+            self.finish(body[2:].decode(errors="replace"))
+        elif opcode == 9:  # uvicorn pings every 20 s: answer as a client must (masked pong)
+            mask = os.urandom(4)
+            pong = bytes(b ^ mask[i % 4] for i, b in enumerate(body))
+            self.transport.write(bytes([0x8A, 0x80 | len(body)]) + mask + pong)  # type: ignore[union-attr]
+        elif opcode == 1:
+            self.log.frames += 1
+            text = body.decode()
+            if not self.snapshot:  # ready once subscribed: what is measured is the steady state
+                self.snapshot = True
+                self.log.ready += 1
+            for message in text.split('{"type":')[1:]:  # a frame may hold several
+                if message.startswith('"bot"'):
+                    marks = message[message.index('"equity":[') :]
+                    self.log.arrivals.extend((self.i, now, m[:19]) for m in marks.split('"time":"')[1:])
+            if self.log.arrivals and f'"time":"{self.last}' in text:
+                self.finish()  # the replay's last mark: this client has seen it all
+
+
+@dataclass
+class Log:
+    arrivals: list[tuple[int, float, str]] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    ready: int = 0
+    frames: int = 0
+
+
 async def clients(url: str, n: int, seconds: float, out: Path, last: str) -> None:
-    """`n` sockets on one bot; each notes (arrival, mark time) for every equity mark pushed.
-    The client is a few lines of asyncio (handshake, unmasked server frames, the marks' times
-    found in the text), not a WebSocket library: with 200 sockets on these two cores a
-    library's per-message cost in the load generator would be what is measured."""
-    arrivals: list[tuple[int, float, str]] = []
-    closed: list[str] = []
-    ready = 0
     host, _, rest = url.removeprefix("ws://").partition("/")
     address, port = host.split(":")
-
-    async def one(i: int) -> None:
-        nonlocal ready
-        reader, writer = await asyncio.open_connection(address, int(port))
+    loop, log = asyncio.get_running_loop(), Log()
+    watchers = []
+    for i in range(n):
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
+        request = (
             f"GET /{rest} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-        await reader.readuntil(b"\r\n\r\n")
-        snapshot = False
-        deadline = time.time() + seconds
-        try:
-            while time.time() < deadline:
-                head = await asyncio.wait_for(reader.readexactly(2), deadline - time.time())
-                size = head[1] & 0x7F
-                if size == 126:
-                    size = int.from_bytes(await reader.readexactly(2), "big")
-                elif size == 127:
-                    size = int.from_bytes(await reader.readexactly(8), "big")
-                body = await reader.readexactly(size)
-                now = time.time()
-                opcode = head[0] & 0x0F
-                if opcode == 8:  # close: note the reason (e.g. "slow consumer")
-                    closed.append(body[2:].decode(errors="replace"))
-                    break
-                if opcode == 9:  # uvicorn pings every 20 s: answer as a client must (masked pong)
-                    mask = os.urandom(4)
-                    writer.write(
-                        bytes([0x8A, 0x80 | len(body)])
-                        + mask
-                        + bytes(b ^ mask[i % 4] for i, b in enumerate(body))
-                    )
-                    continue
-                if opcode != 1:
-                    continue
-                text = body.decode()
-                if not snapshot:  # ready once subscribed: what is measured is the steady state
-                    snapshot = True
-                    ready += 1
-                for message in text.split('{"type":')[1:]:  # a frame may hold several
-                    if message.startswith('"bot"'):
-                        marks = message[message.index('"equity":[') :]
-                        arrivals.extend((i, now, m[:19]) for m in marks.split('"time":"')[1:])
-                if arrivals and f'"time":"{last}' in text:
-                    break  # the replay's last mark: this client has seen it all
-        except TimeoutError:
-            closed.append("client deadline")
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            closed.append(f"connection ended: {type(exc).__name__}")
-        writer.close()
-
-    tasks = [asyncio.create_task(one(i)) for i in range(n)]
-    while ready < n:
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        watcher = Watcher(i, request, last, log)
+        await loop.create_connection(lambda w=watcher: w, address, int(port))
+        watchers.append(watcher)
+    while log.ready < n:
         await asyncio.sleep(0.05)
     Path(str(out) + ".ready").touch()
-    for result in await asyncio.gather(*tasks, return_exceptions=True):
-        if isinstance(result, BaseException):
-            closed.append(f"client error: {type(result).__name__}: {str(result)[:80]}")
-    out.write_text(json.dumps({"arrivals": arrivals, "closed": closed}))
+    waiting = [w.done for w in watchers]
+    _, late = await asyncio.wait(waiting, timeout=seconds)
+    log.closed.extend("client deadline" for _ in late)
+    for w in watchers:
+        w.transport.close()  # type: ignore[union-attr]
+    out.write_text(json.dumps({"arrivals": log.arrivals, "closed": log.closed, "frames": log.frames}))
 
 
 def _iso(ms: int) -> str:
@@ -217,6 +248,8 @@ def main() -> None:
             f"p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms  "
             f"max {max(latencies):.1f} ms"
         )
+        per_client = found["frames"] / args.clients
+        print(f"{per_client:,.0f} frames per client for {len(committed):,} commits (deltas coalesce)")
         reasons = {r: closed.count(r) for r in set(closed)}
         print(
             f"{complete} of {args.clients} clients received the last mark; the server closed: {reasons or 'none'}"

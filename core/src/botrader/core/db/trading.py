@@ -160,9 +160,10 @@ class TradingStore:
 
     def since(
         self, name: str, seq: int, mark: int, limit: int = 1000
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Fills after fill `seq` and equity marks after time `mark` (epoch ms), oldest first:
-        what a live stream sends once it has sent everything up to them."""
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        """The bot's row, its fills after fill `seq` and equity marks after time `mark` (epoch
+        ms), oldest first: what a live stream sends once it has sent everything up to them.
+        One connection for the three (a stream asks at every commit)."""
         fills = (
             select(TRADES).where(TRADES.c.bot == name, TRADES.c.seq > seq).order_by(TRADES.c.seq).limit(limit)
         )
@@ -173,9 +174,12 @@ class TradingStore:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(fills).mappings()], [
-                dict(r) for r in conn.execute(marks).mappings()
-            ]
+            row = conn.execute(select(BOTS).where(BOTS.c.name == name)).mappings().first()
+            return (
+                dict(row) if row else None,
+                [dict(r) for r in conn.execute(fills).mappings()],
+                [dict(r) for r in conn.execute(marks).mappings()],
+            )
 
     def newest(self, name: str) -> tuple[int, int]:
         """The last fill's sequence number and the last equity mark's time (epoch ms), or -1."""

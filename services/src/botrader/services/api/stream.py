@@ -43,6 +43,7 @@ from botrader.services.api.schemas import (
 from botrader.services.api.views import candle_out, detail, summary
 
 QUEUE = 256  # messages a client may fall behind before it is disconnected
+SPACING = 0.025  # seconds between a topic's reads at least: commits in between share a message
 CLOSE_SLOW = 1008  # policy violation: the reason says "slow consumer"
 SNAPSHOT_CANDLES, SNAPSHOT_TRADES, SNAPSHOT_AUDIT = 500, 100, 20
 SUMMARY, DETAIL, PAGE = adapter(BotSummary), adapter(BotDetail), adapter(TradesPage)
@@ -93,6 +94,7 @@ class Broadcaster:
         self._dirty: set[str] = set()
         self._snapshots: dict[str, str] = {}  # topic -> its snapshot, until its next delta
         self._polls: dict[str, asyncio.Task[None]] = {}  # runs topics: MLflow is read, not told
+        self._read_at: dict[str, float] = {}  # topic -> when its last delivery read (loop time)
         self.delivered = self.dropped = 0
         feed.subscribe(self.changed)
 
@@ -129,6 +131,7 @@ class Broadcaster:
             if not watching:
                 del self.watchers[name]
                 self.cursors.pop(name, None)
+                self._read_at.pop(name, None)
                 self._snapshots.pop(name, None)
                 self.feed.watched_series.discard(name.partition(":")[2])
 
@@ -148,8 +151,17 @@ class Broadcaster:
                 self._running[target] = asyncio.create_task(self._deliver(target))
 
     async def _deliver(self, topic: str) -> None:
+        """Read what `topic` gained and offer it to its watchers; again while commits landed
+        meanwhile, but never sooner than `SPACING` after the last read: at 100 commits a second
+        a client gets one message per ~`SPACING` holding several, not one per commit — every
+        message costs a send per client on each side, which is what saturates first."""
+        loop = asyncio.get_running_loop()
         try:
             while True:
+                wait = self._read_at.get(topic, -SPACING) + SPACING - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._read_at[topic] = loop.time()
                 self._dirty.discard(topic)
                 async with self._locks[topic]:
                     cursor = self.cursors.get(topic)
@@ -229,12 +241,11 @@ class Broadcaster:
         return message("audit", audit=key, items=AUDITS.dump_json(AUDITS.validate_python(rows)))
 
     def _bot_delta(self, name: str, cursor: Cursor) -> str | None:
-        row = self.trading.bot(name)
+        row, fills, marks = self.trading.since(name, cursor.seq, cursor.mark)
         if row is None:
             return None
         now = summary(row)
         changed = [k for k, v in now.items() if cursor.last.get(k) != v]
-        fills, marks = self.trading.since(name, cursor.seq, cursor.mark)
         if not changed and not fills and not marks:
             return None
         cursor.last = now
