@@ -1,6 +1,6 @@
 // Two bots, one PPO: the Overview lists both, AI Insights shows the PPO model's card with
 // feature-importance bars and the latest decision's attributions, the rule bot says it has no
-// model. Usage: node insights.mjs URL PPO_BOT RULE_BOT SCREENSHOT_DIR
+// model; the training runs table arrives over /ws. Usage: node insights.mjs URL PPO_BOT RULE_BOT SCREENSHOT_DIR
 import { chromium } from "playwright-core";
 
 const [url, ppo, rule, shots] = process.argv.slice(2);
@@ -28,6 +28,8 @@ try {
   if (!/version \d+/.test(card.text) || !/feature importance/.test(card.text) || !/confidence/.test(card.text)) {
     await fail(`the model card lacks its version, importance or decision: ${card.text.slice(0, 400)}`);
   }
+  // the training run that made the model, pushed over /ws from the MLflow experiment
+  await page.waitForFunction(() => /FINISHED/.test((document.querySelector("table.runs tr[data-run]") || {}).textContent || ""), null, { timeout: 20000 });
   await page.screenshot({ path: `${shots}/tab-insights-ppo.png`, fullPage: true });
   await page.selectOption("#bot", rule);
   await page.waitForFunction(() => /has no model/.test((document.querySelector('[data-insight="rule"]') || {}).textContent || ""), null, { timeout: 20000 });

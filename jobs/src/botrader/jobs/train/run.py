@@ -246,7 +246,9 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
     if request.tracking_uri:
         mlflow.set_tracking_uri(request.tracking_uri)
     mlflow.set_experiment(request.experiment)
-    tags = {"botrader.training_run": request.run_name} if request.run_name else {}
+    tags = {"botrader.experiment": request.experiment}  # what a dashboard follows over /ws
+    if request.run_name:
+        tags["botrader.training_run"] = request.run_name
     with mlflow.start_run(run_name=f"ppo-{request.symbol}-{request.interval}-{budget:g}", tags=tags) as run:
         mlflow.log_params(
             {

@@ -96,6 +96,7 @@ def describe(source: Source) -> list[dict[str, Any]]:
                     "metrics": metrics,
                     "budget": float(params["budget"]) if "budget" in params else None,
                     "training_run": tags.get("botrader.training_run"),
+                    "experiment": tags.get("botrader.experiment"),
                     "attributions": json.loads(tags.get("botrader.attributions") or "{}"),
                     # the model card: layers, activation, parameters, features and their version;
                     # validation and test figures beside buy-and-hold and the rule baselines

@@ -125,6 +125,7 @@ function connect() {
     document.body.dataset.live = "1";
     const others = state.bots.map((b) => b.name).filter((n) => n !== state.bot);  // the Overview's rows
     if (others.length) socket.send(JSON.stringify({ subscribe: { bots: others } }));
+    if (state.tab === "insights") followTraining();
   };
   socket.onmessage = (event) => {  // one message, or an array of them when we had fallen behind
     if (live.socket !== socket) return;
@@ -148,6 +149,7 @@ function reconnect() {
 
 function receive(msg) {
   if (msg.type === "error") { $("error").textContent = msg.message; return; }
+  if (msg.experiment !== undefined) { receiveRuns(msg); paint(); return; }
   if (msg.bot && msg.bot !== state.bot) {  // another bot: its Overview row only
     if (msg.type === "snapshot") upsertSummary(msg.detail);
     if (msg.type === "bot") { upsertSummary(msg.summary); sparkSoon(msg.bot); }

@@ -2,7 +2,8 @@
 // Strategies, AI Insights, Audit log. Each reads the public API only; loaded after app.js.
 "use strict";
 const VIEWS = ["overview", "performance", "strategies", "insights", "audit"];
-const views = { sparks: {}, perf: null, trips: [], equity: [], strategies: null, models: null, searches: null, audit: [], details: {} };
+const views = { sparks: {}, perf: null, trips: [], equity: [], strategies: null, models: null, searches: null, audit: [], details: {}, runs: null, following: null };
+const TRAINING = "Deep_RL_Trading";  // TrainingRuns' default MLflow experiment, when no model names its own
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 const day = (iso) => iso.slice(5, 16).replace("T", " ");
 
@@ -191,6 +192,32 @@ function searchesHtml(searches, found) {
 // -- AI Insights ---------------------------------------------------------------------------
 async function loadInsights() {
   views.models = await api("/models").catch((e) => ({ error: String(e) }));
+  followTraining();
+}
+
+// Training progress is pushed over /ws (the experiment's runs as they log), once per socket.
+function followTraining() {
+  if (!views.models || !views.models.configured || !live.open || views.following === live.socket) return;
+  views.following = live.socket;
+  const named = (views.models.models || []).flatMap((m) => m.versions.map((v) => v.experiment)).filter(Boolean);
+  views.experiments = [...new Set(named.length ? named : [TRAINING])].slice(0, 5);
+  live.socket.send(JSON.stringify({ subscribe: { experiments: views.experiments } }));
+}
+
+function receiveRuns(msg) {
+  views.runs = views.runs || {};
+  if (msg.type === "snapshot") for (const [id, run] of Object.entries(views.runs)) if (run.experiment === msg.experiment) delete views.runs[id];
+  for (const run of msg.runs) views.runs[run.run_id] = { ...run, experiment: msg.experiment };
+}
+
+function runsHtml() {
+  const runs = Object.values(views.runs || {}).sort((a, b) => (b.started || 0) - (a.started || 0)).slice(0, 8);
+  if (!runs.length) return "";
+  const num = (v) => (v === undefined || v === null ? "–" : Number(v).toPrecision(4));
+  const rows = runs.map((r) => `<tr data-run="${esc(r.run_id)}"><td>${esc(r.name || r.run_id)}</td><td>${esc(r.resource || "")}</td>` +
+    `<td class="phase ${esc(r.status)}">${esc(r.status)}</td><td>${num(r.metrics.val_sharpe)}</td><td>${num(r.metrics.val_return)}</td><td>${esc(r.verdict || "")}</td></tr>`).join("");
+  return `<h2>Training runs (${esc((views.experiments || [TRAINING]).join(", "))}, live)</h2><table class="runs"><thead><tr><th>run</th><th>TrainingRun</th><th>status</th>` +
+    `<th>val Sharpe</th><th>val return</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function renderInsights() {
@@ -204,7 +231,7 @@ function renderInsights() {
   if (strategy !== "ppo") {
     $("insights").innerHTML = `<div class="insight" data-insight="rule"><h3>${esc(d.name)} runs the rule strategy ${esc(strategy)}: it has no model</h3>` +
       `<div>Rule strategies explain each decision with the indicator values they compared (below). To trade a learned policy, ` +
-      `train one (<code>botrader train</code> or a TrainingRun) and point a TradingBot's <code>strategy.params.model</code> at it.</div>${latest}</div>`;
+      `train one (<code>botrader train</code> or a TrainingRun) and point a TradingBot's <code>strategy.params.model</code> at it.</div>${latest}${runsHtml()}</div>`;
     return;
   }
   const ref = String(d.spec.strategy.modelRef || (d.spec.strategy.params || {}).model || "");
@@ -231,7 +258,7 @@ function renderInsights() {
       (version.verdict ? `<div class="verdict">${esc(version.verdict)}</div>` : "") +
       `<h2>Training and validation metrics</h2><table><tbody>${metrics}</tbody></table>` + bars(version.attributions || {}, "feature importance (training attributions)");
   }
-  $("insights").innerHTML = `<div class="insight" data-insight="ppo"><h3>${esc(d.name)}: PPO policy</h3>${card}${latest}</div>`;
+  $("insights").innerHTML = `<div class="insight" data-insight="ppo"><h3>${esc(d.name)}: PPO policy</h3>${card}${latest}${runsHtml()}</div>`;
 }
 
 // A tracking server's UI opens a run by id (MLflow's /#/runs/ID); a local store has no UI to link.
