@@ -253,6 +253,55 @@ def test_ppo_hyperparameters_are_searched_the_same_way(real_candles, tmp_path: P
     assert found["verdict"] and found["stress"] == []
 
 
+def alternating(n: int = 20_000, step: float = 0.002, seed: int = 0) -> pd.DataFrame:
+    """Candles whose next return is given away by this one's (up after down, down after up,
+    plus noise): a leak the policy's observation carries in its last return."""
+    rng = np.random.default_rng(seed)
+    returns = step * np.where(np.arange(n) % 2 == 0, 1.0, -1.0) + rng.normal(0, step / 7, n)
+    close = 100 * np.exp(np.cumsum(returns))
+    opened = np.concatenate([[100.0], close[:-1]])
+    return pd.DataFrame(
+        {
+            "open_time": 1_748_736_000_000 + np.arange(n, dtype=np.int64) * 60_000,
+            "open": opened,
+            "high": np.maximum(opened, close),
+            "low": np.minimum(opened, close),
+            "close": close,
+            "volume": 10.0,
+        }
+    )
+
+
+SHORT_PPO = ["--param", "total_timesteps=65536", "--param", "num_envs=16", "--param", "eval_every=4"]
+
+
+@pytest.mark.slow
+def test_ppo_finds_a_planted_leak_and_the_card_trusts_it(tmp_path: Path, capsys) -> None:
+    """The positive control through PPO: three short trainings at no fee; the search's winner
+    trades the leak on its test split and the card believes it (about a minute on 2 cores)."""
+    data = tmp_path / "leak.parquet"
+    alternating().to_parquet(data)
+    found = optimize(
+        capsys, "--strategy", "ppo", "--data", str(data), "--trials", "3", "--fee", "0", *SHORT_PPO
+    )
+    assert found["passes"] and found["pbo"] < 0.2 and found["dsr"] > 0.9
+    assert found["best"]["oos"]["sharpe"] > 1.0 and found["best"]["oos"]["return"] > 1.0  # per hour; +100%
+    assert all(f["oos_return"] > 0.1 for f in found["card"]["walk_forward"]["folds"])
+
+
+@pytest.mark.slow
+def test_ppo_finds_nothing_in_the_same_returns_shuffled(tmp_path: Path, capsys) -> None:
+    """The negative control through PPO: the leak's own returns in random order."""
+    data = tmp_path / "shuffled.parquet"
+    shuffled(alternating(), 0).to_parquet(data)
+    found = optimize(
+        capsys, "--strategy", "ppo", "--data", str(data), "--trials", "3", "--fee", "0", *SHORT_PPO
+    )
+    low, high = found["best"]["oos"]["sharpe_ci"] or (-1.0, 1.0)
+    assert not found["passes"] and low < 0 < high  # its held-out Sharpe is indistinguishable from 0
+    assert found["verdict"].startswith("no evidence of skill")
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
