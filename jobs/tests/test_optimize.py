@@ -106,6 +106,7 @@ def test_the_negative_control_finds_no_skill_in_shuffled_returns(
         (["--max-pbo", "2"], "bad --max-pbo 2"),
         (["--fill", "later"], "unknown fill model 'later'"),
         (["--report", "card.png"], "bad --report 'card.png'"),
+        (["--walk-forward"], "--walk-forward retrains PPO per fold"),
     ],
 )
 def test_a_bad_request_is_one_line_and_exit_2_before_anything_starts(

@@ -85,8 +85,9 @@ class Card:
         wf = self.walk_forward
         if wf is None or wf.market_return is None:
             return ""
+        how = "retrained per fold" if wf.retrained else "walk-forward"
         return (
-            f"; walk-forward {wf.oos_return:+.2%} against buy-and-hold {wf.market_return:+.2%}, "
+            f"; {how} {wf.oos_return:+.2%} against buy-and-hold {wf.market_return:+.2%}, "
             f"ahead in {wf.beats_market} of {len(wf.folds)} folds"
         )
 
@@ -115,11 +116,13 @@ def judge(
     baselines: dict[str, np.ndarray] | None = None,
     folds: int = 4,
     purge: int = 1,
+    walked: WalkForward | None = None,
 ) -> Card:
     """`search`: periods × trials returns of every trial on the search set; `best`: the
     column the search chose; `held_out`: the chosen parameters' returns after the search set;
     `market` and `baselines`: buy-and-hold's and the rule baselines' returns over the same
-    periods, for the walk-forward's comparison."""
+    periods, for the walk-forward's comparison; `walked`: a walk-forward computed elsewhere
+    (PPO retrained per fold), instead of the selection rule's over `search`."""
     periods, trials = search.shape
     blocks = pbo_blocks(periods)
     pbo = probability_of_overfitting(search, blocks).pbo if blocks and trials >= 2 else None
@@ -146,5 +149,5 @@ def judge(
         winner_idle=idle,
         cpcv_sharpe=spread,
         cpcv_paths=len(paths.sharpes) if paths else 0,
-        walk_forward=walk_forward(search, folds, purge, market, baselines),
+        walk_forward=walked or walk_forward(search, folds, purge, market, baselines),
     )

@@ -43,6 +43,7 @@ class WalkForward:
     market_return: float | None
     beats_market: int  # folds whose return beat buy-and-hold's
     baselines: dict[str, float]  # each baseline's stitched return over the test blocks
+    retrained: bool = False  # True: trained afresh at each origin (PPO), not picked from trials
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -59,6 +60,46 @@ def _best(returns: np.ndarray) -> int:
     return int(np.argmax([s if math.isfinite(s) else -np.inf for s in scores]))
 
 
+def fold(
+    test: tuple[int, int],
+    train: tuple[int, int],
+    chosen: int,
+    tested: np.ndarray,
+    market: np.ndarray | None,
+    baselines: dict[str, np.ndarray],
+) -> Fold:
+    """One fold's figures from its test block's returns (the pick's, the market's, each baseline's)."""
+    return Fold(
+        test=test,
+        train=train,
+        chosen=chosen,
+        oos_return=compound_return(tested),
+        oos_sharpe=_finite(sharpe_of(tested)),
+        market_return=None if market is None else compound_return(market),
+        baselines={name: compound_return(r) for name, r in baselines.items()},
+    )
+
+
+def summarise(
+    folds: list[Fold],
+    tested: np.ndarray,
+    market: np.ndarray | None,
+    baselines: dict[str, np.ndarray],
+    retrained: bool = False,
+) -> WalkForward:
+    """The folds and their test blocks stitched: `tested`, `market` and each baseline are the
+    blocks' returns end to end."""
+    return WalkForward(
+        folds=tuple(folds),
+        oos_return=compound_return(tested),
+        oos_sharpe=_finite(sharpe_of(tested)),
+        market_return=None if market is None else compound_return(market),
+        beats_market=sum(1 for f in folds if f.market_return is not None and f.oos_return > f.market_return),
+        baselines={name: compound_return(r) for name, r in baselines.items()},
+        retrained=retrained,
+    )
+
+
 def walk_forward(
     returns: np.ndarray,
     folds: int = 4,
@@ -73,34 +114,20 @@ def walk_forward(
         return None
     bounds = np.linspace(0, periods, folds + 2).astype(int)
     others = {k: v for k, v in (baselines or {}).items() if len(v) == periods}
-    has_market = market is not None and len(market) == periods
+    if market is not None and len(market) != periods:
+        market = None
     out: list[Fold] = []
     for k in range(1, folds + 1):
         start, end = int(bounds[k]), int(bounds[k + 1])
         train_end = max(1, start - purge)
         chosen = _best(returns[:train_end])
-        tested = returns[start:end, chosen]
-        out.append(
-            Fold(
-                test=(start, end),
-                train=(0, train_end),
-                chosen=chosen,
-                oos_return=compound_return(tested),
-                oos_sharpe=_finite(sharpe_of(tested)),
-                market_return=compound_return(market[start:end]) if has_market else None,  # type: ignore[index]
-                baselines={name: compound_return(r[start:end]) for name, r in others.items()},
-            )
-        )
-    stitched = np.concatenate([returns[f.test[0] : f.test[1], f.chosen] for f in out])
+        block = {name: r[start:end] for name, r in others.items()}
+        mark = None if market is None else market[start:end]
+        out.append(fold((start, end), (0, train_end), chosen, returns[start:end, chosen], mark, block))
     first = int(bounds[1])
-    return WalkForward(
-        folds=tuple(out),
-        oos_return=compound_return(stitched),
-        oos_sharpe=_finite(sharpe_of(stitched)),
-        market_return=compound_return(market[first:]) if has_market else None,  # type: ignore[index]
-        beats_market=sum(1 for f in out if f.market_return is not None and f.oos_return > f.market_return),
-        baselines={name: compound_return(r[first:]) for name, r in others.items()},
-    )
+    stitched = np.concatenate([returns[f.test[0] : f.test[1], f.chosen] for f in out])
+    rest = {name: r[first:] for name, r in others.items()}
+    return summarise(out, stitched, None if market is None else market[first:], rest)
 
 
 def table(wf: dict[str, Any], period: str = "hour") -> tuple[list[str], list[list[str]]]:

@@ -75,6 +75,14 @@ def optimize(
     run_name: Annotated[
         str | None, typer.Option(help="Names the MLflow run and tags it (an OptimizationRun's name).")
     ] = None,
+    walk_forward: Annotated[
+        bool,
+        typer.Option(
+            "--walk-forward",
+            help="--strategy ppo: retrain the winner's hyperparameters at each of --folds origins and "
+            "trade each next block (one training per fold). Rule strategies' walk-forward is always on.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Search a strategy's parameters (Optuna TPE through Ray Tune) on all but a held-out tail,
@@ -118,6 +126,7 @@ def optimize(
         mlflow_uri=mlflow_uri,
         run_name=run_name,
         report=report,
+        walk_forward=walk_forward,
     )
     request = runner.prepare(options)
     if json_out:
@@ -150,5 +159,11 @@ def _run_with_progress(runner: Any, request: Any) -> None:
             shown = f"best {request.search.objective} {best[0]:.4g}" if best else "no valid trial yet"
             bar.update(task, advance=1, description=f"searching {request.search.strategy}: {shown}")
 
-        result = runner.run(request, on_trial=done)
+        def fold(k: int) -> None:
+            if not folds_bar:
+                folds_bar.append(bar.add_task("retraining the winner per fold", total=request.search.folds))
+            bar.update(folds_bar[0], completed=k)
+
+        folds_bar: list[Any] = []
+        result = runner.run(request, on_trial=done, on_fold=fold)
     runner.print_result(console, result)

@@ -7,14 +7,20 @@ its test-split returns the held-out tail. The space comes from `Hyperparameters`
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from botrader.core.errors import UserError
 from botrader.core.research.objective import Trial, hourly, score_returns
 from botrader.core.strategy.params import Param
 from botrader.jobs.train.hyperparameters import Hyperparameters
+
+if TYPE_CHECKING:
+    from botrader.core.research.walkforward import WalkForward
 
 NAME = "ppo"
 SCALARS = (int, float, bool, str)
@@ -104,3 +110,76 @@ class _Validator:
     def __call__(self, stats: Any, agent: Any) -> None:
         if stats.iteration % self.hp.eval_every == 0 or stats.iteration == self.hp.num_iterations:
             self.best.offer(agent, self.logger.validate(agent), self.budget)
+
+
+def ppo_walk_forward(
+    data: str,
+    budget: float,
+    params: dict[str, Any],
+    folds: int,
+    rows: int,
+    embargo: int,
+    on_fold: Callable[[int], None] | None = None,
+) -> WalkForward:
+    """The winner's hyperparameters trained afresh at each origin of the first `rows` candles
+    (the search set): train and validate on everything before the origin less an embargo of
+    at least one observation window, so no training episode sees the test block; then trade
+    the block, beside buy-and-hold and the rule baselines there. `folds` trainings: the cost
+    of the honest answer to "would this recipe have worked when I had only the past?"."""
+    from botrader.core.data.files import read_candles_frame
+    from botrader.core.research.objective import HOUR_MS, market_returns
+    from botrader.core.research.stress import BASELINES
+    from botrader.core.research.walkforward import fold, summarise
+    from botrader.core.strategy.registry import resolve
+    from botrader.jobs.rl.data import fold_splits
+    from botrader.jobs.train.run import TrainRequest
+
+    hp = replace(Hyperparameters(), **params)
+    request = TrainRequest(data=Path(data), budgets=[budget], hyperparameters=hp, ray_address="none")
+    frame = read_candles_frame(request.data).iloc[:rows].reset_index(drop=True)
+    times = frame["open_time"].to_numpy()
+    hour = (times - times[0]) // HOUR_MS
+    bounds = np.linspace(0, len(frame), folds + 2).astype(int)
+    config = request.engine_config(budget)
+    out: list[Any] = []
+    tested: list[np.ndarray] = []
+    market: list[np.ndarray] = []
+    others: dict[str, list[np.ndarray]] = {ref: [] for ref in BASELINES}
+    for k in range(1, folds + 1):
+        origin, end = int(bounds[k]), int(bounds[k + 1])
+        gap = max(embargo, hp.window_size)
+        splits = fold_splits(frame, origin, end, gap, request.val_fraction, market=request.market)
+        returns = hourly_of(_fold_agent(request, budget, frame, splits), frame, splits, config)
+        block = {ref: hourly_of(resolve(ref)(), frame, splits, config) for ref in BASELINES}
+        mark = market_returns(splits.test.frame)
+        span = (int(hour[origin]), int(hour[end - 1]) + 1)
+        out.append(fold(span, (0, int(hour[origin - gap])), 0, returns, mark, block))
+        tested.append(returns)
+        market.append(mark)
+        for ref, r in block.items():
+            others[ref].append(r)
+        if on_fold:
+            on_fold(k)
+    joined = {ref: np.concatenate(r) for ref, r in others.items()}
+    return summarise(out, np.concatenate(tested), np.concatenate(market), joined, retrained=True)
+
+
+def _fold_agent(request: Any, budget: float, frame: Any, splits: Any) -> Any:
+    """A fresh agent trained on the fold's train split, its validation-best checkpoint kept."""
+    from botrader.jobs.train import ppo
+    from botrader.jobs.train.model import ActionPredictor
+    from botrader.jobs.train.strategy import Ppo
+
+    request.hyperparameters.validate(len(splits.train))
+    validator = _Validator(request, budget, frame, splits)
+    agent = ppo.train(request.hyperparameters, splits.train, budget, validator, market=request.market)
+    agent.load_state_dict(validator.best.state)
+    return Ppo.with_predictor(ActionPredictor.from_agent(agent, splits.config, validator.meta))
+
+
+def hourly_of(strategy: Any, frame: Any, splits: Any, config: Any) -> np.ndarray:
+    """`strategy` on the fold's test block, warmed on the candles before it: hourly returns."""
+    from botrader.jobs.train.run import backtest_period
+
+    result = backtest_period(strategy, frame, splits.test.frame, config)
+    return hourly(result.times, result.equity, float(config.budget))

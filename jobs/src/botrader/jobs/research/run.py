@@ -41,6 +41,7 @@ class Request:
     ray_address: str | None  # "none": trials in this process
     run_name: str | None = None
     report: Path | None = None  # the card's page, also logged to MLflow as report.html
+    walk_forward: bool = False  # PPO: retrain the winner at each origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class Options:
     mlflow_uri: str | None
     run_name: str | None = None  # the OptimizationRun it runs for (tags the MLflow run)
     report: Path | None = None
+    walk_forward: bool = False
 
 
 def _check_numbers(o: Options) -> None:
@@ -125,7 +127,13 @@ def prepare(o: Options) -> Request:
     if o.report is not None and o.report.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"bad --report {str(o.report)!r}: write an .html file")
     parts = _ppo_split(frame) if ppo else split(frame, o.holdout, o.embargo)
-    return Request(search, parts, o.gate, uri, o.experiment, o.ray_address, o.run_name, o.report)
+    if o.walk_forward and not ppo:
+        raise UserError(
+            "--walk-forward retrains PPO per fold; a rule strategy's walk-forward is on every card already"
+        )
+    return Request(
+        search, parts, o.gate, uri, o.experiment, o.ray_address, o.run_name, o.report, o.walk_forward
+    )
 
 
 def _ppo_split(frame: pd.DataFrame) -> Split:
@@ -138,7 +146,11 @@ def _ppo_split(frame: pd.DataFrame) -> Split:
     return Split(frame, cut, cut)
 
 
-def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None) -> dict[str, Any]:
+def run(
+    request: Request,
+    on_trial: Callable[[Trial | None], None] | None = None,
+    on_fold: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     search = request.search
     record = None
     if request.tracking_uri is not None:
@@ -164,7 +176,7 @@ def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None
             outcome = run_local(search, frame, finished)
         else:
             outcome = run_ray(search, frame, request.ray_address, finished)
-        card, best, page, stressed = _judge(request, outcome)
+        card, best, page, stressed = _judge(request, outcome, on_fold)
     except BaseException:
         if record is not None:
             record.fail()
@@ -177,7 +189,9 @@ def run(request: Request, on_trial: Callable[[Trial | None], None] | None = None
     return {**result, "stress": stressed}
 
 
-def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str, list[dict[str, Any]]]:
+def _judge(
+    request: Request, outcome: Outcome, on_fold: Callable[[int], None] | None = None
+) -> tuple[Card, Trial, str, list[dict[str, Any]]]:
     """The card, the winner, the card's page, and the winner under stress."""
     from botrader.core.research.report import card_html
     from botrader.core.research.stress import stress
@@ -201,6 +215,7 @@ def _judge(request: Request, outcome: Outcome) -> tuple[Card, Trial, str, list[d
         baselines,
         request.search.folds,
         purge,
+        _retrained(request, best, on_fold),
     )
     page = card_html(
         f"{request.search.strategy}: {request.search.objective} search, {card.trials} trials",
@@ -224,6 +239,18 @@ def _alongside(request: Request, cls: Any) -> tuple[np.ndarray | None, dict[str,
         return None, {}
     frame = request.split.search
     return market_returns(frame), baseline_returns(frame, request.search.config)
+
+
+def _retrained(request: Request, best: Trial, on_fold: Callable[[int], None] | None) -> Any:
+    """PPO's walk-forward, when asked: the winner's hyperparameters trained afresh per fold."""
+    if not request.walk_forward:
+        return None
+    from botrader.jobs.research.ppo import ppo_walk_forward
+
+    s = request.search
+    assert s.data is not None
+    rows, embargo = request.split.cut, request.split.embargo
+    return ppo_walk_forward(s.data, s.budget, best.params, s.folds, rows, embargo, on_fold)
 
 
 def _candles_per_hour(frame: pd.DataFrame) -> int:
@@ -330,7 +357,8 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
     walked = walk_table(result["card"])
     if walked is not None:
         console.print(walked)
-    console.print(stress_table(result["stress"]))
+    if result["stress"]:
+        console.print(stress_table(result["stress"]))
     console.print(("[green]" if result["passes"] else "[yellow]") + result["verdict"])
 
 
@@ -342,7 +370,12 @@ def walk_table(card: dict[str, Any]) -> Any:
     if not card.get("walk_forward"):
         return None
     head, rows = table(card["walk_forward"])
-    out = Table(title="walk-forward: the search's pick at each origin, on the next block (search set)")
+    title = (
+        "walk-forward: the winner's hyperparameters retrained at each origin, on the next block"
+        if card["walk_forward"].get("retrained")
+        else "walk-forward: the search's pick at each origin, on the next block (search set)"
+    )
+    out = Table(title=title)
     for column in head:
         out.add_column(column, justify="right")
     for row in rows:

@@ -57,11 +57,47 @@ def make_splits(
             f"not enough candles: {len(frame)} give {n_train}/{n_val}/{n_test} train/validation/test "
             f"rows after warm-up; need at least {min_rows} in each"
         )
-    bounds = [start, start + n_train, start + n_train + n_val, len(frame)]
-    config = fit(raw[bounds[0] : bounds[1]], returns)
+    train, val = (start, start + n_train), (start + n_train, start + n_train + n_val)
+    return splits_at(frame, raw, train, val, (val[1], len(frame)), returns, market)
+
+
+def splits_at(
+    frame: pd.DataFrame,
+    raw: np.ndarray,
+    train: tuple[int, int],
+    val: tuple[int, int],
+    test: tuple[int, int],
+    returns: int,
+    market: MarketRules,
+) -> Splits:
+    """Splits at given row ranges; the features standardised with train's statistics only.
+    The test range need not follow validation (a walk-forward fold leaves a gap)."""
+    config = fit(raw[train[0] : train[1]], returns)
     z = transform(raw, config)
     ticks = np.rint(frame["close"].to_numpy() * (1.0 / float(market.tick_size))).astype(np.int64)
-    parts = []
-    for name, lo, hi in zip(("train", "val", "test"), bounds[:-1], bounds[1:], strict=True):
-        parts.append(Split(name, frame.iloc[lo:hi].reset_index(drop=True), z[lo:hi], ticks[lo:hi]))
+    parts = [
+        Split(name, frame.iloc[lo:hi].reset_index(drop=True), z[lo:hi], ticks[lo:hi])
+        for name, (lo, hi) in zip(("train", "val", "test"), (train, val, test), strict=True)
+    ]
     return Splits(*parts, config=config)
+
+
+def fold_splits(
+    frame: pd.DataFrame,
+    origin: int,
+    end: int,
+    embargo: int,
+    val_fraction: float = 0.15,
+    returns: int = 10,
+    market: MarketRules | None = None,
+) -> Splits:
+    """A walk-forward fold: train and validate on rows before `origin` less `embargo` (so no
+    training episode's window reaches the test block), test on rows [origin, end)."""
+    market = market or MarketRules()
+    raw = raw_features(frame, returns)
+    start = first_defined_row(raw)
+    stop = origin - embargo
+    n_val = int((stop - start) * val_fraction)
+    if stop - start - n_val < 100 or n_val < 100 or end - origin < 60:
+        raise UserError(f"a walk-forward fold at row {origin} is too short to train, validate and test")
+    return splits_at(frame, raw, (start, stop - n_val), (stop - n_val, stop), (origin, end), returns, market)
