@@ -251,7 +251,11 @@ def test_ppo_hyperparameters_are_searched_the_same_way(real_candles, tmp_path: P
     assert found["trials"] == 3 and best["total_timesteps"] == 4096 and best["fee_rate"] == 0.001
     assert {"learning_rate", "gae_lambda", "ent_coef", "hidden", "action_deadzone"} <= set(best)
     assert 1e-5 <= best["learning_rate"] <= 1e-3 and best["hidden"] in (32, 64, 128)
-    assert found["verdict"] and found["stress"] == []
+    stressed = {r["variant"]: r for r in found["stress"]}  # the kept checkpoint, under stress
+    assert list(stressed)[:3] == ["as searched", "2x fees", "3x fees"] and "baseline rsi_sma" in stressed
+    assert stressed["as searched"]["return"] == pytest.approx(found["best"]["oos"]["return"], abs=1e-9)
+    assert stressed["3x fees"]["return"] <= stressed["as searched"]["return"]
+    assert found["verdict"]
 
 
 def alternating(n: int = 20_000, step: float = 0.002, seed: int = 0) -> pd.DataFrame:

@@ -102,6 +102,7 @@ class Trial:
     returns: np.ndarray
     metrics: dict[str, float] = field(default_factory=dict)
     held_out: np.ndarray | None = None  # a trial that carries its own tail (PPO: its test split)
+    model: Any = None  # PPO: the kept checkpoint's predictor, for the winner's stress rows
 
 
 def hourly(times: np.ndarray, equity: np.ndarray, budget: float) -> np.ndarray:
@@ -190,7 +191,11 @@ def evaluate_many(
 
 def held_out_run(cls: type[Strategy], params: dict[str, Any], split: Split, config: EngineConfig) -> Any:
     """The chosen parameters' backtest of the held-out tail, warmed on what precedes it."""
-    strategy = cls(**params)
+    return held_out_of(cls(**params), split, config)
+
+
+def held_out_of(strategy: Strategy, split: Split, config: EngineConfig) -> Any:
+    """`strategy` (a fresh instance) on the held-out tail, warmed on what precedes it."""
     frame, lead = split.held_out(strategy.warmup_length())
     return run_backtest(frame, strategy, config, warmup=lead)
 

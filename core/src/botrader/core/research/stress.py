@@ -7,13 +7,14 @@ the conditions it was searched under is not a result."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from botrader.core.engine.backtest import BacktestResult
 from botrader.core.engine.engine import EngineConfig
-from botrader.core.research.objective import Split, held_out_run, hourly
+from botrader.core.research.objective import Split, held_out_of, held_out_run, hourly
 from botrader.core.research.sharpe import sharpe_of
 from botrader.core.strategy.base import Strategy
 
@@ -60,10 +61,15 @@ def stress(
     """One row per variant: held-out return, Sharpe per hour, fills, turnover, fees as a share
     of gross PnL (None when the gross PnL is not positive), exposure-matched buy-and-hold; then
     the baselines on the same tail and costs: the rule strategies at their defaults."""
+    return stress_of(lambda: cls(**params), split, config)
+
+
+def stress_of(make: Callable[[], Strategy], split: Split, config: EngineConfig) -> list[dict[str, Any]]:
+    """`stress` for any strategy `make` builds afresh per run (a PPO policy's, say)."""
     from botrader.core.strategy.registry import resolve
 
     budget = float(config.budget)
-    rows = [_row(name, held_out_run(cls, params, split, v), budget) for name, v in variants(config).items()]
+    rows = [_row(name, held_out_of(make(), split, v), budget) for name, v in variants(config).items()]
     rows += [
         _row(f"baseline {ref}", held_out_run(resolve(ref), {}, split, config), budget) for ref in BASELINES
     ]

@@ -82,6 +82,7 @@ def ppo_trial(data: str, budget: float, params: dict[str, Any], folds: int, obje
     metrics = {"total_return": perf.total_return, "trades": float(perf.trades), "fees": perf.fees}
     trial = score_returns(params, validated, folds, objective, metrics)
     trial.held_out = hourly(test.times, test.equity, budget)
+    trial.model = predictor
     return trial
 
 

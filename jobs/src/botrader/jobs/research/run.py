@@ -194,11 +194,10 @@ def _judge(
 ) -> tuple[Card, Trial, str, list[dict[str, Any]]]:
     """The card, the winner, the card's page, and the winner under stress."""
     from botrader.core.research.report import card_html
-    from botrader.core.research.stress import stress
 
     best = outcome.best
     cls = None if request.search.strategy == PPO else resolve(request.search.strategy)
-    stressed = [] if cls is None else stress(cls, best.params, request.split, request.search.config)
+    stressed = _stressed(request, cls, best)
     matrix = np.column_stack([t.returns for t in outcome.trials])
     if best.held_out is not None:
         tail = best.held_out
@@ -228,6 +227,20 @@ def _judge(
         market_returns(request.split.frame.iloc[request.split.start :]),
     )
     return card, best, page, stressed
+
+
+def _stressed(request: Request, cls: Any, best: Trial) -> list[dict[str, Any]]:
+    """The winner on the held-out tail under stress: a rule strategy from its parameters, PPO
+    from the checkpoint its trial kept."""
+    from botrader.core.research.stress import stress, stress_of
+
+    if cls is not None:
+        return stress(cls, best.params, request.split, request.search.config)
+    if best.model is None:
+        return []
+    from botrader.jobs.train.strategy import Ppo
+
+    return stress_of(lambda: Ppo.with_predictor(best.model), request.split, request.search.config)
 
 
 def _alongside(request: Request, cls: Any) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
