@@ -141,3 +141,24 @@ def test_cpcv_gives_the_papers_number_of_paths_and_sees_a_planted_skill() -> Non
     picked = cpcv_paths(skilled)
     assert picked is not None and picked.quantile(0.0) > 0.7
     assert cpcv_paths(noise[:20]) is None  # too few periods for six groups
+
+
+def test_independent_trials_follow_the_dsr_papers_estimate() -> None:
+    """N̂ = ρ̄ + (1 − ρ̄)·M on hand-made cases: copies count once, uncorrelated columns fully."""
+    from botrader.core.research.sharpe import independent_trials
+
+    a, b, c = [1.0, 1, -1, -1], [1.0, -1, 1, -1], [1.0, -1, -1, 1]  # pairwise uncorrelated
+    assert independent_trials(np.column_stack([a, a, a, a, a])) == pytest.approx(1.0)
+    assert independent_trials(np.column_stack([a, b, c])) == pytest.approx(3.0)
+    assert independent_trials(np.column_stack([a, a, b])) == pytest.approx(1 / 3 + 2 / 3 * 3)
+    assert independent_trials(np.column_stack([a, np.zeros(4)])) == 2.0  # too few that vary: as run
+
+
+def test_near_copies_deflate_less_but_the_gate_counts_every_trial() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.normal(0.0005, 0.01, 400)
+    copies = np.column_stack([base + rng.normal(0, 0.0005, 400) for _ in range(50)])
+    card = judge(copies, 0, None)
+    assert card.independent_trials is not None and card.independent_trials < 2
+    assert card.dsr_independent is not None and card.dsr is not None
+    assert card.dsr_independent > card.dsr  # the same Sharpe, deflated for ~1 trial instead of 50

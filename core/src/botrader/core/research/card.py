@@ -16,6 +16,7 @@ from botrader.core.research.sharpe import (
     block_bootstrap,
     compound_return,
     deflated_sharpe,
+    independent_trials,
     moments,
     probabilistic_sharpe,
     sharpe_of,
@@ -49,6 +50,8 @@ class Card:
     cpcv_sharpe: tuple[float, float, float] | None = None  # 5th, 50th, 95th percentile over CPCV paths
     cpcv_paths: int = 0
     walk_forward: WalkForward | None = None  # the selection rule at rolling origins over the search set
+    independent_trials: float | None = None  # what the trials amount to, given their correlation
+    dsr_independent: float | None = None  # the DSR deflated by those only (information; not the gate)
 
     @property
     def passes(self) -> bool:
@@ -131,6 +134,8 @@ def judge(
     sharpes = [s for s in (sharpe_of(search[:, j]) for j in range(trials)) if math.isfinite(s)]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
     dsr = deflated_sharpe(chosen, trials, variance) if chosen else (0.0 if idle else None)
+    independent = independent_trials(search)
+    dsr_independent = deflated_sharpe(chosen, max(1, round(independent)), variance) if chosen else dsr
     outside = moments(held_out) if held_out is not None else None
     paths = cpcv_paths(search)
     spread = (paths.quantile(0.05), paths.median, paths.quantile(0.95)) if paths and paths.sharpes else None
@@ -150,4 +155,6 @@ def judge(
         cpcv_sharpe=spread,
         cpcv_paths=len(paths.sharpes) if paths else 0,
         walk_forward=walked or walk_forward(search, folds, purge, market, baselines),
+        independent_trials=independent,
+        dsr_independent=dsr_independent,
     )

@@ -187,6 +187,10 @@ def _figures(card: Card, result: dict[str, Any]) -> list[tuple[str, str]]:
         ("best parameters", params),
         ("PBO", f(card.pbo)),
         ("Deflated Sharpe", f(card.dsr)),
+        (
+            "DSR for the independent trials",
+            f"{f(card.dsr_independent)} (≈ {card.independent_trials or 0:.0f} of {card.trials})",
+        ),
         ("held-out return", f(card.oos_return, True)),
         ("held-out Sharpe per hour", f(card.oos_sharpe)),
         ("PSR of the held-out Sharpe", f(card.psr)),

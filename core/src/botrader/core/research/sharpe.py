@@ -66,6 +66,21 @@ def deflated_sharpe(m: Moments, trials: int, variance: float) -> float | None:
     return probabilistic_sharpe(m, expected_max_sharpe(trials, variance))
 
 
+def independent_trials(returns: np.ndarray) -> float:
+    """How many independent trials `returns` (periods × trials) amount to: N̂ = ρ̄ + (1 − ρ̄)·M
+    with ρ̄ the trials' mean pairwise correlation (Bailey & López de Prado 2014, the DSR paper's
+    estimate). A search of near-copies is worth fewer trials than it ran; the gate still deflates
+    by every trial run, the conservative count."""
+    trials = returns.shape[1]
+    varying = returns[:, returns.std(axis=0) > 0]
+    if trials < 2 or varying.shape[1] < 2:
+        return float(trials)
+    corr = np.corrcoef(varying, rowvar=False)
+    k = corr.shape[0]
+    mean = float((corr.sum() - k) / (k * (k - 1)))
+    return float(min(trials, max(1.0, mean + (1 - mean) * trials)))
+
+
 def block_bootstrap(
     returns: np.ndarray,
     statistic: Callable[[np.ndarray], float],

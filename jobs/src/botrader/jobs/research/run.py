@@ -358,6 +358,7 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
         ("held-out Sharpe, annualised", f(oos["sharpe_annualised"])),
         ("PBO (CSCV over all trials)", f(result["pbo"])),
         ("Deflated Sharpe", f(result["dsr"])),
+        ("DSR for the independent trials (not the gate)", _independent(result["card"])),
         ("PSR of the held-out Sharpe", f(result["psr"])),
         ("CPCV paths' Sharpe per hour (5/50/95%)", _spread(result["card"])),
         ("held out from", f"{result['held_out']['start']} ({result['held_out']['candles']:,} candles)"),
@@ -424,6 +425,13 @@ def _spread(card: dict[str, Any]) -> str:
     if not spread:
         return "n/a"
     return " / ".join(f"{v:.3f}" for v in spread) + f" ({card['cpcv_paths']} paths)"
+
+
+def _independent(card: dict[str, Any]) -> str:
+    value, count = card.get("dsr_independent"), card.get("independent_trials")
+    if value is None or count is None:
+        return "n/a"
+    return f"{value:.3f} (≈ {count:.0f} of {card['trials']} trials)"
 
 
 def _short(value: Any) -> str:
