@@ -98,6 +98,8 @@ INVALID = [
     (search(strategy={"type": "custom"}), "spec", "FieldValueInvalid"),  # CEL: custom needs a ref
     (search(dataset={"start": "2025-05-30"}), "spec.dataset", "FieldValueInvalid"),  # CEL: start and end
     (search(gate={"maxPbo": 2}), "spec.gate.maxPbo", "FieldValueInvalid"),
+    (search(strategy={"type": "ppo"}), "spec", "FieldValueInvalid"),  # CEL: ppo trains on a file
+    (search(walkForward=True), "spec", "FieldValueInvalid"),  # CEL: walkForward is for ppo
 ]
 
 

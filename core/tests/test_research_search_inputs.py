@@ -131,3 +131,28 @@ def test_a_space_can_come_inline_as_an_optimization_run_passes_it() -> None:
     with pytest.raises(UserError) as caught:
         space.from_option(SimpleRsi, "{nope: [1, 2]}")
     assert str(caught.value).startswith("bad --space: simple_rsi has no parameter 'nope'")
+
+
+def test_a_ppo_optimization_run_with_walk_forward_is_that_command_line() -> None:
+    from botrader.core.crds import validate
+    from botrader.core.optimization_spec import optimize_command
+
+    doc = {
+        "apiVersion": "botrader.io/v1alpha1",
+        "kind": "OptimizationRun",
+        "metadata": {"name": "ppo-search", "namespace": "default"},
+        "spec": {
+            "symbol": "BTCUSDT",
+            "dataset": {"path": "/data/month.csv.gz"},
+            "strategy": {"type": "ppo", "params": {"total_timesteps": 50000}},
+            "walkForward": True,
+            "folds": 3,
+        },
+    }
+    command = optimize_command("ppo-search", validate(doc)["spec"], ray_address=None)
+    assert command[2:4] == ["--strategy", "ppo"] and "--walk-forward" in command
+    assert command[command.index("--param") + 1] == "total_timesteps=50000"
+    assert command[command.index("--folds") + 1] == "3"
+    doc["spec"]["strategy"] = {"type": "simple_rsi"}
+    with pytest.raises(UserError, match="walkForward retrains PPO per fold"):
+        validate(doc)

@@ -45,6 +45,8 @@ def optimize_command(
     for key, option in (("maxPbo", "--max-pbo"), ("minDsr", "--min-dsr")):
         if key in gate:
             command += [option, str(gate[key])]
+    if spec.get("walkForward"):
+        command.append("--walk-forward")
     command += ["--experiment", (spec.get("mlflow") or {}).get("experiment", DEFAULT_EXPERIMENT)]
     command += ["--run-name", name, "--json"]
     if tracking_uri:
