@@ -301,3 +301,23 @@ def test_ppo_bot_paper_trades_like_its_backtest_across_a_restart(tmp_path: Path,
     assert [(r["seq"], r["side"], Decimal(str(r["quantity"])).quantize(Decimal("1E-5"))) for r in stored] == [
         (f.seq, f.side, m.to_base(f.lots)) for f in expected
     ]
+
+
+@pytest.mark.slow
+def test_walk_forward_retrains_per_fold_and_the_card_says_so(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`botrader train --walk-forward 2`: beside the agent, the same hyperparameters trained
+    afresh at two origins before the test split; on candles whose next move the last one gives
+    away, each retrained agent beats buy-and-hold on its block."""
+    from jobs.tests.test_optimize import alternating
+
+    data = tmp_path / "leak.parquet"
+    alternating(12_000).to_parquet(data)
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--data", str(data), "--budgets", "1000", "--timesteps", "32768", "--num-envs", "16"]
+    argv += ["--eval-every", "4", "--fee", "0", "--ray-address", "none", "--walk-forward", "2", "--json"]
+    argv += ["--mlflow-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]
+    assert main(argv) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert "retrained per fold +" in result["verdict"] and "ahead in 2 of 2 folds" in result["verdict"]
+    assert main(["train", "--data", str(data), "--walk-forward", "1", "--mlflow-uri", "none"]) == 2
+    assert "bad --walk-forward 1" in capsys.readouterr().err

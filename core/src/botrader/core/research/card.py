@@ -64,6 +64,9 @@ class Card:
 
     @property
     def verdict(self) -> str:
+        return self._judged() + self._walked()
+
+    def _judged(self) -> str:
         figures = f"PBO {_fmt(self.pbo)}, DSR {_fmt(self.dsr)} over {self.trials} trials"
         if self.winner_idle:
             idle = "the winner never trades (every parameter set that trades scores below staying out)"
@@ -72,7 +75,7 @@ class Card:
             return f"not enough to judge: {figures}"
         if self.passes:
             held = f"held-out Sharpe {_fmt(self.oos_sharpe, 3)} per hour"
-            return f"evidence of skill: {figures}; {held}" + self._walked()
+            return f"evidence of skill: {figures}; {held}"
         reasons = []
         if self.pbo > self.gate.max_pbo:
             reasons.append(
@@ -82,7 +85,7 @@ class Card:
             reasons.append(
                 f"its Sharpe is what luck gives the best of {self.trials} (DSR < {self.gate.min_dsr:g})"
             )
-        return f"no evidence of skill: {figures}; " + "; ".join(reasons) + self._walked()
+        return f"no evidence of skill: {figures}; " + "; ".join(reasons)
 
     def _walked(self) -> str:
         wf = self.walk_forward

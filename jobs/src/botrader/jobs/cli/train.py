@@ -65,6 +65,13 @@ def _train(
         list[str] | None,
         typer.Option(help="Strategies to compare with on the test split (repeatable; any reference)."),
     ] = None,
+    walk_forward: Annotated[
+        int,
+        typer.Option(
+            help="Also retrain the same hyperparameters at this many origins before the test split "
+            "and trade each next block (the card's walk-forward; one training per fold; 0: off)."
+        ),
+    ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     **hyperparameters: Any,
 ) -> None:
@@ -77,6 +84,8 @@ def _train(
         ) from None
     hp = Hyperparameters(**hyperparameters)
     hp.validate()
+    if walk_forward and not 2 <= walk_forward <= 20:
+        raise UserError(f"bad --walk-forward {walk_forward}: 0 (off) or 2 to 20 folds")
     timesteps = hp.total_timesteps
     request = runner.TrainRequest(
         data=data,
@@ -89,6 +98,7 @@ def _train(
         interval=interval,
         run_name=run_name or experiment,
         baselines=tuple(baseline or ("simple_rsi",)),
+        walk_forward=walk_forward,
     )
     if metrics_port is not None:
         from prometheus_client import start_http_server

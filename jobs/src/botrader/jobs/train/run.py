@@ -48,6 +48,7 @@ class TrainRequest:
     test_fraction: float = 0.15
     run_name: str = ""  # the `run` label of the training metrics (default: the experiment)
     baselines: tuple[str, ...] = ("simple_rsi",)  # strategies (any reference) beside buy-and-hold
+    walk_forward: int = 0  # folds the hyperparameters are retrained over before the test split
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -157,12 +158,13 @@ class BestCheckpoint:
             self.index = len(self.validated) - 1
         return score
 
-    def card(self, test_returns: np.ndarray) -> Any:
+    def card(self, test_returns: np.ndarray, walked: Any = None) -> Any:
         """Choosing a checkpoint by validation is a search over checkpoints: PBO over them,
-        DSR for how many were compared, PSR and intervals on the test split."""
+        DSR for how many were compared, PSR and intervals on the test split; `walked`: the
+        hyperparameters retrained per fold, when asked."""
         from botrader.core.research.card import judge
 
-        return judge(np.column_stack(self.validated), self.index, test_returns)
+        return judge(np.column_stack(self.validated), self.index, test_returns, walked=walked)
 
 
 class UpdateLogger:
@@ -271,6 +273,18 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
     return result
 
 
+def _walked(request: TrainRequest, budget: float, frame: pd.DataFrame, splits: Splits) -> Any:
+    """`--walk-forward K`: the same hyperparameters trained afresh at K origins of everything
+    before the test split, each trading the block after it (`research.ppo.ppo_walk_forward`)."""
+    if not request.walk_forward:
+        return None
+    from botrader.jobs.research.ppo import ppo_walk_forward
+
+    rows = int(np.searchsorted(frame["open_time"].to_numpy(), splits.test.frame["open_time"].iloc[0]))
+    hp = request.hyperparameters
+    return ppo_walk_forward(str(request.data), budget, asdict(hp), request.walk_forward, rows, hp.window_size)
+
+
 def _test_and_register(
     request: TrainRequest,
     budget: float,
@@ -292,7 +306,7 @@ def _test_and_register(
     test_run = backtest_period(Ppo.with_predictor(predictor), frame, splits.test.frame, config)
     test, val = test_run.performance, best.performance
     assert val is not None
-    card = best.card(hourly(test_run.times, test_run.equity, budget))
+    card = best.card(hourly(test_run.times, test_run.equity, budget), _walked(request, budget, frame, splits))
     base = baselines(frame, splits.test.frame, config, request.baselines)
     mlflow.log_metrics(
         {
