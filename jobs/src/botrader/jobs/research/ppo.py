@@ -20,7 +20,7 @@ from botrader.core.strategy.params import Param
 from botrader.jobs.train.hyperparameters import Hyperparameters
 
 if TYPE_CHECKING:
-    from botrader.core.research.walkforward import WalkForward
+    from botrader.core.research.walkforward import Fold, WalkForward
 
 NAME = "ppo"
 SCALARS = (int, float, bool, str)
@@ -141,14 +141,13 @@ def ppo_walk_forward(
     times = frame["open_time"].to_numpy()
     hour = (times - times[0]) // HOUR_MS
     bounds = np.linspace(0, len(frame), folds + 2).astype(int)
-    config = request.engine_config(budget)
-    out: list[Any] = []
+    config, gap = request.engine_config(budget), max(embargo, hp.window_size)
+    out: list[Fold] = []
     tested: list[np.ndarray] = []
     market: list[np.ndarray] = []
     others: dict[str, list[np.ndarray]] = {ref: [] for ref in BASELINES}
     for k in range(1, folds + 1):
         origin, end = int(bounds[k]), int(bounds[k + 1])
-        gap = max(embargo, hp.window_size)
         splits = fold_splits(frame, origin, end, gap, request.val_fraction, market=request.market)
         returns = hourly_of(_fold_agent(request, budget, frame, splits), frame, splits, config)
         block = {ref: hourly_of(resolve(ref)(), frame, splits, config) for ref in BASELINES}
