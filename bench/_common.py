@@ -49,3 +49,14 @@ def _descendants(pid: int) -> list[int]:
     except FileNotFoundError:
         return []
     return found + [g for c in found for g in _descendants(c)]
+
+
+def machine_speed() -> str:
+    """One line on how fast this machine is running Python right now: shared hosts vary by 2×
+    from hour to hour, and latency figures under load follow. Compare runs by it."""
+    import time
+
+    began, total = time.perf_counter(), 0
+    for i in range(10_000_000):
+        total += i
+    return f"this machine now: a 10M-step Python loop takes {time.perf_counter() - began:.2f} s"

@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from _common import cpu_seconds, percentile, tiled_candles
+from _common import cpu_seconds, machine_speed, percentile, tiled_candles
 from sqlalchemy import text
 
 from botrader.core.candles import make_key
@@ -203,6 +203,7 @@ def main() -> None:
     try:
         url = server.create_database("api")
         seed(url, 500_000, 100_000)
+        print(machine_speed())
         print(
             f"PostgreSQL 15: 500,000 candles, 100,000 trades; {args.rate:g} req/s for {args.seconds:g} s each; "
             f"{args.writes:g} commits/s meanwhile; load generator (httpx) in this process"

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import cpu_seconds, percentile, tiled_candles
+from _common import cpu_seconds, machine_speed, percentile, tiled_candles
 
 from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles
@@ -239,6 +239,7 @@ def main() -> None:
         last = _iso(max(committed))
         complete = len({i for i, _, m in arrivals if m == last})
         expected = len(committed) * args.clients
+        print(machine_speed())
         print(
             f"PostgreSQL 15, botrader api --workers 2: {args.clients} clients on one bot, "
             f"{args.rate:g} candles/s for {args.seconds:g} s through a PaperTrader"
