@@ -2,6 +2,7 @@
 run against a real `mlflow server` registers a model that trades through the engine."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -313,10 +314,12 @@ def test_walk_forward_retrains_per_fold_and_the_card_says_so(tmp_path: Path, cap
     data = tmp_path / "leak.parquet"
     alternating(12_000).to_parquet(data)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     argv = ["train", "--data", str(data), "--budgets", "1000", "--timesteps", "32768", "--num-envs", "16"]
     argv += ["--eval-every", "4", "--fee", "0", "--ray-address", "none", "--walk-forward", "2", "--json"]
     argv += ["--mlflow-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]
     assert main(argv) == 0
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # later processes must not inherit this run's store
     (result,) = json.loads(capsys.readouterr().out)["results"]
     assert "retrained per fold +" in result["verdict"] and "ahead in 2 of 2 folds" in result["verdict"]
     assert main(["train", "--data", str(data), "--walk-forward", "1", "--mlflow-uri", "none"]) == 2

@@ -4,7 +4,9 @@ the URI and the experiment's artifact location in absolute terms, before any Ray
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -29,3 +31,23 @@ def ensure_experiment(uri: str, experiment: str) -> str:
     local = uri.startswith(("sqlite:", "file:", "/"))
     location = (Path.cwd() / "mlruns").as_uri() if local else None
     return str(client.create_experiment(experiment, artifact_location=location))
+
+
+@contextlib.contextmanager
+def tracking_at(uri: str | None) -> Iterator[None]:
+    """mlflow's fluent API pointed at `uri` for the block only: `mlflow.set_tracking_uri` also
+    sets $MLFLOW_TRACKING_URI, which everything this process starts later would inherit (a
+    training inside `botrader up`, a test run's next subprocess)."""
+    import mlflow
+
+    env, before = os.environ.get("MLFLOW_TRACKING_URI"), mlflow.get_tracking_uri()
+    if uri:
+        mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before)
+        if env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = env

@@ -245,29 +245,32 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
         splits.config.obs_dim,
         args.action_deadzone,
     )
-    if request.tracking_uri:
-        mlflow.set_tracking_uri(request.tracking_uri)
-    mlflow.set_experiment(request.experiment)
-    tags = {"botrader.experiment": request.experiment}  # what a dashboard follows over /ws
-    if request.run_name:
-        tags["botrader.training_run"] = request.run_name
-    with mlflow.start_run(run_name=f"ppo-{request.symbol}-{request.interval}-{budget:g}", tags=tags) as run:
-        mlflow.log_params(
-            {
-                **asdict(args),
-                "budget": budget,
-                "symbol": request.symbol,
-                "interval": request.interval,
-                "train_rows": len(splits.train),
-                "val_rows": len(splits.val),
-                "test_rows": len(splits.test),
-            }
-        )
-        logger = UpdateLogger(request, budget, frame, splits, meta, progress)
-        agent = ppo.train(args, splits.train, budget, logger, market=request.market)
-        agent.load_state_dict(logger.best.state)
-        predictor = ActionPredictor.from_agent(agent, splits.config, meta)
-        result = _test_and_register(request, budget, frame, splits, predictor, logger.best, run.info.run_id)
+    from botrader.jobs.tracking import tracking_at
+
+    with tracking_at(request.tracking_uri):
+        mlflow.set_experiment(request.experiment)
+        tags = {"botrader.experiment": request.experiment}  # what a dashboard follows over /ws
+        if request.run_name:
+            tags["botrader.training_run"] = request.run_name
+        name = f"ppo-{request.symbol}-{request.interval}-{budget:g}"
+        with mlflow.start_run(run_name=name, tags=tags) as run:
+            mlflow.log_params(
+                {
+                    **asdict(args),
+                    "budget": budget,
+                    "symbol": request.symbol,
+                    "interval": request.interval,
+                    "train_rows": len(splits.train),
+                    "val_rows": len(splits.val),
+                    "test_rows": len(splits.test),
+                }
+            )
+            logger = UpdateLogger(request, budget, frame, splits, meta, progress)
+            agent = ppo.train(args, splits.train, budget, logger, market=request.market)
+            agent.load_state_dict(logger.best.state)
+            predictor = ActionPredictor.from_agent(agent, splits.config, meta)
+            best, run_id = logger.best, run.info.run_id
+            result = _test_and_register(request, budget, frame, splits, predictor, best, run_id)
     if progress:
         progress({"budget": budget, "finished": True})
     return result
