@@ -7,7 +7,9 @@ A tracking server is read over REST (the services image has no mlflow package); 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+import os
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from botrader.core.mlflow_rest import MlflowRest
 
@@ -82,6 +84,33 @@ class LocalStore:
 
 def source_for(uri: str) -> Source:
     return MlflowRest(uri) if uri.startswith(("http://", "https://")) else LocalStore(uri)
+
+
+T = TypeVar("T")
+
+
+class TrackingUnreachable(RuntimeError):
+    """The configured store did not answer; the message names it (for a 503 or a client)."""
+
+
+def from_tracking(read: Callable[[Source], T]) -> tuple[str, T] | None:
+    """`read` over the store $MLFLOW_TRACKING_URI names, with its URI. None: no store this API
+    can read (no URI, or a local store without the mlflow package, as in the services image)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        return None
+    try:
+        source = source_for(uri)
+        try:
+            return uri, read(source)
+        finally:
+            source.close()
+    except ImportError:
+        return None
+    except Exception as exc:
+        raise TrackingUnreachable(
+            f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}"
+        ) from None
 
 
 def describe(source: Source) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from botrader.services.api.mlflow_models import describe_runs, source_for
+from botrader.services.api.mlflow_models import TrackingUnreachable, describe_runs, from_tracking
 
 log = logging.getLogger(__name__)
 POLL = 2.0  # seconds between reads of a watched experiment
@@ -25,19 +25,15 @@ def runs_topic(experiment: str) -> str:
 def read(experiment: str) -> dict[str, dict[str, Any]]:
     """The experiment's runs by id, newest first (empty before it exists). LookupError when no
     tracking server is configured or it cannot be read: the subscriber is told why."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
         raise LookupError("no training runs to follow: MLFLOW_TRACKING_URI is not set for the API")
     try:
-        source = source_for(uri)
-        try:
-            runs = describe_runs(source, experiment) or []
-        finally:
-            source.close()
-    except ImportError:
-        raise LookupError(f"MLflow store {uri} needs the mlflow package here") from None
-    except Exception as exc:
-        raise LookupError(f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}") from None
+        found = from_tracking(lambda source: describe_runs(source, experiment) or [])
+    except TrackingUnreachable as exc:
+        raise LookupError(str(exc)) from None
+    if found is None:
+        raise LookupError("this API cannot read a local MLflow store: the mlflow package is not installed")
+    runs = found[1]
     return {run["run_id"]: run for run in runs}
 
 

@@ -16,7 +16,12 @@ from botrader.core.resample import resample
 from botrader.core.strategy.registry import describe_all
 from botrader.services.api.answers import adapter, cache_key, encode, json_response
 from botrader.services.api.deps import CacheDep, CandlesDep, TradingDep
-from botrader.services.api.mlflow_models import describe, describe_searches, source_for
+from botrader.services.api.mlflow_models import (
+    TrackingUnreachable,
+    describe,
+    describe_searches,
+    from_tracking,
+)
 from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, SearchesOut, StrategyInfo
 from botrader.services.api.timeparams import TimeParam, parse_time
 from botrader.services.api.views import candle_out
@@ -81,44 +86,29 @@ def optimizations(
 ) -> dict[str, Any]:
     """Parameter searches (`botrader optimize`, OptimizationRuns) in an MLflow experiment,
     newest first: progress, best parameters, PBO, DSR, PSR and the verdict."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    empty = {"configured": False, "tracking_uri": uri, "experiment": experiment, "searches": []}
-    if not uri:
-        return empty
     try:
-        source = source_for(uri)
-        try:
-            found = describe_searches(source, experiment)
-        finally:
-            source.close()
-    except ImportError:
-        return empty
-    except Exception as exc:
-        raise HTTPException(
-            503, f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}"
-        ) from None
-    return {"configured": True, "tracking_uri": uri, "experiment": experiment, "searches": found}
+        found = from_tracking(lambda source: describe_searches(source, experiment))
+    except TrackingUnreachable as exc:
+        raise HTTPException(503, str(exc)) from None
+    if found is None:
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        return {"configured": False, "tracking_uri": uri, "experiment": experiment, "searches": []}
+    uri, searches = found
+    return {"configured": True, "tracking_uri": uri, "experiment": experiment, "searches": searches}
 
 
 @router.get("/models", response_model=ModelsOut)
 def models() -> dict[str, Any]:
     """Registered models: versions, their runs' metrics, budget, the TrainingRun that made them
     and their feature attributions — when MLFLOW_TRACKING_URI is set."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        return {"configured": False, "tracking_uri": None, "models": []}
     try:
-        source = source_for(uri)
-        try:
-            return {"configured": True, "tracking_uri": uri, "models": describe(source)}
-        finally:
-            source.close()
-    except ImportError:  # a local store needs the mlflow package (embedded mode has it)
-        return {"configured": False, "tracking_uri": uri, "models": []}
-    except Exception as exc:  # an unreachable tracking server is a 503, not a crash
-        raise HTTPException(
-            503, f"MLflow at {uri} is unreachable: {str(exc).splitlines()[0][:160]}"
-        ) from None
+        found = from_tracking(describe)
+    except TrackingUnreachable as exc:  # an unreachable tracking server is a 503, not a crash
+        raise HTTPException(503, str(exc)) from None
+    if found is None:  # a local store needs the mlflow package (embedded mode has it)
+        return {"configured": False, "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI"), "models": []}
+    uri, models = found
+    return {"configured": True, "tracking_uri": uri, "models": models}
 
 
 AUDIT_ENTRIES = adapter(list[AuditEntry])
