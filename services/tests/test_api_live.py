@@ -273,7 +273,8 @@ def test_ws_follows_training_runs_as_they_log(sqlite_url: str, tmp_path, monkeyp
             ws.send(json.dumps({"subscribe": {"experiments": ["bad$name", "not-yet"]}}))
             assert "bad experiment 'bad$name'" in receive("error")["message"]
             assert receive("snapshot", experiment="not-yet")["runs"] == []
-        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        with ws_connect(f"{base}?experiment=botrader-train") as ws:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with Server(create_app(engine, in_process=True)) as server:  # an API with no store configured
+        with ws_connect(f"ws://127.0.0.1:{server.port}/ws?experiment=botrader-train") as ws:
             assert "MLFLOW_TRACKING_URI is not set" in Messages(ws).next("error")["message"]
     engine.dispose()

@@ -259,6 +259,7 @@ def test_the_api_may_only_read_and_patch_tradingbots_and_only_with_control_enabl
     assert (
         env["BOTRADER_CONTROL"]["value"] == "kubernetes"
         and "secretKeyRef" in env["BOTRADER_API_TOKEN"]["valueFrom"]
+        and env["BOTRADER_API_READ_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "botrader-api-read-token"
     )
     default = render()
     assert not [o for o in default if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("-api")]

@@ -5,7 +5,6 @@ after `kubectl patch`. Without one, control endpoints answer 409."""
 
 from __future__ import annotations
 
-import os
 import ssl
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,6 +12,7 @@ from typing import Any, Protocol
 import httpx
 
 from botrader.core.phases import bot_phase
+from botrader.services.api.settings import ApiSettings
 
 
 class ControlError(RuntimeError):
@@ -68,19 +68,16 @@ class KubernetesController:
         self.store = store  # TradingStore: the audit log
 
     @classmethod
-    def from_environment(cls, store: Any = None) -> KubernetesController:
-        """$BOTRADER_KUBE_API (e.g. `kubectl proxy` at http://127.0.0.1:8001), else in-cluster."""
-        url = os.environ.get("BOTRADER_KUBE_API")
-        if url:
-            return cls(url, store=store)
-        host, port = (
-            os.environ.get("KUBERNETES_SERVICE_HOST"),
-            os.environ.get("KUBERNETES_SERVICE_PORT", "443"),
-        )
-        if not host:
+    def from_settings(cls, settings: ApiSettings, store: Any = None) -> KubernetesController:
+        """`BOTRADER_KUBE_API` (e.g. `kubectl proxy` at http://127.0.0.1:8001), else in-cluster
+        (the pod's service account; Kubernetes sets KUBERNETES_SERVICE_HOST/PORT)."""
+        if settings.kube_api:
+            return cls(settings.kube_api, store=store)
+        if not settings.kubernetes_service_host:
             raise ControlError("not in a cluster: set BOTRADER_KUBE_API (e.g. the URL of `kubectl proxy`)")
         token = (SERVICE_ACCOUNT / "token").read_text().strip()
-        return cls(f"https://{host}:{port}", token, str(SERVICE_ACCOUNT / "ca.crt"), store)
+        url = f"https://{settings.kubernetes_service_host}:{settings.kubernetes_service_port}"
+        return cls(url, token, str(SERVICE_ACCOUNT / "ca.crt"), store)
 
     def bots(self) -> set[str] | None:
         return None

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hmac
-import os
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Engine
 
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
 from botrader.services.api.cache import ResponseCache
 from botrader.services.api.control import Controller
+from botrader.services.api.security import AuthFailures, bearer, client_of, matches
+from botrader.services.api.settings import SettingsDep
 
 
 # Dependencies are `async def` although they do not await: FastAPI runs a plain `def` dependency
@@ -38,13 +38,20 @@ CacheDep = Annotated[ResponseCache, Depends(get_cache)]
 CandlesDep = Annotated[CandleStore, Depends(get_candles)]
 
 
-async def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    """Bearer BOTRADER_API_TOKEN; with no token configured, control is disabled."""
-    token = request.app.state.token or os.environ.get("BOTRADER_API_TOKEN")
-    if not token:
+async def require_token(request: Request, settings: SettingsDep) -> str:
+    """Bearer BOTRADER_API_TOKEN; with no token configured, control is disabled. A wrong or
+    missing token is one 401 that does not say which; repeated ones from a client, 429."""
+    if settings.control_token is None:
         raise HTTPException(403, "control is disabled: set BOTRADER_API_TOKEN to enable it")
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+    failures: AuthFailures = request.app.state.auth_failures
+    client = client_of(request.scope)
+    wait = failures.retry_after(client)
+    if wait:
+        raise HTTPException(429, "too many bad tokens: try again later", headers={"Retry-After": str(wait)})
+    given = bearer(request.scope)
+    if not matches(given, [settings.control_token.get_secret_value()]):
+        if given:
+            failures.failed(client, f"control {request.url.path}")
         raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
     return "api-token"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from botrader.services.api.cache import CachedAnswers, ResponseCache
@@ -16,6 +17,8 @@ from botrader.services.api.control import Controller, KubernetesController
 from botrader.services.api.feed import ChangeFeed
 from botrader.services.api.metrics import LatencyMiddleware
 from botrader.services.api.routes import bots, health, live, market
+from botrader.services.api.security import AuthFailures, Security
+from botrader.services.api.settings import ApiSettings
 from botrader.services.api.stream import Broadcaster
 
 STATIC = Path(__file__).with_name("static")
@@ -27,12 +30,16 @@ def create_app(
     controller: Controller | None = None,
     token: str | None = None,
     in_process: bool = False,
-    cache: bool = True,
+    cache: bool | None = None,
+    settings: ApiSettings | None = None,
 ) -> FastAPI:
-    """`token` (else $BOTRADER_API_TOKEN) guards the control endpoints; none disables them.
+    """`settings` default to the environment's (`ApiSettings`); `token` and `cache`, when
+    given, override their fields (the control token, keeping answers).
     `in_process`: every writer to this SQLite database runs in this process (`botrader up`),
-    so their commits are the feed; otherwise SQLite is polled and answers are not cached.
-    `cache=False` answers every request from the database (benchmarks compare the two)."""
+    so their commits are the feed; otherwise SQLite is polled and answers are not cached."""
+    settings = settings or ApiSettings()
+    overrides = {"control_token": SecretStr(token) if token else None, "cache": cache}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     feed = ChangeFeed(engine, in_process=in_process)
 
     @asynccontextmanager
@@ -50,11 +57,13 @@ def create_app(
         version="0.1.0",
         description="Status of Botrader's paper-trading bots, market data, strategies and models.",
     )
-    app.state.engine, app.state.controller, app.state.token = engine, controller, token
+    app.state.engine, app.state.controller, app.state.settings = engine, controller, settings
+    app.state.auth_failures = AuthFailures(settings.auth_failures, settings.auth_window_s)
     app.state.performance_cache = {}  # bot -> ((last candle, fills), metrics)
-    app.state.feed, app.state.cache = feed, ResponseCache(feed, enabled=cache)
-    app.state.broadcaster = Broadcaster(engine, feed)
+    app.state.feed, app.state.cache = feed, ResponseCache(feed, enabled=settings.cache)
+    app.state.broadcaster = Broadcaster(engine, feed, tracking_uri=settings.mlflow_tracking_uri)
     app.add_middleware(CachedAnswers)
+    app.add_middleware(Security, settings=settings, failures=app.state.auth_failures)
     app.add_middleware(LatencyMiddleware)  # the outermost: it times cached answers too
     app.include_router(health.router)
     app.include_router(bots.router)
@@ -71,16 +80,12 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """uvicorn's factory for `botrader api` (one app per worker process)."""
-    import os
-
-    from botrader.core import settings
     from botrader.core.db import connect
     from botrader.core.db.trading import TradingStore
 
-    engine = connect(settings.db_url())
+    settings = ApiSettings()
+    engine = connect(settings.db_url)
     controller = None
-    if os.environ.get("BOTRADER_CONTROL") == "kubernetes":  # the chart sets it in a cluster
-        controller = KubernetesController.from_environment(TradingStore(engine))
-    return create_app(
-        engine, controller=controller, cache=os.environ.get("BOTRADER_API_CACHE", "on") != "off"
-    )
+    if settings.control == "kubernetes":  # the chart sets it in a cluster
+        controller = KubernetesController.from_settings(settings, TradingStore(engine))
+    return create_app(engine, controller=controller, settings=settings)

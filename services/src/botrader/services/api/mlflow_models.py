@@ -7,7 +7,6 @@ A tracking server is read over REST (the services image has no mlflow package); 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -93,10 +92,10 @@ class TrackingUnreachable(RuntimeError):
     """The configured store did not answer; the message names it (for a 503 or a client)."""
 
 
-def from_tracking(read: Callable[[Source], T]) -> tuple[str, T] | None:
-    """`read` over the store $MLFLOW_TRACKING_URI names, with its URI. None: no store this API
-    can read (no URI, or a local store without the mlflow package, as in the services image)."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
+def from_tracking(uri: str | None, read: Callable[[Source], T]) -> tuple[str, T] | None:
+    """`read` over the store `uri` names (the API's MLFLOW_TRACKING_URI), with its URI. None: no
+    store this API can read (no URI, or a local store without the mlflow package, as in the
+    services image)."""
     if not uri:
         return None
     try:

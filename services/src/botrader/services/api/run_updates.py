@@ -8,7 +8,6 @@ Clients get only the runs that changed since the last poll."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from botrader.services.api.mlflow_models import TrackingUnreachable, describe_runs, from_tracking
@@ -22,13 +21,13 @@ def runs_topic(experiment: str) -> str:
     return f"{KIND}:{experiment}"
 
 
-def read(experiment: str) -> dict[str, dict[str, Any]]:
-    """The experiment's runs by id, newest first (empty before it exists). LookupError when no
-    tracking server is configured or it cannot be read: the subscriber is told why."""
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
+def read(experiment: str, uri: str | None) -> dict[str, dict[str, Any]]:
+    """The experiment's runs by id, newest first (empty before it exists), from the store at
+    `uri`. LookupError when none is configured or it cannot be read: the subscriber is told why."""
+    if not uri:
         raise LookupError("no training runs to follow: MLFLOW_TRACKING_URI is not set for the API")
     try:
-        found = from_tracking(lambda source: describe_runs(source, experiment) or [])
+        found = from_tracking(uri, lambda source: describe_runs(source, experiment) or [])
     except TrackingUnreachable as exc:
         raise LookupError(str(exc)) from None
     if found is None:
@@ -37,11 +36,13 @@ def read(experiment: str) -> dict[str, dict[str, Any]]:
     return {run["run_id"]: run for run in runs}
 
 
-def changed(experiment: str, last: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list]:
+def changed(
+    experiment: str, last: dict[str, dict[str, Any]], uri: str | None
+) -> tuple[dict[str, dict[str, Any]], list]:
     """The runs now, and those that differ from `last` (new, progressed, finished). A failed
     read changes nothing: the next poll tries again."""
     try:
-        now = read(experiment)
+        now = read(experiment, uri)
     except LookupError as exc:
         log.warning("run updates for %s: %s", experiment, exc.args[0])
         return last, []

@@ -10,6 +10,8 @@ from typing import Any
 
 import uvicorn
 
+WS_MAX_SIZE = 1 << 20  # bytes in one WebSocket frame; /ws refuses messages far smaller anyway
+
 
 class EmbeddedServer(uvicorn.Server):
     """uvicorn without its own signal handling: the embedding process stops it."""
@@ -20,7 +22,11 @@ class EmbeddedServer(uvicorn.Server):
 
 
 async def serve_embedded(app: Any, host: str, port: int) -> tuple[EmbeddedServer, asyncio.Task[None]]:
-    server = EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    server = EmbeddedServer(
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, ws_max_size=WS_MAX_SIZE
+        )
+    )
     task = asyncio.create_task(server.serve(), name="api")
     while not server.started and not task.done():
         await asyncio.sleep(0.02)

@@ -44,7 +44,7 @@ from botrader.services.api.views import candle_out, detail, summary
 
 QUEUE = 256  # messages a client may fall behind before it is disconnected
 SPACING = 0.025  # seconds between a topic's reads at least: commits in between share a message
-CLOSE_SLOW = 1008  # policy violation: the reason says "slow consumer"
+CLOSE_SLOW = 1008  # policy violation: the reason says why (slow consumer, too many topics)
 SNAPSHOT_CANDLES, SNAPSHOT_TRADES, SNAPSHOT_AUDIT = 500, 100, 20
 SUMMARY, DETAIL, PAGE = adapter(BotSummary), adapter(BotDetail), adapter(TradesPage)
 TRADES, POINTS, CANDLES, AUDITS = (adapter(list[t]) for t in (Trade, EquityPoint, CandleOut, AuditEntry))
@@ -63,7 +63,8 @@ class Client:
     def __init__(self, size: int = QUEUE) -> None:
         self.queue: asyncio.Queue[str] = asyncio.Queue(size)
         self.dropped = asyncio.Event()
-        self.reason = ""
+        self.reason, self.code = "", CLOSE_SLOW
+        self.topics: set[str] = set()
 
     def offer(self, text: str) -> None:
         if self.dropped.is_set():
@@ -71,7 +72,12 @@ class Client:
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
-            self.reason = f"slow consumer: {self.queue.maxsize} messages queued"
+            self.drop(f"slow consumer: {self.queue.maxsize} messages queued")
+
+    def drop(self, reason: str, code: int = CLOSE_SLOW) -> None:
+        """Disconnect this client, telling it why (the close frame's reason)."""
+        if not self.dropped.is_set():
+            self.reason, self.code = reason, code
             self.dropped.set()
 
 
@@ -84,9 +90,9 @@ class Cursor:
 
 
 class Broadcaster:
-    def __init__(self, engine: Engine, feed: ChangeFeed) -> None:
+    def __init__(self, engine: Engine, feed: ChangeFeed, tracking_uri: str | None = None) -> None:
         self.trading, self.candles = TradingStore(engine), CandleStore(engine)
-        self.feed = feed
+        self.feed, self.tracking_uri = feed, tracking_uri
         self.watchers: dict[str, set[Client]] = defaultdict(set)
         self.cursors: dict[str, Cursor] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -197,7 +203,7 @@ class Broadcaster:
             last = self.candles.last_open_time(SeriesKey(*key.split(":")))
             return Cursor(mark=-1 if last is None else last)
         if kind == run_updates.KIND:
-            return Cursor(last=run_updates.read(key))
+            return Cursor(last=run_updates.read(key, self.tracking_uri))
         newest = self.trading.audit_log(key, limit=1, newest=True)
         return Cursor(audit=newest[0]["id"] if newest else 0)
 
@@ -232,7 +238,7 @@ class Broadcaster:
             cursor.mark = fresh[-1]["time"]
             return message("candles", series=key, items=fresh)
         if kind == run_updates.KIND:
-            cursor.last, runs = run_updates.changed(key, cursor.last)
+            cursor.last, runs = run_updates.changed(key, cursor.last, self.tracking_uri)
             return message("runs", experiment=key, runs=runs) if runs else None
         rows = self.trading.audit_log(key, after=cursor.audit)
         if not rows:

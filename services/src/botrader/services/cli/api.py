@@ -44,15 +44,17 @@ def api(
         if kube_api:
             os.environ["BOTRADER_KUBE_API"] = kube_api
         from botrader.services.api.control import ControlError, KubernetesController
+        from botrader.services.api.settings import ApiSettings
 
         try:
-            KubernetesController.from_environment()  # fail here, in one line, outside a cluster
+            KubernetesController.from_settings(ApiSettings())  # fail here, in one line, outside a cluster
         except (ControlError, OSError) as exc:
             raise UserError(f"--control kubernetes: {exc}") from exc
 
     import uvicorn
 
     from botrader.core.db import connect, upgrade
+    from botrader.services.api.server import WS_MAX_SIZE
 
     url = settings.db_url(db)
     engine = connect(url)  # fail here, in one line, if the database is unreachable
@@ -68,4 +70,5 @@ def api(
         workers=workers,
         log_level="info",
         access_log=access_log,
+        ws_max_size=WS_MAX_SIZE,
     )

@@ -137,7 +137,8 @@ async def performance(name: BotName, store: TradingDep, cache: CacheDep, request
     "/{name}/{action}",
     response_model=ControlResult,
     responses={
-        401: {"description": "bad token"},
+        401: {"description": "missing or wrong token"},
+        429: {"description": "too many bad tokens from this client: wait Retry-After seconds"},
         403: {"description": "control disabled"},
         404: {"description": "unknown bot"},
         409: {"description": "no controller for this bot"},

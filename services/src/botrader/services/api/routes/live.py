@@ -22,13 +22,17 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from botrader.core.db.changes import audit_topic, bot_topic, candles_topic
 from botrader.services.api.run_updates import runs_topic
-from botrader.services.api.stream import CLOSE_SLOW, Broadcaster, Client, message
+from botrader.services.api.security import WS_PROTOCOL
+from botrader.services.api.stream import Broadcaster, Client, message
 
 router = APIRouter(tags=["live"])
 BOT = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 BATCH = 64  # messages in one frame at most
 SERIES = re.compile(r"^(binance|binance-testnet|replay):[A-Z0-9]{2,20}:1m$")
 EXPERIMENT = re.compile(r"^[\w][\w .:/-]{0,199}$")
+MAX_MESSAGE = 64 * 1024  # characters in one client message; uvicorn refuses frames over 1 MiB
+MAX_TOPICS = 256  # subscriptions one connection may hold (a bot is two: its row and its audit)
+CLOSE_TOO_BIG = 1009
 
 
 def topics(
@@ -64,14 +68,18 @@ async def subscribe(
     experiments: Sequence[str] = (),
 ) -> None:
     found, bad = topics(bots, series, experiments)
-    for line in bad:
+    for line in bad[:20]:
         client.offer(message("error", message=line))
+    if len(client.topics | set(found)) > MAX_TOPICS:
+        client.drop(f"too many subscriptions: at most {MAX_TOPICS} topics per connection")
+        return
     missing: set[str] = set()
     for topic in found:
         if topic.partition(":")[2] in missing:
             continue  # an unknown bot's audit rows: its error said so already
         try:
             await broadcaster.subscribe(client, topic)
+            client.topics.add(topic)
         except LookupError as exc:
             missing.add(topic.partition(":")[2])
             client.offer(message("error", message=str(exc.args[0])))
@@ -94,7 +102,11 @@ async def _pump(websocket: WebSocket, client: Client) -> None:
 async def _read(websocket: WebSocket, broadcaster: Broadcaster, client: Client) -> None:
     while True:
         try:
-            request: Any = json.loads(await websocket.receive_text())
+            text = await websocket.receive_text()
+            if len(text) > MAX_MESSAGE:
+                client.drop(f"message too big: at most {MAX_MESSAGE} characters", CLOSE_TOO_BIG)
+                return
+            request: Any = json.loads(text)
         except (ValueError, KeyError):  # KeyError: a binary frame
             client.offer(message("error", message='messages are JSON text: {"subscribe": {"bots": [...]}}'))
             continue
@@ -108,6 +120,7 @@ async def _read(websocket: WebSocket, broadcaster: Broadcaster, client: Client) 
             else:
                 for topic in topics(*names)[0]:
                     broadcaster.unsubscribe(client, topic)
+                    client.topics.discard(topic)
 
 
 @router.websocket("/ws")
@@ -118,7 +131,8 @@ async def live(
     experiment: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
 ) -> None:
     broadcaster: Broadcaster = websocket.app.state.broadcaster
-    await websocket.accept()
+    offered = websocket.scope.get("subprotocols", [])  # the dashboard's token rides as one
+    await websocket.accept(subprotocol=WS_PROTOCOL if WS_PROTOCOL in offered else None)
     client = Client()
     tasks = [asyncio.create_task(_pump(websocket, client)), asyncio.create_task(client.dropped.wait())]
     try:
@@ -137,4 +151,4 @@ async def live(
     if client.dropped.is_set():
         broadcaster.dropped += 1
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(websocket.close(CLOSE_SLOW, client.reason), 1)
+            await asyncio.wait_for(websocket.close(client.code, client.reason), 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -23,6 +22,7 @@ from botrader.services.api.mlflow_models import (
     from_tracking,
 )
 from botrader.services.api.schemas import AuditEntry, CandleOut, ModelsOut, SearchesOut, StrategyInfo
+from botrader.services.api.settings import SettingsDep
 from botrader.services.api.timeparams import TimeParam, parse_time
 from botrader.services.api.views import candle_out
 
@@ -82,31 +82,34 @@ def strategies() -> list[dict[str, Any]]:
 
 @router.get("/optimizations", response_model=SearchesOut)
 def optimizations(
+    settings: SettingsDep,
     experiment: Annotated[str, Query(min_length=1, max_length=200)] = "botrader-optimize",
 ) -> dict[str, Any]:
     """Parameter searches (`botrader optimize`, OptimizationRuns) in an MLflow experiment,
     newest first: progress, best parameters, PBO, DSR, PSR and the verdict."""
     try:
-        found = from_tracking(lambda source: describe_searches(source, experiment))
+        found = from_tracking(
+            settings.mlflow_tracking_uri, lambda source: describe_searches(source, experiment)
+        )
     except TrackingUnreachable as exc:
         raise HTTPException(503, str(exc)) from None
     if found is None:
-        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        uri = settings.mlflow_tracking_uri
         return {"configured": False, "tracking_uri": uri, "experiment": experiment, "searches": []}
     uri, searches = found
     return {"configured": True, "tracking_uri": uri, "experiment": experiment, "searches": searches}
 
 
 @router.get("/models", response_model=ModelsOut)
-def models() -> dict[str, Any]:
+def models(settings: SettingsDep) -> dict[str, Any]:
     """Registered models: versions, their runs' metrics, budget, the TrainingRun that made them
     and their feature attributions — when MLFLOW_TRACKING_URI is set."""
     try:
-        found = from_tracking(describe)
+        found = from_tracking(settings.mlflow_tracking_uri, describe)
     except TrackingUnreachable as exc:  # an unreachable tracking server is a 503, not a crash
         raise HTTPException(503, str(exc)) from None
     if found is None:  # a local store needs the mlflow package (embedded mode has it)
-        return {"configured": False, "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI"), "models": []}
+        return {"configured": False, "tracking_uri": settings.mlflow_tracking_uri, "models": []}
     uri, models = found
     return {"configured": True, "tracking_uri": uri, "models": models}
 
