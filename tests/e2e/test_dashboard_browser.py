@@ -203,3 +203,99 @@ def test_two_bots_one_ppo_every_view(tmp_path: Path) -> None:
         found = json.loads(run.stdout.strip().splitlines()[-1])
         assert found["bars"] > 0 and "parameters" in found["architecture"]
         assert (ARTIFACTS / "tab-insights-ppo.png").stat().st_size > 10_000
+
+
+MARKER = "<img src=x onerror=window.__pwned=1>"
+EVIL_STRATEGY = f'''
+from botrader.core.strategy import Account, Candle, Strategy, Values
+
+
+class Evil(Strategy):
+    """Buys and sells every ten candles, its reasons carrying markup."""
+
+    def on_candle(self, candle: Candle, ind: Values, account: Account):
+        if candle.time // 60_000 % 10:
+            return None
+        if account.flat:
+            return self.buy(1.0, note={MARKER!r})
+        return self.sell(1.0, note={MARKER!r})
+'''
+
+
+def plant_markup(tmp_path: Path) -> tuple[str, str]:
+    """A database and an MLflow store whose every user-written text carries MARKER: a custom
+    strategy's reasons (its explanation), an audit actor and reason, a failed bot's message, a
+    search's name and verdict, a training run's name."""
+    from mlflow import MlflowClient
+
+    from botrader.core.candles import make_key
+    from botrader.core.data.files import frame_to_candles, read_candles_frame
+    from botrader.core.db import connect, upgrade
+    from botrader.core.db.candles import CandleStore
+    from botrader.core.db.trading import TradingStore
+    from botrader.core.engine.units import MarketRules
+    from botrader.core.manifests import parse_trading_bot
+    from botrader.services.trader.trader import PaperTrader
+    from tests.support.paths import SAMPLE
+
+    (tmp_path / "evil.py").write_text(EVIL_STRATEGY)
+    db = f"sqlite:///{tmp_path / 'xss.db'}"
+    engine = connect(db)
+    upgrade(engine)
+    candles, store = CandleStore(engine), TradingStore(engine)
+    candles.upsert(
+        make_key("replay", "BTCUSDT", "1m"), frame_to_candles(read_candles_frame(SAMPLE).iloc[:300])
+    )
+    for name, strategy in (
+        ("xss-bot", {"type": "custom", "ref": f"{tmp_path / 'evil.py'}:Evil"}),
+        ("xss-failed", {}),
+    ):
+        spec = {"symbol": "BTCUSDT", "source": "replay", "replay": {"path": "x.csv"}, "strategy": strategy}
+        bot = parse_trading_bot(
+            {
+                "apiVersion": "botrader.io/v1alpha1",
+                "kind": "TradingBot",
+                "metadata": {"name": name},
+                "spec": spec,
+            }
+        )
+        trader = PaperTrader(bot, candles, store, MarketRules())
+        trader.start(actor="test")
+        while name == "xss-bot" and trader.step():
+            pass
+    store.set_phase("xss-failed", "Failed", message=f"strategy failed to import: {MARKER}")
+    store.audit(MARKER, "xss-bot", "controls", {"paused": False}, {"paused": True, "reason": MARKER})
+    engine.dispose()
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow = MlflowClient(tracking_uri=tracking)
+    search = mlflow.create_experiment("botrader-optimize", artifact_location=str(tmp_path / "art"))
+    tags = {"botrader.kind": "optimization", "botrader.strategy": "simple_rsi", "botrader.verdict": MARKER}
+    mlflow.set_terminated(mlflow.create_run(search, run_name=MARKER, tags=tags).info.run_id)
+    training = mlflow.create_experiment("Deep_RL_Trading", artifact_location=str(tmp_path / "art2"))
+    mlflow.create_run(training, run_name=MARKER, tags={"botrader.verdict": MARKER})
+    return db, tracking
+
+
+@pytest.mark.slow
+def test_no_value_from_the_api_runs_as_markup(tmp_path: Path) -> None:
+    """Every tab in Chromium over planted markup: nothing runs, nothing breaks the CSP, and the
+    text is shown literally where it belongs."""
+    db, tracking = plant_markup(tmp_path)
+    with standalone_api(db, MLFLOW_TRACKING_URI=tracking) as port:
+        run = subprocess.run(
+            [
+                "node",
+                str(BROWSER_DIR / "xss.mjs"),
+                f"http://127.0.0.1:{port}/",
+                "xss-bot",
+                "xss-failed",
+                MARKER,
+                str(ARTIFACTS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    assert run.returncode == 0, run.stderr + run.stdout
+    shown = json.loads(run.stdout.strip().splitlines()[-1])["shown"]
+    assert all(count >= 1 for count in shown.values()), shown

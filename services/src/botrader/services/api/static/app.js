@@ -11,8 +11,17 @@ const fmt = (x, d = 2) => (x === null || x === undefined ? "–" : Number(x).toL
 const pct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(2) + "%");
 const utc = (t) => new Date(t).toISOString().slice(5, 16).replace("T", " ");
 
+// The API token lives in this page's memory only (the password field): never in localStorage
+// or a cookie, so a reload forgets it and no other page or later session can read it. It reads
+// (when the API protects reads) and controls (Start, Stop, Emergency stop).
+const token = () => $("token").value;
+const b64url = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
 async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  const headers = { ...(options.headers || {}) };
+  if (token() && !headers.Authorization) headers.Authorization = `Bearer ${token()}`;
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401 && !token()) throw new Error("this API needs a token to read: enter it in the API token field");
   if (!response.ok) throw new Error(`${path}: ${response.status} ${(await response.text()).slice(0, 200)}`);
   return response.json();
 }
@@ -20,7 +29,7 @@ async function api(path, options = {}) {
 function setupChart() {
   const LW = window.LightweightCharts;
   state.chart = LW.createChart($("chart"), {
-    layout: { background: { color: "#1e293b" }, textColor: "#cbd5e1" },
+    layout: { background: { color: "#1e293b" }, textColor: "#cbd5e1", attributionLogo: false },  // credited in the footer: its logo injects an inline style the CSP forbids
     grid: { vertLines: { color: "#273449" }, horzLines: { color: "#273449" } },
     timeScale: { timeVisible: true, secondsVisible: false },
   });
@@ -32,7 +41,7 @@ async function loadBots() {
   const bots = await api("/bots");
   state.bots = bots;
   const select = $("bot");
-  select.innerHTML = bots.map((b) => `<option>${b.name}</option>`).join("");
+  put(select, html`${bots.map((b) => html`<option>${b.name}</option>`)}`);
   const wanted = bots.find((b) => b.name === state.bot) || bots[0] || {};
   state.bot = wanted.name || null;
   if (state.bot) select.value = state.bot;
@@ -63,9 +72,9 @@ async function refresh() {
   try {
     if (!state.detail || !state.bots.length) await loadBots();
     if (!state.bot) { renderView(); $("error").textContent = ""; return; }
-    state.detail = await api(`/bots/${state.bot}`);
+    state.detail = await api(`${botPath(state.bot)}`);
     const [perf, trades, audit] = await Promise.all([
-      api(`/bots/${state.bot}/performance`), api(`/bots/${state.bot}/trades?limit=200`), api(`/audit?bot=${state.bot}&limit=20`),
+      api(`${botPath(state.bot)}/performance`), api(`${botPath(state.bot)}/trades?limit=200`), api(`/audit?bot=${encodeURIComponent(state.bot)}&limit=20`),
     ]);
     Object.assign(state, { perf, trades, audit });
     state.candles = await api(candlesPath());
@@ -77,7 +86,8 @@ async function refresh() {
   }
 }
 
-const candlesPath = () => `/candles?symbol=${state.detail.symbol}&interval=${state.interval}&exchange=${state.detail.source}&limit=500`;
+const botPath = (name) => `/bots/${encodeURIComponent(name)}`;
+const candlesPath = () => `/candles?${new URLSearchParams({ symbol: state.detail.symbol, interval: state.interval, exchange: state.detail.source, limit: 500 })}`;
 const seriesKey = () => `${state.detail.source}:${state.detail.symbol}:1m`;
 
 function render() {
@@ -118,7 +128,9 @@ function fetchSoon(key, path, apply, ms = 2000) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${proto}://${location.host}/ws?bot=${encodeURIComponent(state.bot)}&series=${seriesKey()}`);
+  // Browsers put no headers on a WebSocket: the token rides as a sub-protocol (as Kubernetes does).
+  const protocols = token() ? ["botrader", `base64url.bearer.botrader.${b64url(token())}`] : [];
+  const socket = new WebSocket(`${proto}://${location.host}/ws?bot=${encodeURIComponent(state.bot)}&series=${encodeURIComponent(seriesKey())}`, protocols);
   live.socket = socket;
   socket.onopen = () => {
     live.open = true;
@@ -150,6 +162,7 @@ function reconnect() {
 function receive(msg) {
   if (msg.type === "error") { $("error").textContent = msg.message; return; }
   if (msg.experiment !== undefined) { receiveRuns(msg); paint(); return; }
+  if (msg.audit !== undefined && msg.audit !== state.bot) return;  // another bot's audit rows (the Overview subscribes every bot)
   if (msg.bot && msg.bot !== state.bot) {  // another bot: its Overview row only
     if (msg.type === "snapshot") upsertSummary(msg.detail);
     if (msg.type === "bot") { upsertSummary(msg.summary); sparkSoon(msg.bot); }
@@ -181,28 +194,28 @@ function mergeBot(msg) {
     const known = new Set(state.trades.items.map((t) => t.seq));
     const fresh = msg.fills.filter((t) => !known.has(t.seq)).reverse();
     state.trades = { ...state.trades, items: [...fresh, ...state.trades.items].slice(0, 200), total: msg.summary.trades };
-    fetchSoon("detail", `/bots/${state.bot}`, (d) => { state.detail = d; });
+    fetchSoon("detail", `${botPath(state.bot)}`, (d) => { state.detail = d; });
   }
-  fetchSoon("perf", `/bots/${state.bot}/performance`, (p) => { state.perf = p; });
+  fetchSoon("perf", `${botPath(state.bot)}/performance`, (p) => { state.perf = p; });
 }
 
 function renderStatus(bot, perf) {
   const phase = $("phase");
   phase.textContent = bot.phase;
   phase.className = "phase " + bot.phase;
-  $("breakers").textContent = Object.values(bot.breakers).join("; ");
+  $("breakers").textContent = [bot.message, ...Object.values(bot.breakers)].filter(Boolean).join("; ");
   const cards = [
     ["equity", fmt(bot.equity)], ["PnL", bot.pnl_percent === null ? "–" : bot.pnl_percent.toFixed(2) + "%"],
     ["return", pct(perf.total_return)], ["Sharpe", sharpe(perf)], ["max drawdown", pct(perf.max_drawdown)],
     ["win rate", pct(perf.win_rate)], ["profit factor", fmt(perf.profit_factor)], ["fills", String(bot.trades)],
   ];
-  $("cards").innerHTML = cards.map(([k, v]) => `<div class="card"><div class="k">${k}</div><div class="v" data-card="${k}">${v}</div></div>`).join("");
+  put($("cards"), html`${cards.map(([k, v]) => html`<div class="card"><div class="k">${k}</div><div class="v" data-card="${k}">${v}</div></div>`)}`);
 }
 
 // A Sharpe from a few daily returns means nothing (its standard error is ~√(365/days)): say so.
 function sharpe(perf) {
   if (perf.sharpe !== null) return fmt(perf.sharpe);
-  return `n/a <span class="hint" title="Sharpe needs ${perf.sharpe_min_days} daily returns">(${perf.days} of ${perf.sharpe_min_days} days)</span>`;
+  return html`n/a <span class="hint" title="Sharpe needs ${perf.sharpe_min_days} daily returns">(${perf.days} of ${perf.sharpe_min_days} days)</span>`;
 }
 
 function bucket(ms) {
@@ -231,35 +244,23 @@ function markInterval() {
 
 function renderTrades(page) {
   $("trades").dataset.total = String(page.total);
-  $("trades").querySelector("tbody").innerHTML = page.items.slice(0, 25).map((t) =>
-    `<tr><td>${t.time.slice(5, 16).replace("T", " ")}</td><td class="${t.side}">${t.side}</td><td>${fmt(t.quantity, 5)}</td>` +
-    `<td>${fmt(t.price)}</td><td>${fmt(t.fee, 4)}</td><td>${t.side === "sell" ? fmt(t.pnl) : ""}</td></tr>`).join("");
+  put($("trades").querySelector("tbody"), html`${page.items.slice(0, 25).map((t) =>
+    html`<tr><td>${t.time.slice(5, 16).replace("T", " ")}</td><td class="${t.side}">${t.side}</td><td>${fmt(t.quantity, 5)}</td>
+    <td>${fmt(t.price)}</td><td>${fmt(t.fee, 4)}</td><td>${t.side === "sell" ? fmt(t.pnl) : ""}</td></tr>`)}`);
 }
 
 function renderStrategy(bot) {
-  const decision = bot.last_decision;
-  const explanation = decision ? decision.explanation : {};
-  const parts = [`<div>${bot.strategy} on ${bot.symbol} ${bot.interval} · budget ${fmt(bot.budget, 0)} · source ${bot.source}</div>`];
-  if (decision) parts.push(`<div>last decision: ${decision.side} (action ${Number(decision.action).toFixed(2)}) at ${decision.time.slice(5, 16)}</div>`);
-  if (explanation && explanation.attributions) {
-    parts.push(`<div>action mean ${Number(explanation.action_mean).toFixed(3)}, std ${Number(explanation.action_std).toFixed(3)}, confidence ${Number(explanation.confidence).toFixed(2)}</div>`);
-    parts.push("<div>top features: " + Object.entries(explanation.attributions).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ") + "</div>");
-  } else if (explanation) {
-    parts.push(`<pre>${JSON.stringify(explanation, null, 1)}</pre>`);
-  }
-  $("strategy").innerHTML = parts.join("");
+  put($("strategy"), html`<div>${bot.strategy} on ${bot.symbol} ${bot.interval} · budget ${fmt(bot.budget, 0)} · source ${bot.source}</div>${decisionHtml(bot.last_decision)}`);
 }
 
 function renderAudit(entries) {
-  $("audit").querySelector("tbody").innerHTML = entries.map((a) =>
-    `<tr><td>${a.time.slice(5, 16).replace("T", " ")}</td><td>${a.actor}</td><td>${JSON.stringify(a.after)}</td></tr>`).join("");
+  put($("audit").querySelector("tbody"), html`${entries.map((a) =>
+    html`<tr><td>${a.time.slice(5, 16).replace("T", " ")}</td><td>${a.actor}</td><td>${JSON.stringify(a.after)}</td></tr>`)}`);
 }
 
 async function control(action) {
   try {
-    const token = $("token").value || localStorage.getItem("botrader-token") || "";
-    localStorage.setItem("botrader-token", token);
-    await api(`/bots/${state.bot}/${action}`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+    await api(`${botPath(state.bot)}/${action}`, { method: "POST" });
     await refresh();
   } catch (err) {
     $("error").textContent = String(err);
@@ -278,7 +279,8 @@ function selectBot(name) {
 
 function main() {
   readUrl();
-  $("token").value = localStorage.getItem("botrader-token") || "";
+  localStorage.removeItem("botrader-token");  // where earlier versions kept it
+  $("token").addEventListener("change", () => { reconnect(); refresh(); });
   setupChart();
   document.querySelectorAll("header button[data-action]").forEach((b) => b.addEventListener("click", () => control(b.dataset.action)));
   document.querySelectorAll(".intervals button").forEach((b) => b.addEventListener("click", () => {

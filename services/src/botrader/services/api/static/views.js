@@ -4,7 +4,6 @@
 const VIEWS = ["overview", "performance", "strategies", "insights", "audit"];
 const views = { sparks: {}, perf: null, trips: [], equity: [], strategies: null, models: null, searches: null, audit: [], details: {}, runs: null, following: null };
 const TRAINING = "Deep_RL_Trading";  // TrainingRuns' default MLflow experiment, when no model names its own
-const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 const day = (iso) => iso.slice(5, 16).replace("T", " ");
 
 function showTab(tab, load = true) {
@@ -24,7 +23,7 @@ async function loadView(now = false) {
     if (state.tab === "performance" && state.bot) await loadPerformance();
     if (state.tab === "strategies") await loadStrategies();
     if (state.tab === "insights" && state.bot) await loadInsights();
-    if (state.tab === "audit") views.audit = await api(`/audit?limit=200${$("audit-bot").value ? `&bot=${$("audit-bot").value}` : ""}`);
+    if (state.tab === "audit") views.audit = await api(`/audit?limit=200${$("audit-bot").value ? `&bot=${encodeURIComponent($("audit-bot").value)}` : ""}`);
     renderView();
   } catch (err) {
     $("error").textContent = String(err);
@@ -36,9 +35,9 @@ function viewSoon() {
   if (state.tab === "performance" || state.tab === "audit") throttle("view", () => loadView(), 3000);
 }
 
-async function loadSpark(name) { views.sparks[name] = await api(`/bots/${name}/equity?points=60`); }
+async function loadSpark(name) { views.sparks[name] = await api(`${botPath(name)}/equity?points=60`); }
 function sparkSoon(name) {
-  if (state.tab === "overview") fetchSoon(`spark-${name}`, `/bots/${name}/equity?points=60`, (p) => { views.sparks[name] = p; }, 5000);
+  if (state.tab === "overview") fetchSoon(`spark-${name}`, `${botPath(name)}/equity?points=60`, (p) => { views.sparks[name] = p; }, 5000);
 }
 
 function renderView() {
@@ -52,28 +51,28 @@ function renderView() {
 // -- Overview ------------------------------------------------------------------------------
 function renderOverview() {
   $("bots-empty").hidden = state.bots.length > 0;
-  $("bots").querySelector("tbody").innerHTML = state.bots.map((b) =>
-    `<tr data-bot="${esc(b.name)}" class="${b.name === state.bot ? "selected" : ""}"><td>${esc(b.name)}</td>` +
-    `<td><span class="phase ${esc(b.phase)}">${esc(b.phase)}</span></td><td>${esc(b.strategy)}</td><td>${esc(b.symbol)}</td>` +
-    `<td>${fmt(b.equity)}</td><td class="${(b.pnl_percent || 0) >= 0 ? "buy" : "sell"}">${b.pnl_percent === null ? "–" : b.pnl_percent.toFixed(2) + "%"}</td>` +
-    `<td>${fmt(b.position, 5)}</td><td>${b.trades}</td><td>${esc(Object.values(b.breakers || {}).join("; ")) || "–"}</td>` +
-    `<td>${sparkline(views.sparks[b.name] || [])}</td></tr>`).join("");
+  put($("bots").querySelector("tbody"), html`${state.bots.map((b) =>
+    html`<tr data-bot="${b.name}" class="${b.name === state.bot ? "selected" : ""}"><td>${b.name}</td>
+    <td><span class="phase ${b.phase}" title="${b.message}">${b.phase}</span></td><td>${b.strategy}</td><td>${b.symbol}</td>
+    <td>${fmt(b.equity)}</td><td class="${(b.pnl_percent || 0) >= 0 ? "buy" : "sell"}">${b.pnl_percent === null ? "–" : b.pnl_percent.toFixed(2) + "%"}</td>
+    <td>${fmt(b.position, 5)}</td><td>${b.trades}</td><td>${[b.message, ...Object.values(b.breakers || {})].filter(Boolean).join("; ") || "–"}</td>
+    <td>${sparkline(views.sparks[b.name] || [])}</td></tr>`)}`);
   $("bots").dataset.rows = String(state.bots.length);
   $("bots").querySelectorAll("tbody tr").forEach((tr) => tr.addEventListener("click", () => selectBot(tr.dataset.bot)));
 }
 
 function sparkline(points, w = 140, h = 28) {
-  if (points.length < 2) return '<span class="hint">–</span>';
+  if (points.length < 2) return html`<span class="hint">–</span>`;
   const ys = points.map((p) => p.equity), lo = Math.min(...ys), hi = Math.max(...ys), span = hi - lo || 1;
   const path = ys.map((y, i) => `${(i / (ys.length - 1)) * w},${h - 2 - ((y - lo) / span) * (h - 4)}`).join(" ");
   const color = ys[ys.length - 1] >= ys[0] ? "#4ade80" : "#f87171";
-  return `<svg class="spark" width="${w}" height="${h}" data-points="${ys.length}"><polyline fill="none" stroke="${color}" stroke-width="1.5" points="${path}"/></svg>`;
+  return html`<svg class="spark" width="${w}" height="${h}" data-points="${ys.length}"><polyline fill="none" stroke="${color}" stroke-width="1.5" points="${path}"/></svg>`;
 }
 
 // -- Performance ---------------------------------------------------------------------------
 async function loadPerformance() {
   [views.equity, views.perf, views.trips] = await Promise.all([
-    api(`/bots/${state.bot}/equity?points=2000`), api(`/bots/${state.bot}/performance`), api(`/bots/${state.bot}/round-trips`),
+    api(`${botPath(state.bot)}/equity?points=2000`), api(`${botPath(state.bot)}/performance`), api(`${botPath(state.bot)}/round-trips`),
   ]);
 }
 
@@ -81,7 +80,7 @@ function lineChart(id) {
   const LW = window.LightweightCharts;
   if (!views[id]) {
     views[id] = LW.createChart($(id), {
-      layout: { background: { color: "#1e293b" }, textColor: "#cbd5e1" },
+      layout: { background: { color: "#1e293b" }, textColor: "#cbd5e1", attributionLogo: false },  // credited in the footer: its logo injects an inline style the CSP forbids
       grid: { vertLines: { color: "#273449" }, horzLines: { color: "#273449" } },
       timeScale: { timeVisible: true, secondsVisible: false }, autoSize: true,
     });
@@ -113,20 +112,20 @@ function renderPerformance() {
   $("perf-info").textContent = `${marks.length} marks shown · bot ${pct(perf.total_return)} · buy & hold ${pct(perf.buy_and_hold_return)}`;
   const rows = [
     ["return", pct(perf.total_return)], ["buy & hold return", pct(perf.buy_and_hold_return)],
-    ["Sharpe", sharpe(perf)], ["Sortino", perf.sortino === null ? `n/a <span class="hint">(${perf.days} of ${perf.sharpe_min_days} days)</span>` : fmt(perf.sortino)],
+    ["Sharpe", sharpe(perf)], ["Sortino", perf.sortino === null ? html`n/a <span class="hint">(${perf.days} of ${perf.sharpe_min_days} days)</span>` : fmt(perf.sortino)],
     ["max drawdown", pct(perf.max_drawdown)], ["win rate", pct(perf.win_rate)], ["profit factor", fmt(perf.profit_factor)],
     ["avg win", fmt(perf.avg_win)], ["avg loss", fmt(perf.avg_loss)], ["exposure", pct(perf.exposure)],
     ["turnover", fmt(perf.turnover)], ["fees", fmt(perf.fees)], ["fills / round trips", `${perf.trades} / ${perf.round_trips}`],
     ["exits", Object.entries(perf.exits || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "–"],
   ];
-  $("metrics").querySelector("tbody").innerHTML = rows.map(([k, v]) => `<tr><th>${k}</th><td data-metric="${k}">${v}</td></tr>`).join("");
-  $("round-trips").querySelector("tbody").innerHTML = views.trips.slice().reverse().slice(0, 100).map((r) =>
-    `<tr><td>${day(r.entry_time)}</td><td>${day(r.exit_time)}</td><td>${fmt(r.quantity, 5)}</td><td>${fmt(r.entry_price)}</td>` +
-    `<td>${fmt(r.exit_price)}</td><td class="${r.pnl >= 0 ? "buy" : "sell"}">${fmt(r.pnl)}</td><td>${fmt(r.fees, 4)}</td><td>${esc(r.reason)}</td></tr>`).join("");
+  put($("metrics").querySelector("tbody"), html`${rows.map(([k, v]) => html`<tr><th>${k}</th><td data-metric="${k}">${v}</td></tr>`)}`);
+  put($("round-trips").querySelector("tbody"), html`${views.trips.slice().reverse().slice(0, 100).map((r) =>
+    html`<tr><td>${day(r.entry_time)}</td><td>${day(r.exit_time)}</td><td>${fmt(r.quantity, 5)}</td><td>${fmt(r.entry_price)}</td>
+    <td>${fmt(r.exit_price)}</td><td class="${r.pnl >= 0 ? "buy" : "sell"}">${fmt(r.pnl)}</td><td>${fmt(r.fees, 4)}</td><td>${r.reason}</td></tr>`)}`);
   $("round-trips").dataset.rows = String(views.trips.length);
   $("trips-empty").hidden = views.trips.length > 0;
   $("trips-empty").textContent = "No closed round trip yet: a trip is counted when the position is back to flat.";
-  $("histogram").innerHTML = histogram(dailyReturns(marks, budget));
+  put($("histogram"), histogram(dailyReturns(marks, budget)));
 }
 
 // The last mark of each UTC day against the previous day's (the first against the budget).
@@ -138,17 +137,17 @@ function dailyReturns(marks, budget) {
 }
 
 function histogram(returns, w = 420, h = 120) {
-  if (!returns.length) return '<p class="empty">No full day of equity marks yet.</p>';
+  if (!returns.length) return html`<p class="empty">No full day of equity marks yet.</p>`;
   const lo = Math.min(...returns, 0), hi = Math.max(...returns, 0), bins = Math.min(20, Math.max(5, returns.length));
   const width = (hi - lo) / bins || 1e-9, counts = new Array(bins).fill(0);
   for (const r of returns) counts[Math.min(bins - 1, Math.floor((r - lo) / width))]++;
   const top = Math.max(...counts), bw = w / bins;
   const bars = counts.map((c, i) => {
     const mid = lo + (i + 0.5) * width, bh = (c / top) * (h - 20);
-    return `<rect x="${i * bw + 1}" y="${h - 14 - bh}" width="${bw - 2}" height="${bh}" fill="${mid >= 0 ? "#4ade80" : "#f87171"}"><title>${(mid * 100).toFixed(2)}%: ${c} days</title></rect>`;
-  }).join("");
-  return `<svg width="${w}" height="${h}" data-days="${returns.length}">${bars}<text x="0" y="${h - 2}">${(lo * 100).toFixed(2)}%</text>` +
-    `<text x="${w - 40}" y="${h - 2}">${(hi * 100).toFixed(2)}%</text></svg><div class="hint">${returns.length} days</div>`;
+    return html`<rect x="${i * bw + 1}" y="${h - 14 - bh}" width="${bw - 2}" height="${bh}" fill="${mid >= 0 ? "#4ade80" : "#f87171"}"><title>${(mid * 100).toFixed(2)}%: ${c} days</title></rect>`;
+  });
+  return html`<svg width="${w}" height="${h}" data-days="${returns.length}">${bars}<text x="0" y="${h - 2}">${(lo * 100).toFixed(2)}%</text>
+    <text x="${w - 40}" y="${h - 2}">${(hi * 100).toFixed(2)}%</text></svg><div class="hint">${returns.length} days</div>`;
 }
 
 // -- Strategies ----------------------------------------------------------------------------
@@ -156,25 +155,25 @@ async function loadStrategies() {
   const [strategies, searches] = await Promise.all([api("/strategies"), api("/optimizations").catch((e) => ({ error: String(e) }))]);
   views.strategies = strategies;
   views.searches = searches;
-  await Promise.all(state.bots.filter((b) => !views.details[b.name]).map(async (b) => { views.details[b.name] = await api(`/bots/${b.name}`); }));
+  await Promise.all(state.bots.filter((b) => !views.details[b.name]).map(async (b) => { views.details[b.name] = await api(botPath(b.name)); }));
 }
 
 function renderStrategies() {
   if (!views.strategies) return;
   const searches = views.searches || {};
-  $("strategy-list").innerHTML = views.strategies.map((s) => {
+  put($("strategy-list"), html`${views.strategies.map((s) => {
     const names = [s.name, ...(s.aliases || [])];
     const users = Object.values(views.details).filter((d) => names.includes(d.strategy) || names.includes((d.spec.strategy || {}).type || "rsi"));
-    const params = Object.entries(s.params || {}).map(([k, p]) => `<tr><td>${esc(k)}</td><td>${esc(p.type)}</td><td>${esc(JSON.stringify(p.default))}</td>` +
-      `<td>${bounds(p)}</td><td>${p.search ? esc(JSON.stringify(p.search)) : "–"}</td></tr>`).join("");
+    const params = Object.entries(s.params || {}).map(([k, p]) => html`<tr><td>${k}</td><td>${p.type}</td><td>${JSON.stringify(p.default)}</td>
+      <td>${bounds(p)}</td><td>${p.search ? JSON.stringify(p.search) : "–"}</td></tr>`);
     const found = (searches.searches || []).filter((r) => r.strategy === s.name || names.includes(r.strategy));
-    return `<div class="strategy" data-strategy="${esc(s.name)}"><h3>${esc(s.name)} <span class="hint">${esc((s.aliases || []).join(", "))} · ${esc(s.source)}</span></h3>` +
-      `<div>${esc(s.description)}</div>` +
-      `<table><thead><tr><th>parameter</th><th>type</th><th>default</th><th>bounds</th><th>search space</th></tr></thead><tbody>${params}</tbody></table>` +
-      `<div class="hint">exits: ${Object.keys(s.exits || {}).length ? esc(JSON.stringify(s.exits)) : "none declared (the bot's risk settings still apply)"}</div>` +
-      `<h2>Bots running it</h2>${users.length ? users.map((d) => `<div>${esc(d.name)}: ${esc(JSON.stringify((d.spec.strategy || {}).params || {}))}</div>`).join("") : '<div class="hint">none</div>'}` +
-      `<h2>Searches</h2>${searchesHtml(searches, found)}</div>`;
-  }).join("");
+    const running = users.length ? users.map((d) => html`<div>${d.name}: ${JSON.stringify((d.spec.strategy || {}).params || {})}</div>`) : html`<div class="hint">none</div>`;
+    return html`<div class="strategy" data-strategy="${s.name}"><h3>${s.name} <span class="hint">${(s.aliases || []).join(", ")} · ${s.source}</span></h3>
+      <div>${s.description}</div>
+      <table><thead><tr><th>parameter</th><th>type</th><th>default</th><th>bounds</th><th>search space</th></tr></thead><tbody>${params}</tbody></table>
+      <div class="hint">exits: ${Object.keys(s.exits || {}).length ? JSON.stringify(s.exits) : "none declared (the bot's risk settings still apply)"}</div>
+      <h2>Bots running it</h2>${running}<h2>Searches</h2>${searchesHtml(searches, found)}</div>`;
+  })}`);
 }
 
 function bounds(p) {
@@ -183,10 +182,10 @@ function bounds(p) {
 }
 
 function searchesHtml(searches, found) {
-  if (searches.error) return `<div class="hint">${esc(searches.error)}</div>`;
-  if (!searches.configured) return '<div class="hint">No MLflow tracking server configured (set MLFLOW_TRACKING_URI) — run <code>botrader optimize</code> to search this strategy\'s space.</div>';
-  if (!found.length) return '<div class="hint">No search yet: <code>botrader optimize --strategy NAME --data FILE --trials 200</code>.</div>';
-  return found.map((r) => `<div class="verdict ${r.passes ? "pass" : "fail"}">${esc(r.verdict || "")} <span class="hint">${esc(r.run_id || "")}</span></div>`).join("");
+  if (searches.error) return html`<div class="hint">${searches.error}</div>`;
+  if (!searches.configured) return html`<div class="hint">No MLflow tracking server configured (set MLFLOW_TRACKING_URI) — run <code>botrader optimize</code> to search this strategy's space.</div>`;
+  if (!found.length) return html`<div class="hint">No search yet: <code>botrader optimize --strategy NAME --data FILE --trials 200</code>.</div>`;
+  return found.map((r) => html`<div class="verdict ${r.passes ? "pass" : "fail"}" data-search="${r.run_id || ""}">${r.verdict || ""} <span class="hint">${r.name || ""} ${r.run_id || ""}</span></div>`);
 }
 
 // -- AI Insights ---------------------------------------------------------------------------
@@ -212,31 +211,33 @@ function receiveRuns(msg) {
 
 function runsHtml() {
   const runs = Object.values(views.runs || {}).sort((a, b) => (b.started || 0) - (a.started || 0)).slice(0, 8);
-  if (!runs.length) return "";
+  if (!runs.length) return html``;
   const num = (v) => (v === undefined || v === null ? "–" : Number(v).toPrecision(4));
-  const rows = runs.map((r) => `<tr data-run="${esc(r.run_id)}"><td>${esc(r.name || r.run_id)}</td><td>${esc(r.resource || "")}</td>` +
-    `<td class="phase ${esc(r.status)}">${esc(r.status)}</td><td>${num(r.metrics.val_sharpe)}</td><td>${num(r.metrics.val_return)}</td><td>${esc(r.verdict || "")}</td></tr>`).join("");
-  return `<h2>Training runs (${esc((views.experiments || [TRAINING]).join(", "))}, live)</h2><table class="runs"><thead><tr><th>run</th><th>TrainingRun</th><th>status</th>` +
-    `<th>val Sharpe</th><th>val return</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const rows = runs.map((r) => html`<tr data-run="${r.run_id}"><td>${r.name || r.run_id}</td><td>${r.resource || ""}</td>
+    <td class="phase ${r.status}">${r.status}</td><td>${num(r.metrics.val_sharpe)}</td><td>${num(r.metrics.val_return)}</td><td>${r.verdict || ""}</td></tr>`);
+  return html`<h2>Training runs (${(views.experiments || [TRAINING]).join(", ")}, live)</h2><table class="runs"><thead><tr><th>run</th><th>TrainingRun</th><th>status</th>
+    <th>val Sharpe</th><th>val return</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function renderInsights() {
   const d = state.detail;
   if (!d) return;
   const strategy = (d.spec.strategy || {}).type || "rsi";
-  const decision = d.last_decision, explanation = (decision && decision.explanation) || {};
-  const latest = decision ? `<h2>Latest decision</h2><div>${esc(decision.side)} · action ${Number(decision.action).toFixed(3)} at ${day(String(decision.time))}</div>` +
-    (explanation.attributions ? `<div>action mean ${Number(explanation.action_mean).toFixed(3)}, std ${Number(explanation.action_std).toFixed(3)}, confidence ${Number(explanation.confidence).toFixed(2)}</div>` +
-      bars(explanation.attributions, "top attributions") : `<pre>${esc(JSON.stringify(explanation, null, 1))}</pre>`) : "";
+  const decision = d.last_decision;
+  const latest = decision ? html`<h2>Latest decision</h2>${decisionHtml(decision, (a) => bars(a, "top attributions"))}` : html``;
   if (strategy !== "ppo") {
-    $("insights").innerHTML = `<div class="insight" data-insight="rule"><h3>${esc(d.name)} runs the rule strategy ${esc(strategy)}: it has no model</h3>` +
-      `<div>Rule strategies explain each decision with the indicator values they compared (below). To trade a learned policy, ` +
-      `train one (<code>botrader train</code> or a TrainingRun) and point a TradingBot's <code>strategy.params.model</code> at it.</div>${latest}${runsHtml()}</div>`;
+    put($("insights"), html`<div class="insight" data-insight="rule"><h3>${d.name} runs the rule strategy ${strategy}: it has no model</h3>
+      <div>Rule strategies explain each decision with the indicator values they compared (below). To trade a learned policy,
+      train one (<code>botrader train</code> or a TrainingRun) and point a TradingBot's <code>strategy.params.model</code> at it.</div>${latest}${runsHtml()}</div>`);
     return;
   }
   const ref = String(d.spec.strategy.modelRef || (d.spec.strategy.params || {}).model || "");
-  const models = views.models || {};
-  // modelRef: a TrainingRun's name, models:/NAME/VERSION, models:/NAME@alias, or a directory
+  const { model, version } = findModel(views.models || {}, ref);
+  put($("insights"), html`<div class="insight" data-insight="ppo"><h3>${d.name}: PPO policy</h3>${modelCard(views.models || {}, ref, model, version)}${latest}${runsHtml()}</div>`);
+}
+
+// modelRef: a TrainingRun's name, models:/NAME/VERSION, models:/NAME@alias, or a directory.
+function findModel(models, ref) {
   const name = ref.startsWith("models:/") ? ref.slice(8).split(/[/@]/)[0] : null;
   const wanted = ref.startsWith("models:/") ? ref.slice(8).split("/")[1] : null;
   let model = null, version = null;
@@ -246,57 +247,58 @@ function renderInsights() {
       if (hit && (!version || Number(v.version) > Number(version.version))) { model = m; version = v; }
     }
   }
-  let card = `<div class="hint">model ${esc(ref)}</div>`;
-  if (models.error) card += `<div class="hint">${esc(models.error)}</div>`;
-  else if (!models.configured) card += '<div class="hint">No MLflow tracking server configured (MLFLOW_TRACKING_URI): the model card comes from its registry.</div>';
-  else if (!version) card += `<div class="hint">${esc(ref)} is not in the registry at ${esc(models.tracking_uri)} (a model directory has no card).</div>`;
-  else {
-    const metrics = Object.entries(version.metrics || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${Math.abs(v) >= 1000 || Number.isInteger(v) ? fmt(v, 0) : Number(v).toPrecision(4)}</td></tr>`).join("");
-    card += `<div>${esc(model.name)} version ${esc(version.version)}${(version.aliases || []).length ? " @" + esc(version.aliases.join(", @")) : ""}` +
-      ` · run ${runLink(models.tracking_uri, version.run_id)}${version.training_run ? " · TrainingRun " + esc(version.training_run) : ""}</div>` +
-      architectureHtml(version.architecture || {}) + versusHtml(version.baselines || {}) +
-      (version.verdict ? `<div class="verdict">${esc(version.verdict)}</div>` : "") +
-      `<h2>Training and validation metrics</h2><table><tbody>${metrics}</tbody></table>` + bars(version.attributions || {}, "feature importance (training attributions)");
-  }
-  $("insights").innerHTML = `<div class="insight" data-insight="ppo"><h3>${esc(d.name)}: PPO policy</h3>${card}${latest}${runsHtml()}</div>`;
+  return { model, version };
+}
+
+function modelCard(models, ref, model, version) {
+  const head = html`<div class="hint">model ${ref}</div>`;
+  if (models.error) return html`${head}<div class="hint">${models.error}</div>`;
+  if (!models.configured) return html`${head}<div class="hint">No MLflow tracking server configured (MLFLOW_TRACKING_URI): the model card comes from its registry.</div>`;
+  if (!version) return html`${head}<div class="hint">${ref} is not in the registry at ${models.tracking_uri} (a model directory has no card).</div>`;
+  const metrics = Object.entries(version.metrics || {}).map(([k, v]) => html`<tr><td>${k}</td><td>${Math.abs(v) >= 1000 || Number.isInteger(v) ? fmt(v, 0) : Number(v).toPrecision(4)}</td></tr>`);
+  const aliases = (version.aliases || []).length ? " @" + version.aliases.join(", @") : "";
+  return html`${head}<div>${model.name} version ${version.version}${aliases} · run ${runLink(models.tracking_uri, version.run_id)}${version.training_run ? " · TrainingRun " + version.training_run : ""}</div>
+    ${architectureHtml(version.architecture || {})}${versusHtml(version.baselines || {})}
+    ${version.verdict ? html`<div class="verdict">${version.verdict}</div>` : ""}
+    <h2>Training and validation metrics</h2><table><tbody>${metrics}</tbody></table>${bars(version.attributions || {}, "feature importance (training attributions)")}`;
 }
 
 // A tracking server's UI opens a run by id (MLflow's /#/runs/ID); a local store has no UI to link.
 function runLink(uri, runId) {
-  const id = esc(runId);
-  return /^https?:\/\//.test(uri || "") ? `<a href="${esc(uri.replace(/\/$/, ""))}/#/runs/${id}" target="_blank" rel="noopener">${id}</a>` : id;
+  if (!/^https?:\/\//.test(uri || "")) return html`${runId}`;
+  return html`<a href="${uri.replace(/\/$/, "")}/#/runs/${encodeURIComponent(runId)}" target="_blank" rel="noopener noreferrer">${runId}</a>`;
 }
 
 function architectureHtml(a) {
-  if (!a.actor) return '<div class="hint">no architecture logged (a model trained before the card carried it)</div>';
-  return `<h2>Network</h2><div data-architecture>actor ${a.actor.join(" → ")} · critic ${a.critic.join(" → ")} · ${esc(a.activation)} · ` +
-    `${Number(a.parameters).toLocaleString()} parameters</div><div class="hint">features v${esc(a.feature_version)}: ${esc((a.features || []).join(", "))}</div>`;
+  if (!a.actor) return html`<div class="hint">no architecture logged (a model trained before the card carried it)</div>`;
+  return html`<h2>Network</h2><div data-architecture>actor ${a.actor.join(" → ")} · critic ${a.critic.join(" → ")} · ${a.activation} ·
+    ${Number(a.parameters).toLocaleString()} parameters</div><div class="hint">features v${a.feature_version}: ${(a.features || []).join(", ")}</div>`;
 }
 
 function versusHtml(b) {
-  const rows = Object.entries(b).map(([k, f]) => `<tr><td>${esc(k)}</td><td>${pct(f.return)}</td><td>${f.sharpe === null ? "n/a" : fmt(f.sharpe)}</td>` +
-    `<td>${pct(f.max_drawdown)}</td><td>${f.trades}</td></tr>`).join("");
-  return rows ? `<h2>Validation and test against the baselines</h2><table><thead><tr><th>on the test period unless named</th><th>return</th><th>Sharpe</th><th>max drawdown</th><th>fills</th></tr></thead><tbody>${rows}</tbody></table>` : "";
+  const rows = Object.entries(b).map(([k, f]) => html`<tr><td>${k}</td><td>${pct(f.return)}</td><td>${f.sharpe === null ? "n/a" : fmt(f.sharpe)}</td>
+    <td>${pct(f.max_drawdown)}</td><td>${f.trades}</td></tr>`);
+  return rows.length ? html`<h2>Validation and test against the baselines</h2><table><thead><tr><th>on the test period unless named</th><th>return</th><th>Sharpe</th><th>max drawdown</th><th>fills</th></tr></thead><tbody>${rows}</tbody></table>` : html``;
 }
 
 function bars(values, title, w = 420) {
   const entries = Object.entries(values).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, 15);
-  if (!entries.length) return "";
+  if (!entries.length) return html``;
   const top = Math.max(...entries.map(([, v]) => Math.abs(v))) || 1;
-  const rows = entries.map(([k, v], i) => `<text x="0" y="${i * 18 + 12}">${esc(k)}</text>` +
-    `<rect class="bar" x="150" y="${i * 18 + 2}" width="${(Math.abs(v) / top) * (w - 220)}" height="12" fill="${v >= 0 ? "#60a5fa" : "#f59e0b"}"><title>${v}</title></rect>` +
-    `<text x="${w - 60}" y="${i * 18 + 12}">${Number(v).toFixed(3)}</text>`).join("");
-  return `<h2>${title}</h2><svg width="${w}" height="${entries.length * 18 + 4}">${rows}</svg>`;
+  const rows = entries.map(([k, v], i) => html`<text x="0" y="${i * 18 + 12}">${k}</text>
+    <rect class="bar" x="150" y="${i * 18 + 2}" width="${(Math.abs(v) / top) * (w - 220)}" height="12" fill="${v >= 0 ? "#60a5fa" : "#f59e0b"}"><title>${v}</title></rect>
+    <text x="${w - 60}" y="${i * 18 + 12}">${Number(v).toFixed(3)}</text>`);
+  return html`<h2>${title}</h2><svg width="${w}" height="${entries.length * 18 + 4}">${rows}</svg>`;
 }
 
 // -- Audit log -----------------------------------------------------------------------------
 function renderAuditView() {
   const select = $("audit-bot"), chosen = select.value;
-  select.innerHTML = '<option value="">all bots</option>' + state.bots.map((b) => `<option>${esc(b.name)}</option>`).join("");
+  put(select, html`<option value="">all bots</option>${state.bots.map((b) => html`<option>${b.name}</option>`)}`);
   select.value = chosen;
-  $("audit-all").querySelector("tbody").innerHTML = views.audit.map((a) =>
-    `<tr><td>${day(a.time)}</td><td>${esc(a.bot)}</td><td>${esc(a.actor)}</td><td>${esc(a.action)}</td>` +
-    `<td>${esc(JSON.stringify(a.before))}</td><td>${esc(JSON.stringify(a.after))}</td></tr>`).join("");
+  put($("audit-all").querySelector("tbody"), html`${views.audit.map((a) =>
+    html`<tr><td>${day(a.time)}</td><td>${a.bot}</td><td>${a.actor}</td><td>${a.action}</td>
+    <td>${JSON.stringify(a.before)}</td><td>${JSON.stringify(a.after)}</td></tr>`)}`);
   $("audit-all").dataset.rows = String(views.audit.length);
   $("audit-empty").hidden = views.audit.length > 0;
 }
