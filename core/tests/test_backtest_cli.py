@@ -32,6 +32,7 @@ def test_json_has_the_contract_fields(capsys) -> None:
     out = run_json(capsys)
     assert CONTRACT_KEYS <= set(out)
     assert out["strategy"] == "simple_rsi" and out["candles"] == 2880 and out["trades"] > 0
+    assert out["breakers"] == []  # breakers are off without --bot
     assert out["final_equity"] == pytest.approx(10_000 * (1 + out["total_return"]))
     assert 0 <= out["max_drawdown"] < 1 and -1 < out["buy_and_hold_return"] < 1
 
@@ -138,3 +139,58 @@ def test_exits_fill_model_and_sharpe_days_in_the_json(capsys) -> None:
     assert set(out["exits"]) <= {"signal", "trailing_stop", "time_stop"} and out["exits"]
     assert main(["backtest", "--data", str(SAMPLE), "--fill", "midpoint"]) == 2
     assert "unknown fill model 'midpoint'" in capsys.readouterr().err
+
+
+def test_no_data_and_no_database_is_one_line_and_creates_nothing(tmp_path, monkeypatch, capsys) -> None:
+    """A new user's first `backtest --bot` without --data: one line, exit 2, and no empty
+    botrader.db left behind by a read (it was a 60-line traceback and an empty file)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BOTRADER_DB_URL", raising=False)
+    assert main(["backtest", "--bot", str(REPO / "examples" / "tradingbot-rsi.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: no BTCUSDT 1m candles in sqlite:///botrader.db (no such file): pass --data FILE or --db URL"
+    )
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "other.db").write_bytes(b"")  # a database without the candles table
+    assert main(["backtest", "--db", f"sqlite:///{tmp_path / 'other.db'}"]) == 2
+    assert "(it has no candles table): pass --data FILE" in capsys.readouterr().err
+
+
+def test_a_file_without_a_symbol_is_not_priced_with_btcusdt_silently(tmp_path, capsys) -> None:
+    """ALGOUSDT candles (≈0.38) in a file whose name says nothing: BTCUSDT's 0.01 tick would round
+    every price by up to 2.6%. Refused in one line asking for --symbol; with it, they trade."""
+    from tests.support.paths import BINANCE_MONTH
+
+    renamed = tmp_path / "d.csv.gz"
+    renamed.write_bytes(BINANCE_MONTH["ALGOUSDT"].read_bytes())
+    assert main(["backtest", "--data", str(renamed), "--end", "2025-02-02"]) == 2
+    err = capsys.readouterr().err
+    assert "not on BTCUSDT's tick 0.01" in err and "pass --symbol" in err and "Traceback" not in err
+    out = run_json_on(capsys, renamed, "--symbol", "ALGOUSDT", "--end", "2025-02-02")
+    assert out["trades"] > 0
+    named = run_json_on(capsys, BINANCE_MONTH["ALGOUSDT"], "--end", "2025-02-02")  # the dump's name says it
+    assert named["final_equity"] == out["final_equity"]
+
+
+def run_json_on(capsys, data, *argv: str) -> dict:
+    assert main(["backtest", "--data", str(data), *argv, "--json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_fills_export_to_csv_parquet_and_json(tmp_path, capsys) -> None:
+    """Every fill leaves the backtest (the user had scraped the chart's SVG to check the
+    engine): exact decimals, the reason and the strategy's explanation, the same in all three."""
+    import pandas as pd
+
+    out = run_json(capsys, "--fills", "--trades", str(tmp_path / "f.csv"))
+    fills = out["fills"]
+    assert len(fills) == out["trades"] > 0 and fills[0]["side"] == "buy" and fills[0]["reason"] == "signal"
+    assert json.loads(fills[0]["explanation"])["rsi"] < 30  # the RSI that made it buy
+    csv = pd.read_csv(tmp_path / "f.csv", dtype=str)
+    assert csv["price"].tolist() == [f["price"] for f in fills] and csv["pnl"].iloc[0] == "0.0000000"
+    run_json(capsys, "--trades", str(tmp_path / "f.parquet"))
+    parquet = pd.read_parquet(tmp_path / "f.parquet")
+    assert parquet["price"].tolist() == [float(f["price"]) for f in fills]
+    assert main(["backtest", "--data", str(SAMPLE), "--trades", "f.xlsx"]) == 2
+    assert "bad --trades 'f.xlsx'" in capsys.readouterr().err

@@ -287,7 +287,19 @@ def test_ppo_finds_a_planted_leak_and_the_card_trusts_it(tmp_path: Path, capsys)
     of three origins, it finds the leak again every time (about a minute and a half)."""
     data = tmp_path / "leak.parquet"
     alternating().to_parquet(data)
-    argv = ["--strategy", "ppo", "--data", str(data), "--trials", "3", "--fee", "0", *SHORT_PPO]
+    argv = [
+        "--strategy",
+        "ppo",
+        "--data",
+        str(data),
+        "--symbol",
+        "BTCUSDT",
+        "--trials",
+        "3",
+        "--fee",
+        "0",
+        *SHORT_PPO,
+    ]
     found = optimize(capsys, *argv, "--walk-forward", "--folds", "3")
     assert found["passes"] and found["pbo"] < 0.2 and found["dsr"] > 0.9
     assert found["best"]["oos"]["sharpe"] > 1.0 and found["best"]["oos"]["return"] > 1.0  # per hour; +100%
@@ -303,7 +315,18 @@ def test_ppo_finds_nothing_in_the_same_returns_shuffled(tmp_path: Path, capsys) 
     data = tmp_path / "shuffled.parquet"
     shuffled(alternating(), 0).to_parquet(data)
     found = optimize(
-        capsys, "--strategy", "ppo", "--data", str(data), "--trials", "3", "--fee", "0", *SHORT_PPO
+        capsys,
+        "--strategy",
+        "ppo",
+        "--data",
+        str(data),
+        "--symbol",
+        "BTCUSDT",
+        "--trials",
+        "3",
+        "--fee",
+        "0",
+        *SHORT_PPO,
     )
     low, high = found["best"]["oos"]["sharpe_ci"] or (-1.0, 1.0)
     assert not found["passes"] and low < 0 < high  # its held-out Sharpe is indistinguishable from 0
@@ -326,3 +349,16 @@ def test_a_bad_ppo_search_is_one_line(
     assert main(["optimize", "--strategy", "ppo", "--data", str(data), "--mlflow-uri", "none", *argv]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_the_verdict_is_the_last_line_at_any_width(monkeypatch, capsys) -> None:
+    """README says the verdict is the last line `optimize` prints; at 80 columns rich wrapped
+    it over two, so a script reading the last line got half of it."""
+    from tests.support.paths import SAMPLE
+
+    monkeypatch.setenv("COLUMNS", "80")
+    argv = ["--strategy", "simple_rsi", "--data", str(SAMPLE), "--trials", "4"]
+    assert main(["optimize", *argv, "--ray-address", "none", "--mlflow-uri", "none"]) == 0
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert last.startswith(("no evidence of skill: ", "evidence of skill: ", "not enough to judge: "))
+    assert "over 4 trials" in last and len(last) > 80

@@ -54,3 +54,19 @@ def test_every_markdown_link_stays_inside_and_resolves() -> None:
 def test_the_bundled_month_is_the_file_its_provenance_names() -> None:
     assert hashlib.sha256(REAL_MONTH.read_bytes()).hexdigest() == MONTH_SHA256
     assert MONTH_SHA256 in (REAL_MONTH.parent / "README.md").read_text()
+
+
+BINANCE_MONTHS = {
+    "ALGOUSDT": "bcca053fd38c34abb0ff068dca7594b5e41649a3cd9d4771141a630aa75a9ba4",
+    "AVAXUSDT": "64a4b326f8bd7186c882bada5e9f4743b412b0e3744274b26e3bbd053eb0d27f",
+    "FILUSDT": "d73a4a21d4522ca87314d41039776326404ad56acceadd317fad65fde07bf947",
+    "NEARUSDT": "e57ca23c2ca1e24a6826b7cd98b27952816f2d7b1101e1338f3814dca41b7a55",
+}
+
+
+def test_the_binance_months_are_the_files_their_provenance_names() -> None:
+    readme = (REAL_MONTH.parent / "README.md").read_text()
+    for symbol, digest in BINANCE_MONTHS.items():
+        path = REAL_MONTH.parent / f"{symbol}-1m-2025-02.csv.gz"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, symbol
+        assert f"{digest[:8]}…{digest[-8:]}" in readme, symbol

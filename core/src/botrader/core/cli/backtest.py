@@ -32,25 +32,66 @@ def load_candles(
     interval: str,
     start: str | None,
     end: str | None,
+    *,
+    assumed: bool = False,
 ) -> Any:
-    """Candles from a file or a stored series, as a frame (one line naming what is missing)."""
+    """Candles from a file or a stored series, as a frame (one line naming what is missing).
+    `assumed`: nobody named the symbol (a file priced as BTCUSDT by default)."""
     from botrader.core.candles import make_key
     from botrader.core.data.files import read_candles_frame
-    from botrader.core.db import connect
+    from botrader.core.db import connect_to_read
     from botrader.core.db.candles import CandleStore
     from botrader.core.timeutil import parse_instant
 
     start_ms = parse_instant(start, option="--start") if start else None
     end_ms = parse_instant(end, option="--end") if end else None
     if data is not None:
-        return read_candles_frame(data, start_ms, end_ms)
-    store = CandleStore(connect(settings.db_url(db)))
+        frame = read_candles_frame(data, start_ms, end_ms)
+        check_on_tick(frame, symbol, data, assumed=assumed)
+        return frame
     key = make_key(exchange, symbol, interval)
+    url, nothing = settings.db_url(db), f"no {symbol} {interval} candles"
+    store = CandleStore(connect_to_read(url, "candles", nothing, "pass --data FILE or --db URL"))
     frame = store.load_frame(key, start_ms, end_ms)
     if frame.empty:
         todo = "choose a stored series (--exchange, --symbol) or pass --data FILE"
         raise store.missing(key, todo, start_ms, end_ms)
     return frame
+
+
+COARSEST_TICK = 0.0005  # of the price: a coarser tick rounds every price by more than fees
+
+
+def check_on_tick(frame: Any, symbol: str, data: Path, *, assumed: bool) -> None:
+    """A file is priced with its symbol's rules (--symbol, the name of a Binance dump, else
+    BTCUSDT's): refuse, in one line, a tick too coarse for its prices — an ALGOUSDT file read
+    as BTCUSDT would have every price rounded by up to 2.6% — and, when BTCUSDT was assumed,
+    prices off its tick. (A perpetual's finer tick under its spot pair's is rounded, as said.)"""
+    import numpy as np
+
+    from botrader.core.binance.filters import rules_for
+    from botrader.core.data.files import symbol_of
+    from botrader.core.timeutil import format_ms
+
+    if frame.empty:
+        return
+    tick = float(rules_for(symbol).tick_size)
+    prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=float)
+    ticks = prices / tick
+    off = np.abs(ticks - np.round(ticks)) > 1e-6 * np.maximum(1.0, np.abs(ticks))
+    if not assumed or symbol_of(data) is not None:
+        off[:] = False  # the pair is known: only a coarse tick is refused
+    median = float(np.median(prices[:, 3]))
+    coarse = median > 0 and tick / median > COARSEST_TICK
+    if not off.any() and not coarse:
+        return
+    row = int(np.argmax(off.any(axis=1))) if off.any() else 0
+    at = f"{format_ms(int(frame['open_time'].iloc[row]))} close {prices[row, 3]:g}"
+    why = f"not on {symbol}'s tick {tick:g}" if off.any() else f"{tick / median:.2%} of the price apart"
+    raise UserError(
+        f"{data}: prices ({at}) are {why}, so every price would be rounded: "
+        "pass --symbol with the pair this file holds"
+    )
 
 
 def file_symbol(data: Path | None, symbol: str | None) -> str:
@@ -153,6 +194,14 @@ def backtest(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of tables.")
     ] = False,
+    trades: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write every fill (time, side, quantity, price, fee, PnL, reason, the strategy's "
+            "explanation) to FILE.csv or FILE.parquet."
+        ),
+    ] = None,
+    fills: Annotated[bool, typer.Option("--fills", help="With --json: add every fill as `fills`.")] = False,
 ) -> None:
     """Backtest a strategy on candles from a file or the database. Exits (fractions of the
     entry price; --time-stop in candles) override the strategy's own."""
@@ -195,12 +244,19 @@ def backtest(
         execution = dict(algo=algo, slices=slices, participation=participation)
         config = engine_from_options(market, budget, fee, slippage_bps, fill, exits=cli_exits, **execution)
         cls = resolve(strategy)
-        frame = load_candles(data, db, exchange or "binance", market.symbol, interval, start, end)
+        series = (exchange or "binance", market.symbol, interval)
+        frame = load_candles(data, db, *series, start, end, assumed=symbol is None)
     if walk_forward:
         _walk_forward(frame, cls, config, walk_forward, params, json_out)
         return
+    if trades is not None and trades.suffix not in (".csv", ".parquet"):
+        raise UserError(f"bad --trades {str(trades)!r}: expected a .csv or .parquet file name")
     result = bt.run_backtest(frame, cls(**params), config)
     summary = result.summary()
+    if trades is not None:
+        write_fills(result.fill_rows(), trades)
+    if fills:
+        summary["fills"] = result.fill_rows()
     if plot is not None:
         report.write_html(
             plot, result.times, result.equity, result.fill_rows(), f"{summary['strategy']} backtest", summary
@@ -210,8 +266,39 @@ def backtest(
         return
     console = make_console()
     console.print(report.summary_table(summary))
+    for trip in summary["breakers"]:
+        console.print(f"circuit breaker {trip['breaker']} opened at {trip['time']}: {trip['why']}")
     if plot is not None:
         console.print(f"chart written to {plot}")
+    if trades is not None:
+        console.print(f"{len(result.fills)} fills written to {trades}")
+
+
+def write_fills(rows: list[dict[str, Any]], path: Path) -> None:
+    """CSV (decimals as written, exact) or parquet (quantity, price, fee and PnL as floats)."""
+    import pandas as pd
+
+    columns = [
+        "seq",
+        "time",
+        "time_utc",
+        "side",
+        "quantity",
+        "price",
+        "fee",
+        "pnl",
+        "order_id",
+        "reason",
+        "explanation",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        for column in ("quantity", "price", "fee", "pnl"):
+            frame[column] = frame[column].astype(float)
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
 
 
 def _walk_forward(

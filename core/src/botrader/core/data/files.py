@@ -30,7 +30,7 @@ KLINE_COLUMNS = (
     "open_time", "open", "high", "low", "close", "volume", "close_time",
     "quote_volume", "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore",
 )  # fmt: skip
-DUMP_NAME = re.compile(r"^([A-Z0-9]{2,20})-(\d+[smhdwM])-\d{4}-\d{2}(?:-\d{2})?\.(?:csv|zip)$")
+DUMP_NAME = re.compile(r"^([A-Z0-9]{2,20})-(\d+[smhdwM])-\d{4}-\d{2}(?:-\d{2})?\.(?:csv|csv\.gz|zip)$")
 MICROSECONDS = 10**14  # epoch values above this are µs (ms stay below it until the year 5138)
 
 
@@ -51,10 +51,33 @@ def read_candles_frame(path: str | Path, start: int | None = None, end: int | No
     return frame.reset_index(drop=True)
 
 
+SNIFF = 64 * 1024  # bytes read before trusting a file's kind
+MAGIC = {b"\x1f\x8b": "gzip", b"PK": "zip", b"PAR1": "parquet"}
+
+
+def _sniff(file: Path) -> None:
+    """Refuse, before reading it whole, a file that cannot be candles: binary that is not
+    gzip, zip or parquet, or text whose first line is not comma-separated (a 2 GB log file
+    is one line in well under a second, not minutes of parsing and gigabytes of memory)."""
+    with file.open("rb") as handle:
+        head = handle.read(SNIFF)
+    if any(head.startswith(magic) for magic in MAGIC):
+        return
+    if not head.strip():
+        raise UserError(f"{file}: the file is empty (expected a header and candles)")
+    first = head.split(b"\n", 1)[0]
+    if b"\0" in head or b"," not in first:
+        raise UserError(
+            f"{file}: not a candle file (expected CSV with a header naming open_time or timestamp "
+            "and open, high, low, close, volume; gzip, zip or parquet)"
+        )
+
+
 def _read(path: str | Path) -> pd.DataFrame:
     file = Path(path)
     if not file.is_file():
         raise UserError(f"candle file not found: {str(path)!r}")
+    _sniff(file)
     try:
         if file.suffix == ".parquet":
             raw = pd.read_parquet(file)
@@ -103,12 +126,64 @@ def normalize_frame(raw: pd.DataFrame, *, source: str = "data") -> pd.DataFrame:
     frame = pd.DataFrame({"open_time": _to_epoch_ms(raw[time_col], source)})
     for name in PRICE_COLUMNS:
         values = pd.to_numeric(raw[columns[name]], errors="coerce").astype("float64")
-        if values.isna().any():
-            row = int(np.flatnonzero(values.isna().to_numpy())[0])
-            raise UserError(f"{source}: non-numeric {name} at data row {row + 1}")
+        bad = ~np.isfinite(values.to_numpy())
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise UserError(
+                f"{source}: non-numeric {name} at data row {row + 1} (missing, not a number or infinite)"
+            )
         frame[name] = values.to_numpy()
-    frame = frame.sort_values("open_time").drop_duplicates("open_time", keep="last")
+    check_candles(frame, source)
+    frame = frame.sort_values("open_time", kind="stable")  # files concatenated out of order
+    twice = frame.duplicated("open_time", keep=False)
+    if twice.any():
+        clash = frame[twice].groupby("open_time").nunique().gt(1).any(axis=1)
+        if clash.any():
+            when = pd.Timestamp(int(clash[clash].index[0]), unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
+            raise UserError(f"{source}: two different candles open at {when}: which one is right?")
+        frame = frame.drop_duplicates("open_time", keep="last")  # the same candle twice
+    check_grid(frame["open_time"].to_numpy(), frame, source)
     return frame.reset_index(drop=True)
+
+
+def check_candles(frame: pd.DataFrame, source: str) -> None:
+    """Candles a market could have printed, in time order, or one line naming the first row
+    that is not: prices > 0, volume ≥ 0, low ≤ open, close ≤ high, times strictly rising on one
+    interval's grid (a gap of several intervals is real — exchanges halt — and allowed)."""
+    o, h, lo, c, v = (frame[n].to_numpy() for n in PRICE_COLUMNS)
+    problems = [
+        (np.minimum.reduce([o, h, lo, c]) <= 0, "a price is zero or negative"),
+        (v < 0, "volume is negative"),
+        (h < lo, "high is below low"),
+        ((np.maximum(o, c) > h) | (np.minimum(o, c) < lo), "open or close is outside high-low"),
+    ]
+    for mask, what in problems:
+        if mask.any():
+            row = int(np.flatnonzero(mask)[0])
+            raise UserError(f"{source}: data row {row + 1}: {what} ({_describe(frame, row)})")
+
+
+def check_grid(times: np.ndarray, frame: pd.DataFrame, source: str) -> None:
+    """Sorted open times on one interval's grid: a step that is not a whole number of the
+    shortest step means two intervals are mixed (a gap of several intervals is allowed)."""
+    steps = np.diff(times)
+    if not len(steps):
+        return
+    interval = int(steps.min())
+    off = np.flatnonzero(steps % interval != 0)
+    if len(off):
+        row = int(off[0]) + 1
+        raise UserError(
+            f"{source}: candle at {_describe(frame, row)} is off the file's {interval // 1000} s grid: "
+            "mixed intervals"
+        )
+
+
+def _describe(frame: pd.DataFrame, row: int) -> str:
+    r = frame.iloc[row]
+    when = pd.Timestamp(int(r["open_time"]), unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M:%S")
+    prices = " ".join(f"{name} {r[name]:g}" for name in PRICE_COLUMNS)
+    return f"{when} {prices}"
 
 
 def _to_epoch_ms(column: pd.Series, source: str) -> np.ndarray:

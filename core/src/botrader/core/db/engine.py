@@ -7,9 +7,10 @@ work starts, so a bad URL fails in one line instead of half-way through a job.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -61,4 +62,19 @@ def connect(url: str) -> Engine:
         engine.dispose()
         reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
         raise UserError(f"cannot connect to database {redact_url(url)}: {reason}") from None
+    return engine
+
+
+def connect_to_read(url: str, table: str, nothing: str, what_to_do: str) -> Engine:
+    """For commands that only read `table`: a SQLite file that does not exist is not created
+    (a read leaves no empty database behind), and a database without the table is one line —
+    `nothing` (e.g. "no BTCUSDT 1m candles"), where, why, and `what_to_do` — not a traceback."""
+    parsed = make_url(_normalize(url))
+    file = parsed.database if parsed.drivername.startswith("sqlite") else None
+    if file and file != ":memory:" and not Path(file).exists():
+        raise UserError(f"{nothing} in {redact_url(url)} (no such file): {what_to_do}")
+    engine = connect(url)
+    if not inspect(engine).has_table(table):
+        engine.dispose()
+        raise UserError(f"{nothing} in {redact_url(url)} (it has no {table} table): {what_to_do}")
     return engine

@@ -33,7 +33,7 @@ def dataset_build(
     """Build a feature dataset (OHLCV + SMA, EMA, RSI, MACD, Bollinger, ATR) as parquet."""
     from botrader.core.candles import make_key
     from botrader.core.data.files import read_candles_frame, symbol_of
-    from botrader.core.db import connect
+    from botrader.core.db import connect_to_read
     from botrader.core.db.candles import CandleStore
     from botrader.core.resample import resample
     from botrader.core.timeutil import format_ms, parse_instant
@@ -49,7 +49,12 @@ def dataset_build(
         if symbol_given is None and found:
             symbol = found
     else:
-        frame = job.candles_from_store(CandleStore(connect(settings.db_url(db))), key, start_ms, end_ms)
+        nothing, todo = (
+            f"no {symbol} {interval} candles",
+            "pass --data FILE, --db URL or run `botrader backfill`",
+        )
+        engine = connect_to_read(settings.db_url(db), "candles", nothing, todo)
+        frame = job.candles_from_store(CandleStore(engine), key, start_ms, end_ms)
     result = job.build_dataset(frame, out, symbol=symbol.upper(), interval=interval)
     typer.echo(
         f"wrote {result.rows} rows ({format_ms(result.first)} → {format_ms(result.last)}, "

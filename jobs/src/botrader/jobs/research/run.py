@@ -109,7 +109,8 @@ def prepare(o: Options) -> Request:
     config = engine_from_options(market, o.budget, o.fee, o.slippage_bps, o.fill)
     if ppo and o.data is None:
         raise UserError("--strategy ppo trains on a file: give --data FILE (a dataset or candle file)")
-    frame = load_candles(o.data, o.db, o.exchange, market.symbol, o.interval, o.start, o.end)
+    series = (o.exchange, market.symbol, o.interval)
+    frame = load_candles(o.data, o.db, *series, o.start, o.end, assumed=o.symbol is None)
     search = Search(
         absolute_reference(o.strategy),
         space,
@@ -373,7 +374,8 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
         console.print(walked)
     if result["stress"]:
         console.print(stress_table(result["stress"]))
-    console.print(("[green]" if result["passes"] else "[yellow]") + result["verdict"])
+    # one line however wide the terminal (scripts take the last line): rich would wrap it
+    console.print(("[green]" if result["passes"] else "[yellow]") + result["verdict"], soft_wrap=True)
 
 
 def walk_table(card: dict[str, Any]) -> Any:
