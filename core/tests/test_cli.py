@@ -1,6 +1,7 @@
 """Core's commands and the collector of every distribution's commands: a command that is not
 installed names the distribution that brings it; bad input is one line and exit code 2."""
 
+import re
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -42,3 +43,24 @@ def test_db_upgrade_on_both_databases(db_url: str, capsys) -> None:
     assert main(["db", "upgrade", "--db", db_url]) == 0
     assert "at revision 0003" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", db_url]) == 0
+
+
+def test_help_shows_every_option_name_in_full_at_80_columns(monkeypatch, capsys) -> None:
+    """`botrader up --help` at 80 columns showed `--exit-after-re…`: every option of every
+    installed command must appear whole."""
+    import typer.main
+
+    from botrader.core.cli.main import default_app
+    from botrader.core.cli.main import main as cli
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("TERMINAL_WIDTH", raising=False)
+    group = typer.main.get_command(default_app())
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", {name: command})
+        for sub, target in subcommands.items():
+            argv = [name, "--help"] if sub == name else [name, sub, "--help"]
+            cli(argv)
+            shown = capsys.readouterr().out
+            names = [o for p in target.params for o in [*p.opts, *p.secondary_opts] if o.startswith("--")]
+            assert not re.search(r"-[\w-]*…", shown) and all(n in shown for n in names), (argv, shown[-400:])

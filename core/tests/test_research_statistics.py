@@ -125,6 +125,27 @@ def test_a_winner_that_never_trades_is_no_evidence_of_skill() -> None:
     assert card.verdict.startswith("no evidence of skill") and "never trades" in card.verdict
 
 
+def test_a_search_where_most_trials_never_trade_is_called_degenerate() -> None:
+    """A new user's Bollinger search (period 10-60, k up to 3.5) where most sets can never
+    signal printed 'PBO 0.00': a PBO over columns of zeros reads as 'not overfit'. Never-trading
+    trials are left out of PBO's matrix, counted, and a search where most of them never traded
+    is degenerate: the card says so and the gate refuses it."""
+    rng = np.random.default_rng(5)
+    search = np.zeros((400, 10))
+    search[:, :3] = rng.normal(0.002, 0.01, size=(400, 3))  # three sets trade (and win)
+    card = judge(search, 0, rng.normal(0.002, 0.01, 100))
+    assert card.idle_trials == 7 and card.degenerate and not card.passes
+    assert card.pbo == probability_of_overfitting(search[:, :3], 16).pbo  # the trading columns only
+    assert card.verdict.startswith("no evidence of skill: a degenerate search — 7 of 10 trials never traded")
+    assert "PBO and DSR are not meaningful" in card.verdict
+    one = judge(np.column_stack([search[:, 0], np.zeros((400, 4))]), 0, None)
+    assert one.pbo is None and one.idle_trials == 4 and one.degenerate
+    few = judge(
+        np.column_stack([search[:, :3], rng.normal(0.0, 0.01, (400, 2)), np.zeros((400, 1))]), 0, None
+    )
+    assert few.idle_trials == 1 and not few.degenerate and "(1 never traded, left out of PBO)" in few.verdict
+
+
 def test_cpcv_gives_the_papers_number_of_paths_and_sees_a_planted_skill() -> None:
     """N=6 groups, k=2: C(6,2) = 15 splits and φ = 2/6·15 = 5 paths. A trial that is good
     everywhere is picked on every split (its paths are its own returns); noise trials give

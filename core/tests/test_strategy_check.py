@@ -5,6 +5,7 @@ naming the candle and the field; the template `strategy new` writes passes."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -61,6 +62,17 @@ def test_a_too_short_warmup_is_flagged(days: pd.DataFrame) -> None:
 def test_state_that_is_not_saved_is_flagged(days: pd.DataFrame) -> None:
     ok, detail = verdicts(f"{FIXTURES}:ForgetsItsState", days)["resume"]
     assert not ok and "resumed from its snapshot" in detail
+    # in prices and quantities, as people read them — not the engine's integer units
+    assert "'price':" not in detail and re.search(r"(buy|sell) \d+\.\d+ at \d+\.\d{2} on 2025-", detail)
+    assert "look-ahead failure" not in detail
+
+
+def test_a_resume_failure_caused_by_look_ahead_says_so(days: pd.DataFrame) -> None:
+    """A new user's look-ahead bug failed the resume check too, with a hint about state() that
+    sent them the wrong way: the resume finding now points at the look-ahead one."""
+    found = verdicts(f"{FIXTURES}:PeeksAhead", days)
+    assert not found["look-ahead"][0] and not found["resume"][0]
+    assert "the look-ahead failure above explains this too" in found["resume"][1]
 
 
 def test_cli_exit_codes_and_the_template(tmp_path: Path, capsys, monkeypatch) -> None:

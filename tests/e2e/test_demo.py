@@ -68,3 +68,53 @@ def test_replay_manifest_runs_end_to_end(tmp_path: Path, manifest: Path, bot: st
     assert fills == expected["trades"] > 0
     assert float(equity) == pytest.approx(expected["final_equity"], abs=1e-6)
     assert f"{fills} fills" in run.stdout
+
+
+@pytest.mark.slow
+def test_up_says_when_a_breaker_halts_the_bot_and_backtest_says_when(tmp_path: Path) -> None:
+    """A new user's bot was Halted after 10 fills by a default breaker while the plain backtest
+    made 1,639: `botrader up` now prints a line when a breaker opens, and `backtest --json`
+    lists the same opening at the same time."""
+    manifest = tmp_path / "bot.yaml"
+    text_ = MANIFEST.read_text().replace("maxConsecutiveLosses: 10", "maxConsecutiveLosses: 1")
+    manifest.write_text(text_.replace("path: data/", f"path: {MANIFEST.parent}/data/"))
+    up = [
+        sys.executable,
+        "-m",
+        "botrader.core",
+        "up",
+        "-f",
+        str(manifest),
+        "--db",
+        f"sqlite:///{tmp_path / 'b.db'}",
+    ]
+    run = subprocess.run(
+        [*up, "--speed", "0", "--port", "0", "--exit-after-replay"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    backtest = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "botrader.core",
+            "backtest",
+            "--data",
+            str(SAMPLE),
+            "--bot",
+            str(manifest),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (trip,) = json.loads(backtest.stdout)["breakers"]
+    assert trip["breaker"] == "consecutive_losses" and trip["why"] == "1 losing trades in a row (limit 1)"
+    when = trip["time"][:16].replace("T", " ")
+    halted = [line for line in run.stdout.splitlines() if "halted" in line]
+    assert halted and f"btc-replay halted at {when}: circuit breaker consecutive_losses opened" in halted[0]

@@ -12,6 +12,7 @@ and, for a command that is not installed, which distribution brings it.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
@@ -57,6 +58,21 @@ def install_hint(command: str) -> str:
     return f"`botrader {command}` comes with {dist}, which is not installed here: pip install '{dist}'"
 
 
+HELP_WIDTH = 120  # columns --help is drawn in at least: rich cuts long option names below ~100
+
+
+def widen_help() -> None:
+    """Draw --help at the terminal's width but never under HELP_WIDTH: at 80 columns (or piped,
+    where rich assumes 80) Typer's option table cut names short (`--exit-after-re…`); a narrow
+    terminal now wraps the lines instead. $TERMINAL_WIDTH still wins, as Typer documents."""
+    import shutil
+
+    from typer import rich_utils
+
+    if not os.environ.get("TERMINAL_WIDTH"):
+        rich_utils.MAX_WIDTH = max(shutil.get_terminal_size().columns, HELP_WIDTH)
+
+
 def build_app(commands: Iterable[EntryPoint]) -> typer.Typer:
     commands = list(commands)
     names = {ep.name for ep in commands}
@@ -69,6 +85,7 @@ def build_app(commands: Iterable[EntryPoint]) -> typer.Typer:
         epilog = "Not installed here: " + "; ".join(
             f"{', '.join(cmds)} (pip install '{dist}')" for dist, cmds in by_dist.items()
         )
+    widen_help()
     app = typer.Typer(
         name="botrader",
         help=HELP,

@@ -4,6 +4,7 @@ feeds them — then the performance metrics."""
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.performance import Performance
 from botrader.core.errors import UserError
 from botrader.core.strategy.base import Strategy
+from botrader.core.timeutil import ms_to_datetime
 
 
 @dataclass
@@ -36,20 +38,34 @@ class BacktestResult:
         return self.engine.orders
 
     def summary(self) -> dict[str, Any]:
-        """The `--json` object (DESIGN.md contract), plus the other metrics."""
-        return {"strategy": self.strategy, **self.performance.to_dict()}
+        """The `--json` object (DESIGN.md contract), plus the other metrics and every circuit
+        breaker that opened (when, which, why): a bot halted by one trades less than its
+        backtest without breakers, and this says where."""
+        breakers = [
+            {"time": ms_to_datetime(t).isoformat().replace("+00:00", "Z"), "breaker": b, "why": why}
+            for t, b, why in self.engine.risk.trips
+        ]
+        return {"strategy": self.strategy, **self.performance.to_dict(), "breakers": breakers}
 
     def fill_rows(self) -> list[dict[str, Any]]:
+        """Every fill in exact decimals (as text), with why it happened: the exit or the
+        strategy's signal and the explanation its order carried — what `--trades` exports for
+        checking the engine against a reference of one's own."""
         m = self.engine.market
+        orders = {o.id: o for o in self.orders}
         return [
             {
+                "seq": f.seq,
                 "time": f.time,
+                "time_utc": ms_to_datetime(f.time).isoformat().replace("+00:00", "Z"),
                 "side": f.side,
-                "quantity": str(m.to_base(f.lots)),
-                "price": str(m.price(f.price)),
-                "fee": str(m.to_quote(f.fee)),
-                "pnl": str(m.to_quote(f.pnl)),
+                "quantity": format(m.to_base(f.lots), "f"),
+                "price": format(m.price(f.price), "f"),
+                "fee": format(m.to_quote(f.fee), "f"),
+                "pnl": format(m.to_quote(f.pnl), "f"),
                 "order_id": f.order_id,
+                "reason": f.reason,
+                "explanation": json.dumps(orders[f.order_id].explanation, default=str),
             }
             for f in self.fills
         ]

@@ -83,12 +83,18 @@ class RiskManager:
             )
         )
         self.trade_ppm = ppm_of(config.max_trade_risk_fraction)
+        self.now = 0  # open time of the candle being observed (ms)
+        # every time a breaker opened: (candle open time in ms, breaker, why) — what a backtest
+        # reports; not part of the saved state (a resumed trader logs from its restart on)
+        self.trips: list[tuple[int, str, str]] = []
 
     @property
     def halted(self) -> bool:
         return bool(self.state.open)
 
     def trip(self, breaker: str, why: str) -> None:
+        if breaker not in self.state.open:
+            self.trips.append((self.now, breaker, why))
         self.state.open.setdefault(breaker, why)
 
     def clear(self, breaker: str) -> None:
@@ -98,6 +104,7 @@ class RiskManager:
         """After each candle: roll the day, track the peak, trip breakers. `money` formats
         cash units for the reasons people read."""
         cfg, st = self.config, self.state
+        self.now = time
         day = time // DAY_MS
         if day != st.day:
             st.day, st.day_start_equity = day, equity
@@ -133,6 +140,7 @@ class RiskManager:
         if limit is None or last_seen_ms is None:
             return False
         if now_ms - last_seen_ms > limit * 1000:
+            self.now = now_ms
             self.trip(
                 "stale_data", f"no candle for {(now_ms - last_seen_ms) / 1000:.0f} s (limit {limit:g} s)"
             )

@@ -52,11 +52,19 @@ class Card:
     walk_forward: WalkForward | None = None  # the selection rule at rolling origins over the search set
     independent_trials: float | None = None  # what the trials amount to, given their correlation
     dsr_independent: float | None = None  # the DSR deflated by those only (information; not the gate)
+    idle_trials: int = 0  # trials that never traded: left out of PBO's matrix
+
+    @property
+    def degenerate(self) -> bool:
+        """Most trials never traded: a PBO over what is left (or over columns of zeros) and the
+        DSR of the best of them are not evidence of anything."""
+        return self.idle_trials * 2 > self.trials
 
     @property
     def passes(self) -> bool:
         return (
-            self.pbo is not None
+            not self.degenerate
+            and self.pbo is not None
             and self.dsr is not None
             and self.pbo <= self.gate.max_pbo
             and self.dsr >= self.gate.min_dsr
@@ -68,6 +76,14 @@ class Card:
 
     def _judged(self) -> str:
         figures = f"PBO {_fmt(self.pbo)}, DSR {_fmt(self.dsr)} over {self.trials} trials"
+        if self.idle_trials:
+            figures += f" ({self.idle_trials} never traded, left out of PBO)"
+        if self.degenerate:
+            return (
+                f"no evidence of skill: a degenerate search — {self.idle_trials} of {self.trials} trials "
+                "never traded, so PBO and DSR are not meaningful; widen or fix the space "
+                "(parameters that can never signal)"
+            )
         if self.winner_idle:
             idle = "the winner never trades (every parameter set that trades scores below staying out)"
             return f"no evidence of skill: {figures}; {idle}"
@@ -131,7 +147,9 @@ def judge(
     (PPO retrained per fold), instead of the selection rule's over `search`."""
     periods, trials = search.shape
     blocks = pbo_blocks(periods)
-    pbo = probability_of_overfitting(search, blocks).pbo if blocks and trials >= 2 else None
+    trading = search[:, search.any(axis=0)]  # a trial that never trades is no candidate to overfit
+    enough = blocks and trading.shape[1] >= 2
+    pbo = probability_of_overfitting(trading, blocks).pbo if enough else None
     chosen = moments(search[:, best])
     idle = not np.any(search[:, best])
     sharpes = [s for s in (sharpe_of(search[:, j]) for j in range(trials)) if math.isfinite(s)]
@@ -160,4 +178,5 @@ def judge(
         walk_forward=walked or walk_forward(search, folds, purge, market, baselines),
         independent_trials=independent,
         dsr_independent=dsr_independent,
+        idle_trials=trials - trading.shape[1],
     )

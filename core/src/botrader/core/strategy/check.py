@@ -185,17 +185,35 @@ def resume(
             (k for k, (x, y) in enumerate(zip(resumed, expected, strict=False)) if x != y),
             min(len(resumed), len(expected)),
         )
+        got = _fill_text(resumed[i], config) if i < len(resumed) else "no fill"
+        want = _fill_text(expected[i], config) if i < len(expected) else "no fill"
         return Finding(
             "resume",
             False,
-            f"stopped before {when} and resumed from its snapshot, fill {i} differs: "
-            f"{resumed[i : i + 1]} vs {expected[i : i + 1]} (state() must hold everything it decides on)",
+            f"stopped before {when} and resumed from its snapshot, fill {i} differs: resumed {got}, "
+            f"uninterrupted {want} (keep everything on_candle decides on in plain attributes, "
+            "or override state()/restore())",
         )
     return Finding(
         "resume",
         True,
         f"stopped before {when}, resumed from a JSON snapshot: {len(expected)} fills identical",
     )
+
+
+def _fill_text(fill: dict[str, Any], config: EngineConfig) -> str:
+    """A fill as people read it: prices and quantities, not the engine's integer units."""
+    m = config.market
+    return (
+        f"{fill['side']} {m.to_base(fill['lots'])} at {m.price(fill['price'])} on {format_ms(fill['time'])} "
+        f"({fill['reason']})"
+    )
+
+
+LOOK_AHEAD_EXPLAINS = (
+    "; the look-ahead failure above explains this too: a strategy that reads candles it has not "
+    "seen yet decides differently when it is stopped before them — fix that first"
+)
 
 
 def run_checks(
@@ -209,9 +227,12 @@ def run_checks(
 ) -> list[Finding]:
     if len(frame) < 100:
         raise UserError(f"strategy check needs at least 100 candles (the data has {len(frame)})")
-    return [
+    found = [
         look_ahead(cls, params, frame, config, cuts),
         warm_up(cls, params, frame, config),
         determinism(cls, params, frame, config),
         resume(cls, params, frame, config, seed),
     ]
+    if not found[0].ok and not found[3].ok:
+        found[3] = Finding("resume", False, found[3].detail + LOOK_AHEAD_EXPLAINS)
+    return found

@@ -228,10 +228,17 @@ async def _run(cfg: Any, bot: TradingBot, port: int, exit_after_replay: bool, fi
         def refresh() -> None:
             live.update(Group(view.render(), view.render_bot(holder["trader"])))
 
+        said = 0  # breaker openings already printed
+
         def on_commit(key: Any, candles: Any, changed: int) -> None:
+            nonlocal said
             view.add(key, candles, changed)
             waker.poke()
             refresh()
+            trips = holder["trader"].engine.risk.trips
+            for line in breaker_lines(bot.name, trips[said:]):
+                live.console.print(line)
+            said = len(trips)
 
         result = await collector_service.run_collector(cfg, stop=stop, on_commit=on_commit)
         if cfg.source == "replay" and not exit_after_replay and not stop.is_set() and cfg.duration is None:
@@ -256,6 +263,17 @@ async def _run(cfg: Any, bot: TradingBot, port: int, exit_after_replay: bool, fi
         f"stopped: {result.written} candles written to {cfg.db_url}; {bot.name}: {s['phase']}, "
         f"equity {s['equity']:,.2f} ({s['pnl_percent']:+.2f}%), {s['trades']} fills"
     )
+
+
+def breaker_lines(name: str, trips: list[tuple[int, str, str]]) -> list[str]:
+    """One line per circuit breaker that opened: the bot stops trading until it clears
+    (README "Risk and circuit breakers" says when each does)."""
+    from botrader.core.timeutil import format_ms
+
+    return [
+        f"[yellow]{name} halted[/yellow] at {format_ms(t)}: circuit breaker {b} opened — {why}"
+        for t, b, why in trips
+    ]
 
 
 async def _caught_up(trader: Any) -> None:
