@@ -265,3 +265,26 @@ def test_the_api_may_only_read_and_patch_tradingbots_and_only_with_control_enabl
     assert not [o for o in default if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("-api")]
     api = next(o for o in default if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-api"))
     assert api["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+
+
+def test_network_policies_let_each_component_reach_only_what_it_uses() -> None:
+    def policies(*extra: str) -> dict[str, dict[str, Any]]:
+        found = [o for o in render("default", *extra) if o["kind"] == "NetworkPolicy"]
+        return {o["metadata"]["name"].removeprefix("rel-botrader-"): o["spec"] for o in found}
+
+    def egress(spec: dict[str, Any]) -> set[int]:
+        return {p["port"] for rule in spec["egress"] for p in rule["ports"]}
+
+    found = policies()
+    assert set(found) == {"bots", "api", "operator"}
+    assert all(s["policyTypes"] == ["Ingress", "Egress"] for s in found.values())
+    bots = found["bots"]
+    assert {e["key"]: e["values"] for e in bots["podSelector"]["matchExpressions"]} == {
+        "app.kubernetes.io/managed-by": ["botrader-operator"],
+        "app.kubernetes.io/component": ["trader", "collector"],
+    }
+    assert egress(bots) == {53, 5432, 5000, 443, 9443}
+    assert egress(found["api"]) == {53, 5432, 5000}  # no control token: no Kubernetes API
+    assert egress(policies("--set", "api.token.existingSecret=t")["api"]) == {53, 5432, 5000, 443, 6443}
+    assert egress(found["operator"]) == {53, 5432, 5000, 443, 6443}
+    assert policies("--set", "networkPolicy.enabled=false") == {}

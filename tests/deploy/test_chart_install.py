@@ -50,9 +50,20 @@ def sets(*values: str) -> list[str]:
     return [arg for value in values for arg in ("--set", value)]
 
 
+def restricted_namespace(plane: Any, tmp_path: Path) -> None:
+    """The README's namespace example (restricted Pod Security enforced), named for this test."""
+    from tests.support.paths import REPO
+
+    doc = yaml.safe_load((REPO / "examples" / "namespace-restricted.yaml").read_text())
+    doc["metadata"]["name"] = NS
+    (tmp_path / "ns.yaml").write_text(yaml.safe_dump(doc))
+    kubectl(plane, "apply", "-f", str(tmp_path / "ns.yaml"))
+
+
 @pytest.mark.slow
-def test_install_upgrade_and_uninstall_the_chart(control_plane) -> None:
+def test_install_upgrade_and_uninstall_the_chart(control_plane, tmp_path: Path) -> None:
     plane = control_plane
+    restricted_namespace(plane, tmp_path)  # Pod Security admission refuses any pod that is not locked down
     out = helm(
         plane,
         "install",
@@ -60,7 +71,6 @@ def test_install_upgrade_and_uninstall_the_chart(control_plane) -> None:
         str(CHART),
         "-n",
         NS,
-        "--create-namespace",
         *sets(*VALUES),
         "--wait",
         "--timeout",
@@ -70,7 +80,7 @@ def test_install_upgrade_and_uninstall_the_chart(control_plane) -> None:
     assert "kubectl -n shop apply -f examples/tradingbot-rsi.yaml" in out
     objects = manifest(plane)
     kinds = {o["kind"] for o in objects}
-    assert {"StatefulSet", "Deployment", "ClusterRole", "Secret", "KopfPeering"} <= kinds, kinds
+    assert {"StatefulSet", "Deployment", "ClusterRole", "Secret", "KopfPeering", "NetworkPolicy"} <= kinds, kinds
     missing = [f"{o['kind']}/{o['metadata']['name']}" for o in objects if not exists(plane, o)]
     assert not missing, missing
     for crd in (

@@ -88,3 +88,16 @@ command: [watchfiles, --filter, python, {{ printf "botrader %s" (join " " .args)
 args: {{ toJson .args }}
 {{- end }}
 {{- end }}
+
+{{/* NetworkPolicy egress rules: DNS, and TCP to a list of ports; call with (dict "ports" (list …)) */}}
+{{- define "botrader.egress.dns" }}
+    - ports:
+        - {port: 53, protocol: UDP}
+        - {port: 53, protocol: TCP}
+{{- end }}
+{{- define "botrader.egress.ports" }}
+    - ports:
+      {{- range .ports }}
+        - {port: {{ . }}, protocol: TCP}
+      {{- end }}
+{{- end }}

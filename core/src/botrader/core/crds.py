@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,8 @@ def _cel_violations(value: Any, schema: dict[str, Any], path: list[Any]) -> list
         program = env.program(env.compile(rule["rule"]))
         try:
             ok = program.evaluate({"self": celpy.json_to_cel(value)})
+        except (ValueError, OverflowError):  # an integer beyond int64, as the server's decoder says
+            ok, rule = False, {**rule, "message": "a number is out of range (integers fit in 64 bits)"}
         except celpy.CELEvalError as exc:
             ok = False
             rule = {**rule, "message": rule.get("message") or str(exc)}
@@ -133,6 +136,24 @@ def _cel_violations(value: Any, schema: dict[str, Any], path: list[Any]) -> list
     return found
 
 
+SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def name_violation(doc: dict[str, Any]) -> Violation | None:
+    """metadata.name as the API server checks every custom resource's: a DNS-1123 subdomain
+    (the CRD's schema says nothing about metadata; the server does)."""
+    name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None
+    if isinstance(name, str) and len(name) <= 253 and SUBDOMAIN.match(name):
+        return None
+    if name is None or name == "":
+        return Violation("metadata.name", "FieldValueRequired", "Required value: name is required")
+    text = (
+        f"Invalid value: {name!r}: a lowercase RFC 1123 subdomain must consist of lower case "
+        "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+    )
+    return Violation("metadata.name", "FieldValueInvalid", text)
+
+
 def violations(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Violation]]:
     """The manifest with defaults applied, and what the API server would reject it for: the
     structural schema first, then (when that passes) the CEL rules."""
@@ -142,6 +163,9 @@ def violations(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Violation]]:
     if kind not in FILES or not str(doc.get("apiVersion", "")).startswith(f"{GROUP}/"):
         raise UserError(f"not a Botrader resource: apiVersion {doc.get('apiVersion')!r} kind {kind!r}")
     schema = openapi_schema(kind)
+    named = name_violation(doc)
+    if named is not None:
+        return doc, [named]
     defaulted = apply_defaults(copy.deepcopy(doc), schema)
     errors = sorted(
         Draft4Validator(_json_schema(schema)).iter_errors(defaulted),

@@ -138,13 +138,49 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few KiB; kubectl's own limit is larger but finite
+MAX_VALUES = 100_000  # values in a document once YAML aliases are expanded
+
+
+def expanded_size(value: Any, memo: dict[int, int] | None = None) -> int:
+    """How many values `value` holds once every alias is expanded — counted without expanding
+    (a shared list is sized once), so an alias bomb (a few lines, billions of values for the
+    validator to walk) is measured in microseconds."""
+    memo = {} if memo is None else memo
+    if not isinstance(value, (dict, list)):
+        return 1
+    if id(value) not in memo:
+        memo[id(value)] = MAX_VALUES + 1  # while counting: a structure that holds itself is endless
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        memo[id(value)] = 1 + sum(expanded_size(item, memo) for item in items)
+    return memo[id(value)]
+
+
 def load_manifests(path: Path) -> list[dict[str, Any]]:
+    """Every non-empty document of a manifest file, each a mapping with a mapping for
+    metadata — or one line saying what is wrong with the file."""
     try:
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise UserError(f"{path}: {path.stat().st_size:,} bytes is not a manifest (at most 1 MiB)")
+        text = path.read_text(encoding="utf-8")
+        docs = [d for d in yaml.safe_load_all(text) if d]
     except FileNotFoundError:
         raise UserError(f"manifest not found: {str(path)!r}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply to be a manifest") from None
+    for i, doc in enumerate(docs, 1):
+        if expanded_size(doc) > MAX_VALUES:
+            raise UserError(
+                f"{path}: document {i} expands to over {MAX_VALUES:,} values: refused as an alias bomb"
+            )
+        if not isinstance(doc, dict):
+            raise UserError(f"{path}: document {i} is a {type(doc).__name__}, not a Kubernetes object")
+        if not isinstance(doc.get("metadata", {}), dict):
+            raise UserError(f"{path}: document {i}: metadata must be a mapping")
     return docs
 
 
