@@ -19,11 +19,16 @@ def test_migrations_create_the_candles_table_and_are_repeatable(db_url: str) -> 
     engine = connect(db_url)
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     columns = [c["name"] for c in inspect(engine).get_columns("candles")]
     assert columns[:4] == ["exchange", "symbol", "interval", "open_time"]
     pk = inspect(engine).get_pk_constraint("candles")["constrained_columns"]
     assert pk == ["exchange", "symbol", "interval", "open_time"]
+    for table in ("venue_orders", "venue_fills", "venue_cursors"):  # 0004, matching the models
+        from botrader.core.db.models import SQLModel
+
+        declared = [c.name for c in SQLModel.metadata.tables[table].columns]
+        assert [c["name"] for c in inspect(engine).get_columns(table)] == declared, table
 
 
 def test_upsert_is_idempotent_and_applies_corrections(store: CandleStore, candles_slice) -> None:

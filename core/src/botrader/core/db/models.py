@@ -119,3 +119,54 @@ class AuditRow(SQLModel, table=True):
     action: str = Field(sa_column=Column(String(64), nullable=False))
     before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     after: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class VenueOrderRow(SQLModel, table=True):
+    """An order for a venue: written as an intent (state SENDING) before it is sent, then
+    moved by what the venue reports (`botrader.core.venue.orders`)."""
+
+    __tablename__ = "venue_orders"
+
+    bot: str = Field(sa_column=Column(String(128), primary_key=True))
+    client_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    symbol: str = Field(sa_column=Column(String(32), nullable=False))
+    side: str = Field(sa_column=Column(String(4), nullable=False))
+    lots: int = Field(sa_column=Column(BigInteger, nullable=False))
+    limit_ticks: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    decision: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    venue_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    filled_lots: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class VenueFillRow(SQLModel, table=True):
+    """One execution as the venue reported it, stored once: (symbol, trade_id) is the venue's
+    own key. Amounts are the venue's decimal text, exact on every database."""
+
+    __tablename__ = "venue_fills"
+
+    symbol: str = Field(sa_column=Column(String(32), primary_key=True))
+    trade_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    bot: str = Field(sa_column=Column(String(128), nullable=False, index=True))
+    client_id: str = Field(sa_column=Column(String(36), nullable=False))
+    venue_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    side: str = Field(sa_column=Column(String(4), nullable=False))
+    price: str = Field(sa_column=Column(String(40), nullable=False))
+    quantity: str = Field(sa_column=Column(String(40), nullable=False))
+    quote_quantity: str = Field(sa_column=Column(String(40), nullable=False))
+    commission: str = Field(sa_column=Column(String(40), nullable=False))
+    commission_asset: str = Field(sa_column=Column(String(16), nullable=False))
+    time_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class VenueCursorRow(SQLModel, table=True):
+    """How far a bot has read its account's trades on a symbol (myTrades' fromId cursor)."""
+
+    __tablename__ = "venue_cursors"
+
+    bot: str = Field(sa_column=Column(String(128), primary_key=True))
+    symbol: str = Field(sa_column=Column(String(32), primary_key=True))
+    last_trade_id: int = Field(sa_column=Column(BigInteger, nullable=False))
