@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from botrader.core.db import connect, upgrade  # noqa: E402
-from botrader.core.db.venue import VenueStore  # noqa: E402
-from botrader.core.engine.units import MarketRules  # noqa: E402
-from botrader.core.venue.binance_spot import Credentials, SpotClient  # noqa: E402
-from botrader.core.venue.executor import Executor  # noqa: E402
-from botrader.core.venue.orders import Intent, bot_prefix, client_order_id  # noqa: E402
-from tests.support.binance_spot import SpotStandIn  # noqa: E402
+from botrader.core.db import connect, upgrade
+from botrader.core.db.venue import VenueStore
+from botrader.core.engine.units import MarketRules
+from botrader.core.venue.binance_spot import Credentials, SpotClient
+from botrader.core.venue.executor import Executor
+from botrader.core.venue.orders import Intent, bot_prefix, client_order_id
+from tests.support.binance_spot import SpotStandIn
 
 MARKET = MarketRules()
 BOT = "bench-venue"

@@ -80,7 +80,9 @@ def test_install_upgrade_and_uninstall_the_chart(control_plane, tmp_path: Path) 
     assert "kubectl -n shop apply -f examples/tradingbot-rsi.yaml" in out
     objects = manifest(plane)
     kinds = {o["kind"] for o in objects}
-    assert {"StatefulSet", "Deployment", "ClusterRole", "Secret", "KopfPeering", "NetworkPolicy"} <= kinds, kinds
+    assert {"StatefulSet", "Deployment", "ClusterRole", "Secret", "KopfPeering", "NetworkPolicy"} <= kinds, (
+        kinds
+    )
     missing = [f"{o['kind']}/{o['metadata']['name']}" for o in objects if not exists(plane, o)]
     assert not missing, missing
     for crd in (
