@@ -84,6 +84,8 @@ INVALID = [
         "FieldValueInvalid",
     ),
     (bot(budjet=100), "spec.budjet", "FieldValueUnknown"),
+    (bot(venue={"type": "binance-testnet"}), "spec.venue", "FieldValueInvalid"),  # CEL: keys needed
+    (bot(venue={"type": "binance"}), "spec.venue.type", "FieldValueNotSupported"),  # mainnet: not yet
     (
         run(dataset={"path": "/x", "start": "2025-01-01", "end": "2025-02-01"}),
         "spec.dataset",

@@ -167,6 +167,8 @@ def test_two_bots_share_an_account_and_touch_only_their_own(world) -> None:
 
 
 def test_a_reset_account_stops_the_bot_and_nothing_is_resent(world) -> None:
+    """The testnet's monthly wipe: the newest acknowledged order (here final, filled) is gone;
+    so is a resting one. Reconciling says so; nothing is sent into the fresh account."""
     engine, stand_in = world
     run = executor(engine, stand_in)
     run.submit(intent(1))
@@ -177,6 +179,11 @@ def test_a_reset_account_stops_the_bot_and_nothing_is_resent(world) -> None:
         run.reconcile()
     assert not stand_in.orders  # nothing re-sent into the fresh account
     assert len(VenueStore(engine).fills(BOT)) == 1  # history kept
+    filled_only = executor(engine, stand_in, bot=OTHER)
+    filled_only.submit(intent(1, bot=OTHER))
+    stand_in.reset()
+    with pytest.raises(VenueReset):  # every order final: the newest acknowledged one is asked for
+        filled_only.reconcile()
 
 
 def test_the_fills_cursor_pages_through_a_long_history(world) -> None:
@@ -188,5 +195,5 @@ def test_the_fills_cursor_pages_through_a_long_history(world) -> None:
     run.submit(intent(1, lots=1100))  # 1,100 trades, the answer lost
     found = run.reconcile()
     assert found.fills == 1100 and VenueStore(engine).cursor(BOT, "BTCUSDT") == 1100
-    assert found.requests == 4  # query, two myTrades pages, openOrders
+    assert found.requests == 4  # the lost order, two myTrades pages, openOrders
     assert_consistent(engine, stand_in)

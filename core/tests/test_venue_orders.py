@@ -132,3 +132,33 @@ def test_mainnet_is_refused_in_one_line() -> None:
     with pytest.raises(UserError, match="Binance mainnet: Botrader trades on the Spot Testnet only"):
         SpotClient("https://api.binance.com", Credentials("k", secret="s"), MARKET)
     assert "s3cret" not in repr(Credentials("k1234", secret="s3cret"))
+
+
+def test_divergence_by_hand() -> None:
+    """A buy: paper 0.1 BTC at 100.00 (fee 0.01); the venue 0.05 at 100.02 and 0.05 at 100.04,
+    each with 0.00005 BTC commission. A sell the venue rejected (paper 0.1 at 101.00)."""
+    from botrader.core.venue.divergence import divergence
+    from botrader.core.venue.orders import VenueFill
+
+    buy, sell = intent(1, decision=1), intent(1, side="SELL", decision=2)
+    buy = Intent(buy.client_id, buy.bot, buy.symbol, "BUY", 10_000, 1, created_ms=1_000)
+    orders = [
+        Order(buy, State.FILLED, 11, 10_000),
+        Order(sell, State.REJECTED, None, 0, "-2010 Account has insufficient balance for requested action."),
+    ]
+    paper = [
+        {"order_id": 1, "price": 100, "quantity": "0.1", "fee": "0.01"},
+        {"order_id": 2, "price": 101, "quantity": "0.1", "fee": "0.0101"},
+    ]
+    venue = [
+        VenueFill(5, buy.client_id, 11, "BTCUSDT", "BUY", p, "0.05", "0", "0.00005", "BTC", t)
+        for p, t in (("100.02", 1_300), ("100.04", 1_450))
+    ]
+    found = divergence(paper, orders, venue, "BTC", "USDT")
+    first, second = found.decisions
+    assert first.venue_price == Decimal("100.03") and first.slippage_bps == pytest.approx(3.0)
+    assert first.venue_fee == Decimal("0.010003") and first.fills == 2 and first.delay_ms == 450
+    assert found.price_cost == Decimal("0.003") and found.fee_cost == Decimal("0.000003") - Decimal("0.0101")
+    assert second.state == "REJECTED" and second.venue_price is None and "-2010" in second.error
+    assert found.unfilled_notional == Decimal("10.1") and found.rejections == 1
+    assert found.summary()["partial_fills"] == 1 and found.pnl_difference == -(found.price_cost + found.fee_cost)

@@ -92,11 +92,29 @@ class Backfill(_Spec):
     start: str | None = None
 
 
+class VenueCredentials(_Spec):
+    secret: str = Field(min_length=1, max_length=253)
+
+
+class Venue(_Spec):
+    """Where orders go: simulated (paper) or Binance's Spot Testnet, with the paper engine
+    beside it for the divergence report (`shadowPaper`)."""
+
+    type: Literal["paper", "binance-testnet"] = "paper"
+    credentials: VenueCredentials | None = None
+    shadow_paper: bool = Field(default=True, alias="shadowPaper")
+
+    @property
+    def on_exchange(self) -> bool:
+        return self.type != "paper"
+
+
 class TradingBotSpec(_Spec):
     symbol: str
     interval: Literal["1m", "5m", "15m", "1h"] = "1m"
     source: Literal["binance", "binance-testnet", "replay"] = "binance"
     replay: Replay | None = None
+    venue: Venue = Venue()
     budget: float = Field(default=10_000.0, gt=0.0)
     strategy: Strategy = Strategy()
     risk: Risk = Risk()

@@ -1,8 +1,9 @@
 """Sending a bot's orders to a venue and reconciling what it did — nothing lost, nothing doubled.
 
 `submit` commits the intent before it sends it and records whatever comes back; a lost answer
-leaves the order UNKNOWN. `reconcile` (on start, after a stream reconnect, on a timer) settles
-every order that is not final by querying it by client id, reads the account's trades on the
+leaves the order UNKNOWN. `reconcile` (on start, after a stream reconnect, on a timer) asks for the
+newest acknowledged order (a reset account has lost it), settles every order that is not final
+by querying it by client id, reads the account's trades on the
 symbol from the stored cursor (`myTrades?fromId=`, no time window) and stores each fill once,
 and lists open orders carrying the bot's prefix that the database does not know.
 
@@ -84,6 +85,7 @@ class Executor:
     def reconcile(self) -> Reconciled:
         began = self.client.requests
         found = Reconciled()
+        self._check_alive()
         for order in self.store.orders(self.bot, final=False):
             settled = self._settle(order)
             if settled != order:
@@ -98,6 +100,13 @@ class Executor:
         ]
         found.requests = self.client.requests - began
         return found
+
+    def _check_alive(self) -> None:
+        """The newest order the venue acknowledged must still be there: when every order is
+        final nothing else would notice that the account was wiped."""
+        acknowledged = [o for o in self.store.orders(self.bot) if o.venue_id is not None]
+        if acknowledged:
+            self._settle(max(acknowledged, key=lambda o: o.intent.decision))
 
     def _settle(self, order: Order) -> Order:
         try:

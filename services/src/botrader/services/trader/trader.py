@@ -118,12 +118,18 @@ class PaperTrader:
             marks.append((c.open_time, equity, pf.cash, pf.lots, engine.last_close_ticks))
         self.cursor = batch[-1].open_time
         fills, orders = engine.drain()
+        self.execute(orders)
         self.checkpoint(fills, orders, marks)
         for fill in fills:
             metrics.TRADES.labels(self.bot.name, fill.side).inc()
             if fill.side == "sell":
                 metrics.EXITS.labels(self.bot.name, fill.reason).inc()
         return len(batch)
+
+    def execute(self, orders: list[Any]) -> None:
+        """Where the engine's orders go besides the paper fills: nowhere for a paper bot; a
+        venue trader sends them (before the checkpoint: a crash in between re-decides the same
+        orders after the restart, and their client ids find what was sent)."""
 
     def checkpoint(
         self, fills: list[Any], orders: list[Any], marks: list[tuple[int, int, int, int, int]]

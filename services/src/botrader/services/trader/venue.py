@@ -1,0 +1,98 @@
+"""A bot whose orders go to a venue (Binance's Spot Testnet): the engine decides as for paper
+trading — its paper fills are the shadow the divergence report compares against — and every
+order it places is sent through the venue executor, committed before it is sent. The venue's
+fills are the truth for the bot's position; a reset account halts the bot (breaker
+`venue_reset`) with its history kept, and nothing old is re-sent."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from botrader.core.db.venue import VenueStore
+from botrader.core.timeutil import now_ms
+from botrader.core.venue.divergence import Divergence, divergence
+from botrader.core.venue.executor import Executor, Reconciled, VenueReset
+from botrader.core.venue.ledger import Ledger
+from botrader.core.venue.orders import Intent, client_order_id
+from botrader.services.trader.trader import PaperTrader
+
+log = logging.getLogger(__name__)
+RESET = "venue_reset"
+BUY_MARGIN = Decimal("0.002")  # above the last close: the spread and a tick or two
+
+
+class VenueTrader(PaperTrader):
+    def __init__(
+        self, *args: Any, executor: Executor, base_asset: str, quote_asset: str, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.executor, self.base_asset, self.quote_asset = executor, base_asset, quote_asset
+        self.venue = VenueStore(self.store.engine)
+
+    def start(self, actor: str = "trader") -> None:
+        super().start(actor)
+        self.reconcile()
+
+    def reconcile(self) -> Reconciled | None:
+        """Settle what the venue did while we were away; a reset account halts the bot."""
+        try:
+            found = self.executor.reconcile()
+        except VenueReset as exc:
+            with self.lock:
+                self.engine.risk.trip(RESET, str(exc))
+                self.checkpoint([], [], [])
+            log.error("%s: %s", self.bot.name, exc)
+            return None
+        if found.unknown_open:
+            log.warning(
+                "%s: open orders of this bot the database does not know: %s",
+                self.bot.name,
+                found.unknown_open,
+            )
+        return found
+
+    def execute(self, orders: list[Any]) -> None:
+        if RESET in self.engine.risk.state.open:
+            return  # never into a wiped account
+        spec = self.bot.spec
+        for order in orders:
+            lots = self.affordable(order.side, order.lots)
+            if lots <= 0:
+                continue
+            intent = Intent(
+                client_id=client_order_id(self.executor.prefix, order.id),
+                bot=self.bot.name,
+                symbol=spec.symbol,
+                side=order.side.upper(),
+                lots=lots,
+                decision=order.id,
+                created_ms=now_ms(),
+            )
+            self.executor.submit(intent)
+
+    def affordable(self, side: str, lots: int) -> int:
+        """The engine sizes from its paper portfolio; the venue holds what its fills left — a
+        buy's commission taken in the base asset makes the venue's position a little smaller
+        than paper's. Sell at most what the venue holds, buy at most what this bot's budget has
+        left at the last close plus a margin for the spread; the rest shows in the divergence."""
+        ledger, m = self.ledger(), self.market
+        if side == "sell":
+            return min(lots, int(ledger.base / m.step_size))
+        cash = Decimal(str(self.bot.spec.budget)) + ledger.quote
+        price = m.price(self.engine.last_close_ticks) * (1 + BUY_MARGIN)
+        return min(lots, int(cash / price / m.step_size)) if price > 0 else lots
+
+    # -- what the venue says -------------------------------------------------------------
+    def ledger(self) -> Ledger:
+        return Ledger.of(self.venue.fills(self.bot.name), self.base_asset, self.quote_asset)
+
+    def divergence(self) -> Divergence:
+        return divergence(
+            self.store.fills(self.bot.name),
+            self.venue.orders(self.bot.name),
+            self.venue.fills(self.bot.name),
+            self.base_asset,
+            self.quote_asset,
+        )
