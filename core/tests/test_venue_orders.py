@@ -161,4 +161,5 @@ def test_divergence_by_hand() -> None:
     assert found.price_cost == Decimal("0.003") and found.fee_cost == Decimal("0.000003") - Decimal("0.0101")
     assert second.state == "REJECTED" and second.venue_price is None and "-2010" in second.error
     assert found.unfilled_notional == Decimal("10.1") and found.rejections == 1
-    assert found.summary()["partial_fills"] == 1 and found.pnl_difference == -(found.price_cost + found.fee_cost)
+    assert found.summary()["partial_fills"] == 1
+    assert found.pnl_difference == -(found.price_cost + found.fee_cost)
