@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+from fastapi.testclient import TestClient
+
 from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles, read_candles_frame
 from botrader.core.db import connect, upgrade
@@ -18,6 +21,7 @@ from botrader.core.manifests import parse_trading_bot
 from botrader.core.venue.binance_spot import Credentials, SpotClient
 from botrader.core.venue.executor import Executor
 from botrader.core.venue.orders import State, bot_prefix
+from botrader.services.api.main import create_app
 from botrader.services.trader.venue import RESET, VenueTrader
 from tests.support.binance_spot import SpotStandIn
 from tests.support.paths import SAMPLE
@@ -82,6 +86,14 @@ def test_a_venue_bot_sends_each_decision_once_across_a_restart(db_url: str) -> N
         assert report["decisions"] == len(venue) and report["rejections"] == 0
         assert 0.5 < report["mean_slippage_bps"] < 3  # the stand-in's 2 bps spread: ~1 bp a side
         assert report["price_cost"] > 0 and report["pnl_difference"] < 0
+        with TestClient(create_app(engine)) as api:  # what the API and the dashboard read
+            listed = api.get("/bots/btc-testnet/orders").json()
+            assert [o["state"] for o in listed] == ["FILLED"] * len(venue) and listed[0]["venue_id"] == 1
+            served = api.get("/bots/btc-testnet/divergence").json()
+            assert served["venue"] == "binance-testnet" and served["decisions"] == len(venue)
+            assert served["mean_slippage_bps"] == pytest.approx(report["mean_slippage_bps"])
+            assert len(served["per_decision"]) == len(venue) and served["per_decision"][0]["fills"] >= 1
+            assert api.get("/bots/nope/orders").status_code == 404
         stand_in.reset()
         restarted.reconcile()
         assert RESET in restarted.engine.risk.state.open and restarted.phase == "Halted"

@@ -57,6 +57,13 @@ def known() -> dict[str, dict[str, Any]]:
     return _load(path, path.stat().st_mtime)
 
 
+def assets_of(symbol: str) -> tuple[str, str]:
+    """The symbol's base and quote assets (BTCUSDT → BTC, USDT)."""
+    entry = known().get(symbol.upper()) or {}
+    quote = entry.get("quoteAsset") or next((q for q in QUOTES if symbol.upper().endswith(q)), "USDT")
+    return entry.get("baseAsset") or symbol.upper().removesuffix(quote), quote
+
+
 def rules_for(symbol: str) -> MarketRules:
     """The symbol's rules, or a UserError that says what is known and how to learn more."""
     entry = known().get(symbol.upper())

@@ -159,3 +159,51 @@ class ControlResult(BaseModel):
     bot: str
     action: str
     phase: str
+
+
+class VenueOrderOut(BaseModel):
+    """An order the bot sent to its venue: committed before it was sent, then as reported."""
+
+    client_id: str
+    decision: int  # the engine's order id: its paper fills carry the same order_id
+    side: str
+    quantity: float
+    state: str  # SENDING, UNKNOWN, NEW, PARTIALLY_FILLED, FILLED, CANCELED, REJECTED, EXPIRED
+    venue_id: int | None
+    filled_quantity: float
+    error: str
+    created: int  # epoch ms, when the intent was committed
+
+
+class DivergenceDecision(BaseModel):
+    decision: int
+    side: str
+    client_id: str
+    state: str
+    paper_price: float | None
+    venue_price: float | None
+    slippage_bps: float | None  # venue against paper; positive: worse for the bot
+    paper_fee: float
+    venue_fee: float
+    paper_quantity: float
+    venue_quantity: float
+    fills: int
+    delay_ms: int | None
+    error: str
+
+
+class DivergenceOut(BaseModel):
+    """Paper against venue: per decision and overall (see botrader.core.venue.divergence)."""
+
+    bot: str
+    venue: str
+    decisions: int
+    pnl_difference: float
+    price_cost: float
+    fee_cost: float
+    unfilled_notional: float
+    rejections: int
+    mean_slippage_bps: float | None
+    median_delay_ms: int | None
+    partial_fills: int
+    per_decision: list[DivergenceDecision]

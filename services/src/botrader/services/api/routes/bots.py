@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from botrader.core.binance.filters import assets_of, rules_for
 from botrader.core.db.changes import bot_topic
+from botrader.core.db.venue import VenueStore
 from botrader.core.engine.performance import MIN_SHARPE_DAYS
 from botrader.core.timeutil import ms_to_datetime
+from botrader.core.venue.divergence import divergence
 from botrader.services.api.answers import adapter, cache_key, encode, json_response
 from botrader.services.api.control import ControlError
 from botrader.services.api.deps import ActorDep, CacheDep, ControllerDep, TradingDep
@@ -18,9 +23,11 @@ from botrader.services.api.schemas import (
     BotDetail,
     BotSummary,
     ControlResult,
+    DivergenceOut,
     EquityPoint,
     RoundTrip,
     TradesPage,
+    VenueOrderOut,
 )
 from botrader.services.api.timeparams import TimeParam, parse_time
 from botrader.services.api.views import bot_row, detail, summary
@@ -113,6 +120,48 @@ async def round_trips(name: BotName, store: TradingDep, cache: CacheDep, request
             lambda: encode(TRIPS, replay(store, bot_row(store, name)).trips),
         )
     )
+
+
+@router.get(
+    "/{name}/orders", response_model=list[VenueOrderOut], responses={404: {"description": "unknown bot"}}
+)
+def venue_orders(name: BotName, store: TradingDep) -> list[dict[str, Any]]:
+    """The bot's orders on its venue (none for a paper bot), oldest first, with their states
+    and venue ids — read fresh: the venue's answers land between the trader's checkpoints."""
+    row = bot_row(store, name)
+    m = rules_for((row["spec"] or {}).get("symbol", "BTCUSDT"))
+    return [
+        {
+            "client_id": o.intent.client_id,
+            "decision": o.intent.decision,
+            "side": o.intent.side,
+            "quantity": float(m.to_base(o.intent.lots)),
+            "state": o.state.value,
+            "venue_id": o.venue_id,
+            "filled_quantity": float(m.to_base(o.filled_lots)),
+            "error": o.error,
+            "created": o.intent.created_ms,
+        }
+        for o in VenueStore(store.engine).orders(name)
+    ]
+
+
+@router.get(
+    "/{name}/divergence", response_model=DivergenceOut, responses={404: {"description": "unknown bot"}}
+)
+def venue_divergence(name: BotName, store: TradingDep) -> dict[str, Any]:
+    """Paper against venue for a bot with `spec.venue` (and its shadow paper engine): each
+    decision's price difference in bps, fees, delay, fills and rejections, and overall."""
+    row = bot_row(store, name)
+    spec = row["spec"] or {}
+    base, quote = assets_of(spec.get("symbol", "BTCUSDT"))
+    venue = VenueStore(store.engine)
+    found = divergence(store.fills(name), venue.orders(name), venue.fills(name), base, quote)
+    decisions = [
+        {k: float(v) if isinstance(v, Decimal) else v for k, v in asdict(d).items()} for d in found.decisions
+    ]
+    kind = (spec.get("venue") or {}).get("type", "paper")
+    return {"bot": name, "venue": kind, **found.summary(), "per_decision": decisions}
 
 
 @router.get("/{name}/performance", responses={404: {"description": "unknown bot"}})
