@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -128,6 +129,9 @@ class SpotStandIn:
     depth: Decimal = Decimal("0.05")  # base quantity per price level
     fee_rate: Decimal = Decimal("0.001")
     clock_offset_ms: int = 0  # the venue's clock minus ours
+    price_source: Callable[[], float | None] | None = (
+        None  # where the book's mid comes from, if not set_price
+    )
 
     def __post_init__(self) -> None:
         self.keys: dict[str, Key] = {}
@@ -315,6 +319,8 @@ class SpotStandIn:
         if price is not None and (price <= 0 or price % m.tick_size):
             return error(400, -1013, "Filter failure: PRICE_FILTER")
         side, kind, client = p.get("side", ""), p.get("type", ""), p.get("newClientOrderId", "")
+        if self.price_source is not None and (mid := self.price_source()) is not None:
+            self.mid = Decimal(str(mid))
         levels = self.book(side)
         if (price or levels[0][0]) * qty < m.min_notional:
             return error(400, -1013, "Filter failure: NOTIONAL")

@@ -29,6 +29,7 @@ from botrader.core.timeutil import now_ms
 from botrader.services.common.probe import ProbeServer
 from botrader.services.trader import metrics
 from botrader.services.trader.trader import PaperTrader
+from botrader.services.trader.venue import trader_for
 from botrader.services.trader.waker import Waker
 
 __all__ = ["TraderSettings", "Waker", "run_trader", "run_trader_process"]
@@ -72,7 +73,7 @@ async def run_trader(
     upgrade(db)
     market = settings.market or await market_rules(bot)
     try:
-        trader = PaperTrader(bot, CandleStore(db), TradingStore(db), market, batch=settings.batch)
+        trader = trader_for(bot, CandleStore(db), TradingStore(db), market, batch=settings.batch)
     except UserError as exc:  # the strategy does not import or rejects its parameters
         report_failure(bot, TradingStore(db), f"StrategyInvalid: {exc}")
         raise

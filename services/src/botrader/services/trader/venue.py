@@ -96,3 +96,32 @@ class VenueTrader(PaperTrader):
             self.base_asset,
             self.quote_asset,
         )
+
+
+def trader_for(
+    bot: Any, candles: Any, store: Any, market: Any, *, batch: int = 2000, env: dict[str, str] | None = None
+) -> PaperTrader:
+    """The trader a bot's `spec.venue` asks for: paper, or the venue with the paper engine
+    beside it. Keys from BINANCE_API_KEY with BINANCE_PRIVATE_KEY_FILE or BINANCE_API_SECRET
+    (the operator mounts the Secret's files and points these at them), the endpoint from
+    BOTRADER_VENUE_REST_URL (default: the Spot Testnet)."""
+    import os
+
+    from botrader.core.binance.filters import assets_of
+    from botrader.core.errors import UserError
+    from botrader.core.venue.binance_spot import TESTNET_REST, Credentials, SpotClient
+    from botrader.core.venue.orders import bot_prefix
+
+    venue = bot.spec.venue
+    if not venue.on_exchange:
+        return PaperTrader(bot, candles, store, market, batch=batch)
+    if not venue.shadow_paper:
+        why = "the engine's paper fills drive its decisions"
+        raise UserError(f"{bot.name}: spec.venue.shadowPaper false is not supported yet ({why})")
+    env = dict(os.environ) if env is None else env
+    client = SpotClient(env.get("BOTRADER_VENUE_REST_URL", TESTNET_REST), Credentials.from_env(env), market)
+    executor = Executor(VenueStore(store.engine), client, bot.name, bot_prefix(bot.namespace, bot.name))
+    base, quote = assets_of(bot.spec.symbol)
+    return VenueTrader(
+        bot, candles, store, market, batch=batch, executor=executor, base_asset=base, quote_asset=quote
+    )
