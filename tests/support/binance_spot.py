@@ -143,6 +143,7 @@ class SpotStandIn:
         self.faults: list[str] = []
         self.weight = 0
         self.requests: list[str] = []  # method path, for tests that count calls
+        self.placed: list[tuple[str, int, str]] = []  # every order request: client id, status, answer
         self.port = 0
         self._lock = threading.Lock()
         self._next_order = self._next_trade = 1
@@ -305,6 +306,11 @@ class SpotStandIn:
         return error(404, -1000, f"unknown endpoint {request.method} {request.path}")
 
     def _place(self, p: dict[str, str]) -> web.Response:
+        answer = self._place_order(p)
+        self.placed.append((p.get("newClientOrderId", ""), answer.status, answer.text[:60]))
+        return answer
+
+    def _place_order(self, p: dict[str, str]) -> web.Response:
         headers = self._headers(WEIGHTS["order"])
         m = self.market
         try:

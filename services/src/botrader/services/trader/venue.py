@@ -71,6 +71,8 @@ class VenueTrader(PaperTrader):
                 created_ms=now_ms(),
             )
             self.executor.submit(intent)
+        if self.venue.orders(self.bot.name, final=False):
+            self.reconcile()  # a lost answer, or an intent a crash left unsent: ask now, not on restart
 
     def affordable(self, side: str, lots: int) -> int:
         """The engine sizes from its paper portfolio; the venue holds what its fills left — a
