@@ -20,7 +20,7 @@ from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import parse_trading_bot
 from botrader.core.venue.binance_spot import Credentials, SpotClient
 from botrader.core.venue.executor import Executor
-from botrader.core.venue.orders import State, bot_prefix
+from botrader.core.venue.orders import Intent, State, bot_prefix, client_order_id
 from botrader.services.api.main import create_app
 from botrader.services.trader.venue import RESET, VenueTrader
 from tests.support.binance_spot import SpotStandIn
@@ -100,4 +100,44 @@ def test_a_venue_bot_sends_each_decision_once_across_a_restart(db_url: str) -> N
         sent = len(stand_in.orders)
         feed(restarted, stand_in, frame, 0, 0)
     assert sent == 0
+    engine.dispose()
+
+
+def test_an_emergency_stop_cancels_resting_orders_and_flattens_on_the_venue(sqlite_url: str) -> None:
+    engine = connect(sqlite_url)
+    upgrade(engine)
+    frame = read_candles_frame(SAMPLE).iloc[:200]
+    CandleStore(engine).upsert(make_key("replay", "BTCUSDT", "1m"), frame_to_candles(frame))
+    stand_in = SpotStandIn(market=MARKET, balances={"BTC": Decimal(0), "USDT": Decimal(50_000)})
+    stand_in.add_hmac_key("k", "s")
+    with stand_in:
+        made = trader(engine, stand_in)
+        feed(made, stand_in, frame, 0, 60)
+        stand_in.set_price(frame["close"].iloc[59])
+        prefix, name = made.executor.prefix, made.bot.name
+        buy = Intent(client_order_id(prefix, 10**6), name, "BTCUSDT", "BUY", 2000, 10**6, 0)
+        assert made.executor.submit(buy).state is State.FILLED  # a position on the venue…
+        low = MARKET.ticks(float(frame["close"].iloc[59]) * 0.9)
+        resting = Intent(
+            client_order_id(made.executor.prefix, 10**6 + 1),
+            made.bot.name,
+            "BTCUSDT",
+            "BUY",
+            1000,
+            10**6 + 1,
+            0,
+            low,
+        )
+        assert made.executor.submit(resting).state is State.NEW  # …and a bid resting below
+        made.set_controls(False, True, actor="test")
+        states = {o.intent.decision: o.state for o in VenueStore(engine).orders(made.bot.name)}
+        assert states[10**6 + 1] is State.CANCELED and stand_in.orders[-2].status == "CANCELED"
+        assert min(states) < 0 and states[min(states)] is State.FILLED  # the flattening sell, at once
+        assert made.ledger().base < MARKET.step_size and stand_in.balances["BTC"] < MARKET.step_size
+        feed(made, stand_in, frame, 60, 62)  # the engine's own flattening sell finds nothing left
+        assert (
+            made.phase == "Halted"
+            and stand_in.orders[-1].side == "SELL"
+            and len(stand_in.orders) == len(states)
+        )
     engine.dispose()

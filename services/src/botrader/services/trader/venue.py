@@ -13,6 +13,7 @@ from typing import Any
 from botrader.core.db.venue import VenueStore
 from botrader.core.timeutil import now_ms
 from botrader.core.venue.divergence import Divergence, divergence
+from botrader.core.venue.errors import VenueError
 from botrader.core.venue.executor import Executor, Reconciled, VenueReset
 from botrader.core.venue.ledger import Ledger
 from botrader.core.venue.orders import Intent, client_order_id
@@ -52,6 +53,44 @@ class VenueTrader(PaperTrader):
                 found.unknown_open,
             )
         return found
+
+    def _set_controls(self, paused: bool, emergency_stop: bool, actor: str) -> None:
+        """An emergency stop also cancels the bot's resting orders on the venue; the engine's
+        flattening sell then goes out as any order does. A pause sends nothing new; resting
+        orders stay (GET /bots/{name}/orders lists them)."""
+        was = RESET in self.engine.risk.state.open or self.engine.emergency_requested
+        super()._set_controls(paused, emergency_stop, actor)
+        if emergency_stop and not was:
+            self.cancel_open()
+            self.flatten()
+
+    def flatten(self) -> None:
+        """Sell what the venue holds for this bot, at market, now — not at the next candle's
+        close, and all of it, whatever the paper engine believes it holds (its own flattening
+        sell then finds nothing left to sell). The order's decision is negative: no paper order
+        stands behind it."""
+        lots = int(self.ledger().base / self.market.step_size)
+        if lots <= 0 or RESET in self.engine.risk.state.open:
+            return
+        decision = -(len(self.venue.orders(self.bot.name)) + 1)
+        client_id = client_order_id(self.executor.prefix, decision)
+        intent = Intent(client_id, self.bot.name, self.bot.spec.symbol, "SELL", lots, decision, now_ms())
+        self.executor.submit(intent)
+
+    def cancel_open(self) -> int:
+        """Cancel every order of this bot the venue may still hold; how many it canceled."""
+        canceled = 0
+        for order in self.venue.orders(self.bot.name, final=False):
+            if order.venue_id is None:
+                continue  # not acknowledged: reconciling settles it
+            try:
+                report = self.executor.client.cancel(order.intent.client_id)
+            except VenueError as exc:  # filled meanwhile, or gone: the next reconcile says which
+                log.warning("%s: cancel %s: %s", self.bot.name, order.intent.client_id, exc)
+                continue
+            self.venue.save(order.apply(report), now_ms())
+            canceled += 1
+        return canceled
 
     def execute(self, orders: list[Any]) -> None:
         if RESET in self.engine.risk.state.open:
