@@ -284,7 +284,7 @@ SHORT_PPO = ["--param", "total_timesteps=65536", "--param", "num_envs=16", "--pa
 def test_ppo_finds_a_planted_leak_and_the_card_trusts_it(tmp_path: Path, capsys) -> None:
     """The positive control through PPO: three short trainings at no fee; the search's winner
     trades the leak on its test split and the card believes it; retrained from scratch at each
-    of three origins, it finds the leak again every time (about a minute and a half). The
+    of three origins, it finds the leak again every time (about three minutes). The
     learning rate is fixed at one that learns in 65k steps: with TPE free to draw 1e-5, two of
     three trials never traded, and a PBO over columns of zeros is no evidence (the card now
     calls such a search degenerate)."""
