@@ -56,6 +56,12 @@ def run(**spec: object) -> dict:
     return doc
 
 
+def named(name: str) -> dict:
+    doc = bot()
+    doc["metadata"] = {**doc["metadata"], "name": name}
+    return doc
+
+
 def no_symbol() -> dict:
     doc = bot(interval="1m")
     del doc["spec"]["symbol"]
@@ -86,6 +92,7 @@ INVALID = [
     (bot(budjet=100), "spec.budjet", "FieldValueUnknown"),
     (bot(venue={"type": "binance-testnet"}), "spec.venue", "FieldValueInvalid"),  # CEL: keys needed
     (bot(venue={"type": "binance"}), "spec.venue.type", "FieldValueNotSupported"),  # mainnet: not yet
+    (named("BTC_Bot"), "metadata.name", "FieldValueInvalid"),  # found by fuzzing: a DNS-1123 name
     (
         run(dataset={"path": "/x", "start": "2025-01-01", "end": "2025-02-01"}),
         "spec.dataset",

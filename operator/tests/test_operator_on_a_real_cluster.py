@@ -777,3 +777,47 @@ def test_a_ppo_bot_on_champion_rolls_when_the_alias_moves(cluster) -> None:
             kubectl(plane, "delete", "tradingbot", "ppo-champ", "--wait=true")
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_secrets_appear_in_no_log_event_status_or_description(cluster) -> None:
+    """A known password in the database URL the operator and the bots use, and a known Binance
+    secret: the operator's log, every Event, the TradingBot's status, `kubectl describe` of the
+    bot and its trader, and the children's specs hold neither (pods get them by secretKeyRef)."""
+    plane, identity, workdir, _ = cluster
+    password, binance = "pw-KNOWN-7f3a9", "bn-KNOWN-0c41e"
+    url = f"postgresql://bot:{password}@127.0.0.1:1/botrader"  # unreachable: the operator says so
+
+    def secret(name: str, data: dict[str, str]) -> dict:
+        meta = {"name": name, "namespace": "default"}
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "stringData": data}
+
+    secrets = [
+        secret("botrader-db", {"url": url}),
+        secret("botrader-binance", {"api-key": "k", "api-secret": binance}),
+    ]
+    apply(plane, secrets)
+    with operator_process(plane, identity, workdir, "--standalone", env={"BOTRADER_DB_URL": url}) as proc:
+        apply(plane, [bot("btc-secret")])
+        wait(lambda: phase(plane, "TradingBot", "btc-secret") == "Running", "phase Running", 90)
+        wait(
+            lambda: (
+                conditions(plane, "TradingBot", "btc-secret").get("TradingSummaryStale", {}).get("status")
+                == "True"
+            ),
+            "the summary marked stale (the database cannot be read)",
+            60,
+        )
+        seen = [
+            proc.log_path.read_text(errors="replace"),  # type: ignore[attr-defined]
+            kubectl(plane, "get", "events", "-A", "-o", "yaml"),
+            kubectl(plane, "get", "tradingbot", "btc-secret", "-o", "yaml"),
+            kubectl(plane, "describe", "tradingbot", "btc-secret"),
+            kubectl(plane, "describe", "deployment", "btc-secret-trader"),
+            kubectl(plane, "get", "deployments,configmaps,services", "-o", "yaml"),
+        ]
+        kubectl(plane, "delete", "tradingbot", "btc-secret", "--wait=true", "--timeout=60s")
+    assert "127.0.0.1:1" in seen[0] or "stale" in seen[2].lower()  # the failure was reported…
+    for text in seen:
+        assert password not in text and binance not in text  # …without the secrets
+    kubectl(plane, "delete", "secret", "botrader-db", "botrader-binance", "-n", "default")
