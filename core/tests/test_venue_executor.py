@@ -197,3 +197,18 @@ def test_the_fills_cursor_pages_through_a_long_history(world) -> None:
     assert found.fills == 1100 and VenueStore(engine).cursor(BOT, "BTCUSDT") == 1100
     assert found.requests == 4  # the lost order, two myTrades pages, openOrders
     assert_consistent(engine, stand_in)
+
+
+def test_a_refused_request_leaves_the_intent_unsent_and_the_trader_alive(world) -> None:
+    """A 429 or a 418 on the order itself: the venue did not process it. The intent stays
+    SENDING (no exception reaches the trader) and, once its window has passed, is closed as
+    never sent — not sent again."""
+    engine, stand_in = world
+    clock = Clock()
+    run = executor(engine, stand_in, clock=clock)
+    stand_in.fail_next("rate_limit")
+    assert run.submit(intent(4)).state is State.SENDING and not stand_in.orders
+    clock.ms += 20_000
+    run.reconcile()
+    (order,) = VenueStore(engine).orders(BOT)
+    assert order.state is State.EXPIRED and order.error == NEVER_SENT and not stand_in.orders

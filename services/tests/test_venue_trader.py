@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles, read_candles_frame
@@ -92,6 +93,10 @@ def test_a_venue_bot_sends_each_decision_once_across_a_restart(db_url: str) -> N
         assert report["decisions"] == len(venue) and report["rejections"] == 0
         assert 0.5 < report["mean_slippage_bps"] < 3  # the stand-in's 2 bps spread: ~1 bp a side
         assert report["price_cost"] > 0 and report["pnl_difference"] < 0
+        sample = REGISTRY.get_sample_value
+        assert sample("botrader_venue_orders_total", {"bot": "btc-testnet", "state": "FILLED"}) >= len(venue)
+        assert sample("botrader_venue_slippage_bps_count", {"bot": "btc-testnet"}) >= len(venue)
+        assert sample("botrader_venue_request_weight", {"bot": "btc-testnet"}) > 0
         with TestClient(create_app(engine)) as api:  # what the API and the dashboard read
             listed = api.get("/bots/btc-testnet/orders").json()
             assert [o["state"] for o in listed] == ["FILLED"] * len(venue) and listed[0]["venue_id"] == 1

@@ -19,15 +19,17 @@ commits (`committed`), after the venue answered but before that is recorded (`an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from botrader.core.db.venue import VenueStore
 from botrader.core.timeutil import now_ms
 from botrader.core.venue.binance_spot import SpotClient
-from botrader.core.venue.errors import NotFound, OutcomeUnknown, Rejected
+from botrader.core.venue.errors import NotFound, OutcomeUnknown, Rejected, VenueError
 from botrader.core.venue.orders import Intent, Order, Report, State
 
+log = logging.getLogger(__name__)
 NEVER_SENT = "never reached the venue: not found after its receive window"
 
 
@@ -75,6 +77,9 @@ class Executor:
             order = order.apply(Report(State.REJECTED, 0, error=str(exc)))
         except OutcomeUnknown:
             order = order.lost()
+        except VenueError as exc:  # 429, 418, a clock still off, bad keys: refused before processing
+            log.warning("%s: %s not sent: %s", self.bot, intent.client_id, exc)
+            return order  # stays SENDING: reconciling closes it once its window has passed
         else:
             self.crash("answered")
             self.store.add_fills(self.bot, fills)

@@ -24,3 +24,23 @@ DECISION_LATENCY = Histogram(
     ["bot"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+
+# Orders on a venue (bots with spec.venue): the states orders reached, what the venue's prices
+# cost against paper's, the request weight the venue counted, and reconciliation's work.
+VENUE_ORDERS = Counter("botrader_venue_orders", "Venue orders by the state they reached", ["bot", "state"])
+VENUE_SLIPPAGE = Histogram(
+    "botrader_venue_slippage_bps",
+    "Venue average price against paper's per decision, in bps (positive: worse for the bot)",
+    ["bot"],
+    buckets=(-50, -10, -5, -2, -1, 0, 1, 2, 5, 10, 50),
+)
+VENUE_WEIGHT = Gauge("botrader_venue_request_weight", "Request weight the venue counted this minute", ["bot"])
+VENUE_RECONCILE_FILLS = Counter(
+    "botrader_venue_reconcile_fills", "Fills stored by reconciliation (missed while away)", ["bot"]
+)
+VENUE_RECONCILE_SECONDS = Histogram(
+    "botrader_venue_reconcile_seconds",
+    "Seconds one reconciliation took",
+    ["bot"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5),
+)

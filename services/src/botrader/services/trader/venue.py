@@ -7,6 +7,7 @@ fills are the truth for the bot's position; a reset account halts the bot (break
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from botrader.core.venue.errors import VenueError
 from botrader.core.venue.executor import Executor, Reconciled, VenueReset
 from botrader.core.venue.ledger import Ledger
 from botrader.core.venue.orders import Intent, client_order_id
+from botrader.services.trader import metrics
 from botrader.services.trader.trader import PaperTrader
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class VenueTrader(PaperTrader):
         super().__init__(*args, **kwargs)
         self.executor, self.base_asset, self.quote_asset = executor, base_asset, quote_asset
         self.venue = VenueStore(self.store.engine)
+        self.observed: set[str] = set()  # decisions whose slippage the histogram has
 
     def start(self, actor: str = "trader") -> None:
         super().start(actor)
@@ -38,6 +41,7 @@ class VenueTrader(PaperTrader):
 
     def reconcile(self) -> Reconciled | None:
         """Settle what the venue did while we were away; a reset account halts the bot."""
+        began = time.perf_counter()
         try:
             found = self.executor.reconcile()
         except VenueReset as exc:
@@ -46,6 +50,9 @@ class VenueTrader(PaperTrader):
                 self.checkpoint([], [], [])
             log.error("%s: %s", self.bot.name, exc)
             return None
+        metrics.VENUE_RECONCILE_SECONDS.labels(self.bot.name).observe(time.perf_counter() - began)
+        metrics.VENUE_RECONCILE_FILLS.labels(self.bot.name).inc(found.fills)
+        metrics.VENUE_WEIGHT.labels(self.bot.name).set(self.executor.client.limits.weight_1m)
         if found.unknown_open:
             log.warning(
                 "%s: open orders of this bot the database does not know: %s",
@@ -109,9 +116,22 @@ class VenueTrader(PaperTrader):
                 decision=order.id,
                 created_ms=now_ms(),
             )
-            self.executor.submit(intent)
+            self.count(self.executor.submit(intent))
         if self.venue.orders(self.bot.name, final=False):
             self.reconcile()  # a lost answer, or an intent a crash left unsent: ask now, not on restart
+
+    def count(self, order: Any) -> None:
+        """The venue metrics for an order just sent: its state and the weight used."""
+        metrics.VENUE_ORDERS.labels(self.bot.name, order.state.value).inc()
+        metrics.VENUE_WEIGHT.labels(self.bot.name).set(self.executor.client.limits.weight_1m)
+
+    def _checkpoint(self, fills: list[Any], orders: list[Any], marks: list[Any]) -> None:
+        super()._checkpoint(fills, orders, marks)
+        if fills:  # the paper fills are stored now: their decisions can be compared with the venue's
+            for decision in self.divergence().decisions:
+                if decision.slippage_bps is not None and decision.client_id not in self.observed:
+                    metrics.VENUE_SLIPPAGE.labels(self.bot.name).observe(decision.slippage_bps)
+                    self.observed.add(decision.client_id)
 
     def affordable(self, side: str, lots: int) -> int:
         """The engine sizes from its paper portfolio; the venue holds what its fills left — a
