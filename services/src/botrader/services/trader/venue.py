@@ -34,6 +34,7 @@ class VenueTrader(PaperTrader):
         self.executor, self.base_asset, self.quote_asset = executor, base_asset, quote_asset
         self.venue = VenueStore(self.store.engine)
         self.observed: set[str] = set()  # decisions whose slippage the histogram has
+        self.unsettled = True  # until the first reconcile says otherwise
 
     def start(self, actor: str = "trader") -> None:
         super().start(actor)
@@ -53,6 +54,8 @@ class VenueTrader(PaperTrader):
         metrics.VENUE_RECONCILE_SECONDS.labels(self.bot.name).observe(time.perf_counter() - began)
         metrics.VENUE_RECONCILE_FILLS.labels(self.bot.name).inc(found.fills)
         metrics.VENUE_WEIGHT.labels(self.bot.name).set(self.executor.client.limits.weight_1m)
+        # only an unsettled order makes the next steps ask the database and the venue again
+        self.unsettled = bool(self.venue.orders(self.bot.name, final=False))
         if found.unknown_open:
             log.warning(
                 "%s: open orders of this bot the database does not know: %s",
@@ -116,9 +119,11 @@ class VenueTrader(PaperTrader):
                 decision=order.id,
                 created_ms=now_ms(),
             )
-            self.count(self.executor.submit(intent))
-        if self.venue.orders(self.bot.name, final=False):
-            self.reconcile()  # a lost answer, or an intent a crash left unsent: ask now, not on restart
+            sent = self.executor.submit(intent)
+            self.count(sent)
+            self.unsettled |= not sent.state.final
+        if self.unsettled:  # a lost answer, or an intent a crash left unsent: ask now, not on restart
+            self.reconcile()
 
     def count(self, order: Any) -> None:
         """The venue metrics for an order just sent: its state and the weight used."""
