@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from botrader.core.binance.rest import WEIGHT_HEADER
 from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
 from botrader.core.timeutil import now_ms
@@ -112,7 +113,7 @@ class Limits:
 
     def read(self, headers: httpx.Headers) -> None:
         for name, attr in (
-            ("x-mbx-used-weight-1m", "weight_1m"),
+            (WEIGHT_HEADER, "weight_1m"),
             ("x-mbx-order-count-10s", "orders_10s"),
             ("x-mbx-order-count-1d", "orders_1d"),
         ):
