@@ -196,9 +196,58 @@ def bot_detail() -> dict[str, Any]:
                 unit="s",
                 width=24,
             ),
+            *venue_panels(bot),
         ],
         [variable("bot", "label_values(botrader_bot_equity, bot)", "Bot")],
     )
+
+
+def venue_panels(bot: str) -> list[dict[str, Any]]:
+    """A venue bot's execution against its paper shadow (empty for paper bots)."""
+    slippage = f"rate(botrader_venue_slippage_bps_bucket{{{bot}}}[{RATE}])"
+    return [
+        panel(
+            "Venue vs paper: slippage per decision (bps, positive: worse for the bot)",
+            [
+                target(f"histogram_quantile({q}, sum by (le) ({slippage}))", f"p{int(q * 100)}")
+                for q in (0.5, 0.9, 0.99)
+            ],
+            width=12,
+            description="The venue's average price against the paper engine's for the same decision.",
+        ),
+        panel(
+            "Venue orders by state",
+            [target(f"sum by (state) (increase(botrader_venue_orders_total{{{bot}}}[{RATE}]))", "{{state}}")],
+            width=12,
+        ),
+        panel(
+            "Venue request weight (per minute)",
+            [target(f"botrader_venue_request_weight{{{bot}}}", "weight")],
+            width=8,
+        ),
+        panel(
+            "Fills by the stream and by reconciliation",
+            [
+                target(f"increase(botrader_venue_stream_events_total{{{bot}}}[{RATE}])", "stream events"),
+                target(
+                    f"increase(botrader_venue_reconcile_fills_total{{{bot}}}[{RATE}])", "missed, reconciled"
+                ),
+            ],
+            width=8,
+        ),
+        panel(
+            "Reconciliation time",
+            [
+                target(
+                    f"histogram_quantile(0.99, sum by (le) "
+                    f"(rate(botrader_venue_reconcile_seconds_bucket{{{bot}}}[{RATE}])))",
+                    "p99",
+                )
+            ],
+            unit="s",
+            width=8,
+        ),
+    ]
 
 
 def market_data() -> dict[str, Any]:

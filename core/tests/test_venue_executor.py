@@ -14,7 +14,9 @@ import pytest
 from botrader.core.db import connect, upgrade
 from botrader.core.db.venue import VenueStore
 from botrader.core.engine.units import MarketRules
+from botrader.core.timeutil import now_ms
 from botrader.core.venue.binance_spot import Credentials, SpotClient
+from botrader.core.venue.errors import Banned
 from botrader.core.venue.executor import NEVER_SENT, Executor, VenueReset
 from botrader.core.venue.ledger import Ledger
 from botrader.core.venue.orders import Intent, State, bot_prefix, client_order_id
@@ -199,14 +201,42 @@ def test_the_fills_cursor_pages_through_a_long_history(world) -> None:
     assert_consistent(engine, stand_in)
 
 
-def test_a_refused_request_leaves_the_intent_unsent_and_the_trader_alive(world) -> None:
-    """A 429 or a 418 on the order itself: the venue did not process it. The intent stays
-    SENDING (no exception reaches the trader) and, once its window has passed, is closed as
-    never sent — not sent again."""
+def test_a_rate_limit_is_waited_out_and_the_same_intent_sent_once(world) -> None:
+    """429: the venue did not process it. The executor waits Retry-After and sends the same
+    intent (same client id) again: one order on the venue, filled, stored once."""
+    engine, stand_in = world
+    waited: list[float] = []
+    run = executor(engine, stand_in)
+    run.sleep = waited.append
+    stand_in.fail_next("rate_limit", "rate_limit")
+    assert run.submit(intent(4)).state is State.FILLED
+    assert waited == [1.0, 1.0] and len(stand_in.orders) == 1
+    assert [c for c, status, _ in stand_in.placed] == [intent(4).client_id]
+    assert_consistent(engine, stand_in)
+
+
+def test_a_ban_ends_the_intent_unsent_and_says_until_when(world) -> None:
+    """418: nothing may be sent until the ban ends. The intent is closed as never sent (the
+    venue refused it unprocessed) and `Banned` carries the end, for the trader's Degraded."""
     engine, stand_in = world
     clock = Clock()
     run = executor(engine, stand_in, clock=clock)
-    stand_in.fail_next("rate_limit")
+    stand_in.fail_next("ban")
+    with pytest.raises(Banned) as ban:
+        run.submit(intent(4))
+    assert abs(ban.value.until_ms - (now_ms() + 120_000)) < 5_000  # Retry-After: 120
+    (order,) = VenueStore(engine).orders(BOT)
+    assert order.state is State.EXPIRED and order.error.startswith("not sent:") and not stand_in.orders
+
+
+def test_a_refused_request_leaves_the_intent_unsent_and_the_trader_alive(world) -> None:
+    """Still rate limited after every wait: the intent stays SENDING (no exception reaches the
+    trader) and, once its window has passed, is closed as never sent — not sent again."""
+    engine, stand_in = world
+    clock = Clock()
+    run = executor(engine, stand_in, clock=clock)
+    run.sleep = lambda _s: None
+    stand_in.fail_next(*["rate_limit"] * (run.max_waits + 1))
     assert run.submit(intent(4)).state is State.SENDING and not stand_in.orders
     clock.ms += 20_000
     run.reconcile()

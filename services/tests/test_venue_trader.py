@@ -5,7 +5,10 @@ fills give the position; the divergence report shows the spread the stand-in's b
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +25,7 @@ from botrader.core.manifests import parse_trading_bot
 from botrader.core.venue.binance_spot import Credentials, SpotClient
 from botrader.core.venue.executor import Executor
 from botrader.core.venue.orders import Intent, State, bot_prefix, client_order_id
+from botrader.core.venue.user_stream import UserStream
 from botrader.services.api.main import create_app
 from botrader.services.trader.venue import RESET, VenueTrader
 from tests.support.binance_spot import SpotStandIn
@@ -43,13 +47,13 @@ BOT = {
 }
 
 
-def trader(engine, stand_in: SpotStandIn) -> VenueTrader:
+def trader(engine, stand_in: SpotStandIn, stream: UserStream | None = None) -> VenueTrader:
     bot = parse_trading_bot(BOT)
     client = SpotClient(stand_in.url, Credentials("k", secret="s"), MARKET)
     executor = Executor(VenueStore(engine), client, bot.name, bot_prefix(bot.namespace, bot.name))
     made = VenueTrader(
         bot, CandleStore(engine), TradingStore(engine), MARKET, batch=1, executor=executor,
-        base_asset="BTC", quote_asset="USDT",
+        base_asset="BTC", quote_asset="USDT", stream=stream,
     )  # fmt: skip
     made.start(actor="test")
     return made
@@ -104,10 +108,14 @@ def test_a_venue_bot_sends_each_decision_once_across_a_restart(db_url: str) -> N
             assert served["venue"] == "binance-testnet" and served["decisions"] == len(venue)
             assert served["mean_slippage_bps"] == pytest.approx(report["mean_slippage_bps"])
             assert len(served["per_decision"]) == len(venue) and served["per_decision"][0]["fills"] >= 1
+            parts = sum(d["difference"] for d in served["per_decision"])
+            assert parts == pytest.approx(served["pnl_difference"])  # per decision, adding up
+            assert served["venue_equity"] != served["paper_equity"]
+            assert abs(served["venue_equity"] / served["paper_equity"] - 1) < 0.05
             assert api.get("/bots/nope/orders").status_code == 404
         stand_in.reset()
         restarted.reconcile()
-        assert RESET in restarted.engine.risk.state.open and restarted.phase == "Halted"
+        assert RESET in restarted.engine.risk.state.open and restarted.phase == "Degraded"
         placed, paper = len(stand_in.placed), len(TradingStore(engine).fills("btc-testnet"))
         CandleStore(engine).upsert(make_key("replay", "BTCUSDT", "1m"), frame_to_candles(frame.iloc[:1400]))
         feed(restarted, stand_in, frame, 900, 1400)  # more candles: the engine decides, nothing is sent
@@ -147,4 +155,44 @@ def test_an_emergency_stop_cancels_resting_orders_and_flattens_on_the_venue(sqli
             and stand_in.orders[-1].side == "SELL"
             and len(stand_in.orders) == len(states)
         )
+    engine.dispose()
+
+
+def test_a_ban_degrades_the_bot_until_it_ends_and_the_stream_keeps_orders_current(sqlite_url: str) -> None:
+    engine, frame, stand_in = world(sqlite_url, 200, 50_000)
+    with stand_in:
+        stream = UserStream(stand_in.ws_url, Credentials("k", secret="s"), backoff=0.05)
+        made = trader(engine, stand_in, stream)
+        woken = threading.Event()
+        made.run_beside(woken.set)
+        feed(made, stand_in, frame, 0, 60)
+        stand_in.set_price(frame["close"].iloc[59])
+        # a bid resting below the market fills when a candle crosses it: the stream says so
+        low = MARKET.ticks(float(frame["close"].iloc[59]) * 0.99)
+        bid = Intent(
+            client_order_id(made.executor.prefix, 10**6), made.bot.name, "BTCUSDT", "BUY", 1000, 10**6, 0, low
+        )
+        assert made.executor.submit(bid).state is State.NEW
+        queries = stand_in.requests.count("GET /api/v3/order")
+        woken.clear()
+        stand_in.advance(
+            high=float(frame["close"].iloc[59]), low=float(frame["close"].iloc[59]) * 0.98, close=1
+        )
+        assert woken.wait(5)  # the stream woke the loop
+        time.sleep(0.2)
+        made.step()
+        (order,) = [o for o in VenueStore(engine).orders(made.bot.name) if o.intent.decision == 10**6]
+        assert order.state is State.FILLED and stand_in.requests.count("GET /api/v3/order") == queries
+        # 418 on an order: nothing more is sent until the ban's end, the bot is Degraded
+        stand_in.set_price(frame["close"].iloc[60])
+        stand_in.fail_next("ban")
+        made.execute([SimpleNamespace(side="sell", lots=500, id=10**6 + 1)])
+        assert made.phase == "Degraded" and "banned this IP until" in made.summary()["message"]
+        placed = len(stand_in.placed)
+        made.execute([SimpleNamespace(side="sell", lots=500, id=10**6 + 2)])
+        assert len(stand_in.placed) == placed
+        made.banned_until = 0  # the ban ended
+        made.step()
+        assert made.phase == "Running"
+        made.close()
     engine.dispose()

@@ -225,7 +225,8 @@ class Evil(Strategy):
 def plant_markup(tmp_path: Path) -> tuple[str, str]:
     """A database and an MLflow store whose every user-written text carries MARKER: a custom
     strategy's reasons (its explanation), an audit actor and reason, a failed bot's message, a
-    search's name and verdict, a training run's name."""
+    search's name and verdict, a training run's name, and a venue's rejection message (the
+    exchange's text, shown in Performance's paper-vs-venue table)."""
     from mlflow import MlflowClient
 
     from botrader.core.candles import make_key
@@ -233,8 +234,10 @@ def plant_markup(tmp_path: Path) -> tuple[str, str]:
     from botrader.core.db import connect, upgrade
     from botrader.core.db.candles import CandleStore
     from botrader.core.db.trading import TradingStore
+    from botrader.core.db.venue import VenueStore
     from botrader.core.engine.units import MarketRules
     from botrader.core.manifests import parse_trading_bot
+    from botrader.core.venue.orders import Intent, Order, State, bot_prefix, client_order_id
     from botrader.services.trader.trader import PaperTrader
     from tests.support.paths import SAMPLE
 
@@ -246,11 +249,13 @@ def plant_markup(tmp_path: Path) -> tuple[str, str]:
     candles.upsert(
         make_key("replay", "BTCUSDT", "1m"), frame_to_candles(read_candles_frame(SAMPLE).iloc[:300])
     )
+    venue = {"type": "binance-testnet", "credentials": {"secret": "keys"}}
     for name, strategy in (
         ("xss-bot", {"type": "custom", "ref": f"{tmp_path / 'evil.py'}:Evil"}),
         ("xss-failed", {}),
     ):
         spec = {"symbol": "BTCUSDT", "source": "replay", "replay": {"path": "x.csv"}, "strategy": strategy}
+        spec |= {"venue": venue} if name == "xss-bot" else {}
         bot = parse_trading_bot(
             {
                 "apiVersion": "botrader.io/v1alpha1",
@@ -264,6 +269,11 @@ def plant_markup(tmp_path: Path) -> tuple[str, str]:
         while name == "xss-bot" and trader.step():
             pass
     store.set_phase("xss-failed", "Failed", message=f"strategy failed to import: {MARKER}")
+    rejected = Intent(
+        client_order_id(bot_prefix("default", "xss-bot"), 1), "xss-bot", "BTCUSDT", "BUY", 1000, 1, 0
+    )
+    VenueStore(engine).commit_intent(rejected)
+    VenueStore(engine).save(Order(rejected, State.REJECTED, error=f"-2010 {MARKER}"), 0)
     store.audit(MARKER, "xss-bot", "controls", {"paused": False}, {"paused": True, "reason": MARKER})
     engine.dispose()
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"

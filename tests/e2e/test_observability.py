@@ -2,7 +2,8 @@
 on replay, trader, API, a short PPO training, and the operator reconciling a TradingBot and a
 TrainingRun on the real test control plane (kwok runs the trader's pod; the training Job's pod
 fails, so the failed-run alert has data) — and a real Prometheus scrapes them all on
-loopback. Then every PromQL expression from every dashboard and rule file is sent to it: each
+loopback; the trader's orders go to the Spot Testnet stand-in, so the venue panels have data
+too. Then every PromQL expression from every dashboard and rule file is sent to it: each
 must parse, and each dashboard panel's query must return data over the run."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from botrader.core.engine.units import MarketRules
 from tests.deploy.test_observability import DASHBOARDS, RULES, panel_targets
+from tests.support.binance_spot import SpotStandIn, latest_close
 from tests.support.cluster import apply, get_path, kubectl, wait
 from tests.support.paths import REPO, SAMPLE
 from tests.support.servers import PrometheusServer, free_port, wait_for_port
@@ -85,7 +89,14 @@ async def test_every_dashboard_query_returns_data_from_the_real_services(
     bot = tmp_path / "bot.yaml"
     manifest = yaml.safe_load((REPO / "examples" / "tradingbot-replay.yaml").read_text())
     manifest["spec"]["replay"]["path"] = str(SAMPLE)
+    # its orders go to the Spot Testnet stand-in: the venue panels have data too
+    manifest["spec"]["venue"] = {"type": "binance-testnet", "credentials": {"secret": "keys"}}
     bot.write_text(yaml.safe_dump(manifest))
+    venue = SpotStandIn(market=MarketRules(), balances={"BTC": Decimal(0), "USDT": Decimal(100_000)})
+    venue.price_source = lambda: latest_close(tmp_path / "botrader.db")
+    venue.levels = 50
+    venue.add_hmac_key("e2e-key", "e2e-secret")
+    venue.start()
     prometheus = PrometheusServer([f"127.0.0.1:{p}" for n, p in ports.items() if n != "liveness"]).start()
     processes: list[subprocess.Popen[bytes]] = []
     await asyncio.to_thread(operator_world, control_plane)
@@ -95,6 +106,10 @@ async def test_every_dashboard_query_returns_data_from_the_real_services(
         "BOTRADER_DB_URL": db,
         "BOTRADER_STATUS_INTERVAL": "0.5",
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "BOTRADER_VENUE_REST_URL": venue.url,
+        "BOTRADER_VENUE_WS_API_URL": venue.ws_url,
+        "BINANCE_API_KEY": "e2e-key",
+        "BINANCE_API_SECRET": "e2e-secret",
     }
     began = time.time()
     try:
@@ -218,6 +233,7 @@ async def test_every_dashboard_query_returns_data_from_the_real_services(
             except subprocess.TimeoutExpired:
                 proc.kill()
         prometheus.stop()
+        venue.stop()
 
 
 async def _every_expression_answers(

@@ -74,6 +74,7 @@ def test_kill_nine_at_random_points_loses_and_doubles_nothing(tmp_path: Path) ->
         env = {
             **os.environ,
             "BOTRADER_VENUE_REST_URL": stand_in.url,
+            "BOTRADER_VENUE_WS_API_URL": stand_in.ws_url,
             "BINANCE_API_KEY": "k",
             "BINANCE_API_SECRET": "s",
         }

@@ -6,7 +6,6 @@ appears nowhere — not in the output, not in the database."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
@@ -19,19 +18,10 @@ from botrader.core.db import connect
 from botrader.core.db.trading import TradingStore
 from botrader.core.db.venue import VenueStore
 from botrader.core.engine.units import MarketRules
-from tests.support.binance_spot import SpotStandIn
+from tests.support.binance_spot import SpotStandIn, latest_close
 from tests.support.paths import REPO
 
 SECRET = "hmac-s3cret-never-shown"
-
-
-def latest_close(db: Path) -> float | None:
-    try:
-        with sqlite3.connect(db) as conn:
-            row = conn.execute("SELECT close FROM candles ORDER BY open_time DESC LIMIT 1").fetchone()
-    except sqlite3.Error:
-        return None
-    return row[0] if row else None
 
 
 @pytest.mark.slow
@@ -52,6 +42,7 @@ def test_up_with_a_testnet_venue(tmp_path: Path) -> None:
     }
     with stand_in:
         env["BOTRADER_VENUE_REST_URL"] = stand_in.url
+        env["BOTRADER_VENUE_WS_API_URL"] = stand_in.ws_url
         up = [
             sys.executable,
             "-m",
@@ -67,6 +58,7 @@ def test_up_with_a_testnet_venue(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env,
         )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
+    assert stand_in.subscribed >= 1  # the user data stream, signed with the same keys
     name = doc["metadata"]["name"]
     engine = connect(f"sqlite:///{db}")
     orders = VenueStore(engine).orders(name)

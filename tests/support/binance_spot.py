@@ -16,10 +16,16 @@ levels — several fills, partial when the book runs out (the rest EXPIRES, as B
 market orders do); a limit order fills what crosses and rests; `advance(candle)` moves the
 book and fills resting orders the candle crossed. Commission `fee_rate` of what is received.
 
+The WebSocket API at `/ws-api/v3` serves the user data stream: `session.logon` (Ed25519 keys)
+then `userDataStream.subscribe`, or `userDataStream.subscribe.signature` (any key), each signed
+over its parameters sorted by name and verified; then `executionReport` (NEW, TRADE, CANCELED,
+EXPIRED) and `outboundAccountPosition` events as orders change.
+
 Faults on demand (`fail_next`): `lost_answer` (the order is placed, the answer is a 503 —
 "execution status unknown"), `unknown` (a -1007 after placing), `rate_limit` (429 with
 Retry-After), `ban` (418), and `reset()` (the testnet's monthly wipe: orders, trades and
-balances gone, keys kept).
+balances gone, keys kept); `drop_streams()` (every stream connection closes) and
+`duplicate_events` (each event sent twice).
 """
 
 from __future__ import annotations
@@ -28,15 +34,18 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -119,6 +128,20 @@ class Trade:
 
 
 @dataclass
+class Session:
+    """A WebSocket API connection: its logged-on key, its subscription, its outbox."""
+
+    socket: web.WebSocketResponse
+    api_key: str | None = None
+    subscription: int | None = None
+    outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+
+    async def send_all(self) -> None:
+        while True:
+            await self.socket.send_json(await self.outbox.get())
+
+
+@dataclass
 class SpotStandIn:
     market: MarketRules = field(default_factory=MarketRules)
     base_asset: str = "BTC"
@@ -147,6 +170,9 @@ class SpotStandIn:
         self.port = 0
         self._lock = threading.Lock()
         self._next_order = self._next_trade = 1
+        self.sessions: list[Session] = []  # WebSocket API connections
+        self.subscribed = 0  # user-data-stream subscriptions made, over all connections
+        self.duplicate_events = False  # each event sent twice, as a flaky stream may
 
     # -- setup ---------------------------------------------------------------------------
     def add_hmac_key(self, api_key: str, secret: str) -> None:
@@ -212,21 +238,26 @@ class SpotStandIn:
         order.executed += qty
         order.quote += notional
         order.status = "FILLED" if order.executed == order.qty else "PARTIALLY_FILLED"
+        self._emit(self._execution_report(order, "TRADE", trade))
+        self._emit(self._account_position())
         return trade
 
     # -- requests ------------------------------------------------------------------------
     def _authorize(self, request: web.Request, query: str) -> web.Response | None:
-        key = self.keys.get(request.headers.get("X-MBX-APIKEY", ""))
-        if key is None:
-            return error(401, -2015, "Invalid API-key, IP, or permissions for action.")
         payload, _, signature = query.rpartition("&signature=")
         if not payload or not signature:
             return error(
                 400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
             )
-        from urllib.parse import unquote
+        refused = self._check(request.headers.get("X-MBX-APIKEY", ""), payload, unquote(signature))
+        return None if refused is None else error(400 if refused[0] != -2015 else 401, *refused)
 
-        signature = unquote(signature)
+    def _check(self, api_key: str, payload: str, signature: str) -> tuple[int, str] | None:
+        """Binance's checks of a signed request: the key, the signature over `payload`, the
+        timestamp within the receive window. (code, message) when refused."""
+        key = self.keys.get(api_key)
+        if key is None:
+            return -2015, "Invalid API-key, IP, or permissions for action."
         if key.secret is not None:
             good = hmac.compare_digest(
                 hmac.new(key.secret.encode(), payload.encode(), hashlib.sha256).hexdigest(), signature
@@ -238,12 +269,12 @@ class SpotStandIn:
             except (InvalidSignature, ValueError):
                 good = False
         if not good:
-            return error(400, -1022, "Signature for this request is not valid.")
+            return -1022, "Signature for this request is not valid."
         params = dict(parse_qsl(payload))
         stamp, window = int(params.get("timestamp", 0)), int(params.get("recvWindow", 5000))
         now = self.now()
         if stamp > now + 1000 or now - stamp > window:
-            return error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+            return -1021, "Timestamp for this request is outside of the recvWindow."
         return None
 
     def _headers(self, weight: int) -> dict[str, str]:
@@ -340,6 +371,7 @@ class SpotStandIn:
         order = Order(self._next_order, client, side, kind, qty, price, self.now())
         self._next_order += 1
         self.orders.append(order)
+        self._emit(self._execution_report(order, "NEW"))
         fills = []
         for level_price, available in levels:
             if order.executed == qty or (
@@ -350,6 +382,7 @@ class SpotStandIn:
             fills.append(self._execute(order, level_price, min(available, qty - order.executed)))
         if kind == "MARKET" and order.executed < qty:
             order.status = "EXPIRED"  # the book ran out: the rest of a market order expires
+            self._emit(self._execution_report(order, "EXPIRED"))
         fault = self.faults.pop(0) if self.faults else None
         if fault == "lost_answer":
             return error(503, 0, "Service Unavailable", **headers)
@@ -391,7 +424,108 @@ class SpotStandIn:
             if order.status not in ("NEW", "PARTIALLY_FILLED"):
                 return error(400, -2011, "Unknown order sent.", **headers)
             order.status = "CANCELED"
+            self._emit(self._execution_report(order, "CANCELED"))
         return web.json_response(order.json(self.market.symbol), headers=headers)
+
+    # -- the WebSocket API: user data stream -----------------------------------------------
+    async def ws_api(self, request: web.Request) -> web.WebSocketResponse:
+        """One WebSocket API connection: requests answered in order, events pushed as they
+        happen, all through one outbox (one writer per socket)."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        session = Session(socket)
+        self.sessions.append(session)
+        sender = asyncio.create_task(session.send_all())
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    with self._lock:
+                        session.outbox.put_nowait(self._ws_request(session, json.loads(message.data)))
+        finally:
+            sender.cancel()
+            self.sessions.remove(session)
+        return socket
+
+    def _ws_request(self, session: Session, request: dict[str, Any]) -> dict[str, Any]:
+        method, params = request.get("method"), dict(request.get("params") or {})
+
+        def refused(code: int, msg: str) -> dict[str, Any]:
+            return {"id": request.get("id"), "status": 400, "error": {"code": code, "msg": msg}}
+
+        if method in ("session.logon", "userDataStream.subscribe.signature"):
+            signature = str(params.pop("signature", ""))
+            payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+            problem = self._check(str(params.get("apiKey", "")), payload, signature)
+            if problem is not None:
+                return refused(*problem)
+            key = self.keys[str(params["apiKey"])]
+            if method == "session.logon":
+                if key.public is None:
+                    return refused(-4056, "HMAC_SHA256 API key is not supported.")
+                session.api_key = str(params["apiKey"])
+                return {"id": request.get("id"), "status": 200, "result": {"apiKey": session.api_key}}
+        elif method == "userDataStream.subscribe":
+            if session.api_key is None:
+                return refused(-2015, "Invalid API-key, IP, or permissions for action.")
+        else:
+            return refused(-1000, f"unknown method {method}")
+        session.subscription = self.subscribed
+        self.subscribed += 1
+        return {"id": request.get("id"), "status": 200, "result": {"subscriptionId": session.subscription}}
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        """Push `event` to every subscribed connection (from any thread)."""
+        for session in self.sessions:
+            if session.subscription is not None:
+                message = {"subscriptionId": session.subscription, "event": event}
+                for _ in range(2 if self.duplicate_events else 1):
+                    self._loop.call_soon_threadsafe(session.outbox.put_nowait, message)
+
+    def drop_streams(self) -> None:
+        """The fault: every WebSocket API connection closes; events until a new subscription
+        are lost to it."""
+        for session in list(self.sessions):
+            session.subscription = None
+            asyncio.run_coroutine_threadsafe(session.socket.close(), self._loop)
+
+    def _execution_report(self, order: Order, kind: str, trade: Trade | None = None) -> dict[str, Any]:
+        now = self.now()
+        return {
+            "e": "executionReport",
+            "E": now,
+            "s": self.market.symbol,
+            "c": f"cancel-{order.id}" if kind == "CANCELED" else order.client_id,
+            "S": order.side,
+            "o": order.type,
+            "f": "GTC",
+            "q": f"{order.qty:f}",
+            "p": f"{order.price or 0:f}",
+            "C": order.client_id if kind == "CANCELED" else "",
+            "x": kind,
+            "X": order.status,
+            "r": "NONE",
+            "i": order.id,
+            "l": f"{trade.qty:f}" if trade else "0",
+            "z": f"{order.executed:f}",
+            "L": f"{trade.price:f}" if trade else "0",
+            "n": f"{trade.commission:f}" if trade else "0",
+            "N": trade.commission_asset if trade else None,
+            "T": trade.time_ms if trade else now,
+            "t": trade.id if trade else -1,
+            "w": order.status in ("NEW", "PARTIALLY_FILLED"),
+            "m": bool(trade and trade.maker),
+            "O": order.time_ms,
+            "Z": f"{order.quote:f}",
+            "Y": f"{trade.price * trade.qty:f}" if trade else "0",
+        }
+
+    def _account_position(self) -> dict[str, Any]:
+        now = self.now()
+        rows = [
+            {"a": a, "f": f"{v - self.locked.get(a, 0):f}", "l": f"{self.locked.get(a, 0):f}"}
+            for a, v in self.balances.items()
+        ]
+        return {"e": "outboundAccountPosition", "E": now, "u": now, "B": rows}
 
     # -- serving -------------------------------------------------------------------------
     def start(self) -> SpotStandIn:
@@ -399,7 +533,9 @@ class SpotStandIn:
         ready = threading.Event()
 
         async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
             app = web.Application()
+            app.router.add_get("/ws-api/v3", self.ws_api)
             app.router.add_route("*", "/{tail:.*}", self.handle)
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
@@ -425,8 +561,23 @@ class SpotStandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws-api/v3"
+
     def __enter__(self) -> SpotStandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def latest_close(db: Path) -> float | None:
+    """The newest stored candle's close in a SQLite database: where a stand-in's book sits
+    while a bot trades a replay in another process (`price_source`)."""
+    try:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT close FROM candles ORDER BY open_time DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None

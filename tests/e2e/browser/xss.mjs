@@ -1,6 +1,6 @@
 // Opens every tab of a dashboard whose data carries planted markup (a strategy's explanation
 // and reason, an audit actor and reason, a failed bot's message, a search's name and verdict, a
-// training run's name) and checks that none of it ran: the flag the payload would set stays
+// training run's name, a venue's rejection) and checks that none of it ran: the flag the payload would set stays
 // unset, no element it would create exists, the page reports no CSP violation, and the payload
 // is shown literally as text. Prints a JSON summary. Usage:
 //   node xss.mjs URL BOT FAILED_BOT MARKER SCREENSHOT_DIR
@@ -25,7 +25,7 @@ try {
   // Each tab, and the text in it that must show the marker literally.
   const tabs = [
     ["overview", "#strategy", bot], ["overview", "#audit", bot], ["overview", "#bots", bot],
-    ["performance", null, bot], ["strategies", "#strategy-list", bot],
+    ["performance", "#venue-decisions", bot], ["strategies", "#strategy-list", bot],
     ["insights", "#insights", bot], ["audit", "#audit-all", bot], ["overview", "#breakers", failed],
   ];
   for (const [tab, selector, name] of tabs) {

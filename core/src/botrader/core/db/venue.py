@@ -64,6 +64,12 @@ class VenueStore:
         found = [_order(r) for r in rows]
         return found if final is None else [o for o in found if o.state.final == final]
 
+    def order(self, bot: str, client_id: str) -> Order | None:
+        query = select(ORDERS).where(ORDERS.c.bot == bot, ORDERS.c.client_id == client_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _order(row)
+
     def add_fills(self, bot: str, fills: Sequence[VenueFill]) -> int:
         """Store each fill once (the venue's trade id is the key); the number that were new."""
         if not fills:

@@ -58,8 +58,12 @@ class Credentials:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Credentials:
-        """BINANCE_API_KEY with BINANCE_PRIVATE_KEY_FILE (Ed25519 PEM) or BINANCE_API_SECRET."""
+        """From the files in BOTRADER_VENUE_CREDENTIALS_DIR (a mounted Secret, as the operator
+        does it), else BINANCE_API_KEY with BINANCE_PRIVATE_KEY_FILE (Ed25519 PEM) or
+        BINANCE_API_SECRET."""
         env = dict(os.environ) if env is None else env
+        if env.get("BOTRADER_VENUE_CREDENTIALS_DIR"):
+            return cls.from_directory(Path(env["BOTRADER_VENUE_CREDENTIALS_DIR"]))
         key = env.get("BINANCE_API_KEY")
         if not key:
             raise UserError(
@@ -78,6 +82,29 @@ class Credentials:
                 "BINANCE_API_KEY needs BINANCE_PRIVATE_KEY_FILE (Ed25519 PEM) or BINANCE_API_SECRET (HMAC)"
             )
         return cls(key, secret=secret)
+
+    @classmethod
+    def from_directory(cls, folder: Path) -> Credentials:
+        """A Secret's keys as files: `apiKey`, and `privateKey` (Ed25519 PEM) or `secretKey`."""
+
+        def read(name: str) -> bytes | None:
+            try:
+                return (folder / name).read_bytes()
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                raise UserError(f"venue credentials {folder / name}: {exc.strerror}") from None
+
+        key, private, secret = read("apiKey"), read("privateKey"), read("secretKey")
+        if not key or not key.strip():
+            raise UserError(f"venue credentials in {folder}: no apiKey (the Secret needs the key apiKey)")
+        if private:
+            return cls(key.decode().strip(), private_key_pem=private)
+        if secret and secret.strip():
+            return cls(key.decode().strip(), secret=secret.decode().strip())
+        raise UserError(
+            f"venue credentials in {folder}: apiKey needs privateKey (Ed25519 PEM) or secretKey (HMAC)"
+        )
 
     def sign(self, payload: str) -> str:
         if self.private_key_pem is not None:

@@ -36,6 +36,7 @@ class Decision:
     fills: int
     delay_ms: int | None  # intent committed → last venue fill
     error: str = ""
+    difference: Decimal = Decimal(0)  # this decision's venue − paper PnL (price and fees)
 
 
 @dataclass
@@ -107,10 +108,11 @@ def divergence(
         venue_price, venue_qty = _vwap([(Decimal(f.price), Decimal(f.quantity)) for f in fills])
         venue_fee = sum((_quote_fee(f, base_asset, quote_asset) for f in fills), Decimal(0))
         sign = 1 if i.side == "BUY" else -1
-        slip = None
+        slip, price_cost = None, Decimal(0)
         if paper_price and venue_price is not None:
             slip = float(sign * (venue_price - paper_price) / paper_price * 10_000)
-            out.price_cost += sign * (venue_price - paper_price) * venue_qty
+            price_cost = sign * (venue_price - paper_price) * venue_qty
+        out.price_cost += price_cost
         out.fee_cost += venue_fee - paper_fee
         if paper_price is not None and venue_qty < paper_qty:
             out.unfilled_notional += (paper_qty - venue_qty) * paper_price
@@ -132,6 +134,7 @@ def divergence(
                 len(fills),
                 delay,
                 order.error,
+                -(price_cost + venue_fee - paper_fee),
             )
         )
     return out

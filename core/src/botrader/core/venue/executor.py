@@ -13,6 +13,9 @@ with `VenueReset`, keeping its history and never re-sending old intents. If it w
 acknowledged, it did not reach the venue in time: once its receive window has passed it cannot
 be executed any more, so it is closed as EXPIRED ("never reached the venue"), not sent again.
 
+Between reconciliations the user data stream (`user_stream`) brings the venue's news as it
+happens: `on_event` applies an `executionReport` to the order it names and stores its fill.
+
 `crash(point)` lets tests stop the executor at each point a process can die: after the intent
 commits (`committed`), after the venue answered but before that is recorded (`answered`).
 """
@@ -20,14 +23,17 @@ commits (`committed`), after the venue answered but before that is recorded (`an
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from botrader.core.db.venue import VenueStore
 from botrader.core.timeutil import now_ms
 from botrader.core.venue.binance_spot import SpotClient
-from botrader.core.venue.errors import NotFound, OutcomeUnknown, Rejected, VenueError
-from botrader.core.venue.orders import Intent, Order, Report, State
+from botrader.core.venue.errors import Banned, NotFound, OutcomeUnknown, RateLimited, Rejected, VenueError
+from botrader.core.venue.orders import Intent, Order, Report, State, VenueFill
+from botrader.core.venue.user_stream import execution
 
 log = logging.getLogger(__name__)
 NEVER_SENT = "never reached the venue: not found after its receive window"
@@ -60,24 +66,36 @@ class Executor:
         clock: Callable[[], int] = now_ms,
         grace_ms: int = 5000,
         crash: Callable[[str], None] = _no_crash,
+        sleep: Callable[[float], None] = time.sleep,
+        max_waits: int = 3,
+        max_wait_s: float = 60.0,
     ) -> None:
         self.store, self.client, self.bot, self.prefix = store, client, bot, prefix
-        self.clock, self.crash = clock, crash
+        self.clock, self.crash, self.sleep = clock, crash, sleep
+        self.max_waits, self.max_wait_s = max_waits, max_wait_s
         self.window_ms = client.recv_window + grace_ms  # after this a lost request cannot execute
 
     def submit(self, intent: Intent) -> Order:
-        """Commit, send, record. Never raises for a lost answer (the order is UNKNOWN)."""
+        """Commit, send, record. Never raises for a lost answer (the order is UNKNOWN). A 429
+        is waited out (`Retry-After`, at most `max_wait_s`) and the same intent sent again: the
+        venue refused it unprocessed. A 418 ends the intent as never sent and raises `Banned`:
+        nothing may be sent until the ban ends."""
         if not self.store.commit_intent(intent):
-            return next(o for o in self.store.orders(self.bot) if o.intent.client_id == intent.client_id)
+            found = self.store.order(self.bot, intent.client_id)
+            assert found is not None
+            return found
         self.crash("committed")
         order = Order(intent)
         try:
-            report, fills = self.client.place(intent)
+            report, fills = self._send(intent)
         except Rejected as exc:
             order = order.apply(Report(State.REJECTED, 0, error=str(exc)))
         except OutcomeUnknown:
             order = order.lost()
-        except VenueError as exc:  # 429, 418, a clock still off, bad keys: refused before processing
+        except Banned as exc:
+            self.store.save(replace(order, state=State.EXPIRED, error=f"not sent: {exc}"), self.clock())
+            raise
+        except VenueError as exc:  # still rate limited, a clock still off, bad keys: refused unprocessed
             log.warning("%s: %s not sent: %s", self.bot, intent.client_id, exc)
             return order  # stays SENDING: reconciling closes it once its window has passed
         else:
@@ -86,6 +104,30 @@ class Executor:
             order = order.apply(report)
         self.store.save(order, self.clock())
         return order
+
+    def _send(self, intent: Intent) -> tuple[Report, list[VenueFill]]:
+        for _ in range(self.max_waits):
+            try:
+                return self.client.place(intent)
+            except RateLimited as exc:
+                log.warning("%s: rate limited, waiting %.1f s", self.bot, exc.retry_after)
+                self.sleep(min(exc.retry_after, self.max_wait_s))
+        return self.client.place(intent)
+
+    def on_event(self, event: dict[str, Any]) -> bool:
+        """A user-data-stream event: an `executionReport` of one of this bot's orders settles
+        it and stores its fill. Whether it changed anything (a duplicate does not)."""
+        if event.get("e") != "executionReport" or event.get("s") != self.client.market.symbol:
+            return False
+        client_id, report, fill = execution(event, self.client.lots)
+        order = self.store.order(self.bot, client_id) if client_id.startswith(self.prefix) else None
+        if order is None:
+            return False  # another bot's, or one the database lacks: reconciling reports it
+        added = self.store.add_fills(self.bot, [fill]) if fill is not None else 0
+        settled = order.apply(report)
+        if settled != order:
+            self.store.save(settled, self.clock())
+        return added > 0 or settled != order
 
     def reconcile(self) -> Reconciled:
         began = self.client.requests

@@ -37,3 +37,8 @@ class Ledger:
             else:
                 out.other_fees[f.commission_asset] = out.other_fees.get(f.commission_asset, Decimal(0)) + fee
         return out
+
+    def equity(self, budget: Decimal, price: Decimal) -> Decimal:
+        """The bot's equity on the venue: its budget, what its fills moved, the base marked
+        at `price` (fees in other assets not included: they have no price here)."""
+        return budget + self.quote + self.base * price

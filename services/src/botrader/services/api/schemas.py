@@ -190,6 +190,7 @@ class DivergenceDecision(BaseModel):
     fills: int
     delay_ms: int | None
     error: str
+    difference: float  # this decision's venue − paper PnL in the quote asset
 
 
 class DivergenceOut(BaseModel):
@@ -206,4 +207,6 @@ class DivergenceOut(BaseModel):
     mean_slippage_bps: float | None
     median_delay_ms: int | None
     partial_fills: int
+    paper_equity: float | None  # at the last mark
+    venue_equity: float | None  # budget + the venue fills' cash and position, at the last mark's price
     per_decision: list[DivergenceDecision]

@@ -38,6 +38,9 @@ VENUE_WEIGHT = Gauge("botrader_venue_request_weight", "Request weight the venue 
 VENUE_RECONCILE_FILLS = Counter(
     "botrader_venue_reconcile_fills", "Fills stored by reconciliation (missed while away)", ["bot"]
 )
+VENUE_STREAM_EVENTS = Counter(
+    "botrader_venue_stream_events", "User-data-stream events that changed an order or stored a fill", ["bot"]
+)
 VENUE_RECONCILE_SECONDS = Histogram(
     "botrader_venue_reconcile_seconds",
     "Seconds one reconciliation took",

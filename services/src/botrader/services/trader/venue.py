@@ -1,47 +1,103 @@
 """A bot whose orders go to a venue (Binance's Spot Testnet): the engine decides as for paper
 trading — its paper fills are the shadow the divergence report compares against — and every
 order it places is sent through the venue executor, committed before it is sent. The venue's
-fills are the truth for the bot's position; a reset account halts the bot (breaker
-`venue_reset`) with its history kept, and nothing old is re-sent."""
+fills are the truth for the bot's position. The user data stream brings the venue's news
+between candles (it wakes the loop); each (re)subscription asks for a reconciliation.
+
+The venue can stop a bot: a reset account (breaker `venue_reset`, for good: history kept,
+nothing old re-sent) or an IP ban (418, breaker `venue_banned`, lifted when the ban ends).
+Either makes the bot Degraded (`botrader.core.phases`); the engine sends nothing meanwhile."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from botrader.core.db.venue import VenueStore
-from botrader.core.timeutil import now_ms
+from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.core.venue.divergence import Divergence, divergence
-from botrader.core.venue.errors import VenueError
+from botrader.core.venue.errors import Banned, VenueError
 from botrader.core.venue.executor import Executor, Reconciled, VenueReset
 from botrader.core.venue.ledger import Ledger
 from botrader.core.venue.orders import Intent, client_order_id
+from botrader.core.venue.user_stream import RESUBSCRIBED, UserStream
 from botrader.services.trader import metrics
 from botrader.services.trader.trader import PaperTrader
 
 log = logging.getLogger(__name__)
-RESET = "venue_reset"
-BUY_MARGIN = Decimal("0.002")  # above the last close: the spread and a tick or two
+RESET, BANNED = "venue_reset", "venue_banned"
+BUY_MARGIN = Decimal("0.002")
+STREAM_WAIT_S = 5.0  # above the last close: the spread and a tick or two
 
 
 class VenueTrader(PaperTrader):
     def __init__(
-        self, *args: Any, executor: Executor, base_asset: str, quote_asset: str, **kwargs: Any
+        self,
+        *args: Any,
+        executor: Executor,
+        base_asset: str,
+        quote_asset: str,
+        stream: UserStream | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.executor, self.base_asset, self.quote_asset = executor, base_asset, quote_asset
+        self.stream = stream
         self.venue = VenueStore(self.store.engine)
         self.observed: set[str] = set()  # decisions whose slippage the histogram has
         self.unsettled = True  # until the first reconcile says otherwise
+        self.banned_until = 0  # ms; a restart forgets it: the next request finds out again
 
     def start(self, actor: str = "trader") -> None:
         super().start(actor)
+        for counter in (metrics.VENUE_STREAM_EVENTS, metrics.VENUE_RECONCILE_FILLS):
+            counter.labels(self.bot.name)  # exported as 0 from the start, so rate() works
         self.reconcile()
 
+    def run_beside(self, wake: Callable[[], None]) -> None:
+        """The user data stream, subscribed before the first order goes out (if it can be
+        within STREAM_WAIT_S: trading does not wait longer; reconciling covers the gap)."""
+        if self.stream is not None:
+            self.stream.on_event = wake
+            if not self.stream.start().wait_subscribed(STREAM_WAIT_S):
+                log.warning("%s: user data stream not subscribed yet; trading on", self.bot.name)
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.stop()
+
+    def _step(self, limit: int | None) -> int:
+        self.follow_venue()
+        return super()._step(limit)
+
+    def follow_venue(self) -> None:
+        """Before each step: lift a ban that has ended, apply what the stream brought, and
+        reconcile after a (re)subscription — events while it was down are lost to it."""
+        if BANNED in self.engine.risk.state.open and now_ms() >= self.banned_until:
+            self.engine.risk.clear(BANNED)
+            log.info("%s: the venue's ban has ended; trading again", self.bot.name)
+            self.reconcile()
+        events = self.stream.drain() if self.stream is not None else []
+        for event in events:
+            if event is not RESUBSCRIBED and self.executor.on_event(event):
+                metrics.VENUE_STREAM_EVENTS.labels(self.bot.name).inc()
+        if any(event is RESUBSCRIBED for event in events):
+            self.reconcile()
+
+    def ban(self, exc: Banned) -> None:
+        """418: nothing is sent until the ban's end; the bot is Degraded meanwhile."""
+        self.banned_until = exc.until_ms
+        until = ms_to_datetime(exc.until_ms).isoformat(timespec="seconds")
+        with self.lock:
+            self.engine.risk.trip(BANNED, f"the venue banned this IP until {until} (HTTP 418)")
+        log.error("%s: banned by the venue until %s", self.bot.name, until)
+
     def reconcile(self) -> Reconciled | None:
-        """Settle what the venue did while we were away; a reset account halts the bot."""
+        """Settle what the venue did while we were away; a reset account degrades the bot for
+        good, a ban until it ends, a rate limit waits for the next step."""
         began = time.perf_counter()
         try:
             found = self.executor.reconcile()
@@ -50,6 +106,14 @@ class VenueTrader(PaperTrader):
                 self.engine.risk.trip(RESET, str(exc))
                 self.checkpoint([], [], [])
             log.error("%s: %s", self.bot.name, exc)
+            return None
+        except Banned as exc:
+            self.ban(exc)
+            self.checkpoint([], [], [])
+            return None
+        except VenueError as exc:
+            log.warning("%s: reconciling later: %s", self.bot.name, exc)
+            self.unsettled = True
             return None
         metrics.VENUE_RECONCILE_SECONDS.labels(self.bot.name).observe(time.perf_counter() - began)
         metrics.VENUE_RECONCILE_FILLS.labels(self.bot.name).inc(found.fills)
@@ -68,7 +132,7 @@ class VenueTrader(PaperTrader):
         """An emergency stop also cancels the bot's resting orders on the venue; the engine's
         flattening sell then goes out as any order does. A pause sends nothing new; resting
         orders stay (GET /bots/{name}/orders lists them)."""
-        was = RESET in self.engine.risk.state.open or self.engine.emergency_requested
+        was = self.venue_closed or self.engine.emergency_requested
         super()._set_controls(paused, emergency_stop, actor)
         if emergency_stop and not was:
             self.cancel_open()
@@ -80,12 +144,15 @@ class VenueTrader(PaperTrader):
         sell then finds nothing left to sell). The order's decision is negative: no paper order
         stands behind it."""
         lots = int(self.ledger().base / self.market.step_size)
-        if lots <= 0 or RESET in self.engine.risk.state.open:
+        if lots <= 0 or self.venue_closed:
             return
         decision = -(len(self.venue.orders(self.bot.name)) + 1)
         client_id = client_order_id(self.executor.prefix, decision)
         intent = Intent(client_id, self.bot.name, self.bot.spec.symbol, "SELL", lots, decision, now_ms())
-        self.executor.submit(intent)
+        try:
+            self.executor.submit(intent)
+        except Banned as exc:
+            self.ban(exc)
 
     def cancel_open(self) -> int:
         """Cancel every order of this bot the venue may still hold; how many it canceled."""
@@ -102,9 +169,14 @@ class VenueTrader(PaperTrader):
             canceled += 1
         return canceled
 
+    @property
+    def venue_closed(self) -> bool:
+        """The account was wiped (never send into it) or the IP is banned."""
+        return RESET in self.engine.risk.state.open or BANNED in self.engine.risk.state.open
+
     def execute(self, orders: list[Any]) -> None:
-        if RESET in self.engine.risk.state.open:
-            return  # never into a wiped account
+        if self.venue_closed:
+            return
         spec = self.bot.spec
         for order in orders:
             lots = self.affordable(order.side, order.lots)
@@ -119,7 +191,11 @@ class VenueTrader(PaperTrader):
                 decision=order.id,
                 created_ms=now_ms(),
             )
-            sent = self.executor.submit(intent)
+            try:
+                sent = self.executor.submit(intent)
+            except Banned as exc:
+                self.ban(exc)
+                return
             self.count(sent)
             self.unsettled |= not sent.state.final
         if self.unsettled:  # a lost answer, or an intent a crash left unsent: ask now, not on restart
@@ -169,13 +245,13 @@ def trader_for(
 ) -> PaperTrader:
     """The trader a bot's `spec.venue` asks for: paper, or the venue with the paper engine
     beside it. Keys from BINANCE_API_KEY with BINANCE_PRIVATE_KEY_FILE or BINANCE_API_SECRET
-    (the operator mounts the Secret's files and points these at them), the endpoint from
-    BOTRADER_VENUE_REST_URL (default: the Spot Testnet)."""
+    (the operator mounts the Secret's files and points these at them), the endpoints from
+    BOTRADER_VENUE_REST_URL and BOTRADER_VENUE_WS_API_URL (default: the Spot Testnet's)."""
     import os
 
     from botrader.core.binance.filters import assets_of
     from botrader.core.errors import UserError
-    from botrader.core.venue.binance_spot import TESTNET_REST, Credentials, SpotClient
+    from botrader.core.venue.binance_spot import TESTNET_REST, TESTNET_WS_API, Credentials, SpotClient
     from botrader.core.venue.orders import bot_prefix
 
     venue = bot.spec.venue
@@ -185,9 +261,19 @@ def trader_for(
         why = "the engine's paper fills drive its decisions"
         raise UserError(f"{bot.name}: spec.venue.shadowPaper false is not supported yet ({why})")
     env = dict(os.environ) if env is None else env
-    client = SpotClient(env.get("BOTRADER_VENUE_REST_URL", TESTNET_REST), Credentials.from_env(env), market)
+    credentials = Credentials.from_env(env)
+    client = SpotClient(env.get("BOTRADER_VENUE_REST_URL", TESTNET_REST), credentials, market)
+    stream = UserStream(env.get("BOTRADER_VENUE_WS_API_URL", TESTNET_WS_API), credentials)
     executor = Executor(VenueStore(store.engine), client, bot.name, bot_prefix(bot.namespace, bot.name))
     base, quote = assets_of(bot.spec.symbol)
     return VenueTrader(
-        bot, candles, store, market, batch=batch, executor=executor, base_asset=base, quote_asset=quote
+        bot,
+        candles,
+        store,
+        market,
+        batch=batch,
+        executor=executor,
+        base_asset=base,
+        quote_asset=quote,
+        stream=stream,
     )

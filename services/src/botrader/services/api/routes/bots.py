@@ -15,6 +15,7 @@ from botrader.core.db.venue import VenueStore
 from botrader.core.engine.performance import MIN_SHARPE_DAYS
 from botrader.core.timeutil import ms_to_datetime
 from botrader.core.venue.divergence import divergence
+from botrader.core.venue.ledger import Ledger
 from botrader.services.api.answers import adapter, cache_key, encode, json_response
 from botrader.services.api.control import ControlError
 from botrader.services.api.deps import ActorDep, CacheDep, ControllerDep, TradingDep
@@ -161,7 +162,20 @@ def venue_divergence(name: BotName, store: TradingDep) -> dict[str, Any]:
         {k: float(v) if isinstance(v, Decimal) else v for k, v in asdict(d).items()} for d in found.decisions
     ]
     kind = (spec.get("venue") or {}).get("type", "paper")
-    return {"bot": name, "venue": kind, **found.summary(), "per_decision": decisions}
+    last = store.equity_series(name, limit=1)
+    paper = venue_equity = None
+    if last:
+        ledger = Ledger.of(venue.fills(name), base, quote)
+        price, budget = Decimal(str(last[0]["price"])), Decimal(str(spec.get("budget", 0)))
+        paper, venue_equity = float(last[0]["equity"]), float(ledger.equity(budget, price))
+    return {
+        "bot": name,
+        "venue": kind,
+        **found.summary(),
+        "paper_equity": paper,
+        "venue_equity": venue_equity,
+        "per_decision": decisions,
+    }
 
 
 @router.get("/{name}/performance", responses={404: {"description": "unknown bot"}})

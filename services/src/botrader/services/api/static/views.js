@@ -2,7 +2,7 @@
 // Strategies, AI Insights, Audit log. Each reads the public API only; loaded after app.js.
 "use strict";
 const VIEWS = ["overview", "performance", "strategies", "insights", "audit"];
-const views = { sparks: {}, perf: null, trips: [], equity: [], strategies: null, models: null, searches: null, audit: [], details: {}, runs: null, following: null };
+const views = { sparks: {}, perf: null, venue: null, trips: [], equity: [], strategies: null, models: null, searches: null, audit: [], details: {}, runs: null, following: null };
 const TRAINING = "Deep_RL_Trading";  // TrainingRuns' default MLflow experiment, when no model names its own
 const day = (iso) => iso.slice(5, 16).replace("T", " ");
 
@@ -71,8 +71,10 @@ function sparkline(points, w = 140, h = 28) {
 
 // -- Performance ---------------------------------------------------------------------------
 async function loadPerformance() {
-  [views.equity, views.perf, views.trips] = await Promise.all([
+  const onVenue = ((state.detail && state.detail.spec.venue) || {}).type;
+  [views.equity, views.perf, views.trips, views.venue] = await Promise.all([
     api(`${botPath(state.bot)}/equity?points=2000`), api(`${botPath(state.bot)}/performance`), api(`${botPath(state.bot)}/round-trips`),
+    onVenue && onVenue !== "paper" ? api(`${botPath(state.bot)}/divergence`) : null,
   ]);
 }
 
@@ -126,6 +128,41 @@ function renderPerformance() {
   $("trips-empty").hidden = views.trips.length > 0;
   $("trips-empty").textContent = "No closed round trip yet: a trip is counted when the position is back to flat.";
   put($("histogram"), histogram(dailyReturns(marks, budget)));
+  renderVenue(views.venue);
+}
+
+// A venue bot: its equity beside paper's, and every decision's price, fees and delay on each.
+function renderVenue(d) {
+  $("venue").hidden = !d;
+  if (!d) return;
+  $("venue-info").textContent = `${d.venue} · ${d.decisions} decisions · venue equity ${fmt(d.venue_equity)} vs paper ${fmt(d.paper_equity)}`
+    + ` · venue − paper ${fmt(d.pnl_difference)} (price ${fmt(-d.price_cost)}, fees ${fmt(-d.fee_cost)}; unfilled notional ${fmt(d.unfilled_notional)})`
+    + ` · mean ${fmt(d.mean_slippage_bps)} bps · median delay ${d.median_delay_ms === null ? "–" : d.median_delay_ms + " ms"}`
+    + ` · ${d.partial_fills} partial · ${d.rejections} rejected`;
+  put($("venue-chart"), divergenceChart(d.per_decision));
+  put($("venue-decisions").querySelector("tbody"), html`${d.per_decision.slice().reverse().slice(0, 200).map((r) =>
+    html`<tr class="${r.state === "REJECTED" ? "sell" : ""}"><td title="${r.client_id}">${r.decision}</td><td>${r.side}</td><td>${r.state}</td>
+    <td>${fmt(r.paper_price)}</td><td>${fmt(r.venue_price)}</td><td>${fmt(r.slippage_bps)}</td><td>${fmt(r.paper_fee, 4)}</td><td>${fmt(r.venue_fee, 4)}</td>
+    <td>${r.fills}</td><td>${r.delay_ms === null ? "–" : r.delay_ms}</td><td class="${r.difference >= 0 ? "buy" : "sell"}">${fmt(r.difference, 4)}</td><td>${r.error || "–"}</td></tr>`)}`);
+  $("venue-decisions").dataset.rows = String(d.per_decision.length);
+}
+
+// Per decision: its slippage in bps (bars, worse for the bot upwards) and the running venue −
+// paper PnL (the line), on one x axis of decisions.
+function divergenceChart(rows, w = 860, h = 160) {
+  if (!rows.length) return html`<p class="empty">No decision has reached the venue yet.</p>`;
+  const bps = rows.map((r) => r.slippage_bps || 0), top = Math.max(1, ...bps.map(Math.abs));
+  let run = 0;
+  const total = rows.map((r) => (run += r.difference)), lo = Math.min(0, ...total), hi = Math.max(0, ...total), span = hi - lo || 1;
+  const bw = w / rows.length, mid = h / 2;
+  const bars = rows.map((r, i) => {
+    const bh = (Math.abs(bps[i]) / top) * (mid - 4);
+    return html`<rect x="${i * bw}" y="${bps[i] >= 0 ? mid - bh : mid}" width="${Math.max(1, bw - 1)}" height="${bh}" fill="${bps[i] > 0 ? "#f87171" : "#4ade80"}" opacity="0.6"><title>decision ${r.decision}: ${fmt(r.slippage_bps)} bps</title></rect>`;
+  });
+  const path = total.map((v, i) => `${(i + 0.5) * bw},${h - 4 - ((v - lo) / span) * (h - 8)}`).join(" ");
+  return html`<svg class="divergence" width="${w}" height="${h}" data-decisions="${rows.length}">${bars}
+    <line x1="0" x2="${w}" y1="${mid}" y2="${mid}" stroke="#475569"/><polyline fill="none" stroke="#60a5fa" stroke-width="1.5" points="${path}"/>
+    <text x="2" y="12">±${fmt(top)} bps</text><text x="${w - 200}" y="12">venue − paper ${fmt(run)}</text></svg>`;
 }
 
 // The last mark of each UTC day against the previous day's (the first against the budget).
