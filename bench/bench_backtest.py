@@ -20,7 +20,7 @@ import pandas as pd
 from _common import tiled_candles
 from ta.momentum import RSIIndicator
 
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.engine.exits import Exits
 from botrader.core.indicators.streaming import Rsi
 from botrader.core.strategy.registry import make
@@ -43,7 +43,7 @@ AGAINST = """
 import json, sys, time
 sys.path[:0] = [f"{sys.argv[1]}/core/src", f"{sys.argv[1]}/bench", sys.argv[1]]
 from _common import tiled_candles
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 try:
     from botrader.core.strategy.registry import make
 except ImportError:  # before the strategy SDK

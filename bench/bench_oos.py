@@ -27,8 +27,10 @@ from botrader.core.research.sharpe import deflated_sharpe, moments
 from botrader.core.strategy.registry import make
 from botrader.jobs.rl.data import make_splits
 from botrader.jobs.train import ppo
+from botrader.jobs.train.evaluate import BuyAndHold, backtest_period
+from botrader.jobs.train.fan_out import run_training
 from botrader.jobs.train.model import ActionPredictor
-from botrader.jobs.train.run import BuyAndHold, TrainRequest, backtest_period, run_training
+from botrader.jobs.train.request import TrainRequest
 from botrader.jobs.train.strategy import Ppo
 from tests.support.paths import REAL_MONTH
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 from _common import tiled_candles
 
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.research.sweep import sweep
 from botrader.core.strategy.library import SimpleRsi

@@ -5,7 +5,7 @@ signal candle's close): same trade list, same final equity to the cent."""
 import pandas as pd
 import pytest
 
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.strategy.registry import make
 from tests.support.reference_rsi import UNIT, backtesting_py_rsi
 

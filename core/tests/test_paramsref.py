@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from botrader.core import paramsref
-from botrader.core.engine.from_manifest import strategy_params
+from botrader.core.bot_engine import strategy_params
 from botrader.core.errors import UserError
 from botrader.core.manifests import parse_trading_bot
 from botrader.core.strategy.library import SimpleRsi

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.risk import RiskConfig

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from botrader.core.research.card import judge
-from botrader.core.research.walkforward import table, walk_forward
+from botrader.core.research.walk_forward import table, walk_forward
 
 UP, DOWN = [0.011, 0.009] * 10, [-0.011, -0.009] * 10  # 20 periods each, mean ±1%
 

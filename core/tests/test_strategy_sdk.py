@@ -151,7 +151,7 @@ def test_the_crd_enum_is_the_registry() -> None:
 
 
 def test_search_spaces_give_the_walk_forward_grid() -> None:
-    from botrader.core.engine.walkforward import default_grid
+    from botrader.core.backtesting.rolling_windows import default_grid
 
     assert default_grid(SimpleRsi, {}) == {"oversold": [20.0, 25.0, 30.0], "overbought": [70.0, 75.0, 80.0]}
     assert default_grid(RsiSma, {"oversold": 25})["sma_period"] == [100, 200]

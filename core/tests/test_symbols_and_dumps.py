@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.binance.filters import rules_for
 from botrader.core.cli.main import main
 from botrader.core.data.files import KLINE_COLUMNS, read_candles_frame, symbol_of
-from botrader.core.engine.backtest import run_backtest
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.errors import UserError
 from botrader.core.strategy.registry import resolve

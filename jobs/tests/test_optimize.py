@@ -368,3 +368,15 @@ def test_the_verdict_is_the_last_line_at_any_width(monkeypatch, capsys) -> None:
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     assert last.startswith(("no evidence of skill: ", "evidence of skill: ", "not enough to judge: "))
     assert "over 4 trials" in last and len(last) > 80
+
+
+def test_the_command_takes_every_declared_option() -> None:
+    """`botrader optimize`'s options are generated from `OptimizeOptions`, the only list."""
+    import inspect
+    from dataclasses import fields
+
+    from botrader.core.optimize_options import OptimizeOptions
+    from botrader.jobs.cli.optimize import optimize
+
+    names = list(inspect.signature(optimize).parameters)
+    assert names == [*(f.name for f in fields(OptimizeOptions)), "json_out"]

@@ -247,13 +247,13 @@ def test_ppo_bot_paper_trades_like_its_backtest_across_a_restart(tmp_path: Path,
     restarts mid-way (the model's streaming features resume from the snapshot)."""
     from decimal import Decimal
 
+    from botrader.core.backtesting.runner import run_backtest
+    from botrader.core.bot_engine import engine_config, strategy_for
     from botrader.core.candles import make_key
     from botrader.core.data.files import frame_to_candles
     from botrader.core.db import connect, upgrade
     from botrader.core.db.candles import CandleStore
     from botrader.core.db.trading import TradingStore
-    from botrader.core.engine.backtest import run_backtest
-    from botrader.core.engine.from_manifest import engine_config, strategy_for
     from botrader.core.engine.units import MarketRules
     from botrader.core.manifests import parse_trading_bot
     from botrader.jobs.train.model import ModelMeta, save_model

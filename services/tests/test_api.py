@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from botrader.core.backtesting.runner import run_backtest
+from botrader.core.bot_engine import engine_config, strategy_for
 from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles, read_candles_frame
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
-from botrader.core.engine.backtest import run_backtest
-from botrader.core.engine.from_manifest import engine_config, strategy_for
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import parse_trading_bot
 from botrader.core.resample import resample

@@ -140,7 +140,7 @@ def test_ws_refuses_huge_messages_and_too_many_topics(world: World) -> None:
                 while True:
                     ws.recv(timeout=10)
             assert closed.value.rcvd.code == 1008 and "too many subscriptions" in closed.value.rcvd.reason
-        assert app.state.broadcaster.watchers == {}  # nothing kept for the dropped clients
+        assert app.state.broadcaster.channels == {}  # nothing kept for the dropped clients
 
 
 @pytest.mark.slow
@@ -161,7 +161,7 @@ def test_ws_memory_stays_bounded_under_hostile_clients(world: World) -> None:
                         ws.recv(timeout=10)
         grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
         print(f"peak RSS grew {grown:.1f} MiB over 200 hostile connections")
-        assert grown < 64 and app.state.broadcaster.watchers == {} and app.state.broadcaster.cursors == {}
+        assert grown < 64 and app.state.broadcaster.channels == {}
 
 
 def test_settings_come_from_the_environment_once(monkeypatch) -> None:

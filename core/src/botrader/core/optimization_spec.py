@@ -1,15 +1,18 @@
 """An OptimizationRun's spec as the `botrader optimize` command line — one mapping, used by the
-operator (its Job's command) and by anything that runs the same search locally. The spec's
-fields are the command's options; the space travels inline as JSON."""
+operator (its Job's command) and by anything that runs the same search locally. The scalar
+options come from their declaration (`botrader.core.optimize_options`: each field's `spec` path);
+the strategy, the dataset, the fixed parameters and the space (inline JSON) are mapped here."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
+from botrader.core.optimize_options import DEFAULT_EXPERIMENT, OptimizeOptions, flag_of
 from botrader.core.training_spec import period_flags
 
-DEFAULT_EXPERIMENT = "botrader-optimize"  # the CRD's default too
+__all__ = ["DEFAULT_EXPERIMENT", "optimize_command", "strategy_reference"]
 
 
 def strategy_reference(spec: dict[str, Any]) -> str:
@@ -38,19 +41,25 @@ def optimize_command(
         command += ["--param", f"{key}={json.dumps(value)}"]
     if spec.get("space"):
         command += ["--space", json.dumps(spec["space"], sort_keys=True)]
-    for option in ("trials", "folds", "objective", "holdout", "embargo", "fee", "fill", "seed"):
-        if option in spec:
-            command += [f"--{option}", str(spec[option])]
-    gate = spec.get("gate") or {}
-    for key, option in (("maxPbo", "--max-pbo"), ("minDsr", "--min-dsr")):
-        if key in gate:
-            command += [option, str(gate[key])]
-    if spec.get("walkForward"):
-        command.append("--walk-forward")
-    command += ["--experiment", (spec.get("mlflow") or {}).get("experiment", DEFAULT_EXPERIMENT)]
+    for f in fields(OptimizeOptions):
+        if "spec" in f.metadata:
+            command += _flags(f, spec)
     command += ["--run-name", name, "--json"]
     if tracking_uri:
         command += ["--mlflow-uri", tracking_uri]
     if ray_address:
         command += ["--ray-address", ray_address]
     return command
+
+
+def _flags(f: Any, spec: dict[str, Any]) -> list[str]:
+    """The option for one declared field, from where the spec keeps it (absent: nothing, the
+    command's default is the CRD's)."""
+    value: Any = spec
+    for key in f.metadata["spec"]:
+        if not isinstance(value, dict) or key not in value:
+            return []
+        value = value[key]
+    if isinstance(value, bool):
+        return [flag_of(f)] if value else []
+    return [flag_of(f), str(value)]

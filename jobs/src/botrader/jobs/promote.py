@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from botrader.core.errors import UserError
+from botrader.core.mlflow_names import PREFIX
 from botrader.core.research.card import Gate
 
 CHALLENGER, CHAMPION = "challenger", "champion"
-TAG = "botrader."  # version tags: botrader.pbo, botrader.dsr, botrader.passes, botrader.verdict
+TAG = PREFIX  # version tags: botrader.pbo, botrader.dsr, botrader.passes, botrader.verdict
 
 
 def tag_card(client: Any, name: str, version: str, card: dict[str, Any]) -> None:

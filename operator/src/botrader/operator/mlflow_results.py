@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from botrader.core.mlflow_names import Tag, result_of_run, search_status
 from botrader.core.mlflow_rest import MlflowRest, MlflowUnavailable, run_fields
 
-TAG = "botrader.training_run"
-SEARCH_TAG = "botrader.optimization_run"  # set by `botrader optimize --run-name`
+TAG = Tag.TRAINING_RUN
+SEARCH_TAG = Tag.OPTIMIZATION_RUN  # set by `botrader optimize --run-name`
 
 
 class ResultsUnavailable(RuntimeError):
@@ -18,16 +19,7 @@ class ResultsUnavailable(RuntimeError):
 
 
 def to_result(run: dict[str, Any]) -> dict[str, Any]:
-    metrics, params, tags = run_fields(run)
-    run_id = run["info"]["run_id"]
-    return {
-        "budget": float(params["budget"]),
-        "runId": run_id,
-        "modelUri": tags.get("botrader.model_uri", f"runs:/{run_id}/model"),
-        "valSharpe": metrics.get("best_val_sharpe"),
-        "testSharpe": metrics.get("test_sharpe"),
-        "testReturn": metrics.get("test_return"),
-    }
+    return result_of_run(run["info"]["run_id"], *run_fields(run))
 
 
 def fetch_results(
@@ -58,8 +50,6 @@ def fetch_results(
 def fetch_search(tracking_uri: str, experiment: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
     """The newest search run for the OptimizationRun: progress while it runs, the card once
     it has finished (status fields, camelCase)."""
-    import json
-
     try:
         with MlflowRest(tracking_uri, timeout) as mlflow:
             experiment_id = mlflow.experiment_id(experiment)
@@ -72,23 +62,8 @@ def fetch_search(tracking_uri: str, experiment: str, name: str, timeout: float =
         raise ResultsUnavailable(f"MLflow has no search run for OptimizationRun {name} in {experiment!r}")
     run = max(runs, key=lambda r: r["info"].get("start_time") or 0)  # a retried Job searched again
     metrics, _, tags = run_fields(run)
-    found: dict[str, Any] = {
+    return {
         "mlflowRunId": run["info"]["run_id"],
         "finished": run["info"]["status"] == "FINISHED",
+        **search_status(metrics, tags),
     }
-    if "trials_done" in metrics:
-        found["trialsDone"] = int(metrics["trials_done"])
-    for metric, field in (
-        ("best_objective", "bestObjective"),
-        ("pbo", "pbo"),
-        ("dsr", "dsr"),
-        ("psr", "psr"),
-    ):
-        if metric in metrics:
-            found[field] = metrics[metric]
-    if "botrader.verdict" in tags:
-        found["verdict"] = tags["botrader.verdict"]
-        found["passes"] = tags.get("botrader.passes") == "true"
-    if "botrader.best_params" in tags:
-        found["bestParams"] = json.loads(tags["botrader.best_params"])
-    return found

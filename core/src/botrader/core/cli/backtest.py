@@ -205,9 +205,9 @@ def backtest(
 ) -> None:
     """Backtest a strategy on candles from a file or the database. Exits (fractions of the
     entry price; --time-stop in candles) override the strategy's own."""
+    from botrader.core.backtesting import html_report as report
+    from botrader.core.backtesting import runner as bt
     from botrader.core.binance.filters import rules_for
-    from botrader.core.engine import backtest as bt
-    from botrader.core.engine import report
     from botrader.core.engine.engine import EngineConfig
     from botrader.core.strategy.registry import resolve
 
@@ -226,7 +226,7 @@ def backtest(
     if model is not None:
         params["model"] = model
     if bot is not None:
-        from botrader.core.engine.from_manifest import engine_config, strategy_params
+        from botrader.core.bot_engine import engine_config, strategy_params
         from botrader.core.manifests import load_trading_bot
 
         manifest = load_trading_bot(bot)
@@ -306,7 +306,7 @@ def _walk_forward(
 ) -> None:
     from rich.table import Table
 
-    from botrader.core.engine.walkforward import walk_forward
+    from botrader.core.backtesting.rolling_windows import walk_forward
     from botrader.core.timeutil import format_ms
 
     try:

@@ -174,12 +174,12 @@ class TradingStore:
             .limit(limit)
         )
         with self.engine.connect() as conn:
+            # the row last: a commit landing between these reads then makes the summary newer
+            # than the fills (the next read sends those), never older than fills already sent
+            new_fills = [dict(r) for r in conn.execute(fills).mappings()]
+            new_marks = [dict(r) for r in conn.execute(marks).mappings()]
             row = conn.execute(select(BOTS).where(BOTS.c.name == name)).mappings().first()
-            return (
-                dict(row) if row else None,
-                [dict(r) for r in conn.execute(fills).mappings()],
-                [dict(r) for r in conn.execute(marks).mappings()],
-            )
+            return dict(row) if row else None, new_fills, new_marks
 
     def newest(self, name: str) -> tuple[int, int]:
         """The last fill's sequence number and the last equity mark's time (epoch ms), or -1."""

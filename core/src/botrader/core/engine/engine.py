@@ -99,7 +99,7 @@ class Engine:
                 self._exit_order(time, price, "time_stop", fills)
         bar = self._bar
         bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
-        equity = pf.cash + pf.lots * price
+        equity = pf.equity(price)
         self.last_close_ticks = price  # the account is marked at this close while it decides
         account = self.account
         account.long = pf.lots * price >= self._min_notional
@@ -115,7 +115,7 @@ class Engine:
             sim.note_volume(volume)
         self.last_time = time
         self.times.append(time)
-        self.equity.append(pf.cash + pf.lots * price)
+        self.equity.append(pf.equity(price))
         return fills
 
     def _before_close(

@@ -58,7 +58,7 @@ class Account:
     @property
     def equity(self) -> float:
         e = self._engine
-        return (e.portfolio.cash + e.portfolio.lots * e.last_close_ticks) * e.cash_unit if e else 0.0
+        return e.portfolio.equity(e.last_close_ticks) * e.cash_unit if e else 0.0
 
     @property
     def avg_entry_price(self) -> float:

@@ -21,7 +21,7 @@ from botrader.core.research.sharpe import (
     probabilistic_sharpe,
     sharpe_of,
 )
-from botrader.core.research.walkforward import WalkForward, walk_forward
+from botrader.core.research.walk_forward import WalkForward, walk_forward
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.performance import period_ends, period_returns, returns_between
 from botrader.core.errors import UserError

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from botrader.core.engine.backtest import BacktestResult
+from botrader.core.backtesting.runner import BacktestResult
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.research.objective import Split, held_out_of, held_out_run, hourly
 from botrader.core.research.sharpe import sharpe_of
@@ -79,7 +79,7 @@ def stress_of(make: Callable[[], Strategy], split: Split, config: EngineConfig) 
 def baseline_returns(frame: Any, config: EngineConfig) -> dict[str, np.ndarray]:
     """Each rule baseline's hourly returns over `frame` (the search set), at its defaults and
     the search's costs: what the walk-forward's folds are set beside."""
-    from botrader.core.engine.backtest import run_backtest
+    from botrader.core.backtesting.runner import run_backtest
     from botrader.core.strategy.registry import resolve
 
     budget = float(config.budget)

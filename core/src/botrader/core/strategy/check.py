@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.errors import UserError
 from botrader.core.strategy.base import Strategy

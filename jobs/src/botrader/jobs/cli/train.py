@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from botrader.core.errors import UserError
+from botrader.core.research.stress import BASELINES
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
 from botrader.jobs.train.hyperparameters import Hyperparameters, docs
 
@@ -63,7 +64,10 @@ def _train(
     ] = None,
     baseline: Annotated[
         list[str] | None,
-        typer.Option(help="Strategies to compare with on the test split (repeatable; any reference)."),
+        typer.Option(
+            help="Strategies to compare with on the test split (repeatable; any reference; "
+            "default: the search card's baselines, simple_rsi and rsi_sma)."
+        ),
     ] = None,
     walk_forward: Annotated[
         int,
@@ -77,7 +81,8 @@ def _train(
 ) -> None:
     """Train one PPO agent per budget; validate, test and register each in MLflow."""
     try:
-        from botrader.jobs.train import run as runner
+        from botrader.jobs.train import fan_out as runner
+        from botrader.jobs.train.request import TrainRequest
     except ModuleNotFoundError as exc:
         raise UserError(
             f"`botrader train` needs the RL extras ({exc.name} is missing): pip install 'botrader-jobs[rl]'"
@@ -87,7 +92,7 @@ def _train(
     if walk_forward and not 2 <= walk_forward <= 20:
         raise UserError(f"bad --walk-forward {walk_forward}: 0 (off) or 2 to 20 folds")
     timesteps = hp.total_timesteps
-    request = runner.TrainRequest(
+    request = TrainRequest(
         data=data,
         budgets=_budgets(budgets),
         hyperparameters=hp,
@@ -97,7 +102,7 @@ def _train(
         symbol=symbol,
         interval=interval,
         run_name=run_name or experiment,
-        baselines=tuple(baseline or ("simple_rsi",)),
+        baselines=tuple(baseline or BASELINES),
         walk_forward=walk_forward,
     )
     if metrics_port is not None:

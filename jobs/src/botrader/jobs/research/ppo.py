@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from botrader.core.errors import UserError
-from botrader.core.research.objective import Trial, hourly, score_returns
+from botrader.core.research.objective import Split, Trial, hourly, score_returns
 from botrader.core.strategy.params import Param
 from botrader.jobs.train.hyperparameters import Hyperparameters
 
 if TYPE_CHECKING:
-    from botrader.core.research.walkforward import Fold, WalkForward
+    from botrader.core.research.walk_forward import Fold, WalkForward
 
 NAME = "ppo"
 SCALARS = (int, float, bool, str)
@@ -59,12 +59,72 @@ class PpoSpace:
         Hyperparameters(**values).validate()
 
 
+class PpoSubject:
+    """PPO's hyperparameters as a search's subject (`botrader.jobs.research.subjects`): each
+    trial a short training run on `data`, judged on PPO's own validation split; the winner's
+    test split is the held-out tail, its kept checkpoint what is stressed."""
+
+    space_owner = PpoSpace
+
+    def __init__(self, data: str | None, budget: float) -> None:
+        self.data, self.budget = data, budget
+
+    def fixed(self, params: dict[str, Any], fee: float) -> dict[str, Any]:
+        return {"fee_rate": fee, **params}
+
+    def check(self, data: Path | None, walk_forward: bool) -> None:
+        if data is None:
+            raise UserError("--strategy ppo trains on a file: give --data FILE (a dataset or candle file)")
+
+    def split(self, frame: Any, holdout: float, embargo: int) -> Split:
+        """PPO's own periods (train, validation, then test, as `botrader train` splits them):
+        the trials are judged on validation, the test split is the held-out tail."""
+        from botrader.jobs.rl.data import make_splits
+
+        test_start = int(make_splits(frame).test.frame["open_time"].iloc[0])
+        cut = int(np.searchsorted(frame["open_time"].to_numpy(), test_start))
+        return Split(frame, cut, cut)
+
+    def batch(self, config: Any) -> int:
+        return 1  # each trial a training run
+
+    def trials(self, search: Any, frame: Any, sets: list[dict[str, Any]]) -> list[Trial | None]:
+        found: list[Trial | None] = []
+        for params in sets:
+            try:
+                found.append(ppo_trial(str(self.data), self.budget, params, search.folds, search.objective))
+            except UserError:
+                found.append(None)
+        return found
+
+    def held_out(self, best: Trial, split: Split, config: Any) -> np.ndarray:
+        assert best.held_out is not None  # its trial tested the kept checkpoint
+        return best.held_out
+
+    def stressed(self, best: Trial, split: Split, config: Any) -> list[dict[str, Any]]:
+        from botrader.core.research.stress import stress_of
+        from botrader.jobs.train.strategy import Ppo
+
+        if best.model is None:
+            return []
+        return stress_of(lambda: Ppo.with_predictor(best.model), split, config)
+
+    def alongside(self, frame: Any, config: Any) -> tuple[np.ndarray | None, dict[str, Any]]:
+        return None, {}  # the trials are scored on their validation split, which these do not cover
+
+    def retrained(self, search: Any, best: Trial, split: Split, on_fold: Callable[[int], None] | None) -> Any:
+        return ppo_walk_forward(
+            str(self.data), self.budget, best.params, search.folds, split.cut, split.embargo, on_fold
+        )
+
+
 def ppo_trial(data: str, budget: float, params: dict[str, Any], folds: int, objective: str) -> Trial:
     """Train with `params`, keep the validation-best checkpoint, test it once (torch and the
     training code load here, in the trial, not when the command starts)."""
     from botrader.jobs.train import ppo
+    from botrader.jobs.train.evaluate import backtest_period
     from botrader.jobs.train.model import ActionPredictor
-    from botrader.jobs.train.run import TrainRequest, backtest_period, load_splits
+    from botrader.jobs.train.request import TrainRequest, load_splits
     from botrader.jobs.train.strategy import Ppo
 
     hp = replace(Hyperparameters(), **params)
@@ -91,8 +151,8 @@ class _Validator:
     logging each trial's updates to MLflow."""
 
     def __init__(self, request: Any, budget: float, frame: Any, splits: Any) -> None:
+        from botrader.jobs.train.checkpoint import BestCheckpoint, UpdateLogger
         from botrader.jobs.train.model import ModelMeta
-        from botrader.jobs.train.run import BestCheckpoint, UpdateLogger
 
         hp = request.hyperparameters
         self.meta = ModelMeta(
@@ -130,10 +190,10 @@ def ppo_walk_forward(
     from botrader.core.data.files import read_candles_frame
     from botrader.core.research.objective import HOUR_MS, market_returns
     from botrader.core.research.stress import BASELINES
-    from botrader.core.research.walkforward import fold, summarise
+    from botrader.core.research.walk_forward import fold, summarise
     from botrader.core.strategy.registry import resolve
     from botrader.jobs.rl.data import fold_splits
-    from botrader.jobs.train.run import TrainRequest
+    from botrader.jobs.train.request import TrainRequest
 
     hp = replace(Hyperparameters(), **params)
     request = TrainRequest(data=Path(data), budgets=[budget], hyperparameters=hp, ray_address="none")
@@ -179,7 +239,7 @@ def _fold_agent(request: Any, budget: float, frame: Any, splits: Any) -> Any:
 
 def hourly_of(strategy: Any, frame: Any, splits: Any, config: Any) -> np.ndarray:
     """`strategy` on the fold's test block, warmed on the candles before it: hourly returns."""
-    from botrader.jobs.train.run import backtest_period
+    from botrader.jobs.train.evaluate import backtest_period
 
     result = backtest_period(strategy, frame, splits.test.frame, config)
     return hourly(result.times, result.equity, float(config.budget))

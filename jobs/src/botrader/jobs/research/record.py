@@ -10,12 +10,12 @@ import os
 import time
 from typing import Any
 
+from botrader.core.mlflow_names import Kind, Metric, Tag
 from botrader.core.research.card import Card
 from botrader.core.research.objective import Trial
 from botrader.jobs.tracking import ensure_experiment
 
 MAX_PARAM = 500  # MLflow's limit on a parameter value's length
-RUN_TAG = "botrader.optimization_run"
 
 
 def _finite(metrics: dict[str, float | None]) -> dict[str, float]:
@@ -38,9 +38,9 @@ class SearchRecord:
         os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # one link per trial
         self.experiment_id = ensure_experiment(uri, experiment)
         self.client = MlflowClient(tracking_uri=uri)
-        tags = {"botrader.kind": "optimization", "botrader.strategy": str(settings["strategy"])}
+        tags = {Tag.KIND: Kind.OPTIMIZATION, Tag.STRATEGY: str(settings["strategy"])}
         if optimization_run:
-            tags[RUN_TAG] = optimization_run  # how the operator finds it
+            tags[Tag.OPTIMIZATION_RUN] = optimization_run  # how the operator finds it
         self.run_id = self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
         self._log(self.run_id, settings, {})
         self.count, self.best = 0, -math.inf
@@ -59,30 +59,30 @@ class SearchRecord:
 
     def trial(self, trial: Trial) -> None:
         self.count += 1
-        tags = {"mlflow.parentRunId": self.run_id, "botrader.kind": "optimization-trial"}
+        tags = {"mlflow.parentRunId": self.run_id, Tag.KIND: Kind.TRIAL}
         child = self.client.create_run(self.experiment_id, run_name=f"trial-{self.count}", tags=tags)
         folds = {f"fold_{i}": s for i, s in enumerate(trial.folds)}
         self._log(child.info.run_id, trial.params, {"objective": trial.objective, **folds, **trial.metrics})
         self.client.set_terminated(child.info.run_id)
         if trial.objective is not None:
             self.best = max(self.best, trial.objective)
-        progress = {"trials_done": float(self.count), "best_objective": self.best}
+        progress = {Metric.TRIALS_DONE: float(self.count), Metric.BEST_OBJECTIVE: self.best}
         self._log(self.run_id, {}, progress, self.count)  # the operator's progress reads these
 
     def finish(self, card: Card, best: dict[str, Any], page: str) -> None:
         figures = {
-            "pbo": card.pbo,
-            "dsr": card.dsr,
-            "psr": card.psr,
+            Metric.PBO: card.pbo,
+            Metric.DSR: card.dsr,
+            Metric.PSR: card.psr,
             "is_sharpe": card.is_sharpe,
             "oos_sharpe": card.oos_sharpe,
             "oos_return": card.oos_return,
             "trials": float(card.trials),
         }
         self._log(self.run_id, {}, figures)
-        self.client.set_tag(self.run_id, "botrader.verdict", card.verdict[:MAX_PARAM])
-        self.client.set_tag(self.run_id, "botrader.passes", str(card.passes).lower())
-        self.client.set_tag(self.run_id, "botrader.best_params", json.dumps(best)[:5000])
+        self.client.set_tag(self.run_id, Tag.VERDICT, card.verdict[:MAX_PARAM])
+        self.client.set_tag(self.run_id, Tag.PASSES, str(card.passes).lower())
+        self.client.set_tag(self.run_id, Tag.BEST_PARAMS, json.dumps(best)[:5000])
         self.client.log_dict(self.run_id, card.to_dict(), "card.json")
         self.client.log_text(self.run_id, json.dumps(best, indent=1), "best_params.json")
         self.client.log_text(self.run_id, page, "report.html")

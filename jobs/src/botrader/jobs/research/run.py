@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from botrader.core.errors import UserError
+from botrader.core.optimize_options import OptimizeOptions
 from botrader.core.research.card import Card, Gate, judge
 from botrader.core.research.objective import (
     HOUR_MS,
@@ -20,14 +21,11 @@ from botrader.core.research.objective import (
     OBJECTIVES,
     Split,
     Trial,
-    held_out,
     market_returns,
-    split,
 )
 from botrader.core.research.space import check, declared, from_option
-from botrader.core.strategy.registry import resolve
-from botrader.jobs.research.ppo import PpoSpace
-from botrader.jobs.research.search import PPO, Outcome, Search, absolute_reference, run_local, run_ray
+from botrader.jobs.research.search import Outcome, Search, absolute_reference, run_local, run_ray
+from botrader.jobs.research.subjects import subject_for, subject_of
 from botrader.jobs.tracking import resolve_uri
 
 
@@ -44,41 +42,7 @@ class Request:
     walk_forward: bool = False  # PPO: retrain the winner at each origin
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
-    """The command line's choices, as typed (checked by `prepare`)."""
-
-    strategy: str
-    data: Path | None
-    db: str | None
-    symbol: str | None
-    interval: str
-    exchange: str
-    start: str | None
-    end: str | None
-    space: str | None  # a YAML file or an inline YAML mapping
-    params: dict[str, Any]
-    trials: int
-    folds: int
-    objective: str
-    holdout: float
-    embargo: int
-    budget: float
-    fee: float
-    slippage_bps: float
-    fill: str
-    seed: int
-    ray_address: str | None
-    concurrency: int | None
-    gate: Gate
-    experiment: str
-    mlflow_uri: str | None
-    run_name: str | None = None  # the OptimizationRun it runs for (tags the MLflow run)
-    report: Path | None = None
-    walk_forward: bool = False
-
-
-def _check_numbers(o: Options) -> None:
+def _check_numbers(o: OptimizeOptions) -> None:
     if o.trials < 2:
         raise UserError(f"bad --trials {o.trials}: at least 2 (PBO compares trials)")
     if not 1 <= o.folds <= 50:
@@ -87,28 +51,31 @@ def _check_numbers(o: Options) -> None:
         raise UserError(f"bad --objective {o.objective!r}: expected one of {', '.join(OBJECTIVES)}")
     if o.concurrency is not None and o.concurrency < 1:
         raise UserError(f"bad --concurrency {o.concurrency}: at least 1")
-    if not 0 <= o.gate.max_pbo <= 1:
-        raise UserError(f"bad --max-pbo {o.gate.max_pbo:g}: a probability in [0, 1]")
-    if not 0 <= o.gate.min_dsr <= 1:
-        raise UserError(f"bad --min-dsr {o.gate.min_dsr:g}: a probability in [0, 1]")
+    if not 0 <= o.max_pbo <= 1:
+        raise UserError(f"bad --max-pbo {o.max_pbo:g}: a probability in [0, 1]")
+    if not 0 <= o.min_dsr <= 1:
+        raise UserError(f"bad --min-dsr {o.min_dsr:g}: a probability in [0, 1]")
 
 
-def prepare(o: Options) -> Request:
+def prepare(o: OptimizeOptions) -> Request:
     """Everything checked before anything starts: a bad value is one UserError naming it."""
     from botrader.core.binance.filters import rules_for
-    from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles
+    from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles, parse_params
 
     _check_numbers(o)
-    ppo = o.strategy == PPO
-    params = {"fee_rate": o.fee, **o.params} if ppo else o.params
-    cls: Any = PpoSpace if ppo else resolve(o.strategy)
-    cls(**params)  # the fixed parameters, checked with the defaults of the rest
-    space = from_option(cls, o.space, params) if o.space else declared(cls, params)
-    check(cls, space)
+    data = str(o.data.resolve()) if o.data else None
+    subject = subject_for(o.strategy, data, o.budget)
+    params = subject.fixed(parse_params(o.param or []), o.fee)
+    subject.space_owner(**params)  # the fixed parameters, checked with the defaults of the rest
+    space = (
+        from_option(subject.space_owner, o.space, params)
+        if o.space
+        else declared(subject.space_owner, params)
+    )
+    check(subject.space_owner, space)
     market = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
     config = engine_from_options(market, o.budget, o.fee, o.slippage_bps, o.fill)
-    if ppo and o.data is None:
-        raise UserError("--strategy ppo trains on a file: give --data FILE (a dataset or candle file)")
+    subject.check(o.data, o.walk_forward)
     series = (o.exchange, market.symbol, o.interval)
     frame = load_candles(o.data, o.db, *series, o.start, o.end, assumed=o.symbol is None)
     search = Search(
@@ -121,30 +88,24 @@ def prepare(o: Options) -> Request:
         o.objective,
         o.seed,
         o.concurrency,
-        str(o.data.resolve()) if ppo and o.data else None,
+        data,
         o.budget,
     )
     uri = None if o.mlflow_uri == "none" else resolve_uri(o.mlflow_uri)
     if o.report is not None and o.report.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"bad --report {str(o.report)!r}: write an .html file")
-    parts = _ppo_split(frame) if ppo else split(frame, o.holdout, o.embargo)
-    if o.walk_forward and not ppo:
-        raise UserError(
-            "--walk-forward retrains PPO per fold; a rule strategy's walk-forward is on every card already"
-        )
+    parts = subject.split(frame, o.holdout, o.embargo)
     return Request(
-        search, parts, o.gate, uri, o.experiment, o.ray_address, o.run_name, o.report, o.walk_forward
+        search,
+        parts,
+        Gate(max_pbo=o.max_pbo, min_dsr=o.min_dsr),
+        uri,
+        o.experiment,
+        o.ray_address,
+        o.run_name,
+        o.report,
+        o.walk_forward,
     )
-
-
-def _ppo_split(frame: pd.DataFrame) -> Split:
-    """PPO's own periods (train, validation, then test, as `botrader train` splits them): the
-    trials are judged on validation, the winner's test split is the held-out tail."""
-    from botrader.jobs.rl.data import make_splits
-
-    test_start = int(make_splits(frame).test.frame["open_time"].iloc[0])
-    cut = int(np.searchsorted(frame["open_time"].to_numpy(), test_start))
-    return Split(frame, cut, cut)
 
 
 def run(
@@ -194,17 +155,15 @@ def _judge(
     request: Request, outcome: Outcome, on_fold: Callable[[int], None] | None = None
 ) -> tuple[Card, Trial, str, list[dict[str, Any]]]:
     """The card, the winner, the card's page, and the winner under stress."""
-    from botrader.core.research.report import card_html
+    from botrader.core.research.card_page import card_html
 
-    best = outcome.best
-    cls = None if request.search.strategy == PPO else resolve(request.search.strategy)
-    stressed = _stressed(request, cls, best)
+    best, search, parts = outcome.best, request.search, request.split
+    subject = subject_of(search)
+    stressed = subject.stressed(best, parts, search.config)
     matrix = np.column_stack([t.returns for t in outcome.trials])
-    if best.held_out is not None:
-        tail = best.held_out
-    else:
-        tail = held_out(cls, best.params, request.split, request.search.config)
-    market, baselines = _alongside(request, cls)
+    tail = subject.held_out(best, parts, search.config)
+    market, baselines = subject.alongside(parts.search, search.config)
+    retrained = subject.retrained(search, best, parts, on_fold) if request.walk_forward else None
     purge = 1 + request.split.embargo // _candles_per_hour(request.split.frame)
     card = judge(
         matrix,
@@ -215,7 +174,7 @@ def _judge(
         baselines,
         request.search.folds,
         purge,
-        _retrained(request, best, on_fold),
+        retrained,
     )
     page = card_html(
         f"{request.search.strategy}: {request.search.objective} search, {card.trials} trials",
@@ -228,43 +187,6 @@ def _judge(
         market_returns(request.split.frame.iloc[request.split.start :]),
     )
     return card, best, page, stressed
-
-
-def _stressed(request: Request, cls: Any, best: Trial) -> list[dict[str, Any]]:
-    """The winner on the held-out tail under stress: a rule strategy from its parameters, PPO
-    from the checkpoint its trial kept."""
-    from botrader.core.research.stress import stress, stress_of
-
-    if cls is not None:
-        return stress(cls, best.params, request.split, request.search.config)
-    if best.model is None:
-        return []
-    from botrader.jobs.train.strategy import Ppo
-
-    return stress_of(lambda: Ppo.with_predictor(best.model), request.split, request.search.config)
-
-
-def _alongside(request: Request, cls: Any) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-    """Buy-and-hold and the rule baselines over the search set, for the walk-forward; a PPO
-    search's trials are scored on their validation split, which these do not cover."""
-    from botrader.core.research.stress import baseline_returns
-
-    if cls is None:
-        return None, {}
-    frame = request.split.search
-    return market_returns(frame), baseline_returns(frame, request.search.config)
-
-
-def _retrained(request: Request, best: Trial, on_fold: Callable[[int], None] | None) -> Any:
-    """PPO's walk-forward, when asked: the winner's hyperparameters trained afresh per fold."""
-    if not request.walk_forward:
-        return None
-    from botrader.jobs.research.ppo import ppo_walk_forward
-
-    s = request.search
-    assert s.data is not None
-    rows, embargo = request.split.cut, request.split.embargo
-    return ppo_walk_forward(s.data, s.budget, best.params, s.folds, rows, embargo, on_fold)
 
 
 def _candles_per_hour(frame: pd.DataFrame) -> int:
@@ -381,7 +303,7 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
 def walk_table(card: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    from botrader.core.research.walkforward import table
+    from botrader.core.research.walk_forward import table
 
     if not card.get("walk_forward"):
         return None

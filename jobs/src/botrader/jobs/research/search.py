@@ -5,7 +5,6 @@ result is every valid trial's returns on the search set, the input the honesty c
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import tempfile
@@ -18,13 +17,11 @@ import pandas as pd
 
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.errors import UserError
-from botrader.core.research.objective import Trial, evaluate, evaluate_many
+from botrader.core.research.objective import Trial
 from botrader.core.research.space import Dimension
-from botrader.core.strategy.registry import resolve
+from botrader.jobs.research.subjects import subject_of
 
 OnTrial = Callable[[Trial | None], None]  # None: an invalid parameter set
-BATCH = 16  # proposals swept at once in-process (TPE's first 10 are random anyway)
-PPO = "ppo"  # searched over its hyperparameters (botrader.jobs.research.ppo)
 
 
 @dataclass(slots=True)
@@ -41,8 +38,8 @@ class Search:
     objective: str = "sharpe"
     seed: int = 0
     concurrency: int | None = None  # Ray trials at once (default: the cluster's CPUs)
-    data: str | None = None  # PPO: the candle file each trial trains on (absolute)
-    budget: float = 10_000.0  # PPO: the account each trial trains for
+    data: str | None = None  # the candle file each trial trains on (absolute), for subjects that train
+    budget: float = 10_000.0  # the account each trial trains for, for subjects that train
 
 
 @dataclass(slots=True)
@@ -80,25 +77,8 @@ def distributions(space: dict[str, Dimension]) -> dict[str, Any]:
     return out
 
 
-@functools.cache
-def _strategy(ref: str) -> Any:
-    """The class once per process (driver or Ray worker): resolving a file reference imports
-    the file again, which every trial would otherwise do."""
-    return resolve(ref)
-
-
 def _trial(search: Search, frame: pd.DataFrame, sampled: dict[str, Any]) -> Trial | None:
-    params = {**search.fixed, **sampled}
-    try:
-        if search.strategy == PPO:
-            from botrader.jobs.research.ppo import ppo_trial
-
-            return ppo_trial(str(search.data), search.budget, params, search.folds, search.objective)
-        return evaluate(
-            _strategy(search.strategy), params, frame, search.config, search.folds, search.objective
-        )
-    except UserError:
-        return None
+    return subject_of(search).trials(search, frame, [{**search.fixed, **sampled}])[0]
 
 
 def _told(trial: Trial | None) -> float:
@@ -107,25 +87,17 @@ def _told(trial: Trial | None) -> float:
 
 
 def run_local(search: Search, frame: pd.DataFrame, on_trial: OnTrial | None = None) -> Outcome:
-    """In this process: where the strategy has a vectorised sweep (and the settings allow one),
-    TPE proposes BATCH sets at a time and they are evaluated in one sweep — the same trials, bit
-    for bit, as the engine gives (`evaluate_many`)."""
+    """In this process: TPE proposes as many sets at a time as the subject evaluates at once
+    (a rule strategy with a vectorised sweep: a batch, the same trials bit for bit)."""
     import optuna
-
-    from botrader.core.research.sweep import supports
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=search.seed))
-    space, outcome, cache = distributions(search.space), Outcome(), {}
-    cls = None if search.strategy == PPO else _strategy(search.strategy)
-    batch = BATCH if cls is not None and supports(cls, search.config) is None else 1
+    space, outcome, subject = distributions(search.space), Outcome(), subject_of(search)
+    batch = subject.batch(search.config)
     for start in range(0, search.trials, batch):
         asked = [study.ask(space) for _ in range(min(batch, search.trials - start))]
-        if cls is None:  # PPO: each trial a training run
-            found = [_trial(search, frame, a.params) for a in asked]
-        else:
-            sets = [{**search.fixed, **a.params} for a in asked]
-            found = evaluate_many(cls, sets, frame, search.config, search.folds, search.objective, cache)
+        found = subject.trials(search, frame, [{**search.fixed, **a.params} for a in asked])
         for proposal, trial in zip(asked, found, strict=True):
             if trial is None:
                 study.tell(proposal, state=optuna.trial.TrialState.FAIL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, WebSocket
 from sqlalchemy.engine import Engine
 
 from botrader.core.db.candles import CandleStore
@@ -13,6 +13,7 @@ from botrader.services.api.cache import ResponseCache
 from botrader.services.api.control import Controller
 from botrader.services.api.security import AuthFailures, bearer, client_of, matches
 from botrader.services.api.settings import SettingsDep
+from botrader.services.api.stream import Broadcaster
 
 
 # Dependencies are `async def` although they do not await: FastAPI runs a plain `def` dependency
@@ -33,7 +34,12 @@ async def get_cache(request: Request) -> ResponseCache:
     return request.app.state.cache
 
 
+async def get_broadcaster(websocket: WebSocket) -> Broadcaster:
+    return websocket.app.state.broadcaster
+
+
 TradingDep = Annotated[TradingStore, Depends(get_trading)]
+BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
 CacheDep = Annotated[ResponseCache, Depends(get_cache)]
 CandlesDep = Annotated[CandleStore, Depends(get_candles)]
 

@@ -15,11 +15,12 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from botrader.core.candles import SeriesKey
 from botrader.core.db import changes
 from botrader.core.db.candles import CandleStore
+from botrader.core.db.listen import libpq_dsn, listen
 from botrader.core.db.trading import AUDIT, BOTS
 
 log = logging.getLogger(__name__)
@@ -69,26 +70,26 @@ class ChangeFeed:
                 await self._task
 
     async def _listen(self) -> None:
-        import psycopg
+        def note(channel: str, payload: str) -> None:
+            candles = channel == changes.CANDLES_CHANNEL
+            self._dispatch(changes.candles_topic(payload) if candles else payload)
 
-        dsn = make_url(self.engine.url.render_as_string(hide_password=False))
-        dsn = dsn.set(drivername="postgresql").render_as_string(hide_password=False)
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {changes.CHANNEL}")
-                    await conn.execute(f"LISTEN {changes.CANDLES_CHANNEL}")
-                    self.authoritative = True
-                    self._dispatch(EVERYTHING)  # what landed while we were not listening
-                    async for note in conn.notifies():
-                        if note.channel == changes.CANDLES_CHANNEL:
-                            self._dispatch(changes.candles_topic(note.payload))
-                        else:
-                            self._dispatch(note.payload)
-            except (OSError, psycopg.Error) as exc:
-                self.authoritative = False
-                log.warning("change notifications lost (%s); no caching until they return", exc)
-                await asyncio.sleep(self.poll_interval)
+        def connected() -> None:
+            self.authoritative = True
+            self._dispatch(EVERYTHING)  # what landed while we were not listening
+
+        def lost(exc: Exception) -> None:
+            self.authoritative = False
+            log.warning("change notifications lost (%s); no caching until they return", exc)
+
+        await listen(
+            libpq_dsn(self.engine.url),
+            (changes.CHANNEL, changes.CANDLES_CHANNEL),
+            note,
+            on_connected=connected,
+            on_lost=lost,
+            retry_s=self.poll_interval,
+        )
 
     async def _poll(self) -> None:
         seen: dict[str, object] = {}

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from botrader.core.mlflow_names import Kind, Metric, Tag
 from botrader.core.mlflow_rest import MlflowRest
 
 
@@ -123,14 +124,14 @@ def describe(source: Source) -> list[dict[str, Any]]:
                     **v,
                     "metrics": metrics,
                     "budget": float(params["budget"]) if "budget" in params else None,
-                    "training_run": tags.get("botrader.training_run"),
-                    "experiment": tags.get("botrader.experiment"),
-                    "attributions": json.loads(tags.get("botrader.attributions") or "{}"),
+                    "training_run": tags.get(Tag.TRAINING_RUN),
+                    "experiment": tags.get(Tag.EXPERIMENT),
+                    "attributions": json.loads(tags.get(Tag.ATTRIBUTIONS) or "{}"),
                     # the model card: layers, activation, parameters, features and their version;
                     # validation and test figures beside buy-and-hold and the rule baselines
-                    "architecture": json.loads(tags.get("botrader.architecture") or "{}"),
-                    "baselines": json.loads(tags.get("botrader.baselines") or "{}"),
-                    "verdict": tags.get("botrader.verdict"),
+                    "architecture": json.loads(tags.get(Tag.ARCHITECTURE) or "{}"),
+                    "baselines": json.loads(tags.get(Tag.BASELINES) or "{}"),
+                    "verdict": tags.get(Tag.VERDICT),
                 }
             )
         latest = max(described, key=lambda d: int(d["version"]), default=None)
@@ -151,29 +152,29 @@ def describe_searches(source: Source, experiment: str) -> list[dict[str, Any]]:
     experiment_id = source.experiment_id(experiment)
     if experiment_id is None:
         return []
-    runs = source.search_runs([experiment_id], "tags.`botrader.kind` = 'optimization'", max_results=200)
+    runs = source.search_runs([experiment_id], f"tags.`{Tag.KIND}` = '{Kind.OPTIMIZATION}'", max_results=200)
     out = []
     for run in sorted(runs, key=lambda r: r["info"].get("start_time") or 0, reverse=True):
         metrics, params, tags = run_fields(run)
         info = run["info"]
-        passes = tags.get("botrader.passes")
+        passes = tags.get(Tag.PASSES)
         out.append(
             {
                 "run_id": info["run_id"],
                 "name": info.get("run_name"),
-                "optimization_run": tags.get("botrader.optimization_run"),
-                "strategy": tags.get("botrader.strategy"),
+                "optimization_run": tags.get(Tag.OPTIMIZATION_RUN),
+                "strategy": tags.get(Tag.STRATEGY),
                 "status": info.get("status", "UNKNOWN"),
                 "started": int(info["start_time"]) if info.get("start_time") else None,
                 "trials": int(params["trials"]) if "trials" in params else None,
-                "trials_done": int(metrics["trials_done"]) if "trials_done" in metrics else None,
-                "best_objective": metrics.get("best_objective"),
-                "best_params": json.loads(tags.get("botrader.best_params") or "{}"),
-                "pbo": metrics.get("pbo"),
-                "dsr": metrics.get("dsr"),
-                "psr": metrics.get("psr"),
+                "trials_done": int(metrics[Metric.TRIALS_DONE]) if Metric.TRIALS_DONE in metrics else None,
+                "best_objective": metrics.get(Metric.BEST_OBJECTIVE),
+                "best_params": json.loads(tags.get(Tag.BEST_PARAMS) or "{}"),
+                "pbo": metrics.get(Metric.PBO),
+                "dsr": metrics.get(Metric.DSR),
+                "psr": metrics.get(Metric.PSR),
                 "passes": None if passes is None else passes == "true",
-                "verdict": tags.get("botrader.verdict"),
+                "verdict": tags.get(Tag.VERDICT),
             }
         )
     return out
@@ -193,19 +194,19 @@ def describe_runs(source: Source, experiment: str, limit: int = 20) -> list[dict
     for run in sorted(runs, key=lambda r: r["info"].get("start_time") or 0, reverse=True):
         metrics, _, tags = run_fields(run)
         info = run["info"]
-        if tags.get("botrader.kind") == "optimization-trial" or len(out) == limit:
+        if tags.get(Tag.KIND) == Kind.TRIAL or len(out) == limit:
             continue  # a search's trials show as its trials_done
         out.append(
             {
                 "run_id": info["run_id"],
                 "name": info.get("run_name"),
-                "kind": tags.get("botrader.kind", "training"),
-                "resource": tags.get("botrader.training_run") or tags.get("botrader.optimization_run"),
+                "kind": tags.get(Tag.KIND, Kind.TRAINING),
+                "resource": tags.get(Tag.TRAINING_RUN) or tags.get(Tag.OPTIMIZATION_RUN),
                 "status": info.get("status", "UNKNOWN"),
                 "started": int(info["start_time"]) if info.get("start_time") else None,
                 "ended": int(info["end_time"]) if info.get("end_time") else None,
                 "metrics": metrics,
-                "verdict": tags.get("botrader.verdict"),
+                "verdict": tags.get(Tag.VERDICT),
             }
         )
     return out

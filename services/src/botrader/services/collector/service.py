@@ -17,7 +17,7 @@ from botrader.core.data.files import read_candles_frame
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError
-from botrader.core.signals import stop_on_signals
+from botrader.core.shutdown import stop_on_signals
 from botrader.core.timeutil import now_ms
 from botrader.services.collector import metrics
 from botrader.services.collector.binance_stream import BinanceStream, StreamSettings

@@ -18,7 +18,7 @@ from botrader.core.cli.common import setup_logging
 from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot, load_manifests, parse_trading_bot
 from botrader.core.modelref import training_run_ref
-from botrader.core.signals import stop_on_signals
+from botrader.core.shutdown import stop_on_signals
 from botrader.services.api import control, server
 from botrader.services.api.main import create_app
 from botrader.services.collector import service as collector_service

@@ -16,6 +16,7 @@ from typing import Any
 from botrader.core import paramsref
 from botrader.core.errors import UserError
 from botrader.core.manifests import Strategy, TradingBot
+from botrader.core.mlflow_names import card_status
 from botrader.core.optimization_spec import optimize_command
 from botrader.services.embedded.training import dataset_path, run_step, store_folder, tracking_uri
 
@@ -39,15 +40,8 @@ def run_search(run: dict[str, Any], manifest_dir: Path, db_url: str, console: An
             found = json.loads(run_step(command, env, Path(work), store_folder(db_url), show))
         except UserError as exc:
             raise UserError(f"OptimizationRun {name}: {exc}") from None
-    return {
-        "phase": "Succeeded",
-        "verdict": found["verdict"],
-        "passes": found["passes"],
-        "bestParams": found["best"]["params"],
-        "pbo": found["pbo"],
-        "dsr": found["dsr"],
-        "mlflowRunId": found["mlflow_run_id"],
-    }
+    card = card_status(found["verdict"], found["passes"], found["best"]["params"], found)
+    return {"phase": "Succeeded", **card, "mlflowRunId": found["mlflow_run_id"]}
 
 
 def with_searched_params(bot: TradingBot, run_name: str, status: dict[str, Any]) -> TradingBot:

@@ -18,6 +18,7 @@ from botrader.core import modelref
 from botrader.core.crds import validate
 from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot
+from botrader.core.mlflow_names import training_result
 from botrader.core.training_spec import train_command
 
 
@@ -93,14 +94,14 @@ def run_training(run: dict[str, Any], manifest_dir: Path, db_url: str, console: 
         except UserError as exc:
             raise UserError(f"TrainingRun {name}: {exc}") from None
     return [
-        {
-            "budget": r["budget"],
-            "runId": r["run_id"],
-            "modelUri": r["model_uri"],
-            "valSharpe": r.get("val_sharpe"),
-            "testSharpe": r.get("test_sharpe"),
-            "testReturn": r.get("test_return"),
-        }
+        training_result(
+            r["budget"],
+            r["run_id"],
+            r["model_uri"],
+            r.get("val_sharpe"),
+            r.get("test_sharpe"),
+            r.get("test_return"),
+        )
         for r in json.loads(outputs[-1])["results"]
     ]
 

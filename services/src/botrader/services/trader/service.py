@@ -12,19 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from botrader.core.binance.endpoints import endpoints_for
 from botrader.core.binance.filters import rules_for
 from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import NOTIFY_CHANNEL, CandleStore
+from botrader.core.db.listen import libpq_dsn
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
 from botrader.core.manifests import TradingBot
-from botrader.core.signals import stop_on_signals
+from botrader.core.shutdown import stop_on_signals
 from botrader.core.timeutil import now_ms
 from botrader.services.common.probe import ProbeServer
 from botrader.services.trader import metrics
@@ -80,9 +79,10 @@ async def run_trader(
     await asyncio.to_thread(trader.start, settings.actor)
     waker = waker or Waker(str(trader.key), poll_interval=settings.poll_interval)
     if db.dialect.name == "postgresql":
-        dsn = make_url(settings.db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        waker.listen_postgres(dsn, NOTIFY_CHANNEL)
+        waker.listen_postgres(libpq_dsn(settings.db_url), NOTIFY_CHANNEL)
     probe = ProbeServer(settings.port).start() if settings.port is not None else None
+    loop = asyncio.get_running_loop()
+    await asyncio.to_thread(trader.run_beside, lambda: loop.call_soon_threadsafe(waker.poke))
     if on_start is not None:
         on_start(trader)
     if started is not None:
@@ -93,6 +93,7 @@ async def run_trader(
             while await asyncio.to_thread(trader.step):
                 pass
     finally:
+        trader.close()
         await waker.close()
         if probe:
             probe.stop()

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from botrader.core.bot_engine import engine_config, strategy_for
 from botrader.core.candles import make_key
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine.engine import Engine
-from botrader.core.engine.from_manifest import engine_config, strategy_for
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import TradingBot
-from botrader.core.phases import bot_phase
+from botrader.core.phases import phase_of
 from botrader.core.timeutil import ms_to_datetime
 from botrader.services.trader import metrics
 
@@ -69,6 +70,13 @@ class PaperTrader:
         self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)
         self.checkpoint([], [], [])
 
+    def run_beside(self, wake: Callable[[], None]) -> None:
+        """Start what runs beside the candle loop; `wake` (thread-safe) makes the loop step
+        now. Nothing for a paper bot; a venue bot's user data stream."""
+
+    def close(self) -> None:
+        """Stop what `run_beside` started."""
+
     def _warm_up(self) -> None:
         history = self.candles.load(self.key, limit=max(1, self.engine.strategy.warmup_length()), newest=True)
         for c in history:
@@ -113,7 +121,7 @@ class PaperTrader:
         for c in batch:
             engine.on_bar(c.open_time, c.open, c.high, c.low, c.close, c.volume)
             pf = engine.portfolio
-            equity = pf.cash + pf.lots * engine.last_close_ticks
+            equity = pf.equity(engine.last_close_ticks)
             self.peak = max(self.peak, equity)
             marks.append((c.open_time, equity, pf.cash, pf.lots, engine.last_close_ticks))
         self.cursor = batch[-1].open_time
@@ -147,12 +155,13 @@ class PaperTrader:
     # -- reading -----------------------------------------------------------------------------
     @property
     def phase(self) -> str:
-        halted = bool(self.engine.risk.state.open) or self.engine.emergency_requested
-        return bot_phase(paused=self.engine.paused, halted=halted)
+        return phase_of(
+            self.engine.risk.state.open, paused=self.engine.paused, emergency=self.engine.emergency_requested
+        )
 
     def summary(self) -> dict[str, Any]:
         pf, m, price = self.engine.portfolio, self.market, self.engine.last_close_ticks
-        equity = pf.cash + pf.lots * price
+        equity = pf.equity(price)
         breakers = dict(self.engine.risk.state.open)
         return {
             "phase": self.phase,
@@ -168,7 +177,7 @@ class PaperTrader:
 
     def _export(self) -> None:
         pf, price, name = self.engine.portfolio, self.engine.last_close_ticks, self.bot.name
-        equity = pf.cash + pf.lots * price
+        equity = pf.equity(price)
         metrics.EQUITY.labels(name).set(float(self.market.to_quote(equity)))
         metrics.POSITION.labels(name).set(float(self.market.to_base(pf.lots)))
         metrics.RETURN.labels(name).set(equity / self.budget_units - 1)

@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import logging
 
+from botrader.core.db.listen import listen
+
 log = logging.getLogger(__name__)
 
 
@@ -31,18 +33,14 @@ class Waker:
         self._listener = asyncio.create_task(self._listen(dsn, channel), name="candle-listener")
 
     async def _listen(self, dsn: str, channel: str) -> None:
-        import psycopg
+        def note(_channel: str, payload: str) -> None:
+            if payload == self.payload:
+                self.event.set()
 
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {channel}")
-                    async for note in conn.notifies():
-                        if note.payload == self.payload:
-                            self.event.set()
-            except (OSError, psycopg.Error) as exc:
-                log.warning("candle notifications lost (%s); polling until they return", exc)
-                await asyncio.sleep(self.poll_interval)
+        def lost(exc: Exception) -> None:
+            log.warning("candle notifications lost (%s); polling until they return", exc)
+
+        await listen(dsn, (channel,), note, on_lost=lost, retry_s=self.poll_interval)
 
     async def close(self) -> None:
         if self._listener is not None:

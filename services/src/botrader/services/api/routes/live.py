@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from botrader.core.db.changes import audit_topic, bot_topic, candles_topic
+from botrader.services.api.deps import BroadcasterDep
 from botrader.services.api.run_updates import runs_topic
 from botrader.services.api.security import WS_PROTOCOL
 from botrader.services.api.stream import Broadcaster, Client, message
@@ -126,11 +127,11 @@ async def _read(websocket: WebSocket, broadcaster: Broadcaster, client: Client) 
 @router.websocket("/ws")
 async def live(
     websocket: WebSocket,
+    broadcaster: BroadcasterDep,
     bot: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 (FastAPI copies defaults)
     series: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
     experiment: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
 ) -> None:
-    broadcaster: Broadcaster = websocket.app.state.broadcaster
     offered = websocket.scope.get("subprotocols", [])  # the dashboard's token rides as one
     await websocket.accept(subprotocol=WS_PROTOCOL if WS_PROTOCOL in offered else None)
     client = Client()

@@ -15,7 +15,7 @@ import numpy as np
 from botrader.core.research.card import Card, pbo_blocks
 from botrader.core.research.pbo import probability_of_overfitting
 from botrader.core.research.sharpe import expected_max_sharpe, sharpe_of
-from botrader.core.research.walkforward import table as walk_table
+from botrader.core.research.walk_forward import table as walk_table
 
 W, H, PAD = 520, 220, 36
 BLUE, RED, GREEN, GREY = "#2563eb", "#dc2626", "#16a34a", "#9ca3af"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from botrader.core.engine.backtest import run_backtest
+from botrader.core.backtesting.runner import run_backtest
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.errors import UserError
 from botrader.core.strategy.base import Strategy
