@@ -98,6 +98,7 @@ class World:
     requests: Callable[[], Counter[str] | None]  # the operator's API requests so far, where countable
     controllers: bool  # whether Deployments roll out (and bots can become Running)
     cpu: Callable[[], dict[str, float]] = dict  # CPU seconds of the servers' processes
+    floor: Callable[[int], Awaitable[dict[str, float]]] | None = None  # the same children, no operator
 
 
 async def watch(api: aiohttp.ClientSession, path: str, each: Callable[[dict[str, Any], float], None]) -> None:
@@ -172,7 +173,12 @@ async def real_plane(tmp: Path) -> AsyncIterator[tuple[World, Path]]:
 
         headers = {"Authorization": f"Bearer {plane.token}"}
         context = ssl.create_default_context(cafile=plane.ca)
-        yield World(plane.url, identity, headers, context, watched, requests, True, cpu), Path(plane.dir)
+
+        async def floor(count: int) -> dict[str, float]:
+            return await kubectl_floor(plane, plane.url, headers, context, count, tmp)
+
+        world = World(plane.url, identity, headers, context, watched, requests, True, cpu, floor)
+        yield world, Path(plane.dir)
     finally:
         await asyncio.to_thread(testenv.stop, plane.dir)
 
@@ -200,6 +206,53 @@ async def emulator(tmp: Path) -> AsyncIterator[tuple[World, Path]]:
 
         kubeconfig = write_kubeconfig(tmp / "kubeconfig", url)
         yield World(url, kubeconfig, {}, False, polled, lambda: None, False), tmp
+
+
+FLOOR = "floor"  # the namespace of the floor's children
+
+
+def floor_children(count: int) -> list[dict[str, Any]]:
+    """What the operator makes for `count` bots (ConfigMap, trader Deployment, Service, the
+    shared collectors once each), from its own builders, without owners: the floor's objects."""
+    from botrader.core.crds import validate
+    from botrader.operator.builders import bot_children
+    from botrader.operator.settings import OperatorSettings
+
+    settings, found = OperatorSettings(), {}
+    for i in range(count):
+        doc = validate({**body(i), "metadata": {"name": f"bot-{i:04d}", "namespace": FLOOR}})
+        for child in bot_children(doc["metadata"]["name"], FLOOR, doc["spec"], settings):
+            found[(child["kind"], child["metadata"]["name"])] = child
+    return list(found.values())
+
+
+async def kubectl_floor(
+    plane: Any, url: str, headers: dict[str, str], context: Any, count: int, tmp: Path
+) -> dict[str, float]:
+    """The control plane's own floor: the same children applied by one `kubectl apply` of a
+    list, no operator — seconds from the apply until each trader Deployment is available."""
+    kubectl(plane, "create", "namespace", FLOOR)
+    listing = tmp / "floor.json"
+    listing.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": floor_children(count)}))
+    ready: dict[str, float] = {}
+    path = f"/apis/apps/v1/namespaces/{FLOOR}/deployments"
+
+    def each(obj: dict[str, Any], at: float) -> None:
+        name = obj["metadata"]["name"]
+        if name.endswith("-trader") and (obj.get("status") or {}).get("availableReplicas", 0) >= 1:
+            ready.setdefault(name, at)
+
+    connector = aiohttp.TCPConnector(ssl=context)
+    async with aiohttp.ClientSession(base_url=url, headers=headers, connector=connector) as api:
+        observer = asyncio.create_task(watch(api, path, each))
+        began = time.perf_counter()
+        await asyncio.to_thread(kubectl, plane, "apply", "-f", str(listing))
+        deadline = began + 60 + count * 0.3
+        while len(ready) < count and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        observer.cancel()
+    kubectl(plane, "delete", "namespace", FLOOR, "--wait=true", "--timeout=300s")
+    return {name: at - began for name, at in ready.items()}
 
 
 def spawn_operator(world: World, log: Path, metrics_port: int) -> subprocess.Popen[bytes]:
@@ -345,6 +398,23 @@ def report(label: str, count: int, result: dict[str, Any]) -> float | None:
     return p99
 
 
+def report_floor(count: int, floor: dict[str, float], real: dict[str, Any]) -> None:
+    """The floor beside the operator's figures: the ratio the issue's target is stated in."""
+    if not floor:
+        print(f"kubectl floor: none of {count} trader Deployments available")
+        return
+    ms = [v * 1000 for v in floor.values()]
+    p99 = percentile(ms, 99)
+    print(
+        f"kubectl floor (the same children, one `kubectl apply` of a list, no operator): "
+        f"{len(ms)} of {count} available; p50 {percentile(ms, 50):,.0f} ms, p99 {p99:,.0f} ms, "
+        f"all by {max(ms):,.0f} ms"
+    )
+    running = [v * 1000 for v in real["running"].values()]
+    if running:
+        print(f"  operator p99 to Running / floor p99: {percentile(running, 99) / p99:.2f}x (target <= 1.3x)")
+
+
 def workdir(keep: bool) -> Any:
     """A scratch folder; with --keep it stays (the operator's log, the audit log) and is named."""
     if not keep:
@@ -358,10 +428,13 @@ async def main(count: int, with_emulator: bool, keep: bool) -> None:
     seconds = 60 + count * 0.3
     with workdir(keep) as tmp:
         async with real_plane(Path(tmp)) as (world, where):
+            assert world.floor is not None
+            floor = await world.floor(count)  # first, its namespace deleted before the operator runs
             real = await measure(world, count, where / "operator.log", seconds)
         real_p99 = report(
             "real control plane (kube-apiserver 1.37, etcd, controller manager, scheduler, kwok)", count, real
         )
+        report_floor(count, floor, real)
     if not with_emulator:
         return
     with workdir(keep) as tmp:

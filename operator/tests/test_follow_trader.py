@@ -28,7 +28,14 @@ class Recorder:
 
 
 def bot(phase: str | None, *, paused: bool = False, breaker: bool = False, version: str = "7") -> dict:
-    conditions = [{"type": "TraderReady", "status": "False", "reason": "ReplicasNotReady"}]
+    conditions = [
+        {"type": "TraderReady", "status": "False", "reason": "ReplicasNotReady"},
+        {
+            "type": "StrategyReady",
+            "status": "Unknown",
+            "reason": "NotStarted",
+        },  # as the create handler left it
+    ]
     if breaker:
         conditions.append({"type": "CircuitBreakerOpen", "status": "True", "reason": "max_drawdown"})
     body = {
@@ -54,6 +61,8 @@ def test_a_ready_trader_makes_a_pending_bot_running_at_its_resource_version() ->
     assert (name, status["phase"], version) == ("btc", "Running", "7")
     (ready,) = [c for c in status["conditions"] if c["type"] == "TraderReady"]
     assert (ready["status"], ready["reason"]) == ("True", "ReplicasReady")
+    (loaded,) = [c for c in status["conditions"] if c["type"] == "StrategyReady"]
+    assert (loaded["status"], loaded["reason"]) == ("True", "Loaded")  # a running trader loaded it
 
 
 def test_nothing_is_written_when_nothing_changes_or_before_the_first_phase() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from botrader.operator import builders
 from tests.support.cluster import (
     apply,
     get,
@@ -100,16 +101,14 @@ def test_bots_on_a_real_cluster(cluster) -> None:
 
         apply(plane, [bot("btc-two")])
         collector = "collector-binance-btcusdt-1m"
-        wait(
-            lambda: len(get(plane, "Deployment", collector)["metadata"]["ownerReferences"]) == 2, "two owners"
-        )
+        wait(lambda: phase(plane, "TradingBot", "btc-two") == "Running", "the second bot Running", 90)
+        assert "ownerReferences" not in get(plane, "Deployment", collector)["metadata"]  # no bot owns it
         kubectl(plane, "delete", "tradingbot", "btc-one", "--wait=true", "--timeout=60s")
         wait(
             lambda: get(plane, "Deployment", "btc-one-trader") is None, "the GC removed btc-one's trader", 90
         )
         wait(lambda: get(plane, "ConfigMap", "btc-one-config") is None, "and its ConfigMap", 90)
-        owners = get(plane, "Deployment", collector)["metadata"]["ownerReferences"]
-        assert [o["name"] for o in owners] == ["btc-two"]  # the shared collector stays with the other bot
+        assert get(plane, "Deployment", collector) is not None  # the shared collector stays for btc-two
         kubectl(plane, "delete", "tradingbot", "btc-two", "--wait=true", "--timeout=60s")
         wait(lambda: get(plane, "Deployment", collector) is None, "the collector went with the last bot", 90)
 
@@ -311,21 +310,29 @@ def test_a_ppo_bot_waits_for_its_training_run_then_trades_its_model(cluster) -> 
 
 
 @pytest.mark.slow
-def test_bots_created_at_once_all_own_the_shared_collector(cluster) -> None:
-    """A read-modify-write of the owner list loses owners when bots race; JSON-patch appends
-    keep every one (half were lost at 200 bots before)."""
+def test_bots_created_at_once_share_one_collector_that_goes_with_the_last_even_while_down(cluster) -> None:
+    """24 bots on one market at once: one collector, owned by none of them (one owner per bot
+    made every new bot re-patch a growing object). It stays while any bot trades on it; the last
+    bot deleted while the operator is stopped, the collector goes when the operator is back."""
     plane, identity, workdir, _ = cluster
     bots = [bot(f"crowd-{i:02d}", symbol="ETHUSDT") for i in range(24)]
+    collector = "collector-binance-ethusdt-1m"
     with operator_process(plane, identity, workdir, "--standalone"):
         apply(plane, bots)
-        collector = "collector-binance-ethusdt-1m"
-
-        def owners() -> set[str]:
-            found = get(plane, "Deployment", collector)
-            return {o["name"] for o in (found or {}).get("metadata", {}).get("ownerReferences", [])}
-
-        wait(lambda: len(owners()) == 24, "24 owners", 90)
-        kubectl(plane, "delete", "tradingbots", *[b["metadata"]["name"] for b in bots], "--wait=true")
+        wait(lambda: phase(plane, "TradingBot", "crowd-23") == "Running", "the last bot Running", 90)
+        found = wait(lambda: get(plane, "Deployment", collector), "the shared collector", 30)
+        assert "ownerReferences" not in found["metadata"]
+        managers = [m["manager"] for m in found["metadata"]["managedFields"]]
+        assert "botrader-operator" in managers  # server-side applied
+        kubectl(plane, "delete", "tradingbots", *[b["metadata"]["name"] for b in bots[:-1]], "--wait=true")
+        wait(lambda: get(plane, "Deployment", "crowd-00-trader") is None, "the GC removed their traders", 90)
+        assert get(plane, "Deployment", collector) is not None  # crowd-23 still trades on it
+    # no finalizer: the bot goes at once although no operator runs
+    kubectl(plane, "delete", "tradingbot", "crowd-23", "--wait=true", "--timeout=20s")
+    assert get(plane, "TradingBot", "crowd-23") is None
+    assert get(plane, "Deployment", collector) is not None  # nobody removed it: the operator is down
+    with operator_process(plane, identity, workdir, "--standalone"):
+        wait(lambda: get(plane, "Deployment", collector) is None, "the orphaned collector gone at start", 90)
 
 
 @pytest.mark.slow
@@ -781,11 +788,13 @@ def test_a_ppo_bot_on_champion_rolls_when_the_alias_moves(cluster) -> None:
 
 @pytest.mark.slow
 def test_secrets_appear_in_no_log_event_status_or_description(cluster) -> None:
-    """A known password in the database URL the operator and the bots use, and a known Binance
-    secret: the operator's log, every Event, the TradingBot's status, `kubectl describe` of the
-    bot and its trader, and the children's specs hold neither (pods get them by secretKeyRef)."""
+    """A known password in the database URL the operator and the bots use, a known Binance
+    secret, and a venue bot's known testnet key: the operator's log, every Event, the
+    TradingBot's status, `kubectl describe` of the bots, their traders and pods, and the
+    children's specs hold none (pods get them by secretKeyRef; the venue's keys as files of
+    its Secret mounted read-only, the environment holding only the directory)."""
     plane, identity, workdir, _ = cluster
-    password, binance = "pw-KNOWN-7f3a9", "bn-KNOWN-0c41e"
+    password, binance, venue_key = "pw-KNOWN-7f3a9", "bn-KNOWN-0c41e", "vk-KNOWN-5d2b8"
     url = f"postgresql://bot:{password}@127.0.0.1:1/botrader"  # unreachable: the operator says so
 
     def secret(name: str, data: dict[str, str]) -> dict:
@@ -795,11 +804,23 @@ def test_secrets_appear_in_no_log_event_status_or_description(cluster) -> None:
     secrets = [
         secret("botrader-db", {"url": url}),
         secret("botrader-binance", {"api-key": "k", "api-secret": binance}),
+        secret("binance-testnet", {"apiKey": "testnet-key", "secretKey": venue_key}),
     ]
     apply(plane, secrets)
+    venue = {"type": "binance-testnet", "credentials": {"secret": "binance-testnet"}}
     with operator_process(plane, identity, workdir, "--standalone", env={"BOTRADER_DB_URL": url}) as proc:
-        apply(plane, [bot("btc-secret")])
+        apply(plane, [bot("btc-secret"), bot("btc-venue", venue=venue)])
         wait(lambda: phase(plane, "TradingBot", "btc-secret") == "Running", "phase Running", 90)
+        wait(lambda: phase(plane, "TradingBot", "btc-venue") == "Running", "venue bot Running", 90)
+        pod = get(plane, "Deployment", "btc-venue-trader")["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounted = {v["name"]: v for v in pod["volumes"]}["venue-credentials"]
+        assert mounted["secret"] == {"secretName": "binance-testnet", "defaultMode": 0o440}
+        assert {"name": "venue-credentials", "mountPath": builders.VENUE_KEYS_DIR, "readOnly": True} in (
+            container["volumeMounts"]
+        )
+        env = {e["name"]: e for e in container["env"]}
+        assert env["BOTRADER_VENUE_CREDENTIALS_DIR"]["value"] == builders.VENUE_KEYS_DIR
         wait(
             lambda: (
                 conditions(plane, "TradingBot", "btc-secret").get("TradingSummaryStale", {}).get("status")
@@ -814,10 +835,14 @@ def test_secrets_appear_in_no_log_event_status_or_description(cluster) -> None:
             kubectl(plane, "get", "tradingbot", "btc-secret", "-o", "yaml"),
             kubectl(plane, "describe", "tradingbot", "btc-secret"),
             kubectl(plane, "describe", "deployment", "btc-secret-trader"),
-            kubectl(plane, "get", "deployments,configmaps,services", "-o", "yaml"),
+            kubectl(plane, "describe", "tradingbot", "btc-venue"),
+            kubectl(plane, "describe", "deployment", "btc-venue-trader"),
+            kubectl(plane, "describe", "pods", "-n", "default"),
+            kubectl(plane, "get", "deployments,configmaps,services,pods", "-o", "yaml"),
         ]
-        kubectl(plane, "delete", "tradingbot", "btc-secret", "--wait=true", "--timeout=60s")
+        kubectl(plane, "delete", "tradingbot", "btc-secret", "btc-venue", "--wait=true", "--timeout=60s")
     assert "127.0.0.1:1" in seen[0] or "stale" in seen[2].lower()  # the failure was reported…
+    assert "binance-testnet" in seen[7]  # the venue's Secret is named where it is mounted…
     for text in seen:
-        assert password not in text and binance not in text  # …without the secrets
-    kubectl(plane, "delete", "secret", "botrader-db", "botrader-binance", "-n", "default")
+        assert password not in text and binance not in text and venue_key not in text  # …never shown
+    kubectl(plane, "delete", "secret", "botrader-db", "botrader-binance", "binance-testnet", "-n", "default")

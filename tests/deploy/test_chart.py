@@ -134,7 +134,9 @@ def test_rbac_is_exactly_what_the_operator_uses() -> None:
     rules = rbac_rules("default")
     assert not any("*" in part for rule in rules for part in rule)
     assert not any(resource == "secrets" for _, resource, _ in rules)  # pods reference Secrets by name
-    assert not any(verb in ("delete", "deletecollection", "update") for *_, verb in rules)  # GC deletes
+    deletes = {(group, resource) for group, resource, verb in rules if verb == "delete"}
+    assert deletes == {("apps", "deployments")}  # the ownerless shared collectors; GC deletes the rest
+    assert not any(verb in ("deletecollection", "update") for *_, verb in rules)
     for kind, (prefix, plural) in PATHS.items():
         group = "" if prefix == "/api/v1" else prefix.split("/")[2]
         wanted = {(group, plural, verb) for verb in ("get", "create", "patch")}
@@ -231,7 +233,7 @@ def test_dashboards_and_rules_ship_as_they_are_in_the_repository(tmp_path: Path)
     rendered = tmp_path / "rules.yaml"
     rendered.write_text(yaml.safe_dump(rule["spec"]))
     check = subprocess.run(["promtool", "check", "rules", str(rendered)], capture_output=True, text=True)
-    assert check.returncode == 0 and "SUCCESS: 9 rules found" in check.stdout, check.stdout + check.stderr
+    assert check.returncode == 0 and "SUCCESS: 10 rules found" in check.stdout, check.stdout + check.stderr
 
 
 def test_notes_tell_the_user_what_to_do_next() -> None:

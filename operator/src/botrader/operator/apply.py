@@ -1,6 +1,8 @@
-"""Create-or-update of child objects through the Kubernetes API: create, and on 409 merge
-the desired state in (idempotent: reconciling twice changes nothing). Credentials come from
-the kubernetes client's loaded configuration (kubeconfig or in-cluster).
+"""Child objects through the Kubernetes API by server-side apply: one request per child per
+change, whether it exists or not (`fieldManager: botrader-operator`, forced: the operator owns
+the fields it declares; fields others set are left alone; idempotent: reconciling twice changes
+nothing). Credentials come from the kubernetes client's loaded configuration (kubeconfig or
+in-cluster).
 
 Async, on Kopf's event loop: a reconcile waits on the API server, not on CPU, so handlers
 apply a bot's children concurrently on one shared connection pool instead of queueing in a
@@ -34,7 +36,9 @@ READ_ONLY = {
 }
 # whose status subresource a handler patches outside Kopf's own patch (following a child)
 STATUS = {"TradingBot": ("/apis/botrader.io/v1alpha1", "tradingbots")}
-MERGE, JSON_PATCH = "application/merge-patch+json", "application/json-patch+json"
+MERGE = "application/merge-patch+json"
+APPLY = "application/apply-patch+yaml"  # JSON is YAML: the body goes as JSON
+FIELD_MANAGER = "botrader-operator"
 THROTTLE_RETRIES = 8
 
 
@@ -137,38 +141,22 @@ class Applier:
         return json.loads(text)
 
     async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply: created or brought to `obj` in one request."""
         collection, name = self._collection(obj)
-        try:
-            return await self._call("POST", collection, obj)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
-        return await self._call("PATCH", f"{collection}/{name}", obj, MERGE)
+        query = f"?fieldManager={FIELD_MANAGER}&force=true"
+        return await self._call("PATCH", f"{collection}/{name}{query}", obj, APPLY)
 
-    async def apply_shared(self, obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
-        """Create-or-update an object several owners share, adding `owner` to its owners.
-
-        Replacing the whole ownerReferences list (read, append, write) loses owners when bots
-        on the same market reconcile at once — at 200 bots it dropped half of them. A JSON
-        patch `add …/ownerReferences/-` is applied by the API server in order, so concurrent
-        additions all land."""
-        collection, name = self._collection(obj)
-        created = {**obj, "metadata": {**obj["metadata"], "ownerReferences": [owner]}}
+    async def delete(self, kind: str, namespace: str, name: str) -> bool:
+        """Delete, its dependents in the background; False when it was gone already."""
+        prefix, plural = _paths(kind)
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
         try:
-            return await self._call("POST", collection, created)
+            await self._call("DELETE", f"{prefix}/namespaces/{namespace}/{plural}/{name}", body)
         except ApiError as exc:
-            if exc.status != 409:
-                raise
-        current = await self._call("PATCH", f"{collection}/{name}", obj, MERGE)
-        owners = current["metadata"].get("ownerReferences")
-        if owners is not None and any(o.get("uid") == owner["uid"] for o in owners):
-            return current
-        add = (
-            {"op": "add", "path": "/metadata/ownerReferences/-", "value": owner}
-            if owners is not None
-            else {"op": "add", "path": "/metadata/ownerReferences", "value": [owner]}
-        )
-        return await self._call("PATCH", f"{collection}/{name}", [add], JSON_PATCH)
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     async def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         prefix, plural = _paths(kind)

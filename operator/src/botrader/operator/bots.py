@@ -11,10 +11,12 @@ from typing import Any
 import kopf
 
 from botrader.core import modelref as models
-from botrader.core import paramsref
-from botrader.operator import builders, changes, metrics, status, store, strategy_source
+from botrader.core import paramsref, phases
+from botrader.operator import builders, changes, collectors, metrics, status, store, strategy_source
 from botrader.operator.apply import ApiError, Applier
 from botrader.operator.settings import OperatorSettings
+
+Lookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) -> a Deployment, cached
 
 
 def owner_ref(body: Any, controller: bool) -> dict[str, Any]:
@@ -28,13 +30,15 @@ def owner_ref(body: Any, controller: bool) -> dict[str, Any]:
     }
 
 
-async def apply_child(child: dict[str, Any], body: Any, applier: Applier) -> None:
-    """A bot's own children have it as their controller; the shared collector lists every bot
-    on its market as an owner (none controls it), added without overwriting the others."""
-    if child["kind"] == "Deployment" and child["metadata"]["name"].startswith("collector-"):
-        await applier.apply_shared(child, owner_ref(body, controller=False))
+async def apply_child(child: dict[str, Any], body: Any, applier: Applier, known: Lookup | None) -> None:
+    """A bot's own children have it as their controller; the shared collector has no owner
+    (`collectors`: applied when the cache lacks it as built, deleted when no bot needs it)."""
+    meta = child["metadata"]
+    if child["kind"] == "Deployment" and collectors.is_collector(meta["name"]):
+        cached = known(meta["namespace"], meta["name"]) if known is not None else None
+        await collectors.ensure(child, cached, applier)
         return
-    child["metadata"]["ownerReferences"] = [owner_ref(body, controller=True)]
+    meta["ownerReferences"] = [owner_ref(body, controller=True)]
     await applier.apply(child)
 
 
@@ -104,6 +108,7 @@ async def apply_bot(
     applier: Applier,
     *,
     strategy_failed: bool = False,
+    known: Lookup | None = None,
 ) -> tuple[
     dict[str, Any], models.Resolution | None, paramsref.ParamsResolution | None, strategy_source.Source
 ]:
@@ -117,7 +122,7 @@ async def apply_bot(
     )
     hold = waiting(model, params) or source.problem is not None or strategy_failed
     children = builders.bot_children(name, namespace, effective, settings, hold, source.hash)
-    await asyncio.gather(*(apply_child(child, body, applier) for child in children))
+    await asyncio.gather(*(apply_child(child, body, applier, known) for child in children))
     return effective, model, params, source
 
 
@@ -185,9 +190,6 @@ async def record_spec_change(
         kopf.warn(body, reason="AuditFailed", message=f"audit row not written: {store.one_line(exc)}")
 
 
-Lookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) -> a Deployment, cached
-
-
 async def refresh_status(
     body: Any, spec: dict[str, Any], patch: Any, settings: OperatorSettings, deployments: Lookup
 ) -> None:
@@ -208,7 +210,8 @@ async def refresh_status(
     )
     edited = source.hash != known.get("strategyHash")
     if retrained or researched or edited or (failure is not None) != known.get("strategyHeld", False):
-        await apply_bot(body, spec, settings, applier, strategy_failed=failure is not None and not edited)
+        failed = failure is not None and not edited
+        await apply_bot(body, spec, settings, applier, strategy_failed=failed, known=deployments)
         if edited:  # a new file: the trader tries again, and an old failure no longer counts
             patch.status["strategyHash"], patch.status["traderRolledOut"] = source.hash, strategy_source.now()
             failure = None
@@ -238,18 +241,30 @@ async def refresh_status(
 
 
 def followed(body: Any) -> dict[str, Any]:
-    """What following the trader reads of its bot, at one resourceVersion."""
+    """What following the trader and refreshing the status read of a bot, at one
+    resourceVersion (`body`: enough of it to apply its children and post its Events)."""
     meta = body["metadata"]
+    spec, status = dict(body.get("spec") or {}), dict(body.get("status") or {})
+    kept = {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion", "generation")}
     return {
         "name": meta["name"],
         "namespace": meta["namespace"],
         "resourceVersion": meta.get("resourceVersion"),
-        "spec": dict(body.get("spec") or {}),
-        "status": dict(body.get("status") or {}),
+        "spec": spec,
+        "status": status,
+        "body": {
+            "apiVersion": body.get("apiVersion"),
+            "kind": body.get("kind"),
+            "metadata": kept,
+            "spec": spec,
+            "status": status,
+        },
     }
 
 
-async def follow_trader(bot: dict[str, Any], trader: dict[str, Any], applier: Applier) -> str | None:
+async def follow_trader(
+    bot: dict[str, Any], trader: dict[str, Any], applier: Applier, collector: dict[str, Any] | None = None
+) -> str | None:
     """The bot's phase and TraderReady as soon as its trader Deployment's readiness changes (a
     watch event), instead of at the next status refresh. Breakers and a failed strategy come
     from the bot's own conditions, which the refresh keeps. Returns the new phase, or None
@@ -261,17 +276,33 @@ async def follow_trader(bot: dict[str, Any], trader: dict[str, Any], applier: Ap
     if not known.get("phase"):  # the create handler has not finished: it sets the first phase
         return None
     conditions = {c.get("type"): c for c in known.get("conditions") or []}
-    breakers = {"open": ""} if conditions.get("CircuitBreakerOpen", {}).get("status") == "True" else {}
+    breakers = status.breakers_from(conditions)
     strategy_failed = conditions.get("StrategyReady", {}).get("status") == "False"
     spec, ready = bot.get("spec") or {}, status.ready(trader)
     phase = status.bot_phase(spec, ready, breakers, status.failed(trader) or strategy_failed)
-    trader_ready = status.trader_condition(ready, bool(spec.get("paused")))
-    before = conditions.get("TraderReady", {})
-    same = (before.get("status"), before.get("reason")) == (trader_ready["status"], trader_ready["reason"])
-    if phase == known.get("phase") and same:
+    paused = bool(spec.get("paused"))
+    fresh = [status.trader_condition(ready, paused)]
+    if not strategy_failed:  # a running trader has loaded its strategy (a failure is the refresh's to say)
+        fresh.append(
+            status.condition("StrategyReady", True if ready else None, "Loaded" if ready else "NotStarted")
+        )
+    if collector is not None:  # its readiness rides along: the next refresh then has nothing to say
+        collector_ready = status.ready(collector)
+        fresh.append(
+            status.condition("CollectorReady", collector_ready, status.collector_reason(collector_ready))
+        )
+        fresh.append(status.degraded_condition(collector_ready, paused, phases.split_breakers(breakers)[1]))
+
+    def same(c: dict[str, Any]) -> bool:
+        before = conditions.get(c["type"], {})
+        return (before.get("status"), before.get("reason")) == (c["status"], c["reason"])
+
+    if phase == known.get("phase") and all(same(c) for c in fresh):
         return None
     name, namespace = bot["name"], bot["namespace"]
-    merged = status.replace_condition(known.get("conditions"), trader_ready, status.now())
+    merged = known.get("conditions")
+    for c in fresh:
+        merged = status.replace_condition(merged, c, status.now())
     fields = {"phase": phase, "conditions": merged}
     try:
         await applier.patch_status("TradingBot", namespace, name, fields, bot.get("resourceVersion"))

@@ -171,6 +171,31 @@ def _strategy_volume(spec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[d
     return [volume], [{"name": "strategy", "mountPath": MOUNT, "readOnly": True}]
 
 
+VENUE_KEYS_DIR = "/var/run/secrets/botrader.io/venue"
+
+
+def _venue_credentials(
+    spec: dict[str, Any], settings: OperatorSettings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A venue bot's keys: its Secret mounted read-only as files (never environment variables,
+    which `kubectl describe` and crash dumps show), and the directory's path — not the keys —
+    in the environment. (volumes, mounts, env)."""
+    venue = spec.get("venue") or {}
+    secret = (venue.get("credentials") or {}).get("secret")
+    if venue.get("type", "paper") == "paper" or not secret:
+        return [], [], []
+    volume = {"name": "venue-credentials", "secret": {"secretName": secret, "defaultMode": 0o440}}
+    mount = {"name": "venue-credentials", "mountPath": VENUE_KEYS_DIR, "readOnly": True}
+    env = [{"name": "BOTRADER_VENUE_CREDENTIALS_DIR", "value": VENUE_KEYS_DIR}]
+    for name, value in (
+        ("BOTRADER_VENUE_REST_URL", settings.venue_rest_url),
+        ("BOTRADER_VENUE_WS_API_URL", settings.venue_ws_api_url),
+    ):
+        if value:
+            env.append({"name": name, "value": value})
+    return [volume], [mount], env
+
+
 def trader_deployment(
     name: str,
     namespace: str,
@@ -182,6 +207,7 @@ def trader_deployment(
     """`hold`: the trader waits at zero replicas (a PPO bot whose model is not trained yet, a
     strategy that cannot run). `strategy_hash`: the mounted strategy file's, so an edit rolls it."""
     volumes, mounts = _strategy_volume(spec)
+    venue_volumes, venue_mounts, venue_env = _venue_credentials(spec, settings)
     template = _pod(
         f"{name}-trader",
         "trader",
@@ -189,9 +215,9 @@ def trader_deployment(
         trader_image(spec, settings),
         ["trade", "--bot", "/config/bot.yaml", "--port", str(TRADER_PORT)],
         TRADER_PORT,
-        _env(settings, with_keys=spec.get("source", "binance") != "replay"),
-        volumes=[{"name": "config", "configMap": {"name": f"{name}-config"}}, *volumes],
-        mounts=[{"name": "config", "mountPath": "/config", "readOnly": True}, *mounts],
+        _env(settings, with_keys=spec.get("source", "binance") != "replay") + venue_env,
+        volumes=[{"name": "config", "configMap": {"name": f"{name}-config"}}, *volumes, *venue_volumes],
+        mounts=[{"name": "config", "mountPath": "/config", "readOnly": True}, *mounts, *venue_mounts],
     )
     template["metadata"]["annotations"] = {"botrader.io/config-hash": config_hash(spec)}
     if strategy_hash:
@@ -212,8 +238,13 @@ def trader_deployment(
     }
 
 
+COLLECTOR_HASH = "botrader.io/collector-hash"
+
+
 def collector_deployment(namespace: str, spec: dict[str, Any], settings: OperatorSettings) -> dict[str, Any]:
-    """Shared by every bot on the same source/symbol/interval (each bot owns it too)."""
+    """Shared by every bot on the same source/symbol/interval, owned by none of them
+    (`botrader.operator.collectors` keeps it); its annotation changes exactly when it must be
+    applied again."""
     name = collector_name(spec)
     args = [
         "collect",
@@ -229,7 +260,7 @@ def collector_deployment(namespace: str, spec: dict[str, Any], settings: Operato
     replay = spec.get("replay")
     if spec.get("source") == "replay" and replay:
         args += ["--replay-file", replay["path"], "--speed", str(replay.get("speed", 60))]
-    return {
+    found = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "collector")},
@@ -253,6 +284,8 @@ def collector_deployment(namespace: str, spec: dict[str, Any], settings: Operato
             ),
         },
     }
+    found["metadata"]["annotations"] = {COLLECTOR_HASH: config_hash(found["spec"])}
+    return found
 
 
 def metrics_service(name: str, namespace: str) -> dict[str, Any]:

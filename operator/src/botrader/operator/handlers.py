@@ -18,8 +18,17 @@ from typing import Any
 
 import kopf
 
-from botrader.core.phases import bot_phase
-from botrader.operator import bots, builders, metrics, optimizations, runs, status, strategy_source
+from botrader.operator import (
+    bots,
+    builders,
+    collectors,
+    metrics,
+    optimizations,
+    refresher,
+    runs,
+    status,
+    strategy_source,
+)
 from botrader.operator.apply import Applier, close_sessions, load_credentials
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
@@ -27,6 +36,7 @@ from botrader.operator.settings import OperatorSettings
 GROUP, VERSION = "botrader.io", "v1alpha1"
 SETTINGS = OperatorSettings.from_env()
 TRADERS = {"app.kubernetes.io/component": "trader", "app.kubernetes.io/managed-by": builders.MANAGED_BY}
+COLLECTORS = {"app.kubernetes.io/component": "collector", "app.kubernetes.io/managed-by": builders.MANAGED_BY}
 
 
 @kopf.on.startup()
@@ -38,6 +48,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # on the stale body and runs a handled creation again. On a busy API server (200 bots at
     # once, two cores) the stream lagged more than the default 5 s: every bot was created twice.
     settings.persistence.consistency_timeout = 30
+    # what Kopf last handled, kept in status beside the handler's own status fields: one write
+    # per handling (in an annotation it was a second request to the main resource per bot)
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage()
+    settings.persistence.progress_storage = kopf.StatusProgressStorage()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per API request
     # peering name and priority come from the command line (`botrader operator`): a value set
     # here would override --priority, and two replicas with equal priorities both freeze
@@ -46,6 +60,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 @kopf.on.cleanup()
 async def close_connections(**_: Any) -> None:
+    await refresher.stop()
     await close_sessions()
 
 
@@ -57,6 +72,7 @@ async def reconcile_bot(
     spec: Any,
     patch: Any,
     deployments_by_name: kopf.Index,
+    bots_by_name: kopf.Index,
     old: Any = None,
     new: Any = None,
     **_: Any,
@@ -64,8 +80,14 @@ async def reconcile_bot(
     if old is not None:  # an update of the spec
         await bots.record_spec_change(body, dict(old), dict(new or spec), SETTINGS)
     began = time.perf_counter()
+    known = cached(deployments_by_name)
     try:
-        effective, model, params, source = await bots.apply_bot(body, dict(spec), SETTINGS, Applier())
+        effective, model, params, source = await bots.apply_bot(
+            body, dict(spec), SETTINGS, Applier(), known=known
+        )
+        moved = old is not None and builders.collector_name(dict(old)) != builders.collector_name(dict(spec))
+        if moved:  # the old market's collector may be needed by no one now
+            await _collectors_unneeded(body["metadata"]["namespace"], deployments_by_name, bots_by_name)
     except Exception as exc:
         RECONCILES.labels("TradingBot", "error").inc()
         patch.status["conditions"] = status.merge_conditions(
@@ -79,31 +101,31 @@ async def reconcile_bot(
     RECONCILES.labels("TradingBot", "ok").inc()
     # from the watch cache: a trader already running stays Running (Kopf may run this handler
     # again for a bot it handled, when the watch stream lags its own patches)
-    trader = cached(deployments_by_name)(body["metadata"]["namespace"], f"{body['metadata']['name']}-trader")
-    running = status.ready(trader)
-    phase = bot_phase(
-        paused=bool(spec.get("paused")), halted=bool(spec.get("emergencyStop")), running=running
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    trader, collector = (
+        known(namespace, f"{name}-trader"),
+        known(namespace, builders.collector_name(effective)),
     )
+    running, collector_ready = status.ready(trader), status.ready(collector)
+    before = (body.get("status") or {}).get("conditions")
+    breakers = status.breakers_from({c.get("type"): c for c in before or []})  # as the refresh left them
+    phase = status.bot_phase(dict(spec), running, breakers)
     patch.status["phase"] = phase
+    # every condition now, as the refresh would write them: it then has nothing to add
+    found = status.bot_conditions(collector_ready, running, bool(spec.get("paused")), breakers, model, params)
+    strategy = bots.report_strategy(body, source, None, running)
+    kept = {c.get("type"): c for c in before or []}.get("TradingSummaryStale")  # the refresh's to change
+    fresh = kept or status.condition("TradingSummaryStale", False, "Fresh")
+    patch.status["conditions"] = status.merge_conditions(before, [*found, strategy, fresh], status.now())
     patch.status["observedGeneration"] = body["metadata"].get("generation")
     # a new spec is a new rollout: a strategy failure before it no longer holds the trader
     patch.status["traderRolledOut"], patch.status["strategyHash"] = strategy_source.now(), source.hash
     patch.status["strategyHeld"] = False
     bots.report_model(body, model, patch)
     bots.report_params(body, params, patch)
-    kopf.info(body, reason="Reconciled", message=f"children applied; phase {phase}")
+    # no Event for a normal creation: it would carry nothing the status does not (a spec
+    # change has its own, saying what changed and who changed it)
     return {"configHash": builders.config_hash(effective)}
-
-
-# the first refresh one interval in: until then the create handler and the trader's watch
-# events set the phase, and a refresh racing the create handler only costs a request
-@kopf.timer(
-    GROUP, VERSION, "tradingbots", interval=SETTINGS.status_interval, initial_delay=SETTINGS.status_interval
-)
-async def refresh_bot_status(
-    body: Any, spec: Any, patch: Any, deployments_by_name: kopf.Index, **_: Any
-) -> None:
-    await bots.refresh_status(body, dict(spec), patch, SETTINGS, cached(deployments_by_name))
 
 
 def cached(index: kopf.Index) -> bots.Lookup:
@@ -117,32 +139,76 @@ def bots_by_name(body: Any, namespace: str, name: str, **_: Any) -> dict:
 
 
 @kopf.index("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": builders.MANAGED_BY})
-def deployments_by_name(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict:
+def deployments_by_name(namespace: str, name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict:
     """The operator's Deployments as the watch last saw them: the status refresh reads them
-    here instead of asking the API server for two objects per bot per interval."""
-    return {(namespace, name): {"spec": {"replicas": spec.get("replicas", 1)}, "status": dict(status)}}
+    here instead of asking the API server for two objects per bot per interval, and a bot's
+    reconcile sees whether its shared collector is there as built."""
+    built = (meta.get("annotations") or {}).get(builders.COLLECTOR_HASH)
+    return {
+        (namespace, name): {
+            "spec": {"replicas": spec.get("replicas", 1)},
+            "status": dict(status),
+            "hash": built,
+        }
+    }
+
+
+async def _collectors_unneeded(
+    namespace: str, deployments: kopf.Index, bots_index: kopf.Index, gone: str | None = None
+) -> None:
+    """Delete the namespace's collectors no bot there needs (`gone`: a bot just deleted)."""
+    names = [name for (ns, name) in deployments if ns == namespace]
+    alive = [
+        b for store in bots_index.values() for b in store if b["name"] != gone or b["namespace"] != namespace
+    ]
+    await collectors.remove_unneeded(namespace, names, alive, Applier())
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=COLLECTORS)
+async def keep_collector(type: str, name: str, namespace: str, bots_by_name: kopf.Index, **_: Any) -> None:
+    """A collector no bot needs (its last bot was deleted while the operator was down, or
+    moved market) goes when the watch shows it: at start, and on any change to it. One that
+    went while a bot needs it (deleted by hand, or by a sweep that raced a new bot) comes back."""
+    alive = [b for store in bots_by_name.values() for b in store]
+    if type != "DELETED":
+        await collectors.remove_unneeded(namespace, [name], alive, Applier())
+        return
+    spec = collectors.needing(alive, namespace, name)
+    if spec is not None:
+        await collectors.ensure(builders.collector_deployment(namespace, spec, SETTINGS), None, Applier())
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=TRADERS)
-async def follow_trader(type: str, body: Any, namespace: str, bots_by_name: kopf.Index, **_: Any) -> None:
+async def follow_trader(
+    type: str, body: Any, namespace: str, bots_by_name: kopf.Index, deployments_by_name: kopf.Index, **_: Any
+) -> None:
     """A trader Deployment changed (the controller manager rolled it out, a pod became
     ready or crashed): the bot's phase follows now, not at the next status refresh."""
     if type == "DELETED":
         return
     instance = (body["metadata"].get("labels") or {}).get("app.kubernetes.io/instance")
     for bot in bots_by_name.get((namespace, instance), []):
-        await bots.follow_trader(bot, dict(body), Applier())
+        collector = cached(deployments_by_name)(namespace, builders.collector_name(bot["spec"]))
+        await bots.follow_trader(bot, dict(body), Applier(), collector)
 
 
 @kopf.on.event(GROUP, VERSION, "tradingbots")
 async def on_bot_event(
-    type: str, body: Any, namespace: str, name: str, deployments_by_name: kopf.Index, **_: Any
+    type: str,
+    body: Any,
+    namespace: str,
+    name: str,
+    deployments_by_name: kopf.Index,
+    bots_by_name: kopf.Index,
+    **_: Any,
 ) -> None:
     """Watch events need no finalizer: a DELETED one drops the bot's phase series. Any other
     covers the other order of following the trader: it was ready before the create handler
     gave the bot its first phase (Pending), so no Deployment event is left to move it on."""
+    refresher.ensure_running(SETTINGS, bots_by_name, lambda: cached(deployments_by_name))
     if type == "DELETED":
         metrics.forget("TradingBot", namespace, name)
+        await _collectors_unneeded(namespace, deployments_by_name, bots_by_name, gone=name)
         return
     trader = cached(deployments_by_name)(namespace, f"{name}-trader")
     if trader is None:

@@ -16,6 +16,8 @@ class OperatorSettings:
     status_interval: float = 10.0  # seconds between status refreshes from the trader's state
     db_url: str = ""  # where traders keep their state; empty: status carries no trading summary
     kuberay: str = "auto"  # enabled | disabled | auto (RayJobs when the cluster serves the CRD)
+    venue_rest_url: str = ""  # passed to venue traders when set (default theirs: the Spot Testnet)
+    venue_ws_api_url: str = ""
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
@@ -29,4 +31,6 @@ class OperatorSettings:
             status_interval=float(env("BOTRADER_STATUS_INTERVAL", str(cls.status_interval))),
             db_url=env("BOTRADER_DB_URL", ""),
             kuberay=env("BOTRADER_KUBERAY", cls.kuberay),
+            venue_rest_url=env("BOTRADER_VENUE_REST_URL", ""),
+            venue_ws_api_url=env("BOTRADER_VENUE_WS_API_URL", ""),
         )

@@ -35,9 +35,12 @@ def bot_phase(
 ) -> str:
     """The phase from the children and the trader's breakers (`botrader.core.phases` decides
     which wins)."""
-    halted = bool(spec.get("emergencyStop")) or bool(breakers)
-    return phases.bot_phase(
-        paused=bool(spec.get("paused")), halted=halted, failed=trader_failed, running=trader_ready
+    return phases.phase_of(
+        breakers,
+        paused=bool(spec.get("paused")),
+        emergency=bool(spec.get("emergencyStop")),
+        failed=trader_failed,
+        running=trader_ready,
     )
 
 
@@ -76,25 +79,44 @@ def bot_conditions(
     model: Any = None,
     params: Any = None,
 ) -> list[dict[str, Any]]:
+    halting, degrading = phases.split_breakers(breakers)
     return [
         model_condition(model),
         params_condition(params),
-        condition(
-            "CollectorReady", collector_ready, "ReplicasReady" if collector_ready else "ReplicasNotReady"
-        ),
+        condition("CollectorReady", collector_ready, collector_reason(collector_ready)),
         trader_condition(trader_ready, paused),
         condition(
             "CircuitBreakerOpen",
-            bool(breakers),
-            ",".join(sorted(breakers)) or "Closed",
-            "; ".join(breakers.values()),
+            bool(halting),
+            ",".join(sorted(halting)) or "Closed",
+            "; ".join(halting.values()),
         ),
-        condition(
-            "Degraded",
-            not collector_ready and not paused,
-            "CollectorDown" if not collector_ready else "AsExpected",
-        ),
+        degraded_condition(collector_ready, paused, degrading),
     ]
+
+
+def collector_reason(ready: bool) -> str:
+    return "ReplicasReady" if ready else "ReplicasNotReady"
+
+
+def degraded_condition(collector_ready: bool, paused: bool, venue: dict[str, str]) -> dict[str, Any]:
+    """Degraded: the venue stopped taking the bot's orders (VenueReset, VenueBanned: its
+    breaker's message says until when or why), or the collector is down."""
+    if venue:
+        breaker = sorted(venue)[0]
+        return condition("Degraded", True, phases.VENUE_BREAKERS[breaker], venue[breaker])
+    down = not collector_ready and not paused
+    return condition("Degraded", down, "CollectorDown" if not collector_ready else "AsExpected")
+
+
+def breakers_from(conditions: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The open breakers as far as the bot's conditions tell (its refresh keeps them)."""
+    found = {"open": ""} if conditions.get("CircuitBreakerOpen", {}).get("status") == "True" else {}
+    degraded = conditions.get("Degraded", {})
+    venue = {reason: breaker for breaker, reason in phases.VENUE_BREAKERS.items()}
+    if degraded.get("status") == "True" and degraded.get("reason") in venue:
+        found[venue[degraded["reason"]]] = degraded.get("message", "")
+    return found
 
 
 def trading_summary(row: dict[str, Any] | None) -> dict[str, Any]:
