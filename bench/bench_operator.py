@@ -163,8 +163,9 @@ async def real_plane(tmp: Path) -> AsyncIterator[tuple[World, Path]]:
                 event = json.loads(line)
                 ref = event.get("objectRef") or {}
                 resource = ref.get("resource", event["requestURI"].split("?")[0])
+                shed = "429 " if (event.get("responseStatus") or {}).get("code") == 429 else ""
                 found[
-                    f"{event['verb']} {resource}{'/' + ref['subresource'] if 'subresource' in ref else ''}"
+                    f"{shed}{event['verb']} {resource}{'/' + ref['subresource'] if 'subresource' in ref else ''}"
                 ] += 1
             return found
 
@@ -217,11 +218,12 @@ def floor_children(count: int) -> list[dict[str, Any]]:
     from botrader.core.crds import validate
     from botrader.operator.builders import bot_children
     from botrader.operator.settings import OperatorSettings
+    from botrader.operator.spec import Bot
 
     settings, found = OperatorSettings(), {}
     for i in range(count):
         doc = validate({**body(i), "metadata": {"name": f"bot-{i:04d}", "namespace": FLOOR}})
-        for child in bot_children(doc["metadata"]["name"], FLOOR, doc["spec"], settings):
+        for child in bot_children(Bot.of(doc["metadata"]["name"], FLOOR, doc["spec"]), settings):
             found[(child["kind"], child["metadata"]["name"])] = child
     return list(found.values())
 
@@ -256,7 +258,16 @@ async def kubectl_floor(
 
 
 def spawn_operator(world: World, log: Path, metrics_port: int) -> subprocess.Popen[bytes]:
+    """The operator with its default settings, or as BOTRADER_API_QPS, BOTRADER_API_BURST and
+    BOTRADER_WORKERS in this environment say (how its defaults were chosen)."""
     env = {**os.environ, "KUBECONFIG": str(world.kubeconfig), "BOTRADER_STATUS_INTERVAL": str(INTERVAL)}
+    from botrader.operator.settings import OperatorSettings
+
+    chosen = OperatorSettings.from_env()
+    print(
+        f"operator pace: {chosen.api_qps:g} requests/s after a burst of {chosen.api_burst}, "
+        f"{chosen.workers or 'unbounded'} workers"
+    )
     args = [sys.executable, "-m", "botrader.core", "operator", "--standalone"]
     args += ["--metrics-port", str(metrics_port), "--liveness", f"http://127.0.0.1:{free_port()}/healthz"]
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
@@ -330,9 +341,10 @@ async def measure(world: World, count: int, log: Path, seconds: float) -> dict[s
             observer.cancel()
         used, cpu_after = world.requests(), world.cpu()
         await asyncio.sleep(INTERVAL + 2)  # the last refreshes of the settling bots
-        settled = world.requests()
+        settled, settled_cpu = world.requests(), cpu_seconds(operator.pid)
         await asyncio.sleep(QUIET)  # all settled: what the status refresh costs from here on
         quiet = None if settled is None else world.requests() - settled
+        quiet_cpu = cpu_seconds(operator.pid) - settled_cpu
         cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
         cpu["operator"] = cpu_seconds(operator.pid) - operator_cpu
         applied = {
@@ -349,6 +361,7 @@ async def measure(world: World, count: int, log: Path, seconds: float) -> dict[s
             "requests": None if used is None else used - before,  # Counter: what was added
             "controllers": world.controllers,
             "quiet": quiet,
+            "quiet_cpu": quiet_cpu,
             "handler": await handler_seconds(metrics_port),
             "cpu": cpu,
         }
@@ -378,9 +391,13 @@ def report(label: str, count: int, result: dict[str, Any]) -> float | None:
         total = sum(result["requests"].values())
         kinds = ", ".join(f"{what} {n / count:.1f}" for what, n in result["requests"].most_common(8))
         print(f"  operator API requests: {total:,} ({total / count:.1f} per bot: {kinds})")
+        shed = sum(n for what, n in result["requests"].items() if what.startswith("429 "))
+        print(f"  answered 429 (the API server shedding load): {shed:,}")
     if result["quiet"] is not None:
         idle = sum(result["quiet"].values()) / count / QUIET * 60
         print(f"  settled, status refresh every {INTERVAL} s: {idle:.2f} API requests per bot per minute")
+    per_bot = result["quiet_cpu"] / count / QUIET * 60 * 1000
+    print(f"  settled: operator CPU {per_bot:.2f} ms per bot per minute")
     mean, median, tail = result["handler"]
 
     def bound(seconds: float) -> str:

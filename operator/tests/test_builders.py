@@ -3,18 +3,41 @@ security contexts, Secrets for credentials, the config hash and the training com
 
 import copy
 
+import pytest
 import yaml
 
 from botrader.operator import builders, status, training
 from botrader.operator.settings import OperatorSettings
+from botrader.operator.spec import Bot, SpecInvalid
 from tests.support.paths import REPO
 
 S = OperatorSettings()
 SPEC = yaml.safe_load((REPO / "examples" / "tradingbot-rsi.yaml").read_text())["spec"]
 
 
+def bot(spec: dict, name: str = "btc-rsi", namespace: str = "bots") -> Bot:
+    return Bot.of(name, namespace, spec)
+
+
+def phase(spec: dict, trader_ready: bool, breakers: dict, trader_failed: bool = False) -> str:
+    typed = bot({**SPEC, **spec}).spec
+    trader = {
+        "spec": {"replicas": 1},
+        "status": {"readyReplicas": int(trader_ready)}
+        | (
+            {"conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}
+            if trader_failed
+            else {}
+        ),
+    }
+    inputs = status.BotInputs(
+        paused=typed.paused, emergency=typed.emergency_stop, trader=trader, breakers=breakers
+    )
+    return status.bot_status(inputs).phase
+
+
 def test_children_of_a_bot() -> None:
-    kinds = [(c["kind"], c["metadata"]["name"]) for c in builders.bot_children("btc-rsi", "bots", SPEC, S)]
+    kinds = [(c["kind"], c["metadata"]["name"]) for c in builders.bot_children(bot(SPEC), S)]
     assert kinds == [
         ("ConfigMap", "btc-rsi-config"),
         ("Deployment", "collector-binance-btcusdt-1m"),
@@ -22,13 +45,13 @@ def test_children_of_a_bot() -> None:
         ("Service", "btc-rsi-metrics"),
         ("Job", "btc-rsi-backfill"),
     ]
-    for child in builders.bot_children("btc-rsi", "bots", SPEC, S):
+    for child in builders.bot_children(bot(SPEC), S):
         assert child["metadata"]["namespace"] == "bots"
         assert child["metadata"]["labels"]["app.kubernetes.io/part-of"] == "botrader"
 
 
 def test_pods_are_locked_down_and_probed() -> None:
-    trader = builders.trader_deployment("btc-rsi", "bots", SPEC, S)
+    trader = builders.trader_deployment(bot(SPEC, "btc-rsi", "bots"), S)
     pod = trader["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert pod["securityContext"]["runAsNonRoot"] and pod["automountServiceAccountToken"] is False
@@ -46,8 +69,9 @@ def test_pods_are_locked_down_and_probed() -> None:
 
 
 def test_credentials_come_from_secrets_only() -> None:
-    spec = {**SPEC, "apiKey": "never-here"}
-    trader = builders.trader_deployment("btc-rsi", "bots", spec, S)
+    with pytest.raises(SpecInvalid, match=r"spec\.apiKey: .*'never-here'"):
+        bot({**SPEC, "apiKey": "never-here"})  # no field of the spec carries a key
+    trader = builders.trader_deployment(bot(SPEC), S)
     env = {e["name"]: e for e in trader["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["BOTRADER_DB_URL"]["valueFrom"]["secretKeyRef"] == {"name": "botrader-db", "key": "url"}
     assert env["BINANCE_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "botrader-binance"
@@ -60,32 +84,36 @@ def test_config_hash_changes_exactly_when_the_trader_must_restart() -> None:
     assert builders.config_hash({**SPEC, "paused": True}) == base  # pausing scales to zero instead
     assert builders.config_hash({**SPEC, "budget": 20_000}) != base
     assert builders.config_hash({**SPEC, "emergencyStop": True}) != base
-    trader = builders.trader_deployment("btc-rsi", "bots", SPEC, S)
+    trader = builders.trader_deployment(bot(SPEC, "btc-rsi", "bots"), S)
     assert trader["spec"]["template"]["metadata"]["annotations"]["botrader.io/config-hash"] == base
 
 
 def test_pause_scales_to_zero_and_ppo_uses_the_jobs_image() -> None:
-    assert builders.trader_deployment("b", "n", {**SPEC, "paused": True}, S)["spec"]["replicas"] == 0
+    assert builders.trader_deployment(bot({**SPEC, "paused": True}, "b", "n"), S)["spec"]["replicas"] == 0
     ppo = {**SPEC, "strategy": {"type": "ppo", "modelRef": "models:/x/1"}}
-    image = builders.trader_deployment("b", "n", ppo, S)["spec"]["template"]["spec"]["containers"][0]["image"]
+    image = builders.trader_deployment(bot(ppo, "b", "n"), S)["spec"]["template"]["spec"]["containers"][0][
+        "image"
+    ]
     assert image == S.jobs_image
 
 
 def test_collector_is_shared_by_market_and_replay_args() -> None:
     other = {**SPEC, "budget": 1}
-    assert builders.collector_name(SPEC) == builders.collector_name(other)
+    assert bot(SPEC).collector == bot(other).collector
     replay = {"symbol": "BTCUSDT", "source": "replay", "replay": {"path": "/data/c.csv.gz", "speed": 600}}
-    args = builders.collector_deployment("n", replay, S)["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = builders.collector_deployment("n", bot(replay).spec, S)["spec"]["template"]["spec"]["containers"][
+        0
+    ]["args"]
     assert args[-4:] == ["--replay-file", "/data/c.csv.gz", "--speed", "600"]
-    assert builders.backfill_job("b", "n", replay, S) is None
+    assert builders.backfill_job(bot(replay, "b", "n"), S) is None
 
 
 def test_config_map_carries_a_valid_manifest() -> None:
     from botrader.core.manifests import parse_trading_bot
 
-    cm = builders.bot_config_map("btc-rsi", "bots", SPEC)
-    bot = parse_trading_bot(yaml.safe_load(cm["data"]["bot.yaml"]))
-    assert bot.name == "btc-rsi" and bot.spec.symbol == "BTCUSDT"
+    cm = builders.bot_config_map(bot(SPEC))
+    read = parse_trading_bot(yaml.safe_load(cm["data"]["bot.yaml"]))
+    assert read.name == "btc-rsi" and read.spec.symbol == "BTCUSDT"
 
 
 def test_training_job_and_rayjob() -> None:
@@ -102,10 +130,10 @@ def test_training_job_and_rayjob() -> None:
 
 
 def test_status_helpers() -> None:
-    assert status.bot_phase({"paused": True}, False, {}) == "Paused"
-    assert status.bot_phase({}, True, {"max_drawdown": "x"}) == "Halted"
-    assert status.bot_phase({}, False, {}) == "Pending"
-    assert status.bot_phase({}, False, {}, trader_failed=True) == "Failed"
+    assert phase({"paused": True}, False, {}) == "Paused"
+    assert phase({}, True, {"max_drawdown": "x"}) == "Halted"
+    assert phase({}, False, {}) == "Pending"
+    assert phase({}, False, {}, trader_failed=True) == "Failed"
     stuck = {
         "status": {
             "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]
@@ -155,7 +183,7 @@ def test_a_configmap_strategy_is_mounted_and_referenced_at_its_mount() -> None:
             "source": {"configMap": "team-strategies", "key": "sma_cross.py"},
         },
     }
-    trader = builders.trader_deployment("mine", "bots", spec, S, strategy_hash="abc123")
+    trader = builders.trader_deployment(bot(spec, "mine", "bots"), S, strategy_hash="abc123")
     pod = trader["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert {
@@ -169,7 +197,7 @@ def test_a_configmap_strategy_is_mounted_and_referenced_at_its_mount() -> None:
         container["image"] == S.services_image
         and container["terminationMessagePolicy"] == "FallbackToLogsOnError"
     )
-    doc = yaml.safe_load(builders.bot_config_map("mine", "bots", spec)["data"]["bot.yaml"])
+    doc = yaml.safe_load(builders.bot_config_map(bot(spec, "mine"))["data"]["bot.yaml"])
     assert doc["spec"]["strategy"] == {
         "type": "custom",
         "ref": "/strategies/sma_cross.py:SmaCross",
@@ -188,25 +216,26 @@ def test_a_bot_image_carries_a_packaged_strategy() -> None:
         "image": "registry.example/team/bots:1.4",
         "strategy": {"type": "custom", "ref": "team.strats:Breakout"},
     }
-    (container,) = builders.trader_deployment("mine", "bots", spec, S)["spec"]["template"]["spec"][
+    (container,) = builders.trader_deployment(bot(spec, "mine", "bots"), S)["spec"]["template"]["spec"][
         "containers"
     ]
     assert container["image"] == "registry.example/team/bots:1.4"
     assert all(
         v["name"] != "strategy"
-        for v in builders.trader_deployment("mine", "bots", spec, S)["spec"]["template"]["spec"]["volumes"]
+        for v in builders.trader_deployment(bot(spec, "mine", "bots"), S)["spec"]["template"]["spec"][
+            "volumes"
+        ]
     )
     ppo = {**SPEC, "strategy": {"type": "ppo", "modelRef": "models:/m/1"}}
     assert (
-        builders.trader_deployment("p", "bots", ppo, S)["spec"]["template"]["spec"]["containers"][0]["image"]
+        builders.trader_deployment(bot(ppo, "p", "bots"), S)["spec"]["template"]["spec"]["containers"][0][
+            "image"
+        ]
         == S.jobs_image
     )
 
 
 def test_paused_and_emergency_stopped_is_halted_for_the_operator_too() -> None:
     spec = {**SPEC, "paused": True, "emergencyStop": True}
-    assert status.bot_phase(spec, trader_ready=False, breakers={}) == "Halted"
-    assert (
-        status.bot_phase({**SPEC, "paused": True}, trader_ready=False, breakers={"max_drawdown": "…"})
-        == "Halted"
-    )
+    assert phase(spec, trader_ready=False, breakers={}) == "Halted"
+    assert phase({**SPEC, "paused": True}, trader_ready=False, breakers={"max_drawdown": "…"}) == "Halted"

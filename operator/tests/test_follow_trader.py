@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from botrader.operator import bots
+from botrader.operator import bots, status
 from botrader.operator.apply import ApiError
 
 
@@ -28,16 +28,13 @@ class Recorder:
 
 
 def bot(phase: str | None, *, paused: bool = False, breaker: bool = False, version: str = "7") -> dict:
-    conditions = [
-        {"type": "TraderReady", "status": "False", "reason": "ReplicasNotReady"},
-        {
-            "type": "StrategyReady",
-            "status": "Unknown",
-            "reason": "NotStarted",
-        },  # as the create handler left it
-    ]
-    if breaker:
-        conditions.append({"type": "CircuitBreakerOpen", "status": "True", "reason": "max_drawdown"})
+    """A bot as the create handler leaves it: every condition, the trader not ready yet."""
+    created = status.bot_status(status.BotInputs(paused=paused, trader=trader(1, 0), collector_ready=True))
+    conditions = status.merge_conditions(None, created.conditions, "t0")
+    if breaker:  # as the refresh writes an open breaker
+        conditions = status.replace_condition(
+            conditions, status.condition("CircuitBreakerOpen", True, "max_drawdown"), "t1"
+        )
     body = {
         "metadata": {"name": "btc", "namespace": "default", "resourceVersion": version},
         "spec": {"symbol": "BTCUSDT", "paused": paused},
@@ -57,11 +54,11 @@ def follow(found: dict, deployment: dict, api: Recorder) -> str | None:
 def test_a_ready_trader_makes_a_pending_bot_running_at_its_resource_version() -> None:
     api = Recorder()
     assert follow(bot("Pending"), trader(1, 1), api) == "Running"
-    ((name, status, version),) = api.patches
-    assert (name, status["phase"], version) == ("btc", "Running", "7")
-    (ready,) = [c for c in status["conditions"] if c["type"] == "TraderReady"]
+    ((name, written, version),) = api.patches
+    assert (name, written["phase"], version) == ("btc", "Running", "7")
+    (ready,) = [c for c in written["conditions"] if c["type"] == "TraderReady"]
     assert (ready["status"], ready["reason"]) == ("True", "ReplicasReady")
-    (loaded,) = [c for c in status["conditions"] if c["type"] == "StrategyReady"]
+    (loaded,) = [c for c in written["conditions"] if c["type"] == "StrategyReady"]
     assert (loaded["status"], loaded["reason"]) == ("True", "Loaded")  # a running trader loaded it
 
 
@@ -76,7 +73,9 @@ def test_an_open_breaker_keeps_a_ready_bot_halted_and_a_pause_says_paused() -> N
     api = Recorder()
     assert follow(bot("Pending", breaker=True), trader(1, 1), api) == "Halted"
     assert follow(bot("Running", paused=True), trader(0, 0), api) == "Paused"
-    assert api.patches[-1][1]["conditions"][0]["reason"] == "Paused"
+    found = status.by_type(api.patches[-1][1]["conditions"])
+    assert found["TraderReady"]["reason"] == "Paused"
+    assert found["CircuitBreakerOpen"]["status"] == "False"  # the first bot's breaker was its own
 
 
 def test_a_phase_from_an_older_bot_is_refused_and_not_reported() -> None:

@@ -4,6 +4,7 @@ budget, or a reason to wait that a user can act on."""
 from botrader.core import modelref as models
 from botrader.operator import builders
 from botrader.operator.settings import OperatorSettings
+from botrader.operator.spec import Bot
 
 SPEC = {"symbol": "BTCUSDT", "budget": 10000, "strategy": {"type": "ppo", "modelRef": "btc-ppo"}}
 
@@ -54,9 +55,9 @@ def test_resolution_and_the_reasons_to_wait() -> None:
 
 def test_a_held_trader_has_no_replicas_and_the_model_rolls_it() -> None:
     settings = OperatorSettings()
-    held = builders.trader_deployment("b", "ns", SPEC, settings, hold=True)
+    held = builders.trader_deployment(Bot.of("b", "ns", SPEC), settings, hold=True)
     assert held["spec"]["replicas"] == 0
-    ready = builders.trader_deployment("b", "ns", models.with_model(SPEC, "models:/b/3"), settings)
+    ready = builders.trader_deployment(Bot.of("b", "ns", models.with_model(SPEC, "models:/b/3")), settings)
     assert ready["spec"]["replicas"] == 1
     hashes = {
         d["spec"]["template"]["metadata"]["annotations"]["botrader.io/config-hash"] for d in (held, ready)

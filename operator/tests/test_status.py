@@ -1,37 +1,116 @@
-"""The TradingBot's status from the trader's breakers: the venue's make it Degraded with their
-reason, the others open CircuitBreakerOpen and halt it — and following the trader later reads
-the same phase back from the conditions alone."""
+"""The TradingBot's status, decided by one function (`status.bot_status`) whichever path learned
+the inputs: the venue's breakers make it Degraded with their reason, the others open
+CircuitBreakerOpen and halt it — and following the trader later reads the same phase back
+from the conditions alone."""
 
 from __future__ import annotations
 
-from botrader.operator import status
+import asyncio
+from typing import Any
+
+import pytest
+
+from botrader.operator import bots, status
+
+READY = {"spec": {"replicas": 1}, "status": {"readyReplicas": 1}}
+STUCK = {
+    "spec": {"replicas": 1},
+    "status": {
+        "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]
+    },
+}
 
 
-def by_type(conditions: list[dict]) -> dict[str, dict]:
-    return {c["type"]: c for c in conditions}
+LOADED = status.condition("StrategyReady", True, "Loaded")  # a ready trader has loaded its strategy
+
+
+def decide(breakers: dict[str, str], **inputs: Any) -> status.BotStatus:
+    """As the refresh decides for a bot whose trader and collector are ready."""
+    inputs = {"strategy": LOADED, **inputs}
+    return status.bot_status(
+        status.BotInputs(trader=READY, collector_ready=True, breakers=breakers, **inputs)
+    )
 
 
 def test_a_reset_venue_degrades_the_bot_and_says_why() -> None:
     breakers = {"venue_reset": "order bt1-7 (venue id 9) is gone from the venue"}
-    found = by_type(status.bot_conditions(True, True, False, breakers))
-    assert found["Degraded"]["status"] == "True" and found["Degraded"]["reason"] == "VenueReset"
-    assert "gone from the venue" in found["Degraded"]["message"]
-    assert found["CircuitBreakerOpen"]["status"] == "False"
-    assert status.bot_phase({}, True, breakers) == "Degraded"
-    assert status.breakers_from(found) == {"venue_reset": breakers["venue_reset"]}  # read back
+    found = decide(breakers)
+    by_type = status.by_type(found.conditions)
+    assert by_type["Degraded"]["status"] == "True" and by_type["Degraded"]["reason"] == "VenueReset"
+    assert "gone from the venue" in by_type["Degraded"]["message"]
+    assert by_type["CircuitBreakerOpen"]["status"] == "False"
+    assert found.phase == "Degraded"
+    assert status.breakers_from(by_type) == {"venue_reset": breakers["venue_reset"]}  # read back
 
 
 def test_a_ban_degrades_and_a_market_breaker_still_halts() -> None:
     breakers = {"venue_banned": "until 2026-12-02T21:00:00+00:00", "daily_loss": "lost 5% today"}
-    found = by_type(status.bot_conditions(True, True, False, breakers))
-    assert found["Degraded"]["reason"] == "VenueBanned"
-    assert found["CircuitBreakerOpen"]["reason"] == "daily_loss"
-    assert status.bot_phase({}, True, breakers) == "Halted"
-    assert status.bot_phase({}, True, status.breakers_from(found)) == "Halted"
+    found = decide(breakers)
+    by_type = status.by_type(found.conditions)
+    assert by_type["Degraded"]["reason"] == "VenueBanned"
+    assert by_type["CircuitBreakerOpen"]["reason"] == "daily_loss"
+    assert found.phase == "Halted"
+    assert decide(status.breakers_from(by_type)).phase == "Halted"
 
 
 def test_without_venue_breakers_degraded_still_means_the_collector() -> None:
-    found = by_type(status.bot_conditions(False, True, False, {}))
-    assert (found["Degraded"]["status"], found["Degraded"]["reason"]) == ("True", "CollectorDown")
-    assert status.breakers_from(found) == {}
-    assert status.bot_phase({}, True, {}) == "Running"
+    found = status.bot_status(status.BotInputs(trader=READY, collector_ready=False))
+    by_type = status.by_type(found.conditions)
+    assert (by_type["Degraded"]["status"], by_type["Degraded"]["reason"]) == ("True", "CollectorDown")
+    assert status.breakers_from(by_type) == {}
+    assert found.phase == "Running"
+
+
+def test_a_failed_strategy_or_rollout_fails_the_bot_on_every_path() -> None:
+    invalid = status.condition("StrategyReady", False, "StrategyInvalid", "no class Foo")
+    assert decide({}, strategy=invalid).phase == "Failed"
+    assert status.bot_status(status.BotInputs(trader=STUCK)).phase == "Failed"
+    assert decide({}, paused=True, emergency=True).phase == "Halted"
+
+
+def test_every_condition_is_decided_and_written_once() -> None:
+    types = [c["type"] for c in decide({}).conditions]
+    assert len(types) == len(set(types)) == 8
+    assert set(types) == {
+        "ModelReady",
+        "ParamsReady",
+        "CollectorReady",
+        "TraderReady",
+        "CircuitBreakerOpen",
+        "Degraded",
+        "StrategyReady",
+        "TradingSummaryStale",
+    }
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.patches: list[dict[str, Any]] = []
+
+    async def patch_status(self, kind: str, namespace: str, name: str, fields: dict, version: Any) -> None:
+        self.patches.append(fields)
+
+
+@pytest.mark.parametrize(
+    "breakers",
+    [{}, {"max_drawdown": "down 21%"}, {"venue_banned": "until 21:00"}, {"venue_reset": "gone"}],
+)
+def test_following_the_trader_keeps_what_the_refresh_decided(breakers: dict[str, str]) -> None:
+    """The refresh learns breakers from the trader's row; following the trader learns them from
+    the conditions the refresh wrote. Both reach the same phase, so a trader event never
+    flips a halted or degraded bot back to Running (it did: breakers were rebuilt as {"open": ""}
+    there and ignored at creation)."""
+    refreshed = decide(breakers)
+    written = {
+        "phase": refreshed.phase,
+        "conditions": status.merge_conditions(None, refreshed.conditions, "t"),
+    }
+    body = {"metadata": {"name": "b", "namespace": "n"}, "spec": {"symbol": "BTCUSDT"}, "status": written}
+    api = Recorder()
+    collector = {"spec": {"replicas": 1}, "status": {"readyReplicas": 1}}
+    assert asyncio.run(bots.follow_trader(bots.followed(body), READY, api, collector)) is None  # nothing new
+    entry = bots.followed(body)
+    assert (
+        status.bot_status(bots.followed_inputs(entry["bot"], written, READY, None)).phase == refreshed.phase
+    )
+    assert api.patches == []

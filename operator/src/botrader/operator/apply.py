@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import time
 from typing import Any
 
 import aiohttp
@@ -97,6 +98,49 @@ async def close_sessions() -> None:
     for key in [k for k in _SESSIONS if k[1] == loop]:
         await _SESSIONS.pop(key).close()
     _CONFIGS.pop(loop, None)
+    _PACE.pop(loop, None)
+
+
+class Pace:
+    """Client-side pacing, as client-go's QPS and burst: at most `burst` requests at once, then
+    `qps` a second. An operator that sends what it can overloads a small API server (it sheds
+    load with 429s, which cost a wait and a resend each); one that paces itself goes as fast as
+    the server takes. 0 qps: no pacing."""
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self.qps, self.burst = qps, max(1, burst)
+        self.tokens, self.at = float(self.burst), time.monotonic()
+        self.lock = asyncio.Lock()  # waiters queue in order: first come, first sent
+
+    async def wait(self) -> None:
+        if self.qps <= 0:
+            return
+        async with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.qps)
+            self.at = now
+            if self.tokens < 1:
+                await asyncio.sleep((1 - self.tokens) / self.qps)
+                self.tokens, self.at = 1.0, time.monotonic()
+            self.tokens -= 1
+
+
+_PACE: dict[int, Pace] = {}
+PACING = (0.0, 1)  # (qps, burst): set from the operator's settings at startup
+
+
+def pace_requests(qps: float, burst: int) -> None:
+    """The operator's own request rate (`OperatorSettings.api_qps`, `api_burst`)."""
+    global PACING
+    PACING = (qps, burst)
+    _PACE.clear()
+
+
+def _pace() -> Pace:
+    loop = id(asyncio.get_running_loop())
+    if loop not in _PACE:
+        _PACE[loop] = Pace(*PACING)
+    return _PACE[loop]
 
 
 class ApiError(RuntimeError):
@@ -117,7 +161,7 @@ class Applier:
         # one copy of the client configuration per loop (copying deep-copies it); the token is
         # read from it on every Applier, so a rotated service-account token is picked up
         cfg = _CONFIGS.setdefault(id(asyncio.get_running_loop()), client.Configuration.get_default_copy())
-        self.http, self.token = _session(cfg), _token(cfg)
+        self.http, self.token, self.pace = _session(cfg), _token(cfg), _pace()
 
     async def _call(
         self, method: str, path: str, body: Any = None, content_type: str = "application/json"
@@ -127,6 +171,7 @@ class Applier:
             headers["Authorization"] = self.token
         data = None if body is None else json.dumps(body)
         for attempt in range(THROTTLE_RETRIES + 1):
+            await self.pace.wait()
             async with self.http.request(method, path, data=data, headers=headers) as response:
                 text = await response.text()
                 wait = response.headers.get("Retry-After", "1")

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from botrader.core import modelref as models
-from botrader.core import paramsref, phases
+from botrader.core import paramsref
 from botrader.operator import builders, changes, collectors, metrics, status, store, strategy_source
 from botrader.operator.apply import ApiError, Applier
 from botrader.operator.settings import OperatorSettings
+from botrader.operator.spec import Bot, SpecInvalid
 
 Lookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) -> a Deployment, cached
 
@@ -101,29 +103,70 @@ def waiting(model: models.Resolution | None, params: paramsref.ParamsResolution 
     return (model is not None and not model.ready) or (params is not None and not params.ready)
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What applying a bot's children found: the bot as its trader runs it (references
+    resolved), the resolutions (None: the bot has no such reference) and its strategy file."""
+
+    bot: Bot
+    model: models.Resolution | None
+    params: paramsref.ParamsResolution | None
+    source: strategy_source.Source
+
+
 async def apply_bot(
-    body: Any,
-    spec: dict[str, Any],
+    bot: Bot,
     settings: OperatorSettings,
     applier: Applier,
     *,
     strategy_failed: bool = False,
     known: Lookup | None = None,
-) -> tuple[
-    dict[str, Any], models.Resolution | None, paramsref.ParamsResolution | None, strategy_source.Source
-]:
-    """Apply the children; the trader holds at zero replicas while its model or its searched
-    parameters are not ready, its strategy file is missing, or its strategy failed to load for
-    this rollout."""
-    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-    (effective, model, params), source = await asyncio.gather(
-        resolve_references(spec, namespace, applier, settings.mlflow_uri),
-        strategy_source.inspect(spec, namespace, applier),
+    owner: Any,
+) -> Applied:
+    """Apply the children (`owner`: the body they name as their controller); the trader holds
+    at zero replicas while its model or its searched parameters are not ready, its strategy
+    file is missing, or its strategy failed to load for this rollout."""
+    (manifest, model, params), source = await asyncio.gather(
+        resolve_references(bot.manifest, bot.namespace, applier, settings.mlflow_uri),
+        strategy_source.inspect(bot.spec, bot.namespace, applier),
     )
+    effective = bot.resolved(manifest)
     hold = waiting(model, params) or source.problem is not None or strategy_failed
-    children = builders.bot_children(name, namespace, effective, settings, hold, source.hash)
-    await asyncio.gather(*(apply_child(child, body, applier, known) for child in children))
-    return effective, model, params, source
+    children = builders.bot_children(effective, settings, hold, source.hash)
+    await asyncio.gather(*(apply_child(child, owner, applier, known) for child in children))
+    return Applied(effective, model, params, source)
+
+
+def created_status(body: Any, applied: Applied, known: Lookup) -> dict[str, Any]:
+    """The status a handled creation or spec change writes: phase and every condition as the
+    refresh would write them (it then has nothing to add), from the watch cache — a trader
+    already running stays Running (Kopf may handle a bot again when its watch lags)."""
+    bot, before = applied.bot, body.get("status") or {}
+    conditions = status.by_type(before.get("conditions"))
+    trader = known(bot.namespace, bot.trader)
+    found = status.bot_status(
+        status.BotInputs(
+            paused=bot.spec.paused,
+            emergency=bot.spec.emergency_stop,
+            trader=trader,
+            collector_ready=status.ready(known(bot.namespace, bot.collector)),
+            breakers=status.breakers_from(conditions),  # as the refresh left them
+            model=status.model_condition(applied.model),
+            params=status.params_condition(applied.params),
+            strategy=report_strategy(body, applied.source, None, status.ready(trader)),
+            summary=conditions.get("TradingSummaryStale")
+            or status.condition("TradingSummaryStale", False, "Fresh"),
+        )
+    )
+    # a new spec is a new rollout: a strategy failure before it no longer holds the trader
+    return {
+        "phase": found.phase,
+        "conditions": status.merge_conditions(before.get("conditions"), found.conditions, status.now()),
+        "observedGeneration": body["metadata"].get("generation"),
+        "traderRolledOut": strategy_source.now(),
+        "strategyHash": applied.source.hash,
+        "strategyHeld": False,
+    }
 
 
 def report_strategy(
@@ -191,17 +234,16 @@ async def record_spec_change(
 
 
 async def refresh_status(
-    body: Any, spec: dict[str, Any], patch: Any, settings: OperatorSettings, deployments: Lookup
+    body: Any, bot: Bot, patch: Any, settings: OperatorSettings, deployments: Lookup
 ) -> None:
     """The status from the children (read from the operator's watch cache, not the API) and
     the trader's row; only what changed is patched, so a quiet bot costs no API request."""
-    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
     known = body.get("status") or {}
     applier = Applier()
     (_, model, params), source, (row, stale) = await asyncio.gather(
-        resolve_references(spec, namespace, applier, settings.mlflow_uri),
-        strategy_source.inspect(spec, namespace, applier),
-        _trader_state(settings, name),
+        resolve_references(bot.manifest, bot.namespace, applier, settings.mlflow_uri),
+        strategy_source.inspect(bot.spec, bot.namespace, applier),
+        _trader_state(settings, bot.name),
     )
     failure = strategy_source.trader_failure(row, known.get("traderRolledOut"))
     retrained = model is not None and model.model_uri != known.get("modelUri")
@@ -211,7 +253,7 @@ async def refresh_status(
     edited = source.hash != known.get("strategyHash")
     if retrained or researched or edited or (failure is not None) != known.get("strategyHeld", False):
         failed = failure is not None and not edited
-        await apply_bot(body, spec, settings, applier, strategy_failed=failed, known=deployments)
+        await apply_bot(bot, settings, applier, strategy_failed=failed, known=deployments, owner=body)
         if edited:  # a new file: the trader tries again, and an old failure no longer counts
             patch.status["strategyHash"], patch.status["traderRolledOut"] = source.hash, strategy_source.now()
             failure = None
@@ -219,38 +261,43 @@ async def refresh_status(
     if model is not None:
         report_model(body, model, patch)
     report_params(body, params, patch)
-    trader = deployments(namespace, f"{name}-trader")
-    collector = deployments(namespace, builders.collector_name(spec))
-    breakers = dict((row or {}).get("breakers") or {})
+    trader = deployments(bot.namespace, bot.trader)
+    found = status.bot_status(
+        status.BotInputs(
+            paused=bot.spec.paused,
+            emergency=bot.spec.emergency_stop,
+            trader=trader,
+            collector_ready=status.ready(deployments(bot.namespace, bot.collector)),
+            breakers=dict((row or {}).get("breakers") or {}),
+            model=status.model_condition(model),
+            params=status.params_condition(params),
+            strategy=report_strategy(body, source, failure, status.ready(trader)),
+            summary=status.summary_condition(stale),
+        )
+    )
+    metrics.set_phase("TradingBot", bot.namespace, bot.name, found.phase)
     fresh = status.trading_summary(row)  # a stale summary keeps its last values
-    trader_ready, collector_ready = status.ready(trader), status.ready(collector)
-    strategy = report_strategy(body, source, failure, trader_ready)
-    failed = status.failed(trader) or strategy["status"] == "False"
-    fresh["phase"] = status.bot_phase(spec, trader_ready, breakers, failed)
-    metrics.set_phase("TradingBot", namespace, name, fresh["phase"])
-    summary = status.condition(
-        "TradingSummaryStale", stale is not None, "DatabaseUnreadable" if stale else "Fresh", stale or ""
-    )
-    conditions = status.bot_conditions(
-        collector_ready, trader_ready, bool(spec.get("paused")), breakers, model, params
-    )
-    fresh["conditions"] = status.merge_conditions(
-        known.get("conditions"), [*conditions, strategy, summary], status.now()
-    )
+    fresh["phase"] = found.phase
+    fresh["conditions"] = status.merge_conditions(known.get("conditions"), found.conditions, status.now())
     patch.status.update({k: v for k, v in fresh.items() if known.get(k) != v})
 
 
 def followed(body: Any) -> dict[str, Any]:
     """What following the trader and refreshing the status read of a bot, at one
-    resourceVersion (`body`: enough of it to apply its children and post its Events)."""
+    resourceVersion (`body`: enough of it to apply its children and post its Events; `bot`:
+    its typed reading, None when the spec does not parse — its handler says why)."""
     meta = body["metadata"]
     spec, status = dict(body.get("spec") or {}), dict(body.get("status") or {})
     kept = {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion", "generation")}
+    try:
+        bot: Bot | None = Bot.of(meta["name"], meta["namespace"], spec)
+    except SpecInvalid:
+        bot = None
     return {
         "name": meta["name"],
         "namespace": meta["namespace"],
         "resourceVersion": meta.get("resourceVersion"),
-        "spec": spec,
+        "bot": bot,
         "status": status,
         "body": {
             "apiVersion": body.get("apiVersion"),
@@ -262,56 +309,64 @@ def followed(body: Any) -> dict[str, Any]:
     }
 
 
+def followed_inputs(
+    bot: Bot, known: dict[str, Any], trader: dict[str, Any], collector: Any
+) -> status.BotInputs:
+    """The phase inputs as far as a trader's watch event tells: its readiness and (when the
+    cache holds it) the collector's; breakers, a failed strategy, the references and the
+    summary as the bot's own conditions say (the refresh keeps them)."""
+    before = status.by_type(known.get("conditions"))
+    ready = status.ready(trader)
+    strategy = before.get("StrategyReady", {})
+    if strategy.get("status") != "False":  # a running trader has loaded it (a failure is the refresh's)
+        strategy = status.condition(
+            "StrategyReady", True if ready else None, "Loaded" if ready else "NotStarted"
+        )
+    collector_ready = (
+        status.ready(collector)
+        if collector is not None
+        else before.get("CollectorReady", {}).get("status") == "True"
+    )
+    return status.BotInputs(
+        paused=bot.spec.paused,
+        emergency=bot.spec.emergency_stop,
+        trader=trader,
+        collector_ready=collector_ready,
+        breakers=status.breakers_from(before),
+        model=before.get("ModelReady") or status.model_condition(None),
+        params=before.get("ParamsReady") or status.params_condition(None),
+        strategy=strategy,
+        summary=before.get("TradingSummaryStale") or status.summary_condition(None),
+    )
+
+
 async def follow_trader(
-    bot: dict[str, Any], trader: dict[str, Any], applier: Applier, collector: dict[str, Any] | None = None
+    entry: dict[str, Any], trader: dict[str, Any], applier: Applier, collector: dict[str, Any] | None = None
 ) -> str | None:
-    """The bot's phase and TraderReady as soon as its trader Deployment's readiness changes (a
-    watch event), instead of at the next status refresh. Breakers and a failed strategy come
-    from the bot's own conditions, which the refresh keeps. Returns the new phase, or None
-    when nothing changed — or when the bot changed since `bot` was read: the patch carries its
+    """The bot's phase and conditions as soon as its trader Deployment's readiness changes (a
+    watch event), instead of at the next status refresh. Returns the new phase, or None when
+    nothing changed — or when the bot changed since `entry` was read: the patch carries its
     resourceVersion, so a phase computed from an older spec (the trader scaled to zero by a
     pause the watch has not shown yet) is refused with 409, and the newer bot's own watch
     event follows instead."""
-    known = bot.get("status") or {}
-    if not known.get("phase"):  # the create handler has not finished: it sets the first phase
+    known, bot = entry.get("status") or {}, entry.get("bot")
+    if not known.get("phase") or bot is None:  # the create handler sets the first phase
         return None
-    conditions = {c.get("type"): c for c in known.get("conditions") or []}
-    breakers = status.breakers_from(conditions)
-    strategy_failed = conditions.get("StrategyReady", {}).get("status") == "False"
-    spec, ready = bot.get("spec") or {}, status.ready(trader)
-    phase = status.bot_phase(spec, ready, breakers, status.failed(trader) or strategy_failed)
-    paused = bool(spec.get("paused"))
-    fresh = [status.trader_condition(ready, paused)]
-    if not strategy_failed:  # a running trader has loaded its strategy (a failure is the refresh's to say)
-        fresh.append(
-            status.condition("StrategyReady", True if ready else None, "Loaded" if ready else "NotStarted")
-        )
-    if collector is not None:  # its readiness rides along: the next refresh then has nothing to say
-        collector_ready = status.ready(collector)
-        fresh.append(
-            status.condition("CollectorReady", collector_ready, status.collector_reason(collector_ready))
-        )
-        fresh.append(status.degraded_condition(collector_ready, paused, phases.split_breakers(breakers)[1]))
-
-    def same(c: dict[str, Any]) -> bool:
-        before = conditions.get(c["type"], {})
-        return (before.get("status"), before.get("reason")) == (c["status"], c["reason"])
-
-    if phase == known.get("phase") and all(same(c) for c in fresh):
+    found = status.bot_status(followed_inputs(bot, known, trader, collector))
+    if found.same_as(known):
         return None
-    name, namespace = bot["name"], bot["namespace"]
-    merged = known.get("conditions")
-    for c in fresh:
-        merged = status.replace_condition(merged, c, status.now())
-    fields = {"phase": phase, "conditions": merged}
+    merged = status.merge_conditions(known.get("conditions"), found.conditions, status.now())
+    fields = {"phase": found.phase, "conditions": merged}
     try:
-        await applier.patch_status("TradingBot", namespace, name, fields, bot.get("resourceVersion"))
+        await applier.patch_status(
+            "TradingBot", bot.namespace, bot.name, fields, entry.get("resourceVersion")
+        )
     except ApiError as exc:
         if exc.status == 409:
             return None
         raise
-    metrics.set_phase("TradingBot", namespace, name, phase)
-    return phase
+    metrics.set_phase("TradingBot", bot.namespace, bot.name, found.phase)
+    return found.phase
 
 
 async def _trader_state(settings: OperatorSettings, name: str) -> tuple[dict[str, Any] | None, str | None]:

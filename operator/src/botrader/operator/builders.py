@@ -13,8 +13,10 @@ from typing import Any
 
 import yaml
 
+from botrader.core.manifests import TradingBotSpec
 from botrader.operator.settings import OperatorSettings
-from botrader.operator.strategy_source import MOUNT, configured, mounted
+from botrader.operator.spec import Bot, collector_name
+from botrader.operator.strategy_source import MOUNT, mounted
 
 PART_OF, MANAGED_BY = "botrader", "botrader-operator"
 TRADER_PORT, COLLECTOR_PORT = 9102, 9101
@@ -37,10 +39,6 @@ def config_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[
         :16
     ]
-
-
-def collector_name(spec: dict[str, Any]) -> str:
-    return f"collector-{spec.get('source', 'binance')}-{spec['symbol'].lower()}-{spec.get('interval', '1m')}"
 
 
 def _security() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -128,14 +126,15 @@ def _pod(
     }
 
 
-def bot_config_map(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+def bot_config_map(bot: Bot) -> dict[str, Any]:
     """The bot's manifest as the trader reads it (`botrader trade --bot /config/bot.yaml`); a
     strategy from a ConfigMap is referenced at its mount path."""
+    name, namespace = bot.name, bot.namespace
     doc = {
         "apiVersion": "botrader.io/v1alpha1",
         "kind": "TradingBot",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": mounted(spec),
+        "spec": mounted(bot.manifest),
     }
     return {
         "apiVersion": "v1",
@@ -144,29 +143,27 @@ def bot_config_map(name: str, namespace: str, spec: dict[str, Any]) -> dict[str,
             "name": f"{name}-config",
             "namespace": namespace,
             "labels": labels(name, "config"),
-            "annotations": {"botrader.io/config-hash": config_hash(spec)},
+            "annotations": {"botrader.io/config-hash": config_hash(bot.manifest)},
         },
         "data": {"bot.yaml": yaml.safe_dump(doc, sort_keys=True)},
     }
 
 
-def trader_image(spec: dict[str, Any], settings: OperatorSettings) -> str:
+def trader_image(spec: TradingBotSpec, settings: OperatorSettings) -> str:
     """The bot's own image (a user's package installed), else the jobs image for ppo (torch
     lives there), else the services image."""
-    if spec.get("image"):
-        return str(spec["image"])
-    return (
-        settings.jobs_image if (spec.get("strategy") or {}).get("type") == "ppo" else settings.services_image
-    )
+    if spec.image:
+        return spec.image
+    return settings.jobs_image if spec.strategy.type == "ppo" else settings.services_image
 
 
-def _strategy_volume(spec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    source = configured(spec)
-    if not source:
+def _strategy_volume(spec: TradingBotSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    source = spec.strategy.source
+    if source is None:
         return [], []
     volume = {
         "name": "strategy",
-        "configMap": {"name": source["configMap"], "items": [{"key": source["key"], "path": source["key"]}]},
+        "configMap": {"name": source.config_map, "items": [{"key": source.key, "path": source.key}]},
     }
     return [volume], [{"name": "strategy", "mountPath": MOUNT, "readOnly": True}]
 
@@ -175,15 +172,15 @@ VENUE_KEYS_DIR = "/var/run/secrets/botrader.io/venue"
 
 
 def _venue_credentials(
-    spec: dict[str, Any], settings: OperatorSettings
+    spec: TradingBotSpec, settings: OperatorSettings
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """A venue bot's keys: its Secret mounted read-only as files (never environment variables,
     which `kubectl describe` and crash dumps show), and the directory's path — not the keys —
     in the environment. (volumes, mounts, env)."""
-    venue = spec.get("venue") or {}
-    secret = (venue.get("credentials") or {}).get("secret")
-    if venue.get("type", "paper") == "paper" or not secret:
+    venue = spec.venue
+    if not venue.on_exchange or venue.credentials is None:
         return [], [], []
+    secret = venue.credentials.secret
     volume = {"name": "venue-credentials", "secret": {"secretName": secret, "defaultMode": 0o440}}
     mount = {"name": "venue-credentials", "mountPath": VENUE_KEYS_DIR, "readOnly": True}
     env = [{"name": "BOTRADER_VENUE_CREDENTIALS_DIR", "value": VENUE_KEYS_DIR}]
@@ -197,15 +194,11 @@ def _venue_credentials(
 
 
 def trader_deployment(
-    name: str,
-    namespace: str,
-    spec: dict[str, Any],
-    settings: OperatorSettings,
-    hold: bool = False,
-    strategy_hash: str | None = None,
+    bot: Bot, settings: OperatorSettings, hold: bool = False, strategy_hash: str | None = None
 ) -> dict[str, Any]:
     """`hold`: the trader waits at zero replicas (a PPO bot whose model is not trained yet, a
     strategy that cannot run). `strategy_hash`: the mounted strategy file's, so an edit rolls it."""
+    name, namespace, spec = bot.name, bot.namespace, bot.spec
     volumes, mounts = _strategy_volume(spec)
     venue_volumes, venue_mounts, venue_env = _venue_credentials(spec, settings)
     template = _pod(
@@ -215,11 +208,11 @@ def trader_deployment(
         trader_image(spec, settings),
         ["trade", "--bot", "/config/bot.yaml", "--port", str(TRADER_PORT)],
         TRADER_PORT,
-        _env(settings, with_keys=spec.get("source", "binance") != "replay") + venue_env,
+        _env(settings, with_keys=spec.source != "replay") + venue_env,
         volumes=[{"name": "config", "configMap": {"name": f"{name}-config"}}, *volumes, *venue_volumes],
         mounts=[{"name": "config", "mountPath": "/config", "readOnly": True}, *mounts, *venue_mounts],
     )
-    template["metadata"]["annotations"] = {"botrader.io/config-hash": config_hash(spec)}
+    template["metadata"]["annotations"] = {"botrader.io/config-hash": config_hash(bot.manifest)}
     if strategy_hash:
         template["metadata"]["annotations"]["botrader.io/strategy-hash"] = strategy_hash
     return {
@@ -227,7 +220,7 @@ def trader_deployment(
         "kind": "Deployment",
         "metadata": {"name": f"{name}-trader", "namespace": namespace, "labels": labels(name, "trader")},
         "spec": {
-            "replicas": 0 if spec.get("paused") or hold else 1,
+            "replicas": 0 if spec.paused or hold else 1,
             "progressDeadlineSeconds": 300,  # then Progressing=False: the bot's phase becomes Failed
             "strategy": {"type": "Recreate"},  # never two traders for one bot
             "selector": {
@@ -241,7 +234,13 @@ def trader_deployment(
 COLLECTOR_HASH = "botrader.io/collector-hash"
 
 
-def collector_deployment(namespace: str, spec: dict[str, Any], settings: OperatorSettings) -> dict[str, Any]:
+def _number(value: float) -> str:
+    """A float as the manifest would write it (60.0 → "60"), so the collector's arguments and
+    its hash do not change with the operator's reading of the spec."""
+    return f"{value:g}"
+
+
+def collector_deployment(namespace: str, spec: TradingBotSpec, settings: OperatorSettings) -> dict[str, Any]:
     """Shared by every bot on the same source/symbol/interval, owned by none of them
     (`botrader.operator.collectors` keeps it); its annotation changes exactly when it must be
     applied again."""
@@ -249,17 +248,17 @@ def collector_deployment(namespace: str, spec: dict[str, Any], settings: Operato
     args = [
         "collect",
         "--symbol",
-        spec["symbol"],
+        spec.symbol,
         "--interval",
-        spec.get("interval", "1m"),
+        spec.interval,
         "--source",
-        spec.get("source", "binance"),
+        spec.source,
         "--port",
         str(COLLECTOR_PORT),
     ]
-    replay = spec.get("replay")
-    if spec.get("source") == "replay" and replay:
-        args += ["--replay-file", replay["path"], "--speed", str(replay.get("speed", 60))]
+    replay = spec.replay
+    if spec.source == "replay" and replay is not None:
+        args += ["--replay-file", replay.path, "--speed", _number(replay.speed)]
     found = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -300,22 +299,21 @@ def metrics_service(name: str, namespace: str) -> dict[str, Any]:
     }
 
 
-def backfill_job(
-    name: str, namespace: str, spec: dict[str, Any], settings: OperatorSettings
-) -> dict[str, Any] | None:
-    start = (spec.get("backfill") or {}).get("start")
-    if not start or spec.get("source") == "replay":
+def backfill_job(bot: Bot, settings: OperatorSettings) -> dict[str, Any] | None:
+    name, namespace, spec = bot.name, bot.namespace, bot.spec
+    start = spec.backfill.start if spec.backfill is not None else None
+    if not start or spec.source == "replay":
         return None
     args = [
         "backfill",
         "--symbol",
-        spec["symbol"],
+        spec.symbol,
         "--interval",
-        spec.get("interval", "1m"),
+        spec.interval,
         "--start",
         start,
         "--source",
-        spec.get("source", "binance"),
+        spec.source,
     ]
     template = _pod(
         f"{name}-backfill",
@@ -336,18 +334,13 @@ def backfill_job(
 
 
 def bot_children(
-    name: str,
-    namespace: str,
-    spec: dict[str, Any],
-    settings: OperatorSettings,
-    hold: bool = False,
-    strategy_hash: str | None = None,
+    bot: Bot, settings: OperatorSettings, hold: bool = False, strategy_hash: str | None = None
 ) -> list[dict[str, Any]]:
     children = [
-        bot_config_map(name, namespace, spec),
-        collector_deployment(namespace, spec, settings),
-        trader_deployment(name, namespace, spec, settings, hold, strategy_hash),
-        metrics_service(name, namespace),
+        bot_config_map(bot),
+        collector_deployment(bot.namespace, bot.spec, settings),
+        trader_deployment(bot, settings, hold, strategy_hash),
+        metrics_service(bot.name, bot.namespace),
     ]
-    job = backfill_job(name, namespace, spec, settings)
+    job = backfill_job(bot, settings)
     return [*children, job] if job else children

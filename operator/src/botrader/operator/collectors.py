@@ -21,6 +21,7 @@ from typing import Any
 
 from botrader.operator import builders
 from botrader.operator.apply import Applier
+from botrader.operator.spec import Bot
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (namespace, name)
@@ -47,19 +48,15 @@ async def ensure(child: dict[str, Any], known: Mapping[str, Any] | None, applier
 
 def needed(bots: Iterable[Mapping[str, Any]], namespace: str) -> set[str]:
     """The collectors the bots of `namespace` trade on (`bots`: the bots index's values)."""
-    return {
-        builders.collector_name(bot["spec"])
-        for bot in bots
-        if bot["namespace"] == namespace and bot.get("spec", {}).get("symbol")
-    }
+    return {bot["bot"].collector for bot in bots if bot["namespace"] == namespace and bot["bot"] is not None}
 
 
-def needing(bots: Iterable[Mapping[str, Any]], namespace: str, name: str) -> dict[str, Any] | None:
-    """The spec of a bot of `namespace` that trades on the collector `name`, if any."""
-    for bot in bots:
-        spec = bot.get("spec") or {}
-        if bot["namespace"] == namespace and spec.get("symbol") and builders.collector_name(spec) == name:
-            return dict(spec)
+def needing(bots: Iterable[Mapping[str, Any]], namespace: str, name: str) -> Bot | None:
+    """A bot of `namespace` that trades on the collector `name`, if any."""
+    for entry in bots:
+        bot = entry["bot"]
+        if entry["namespace"] == namespace and bot is not None and bot.collector == name:
+            return bot
     return None
 
 

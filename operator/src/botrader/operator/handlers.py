@@ -27,11 +27,11 @@ from botrader.operator import (
     refresher,
     runs,
     status,
-    strategy_source,
 )
-from botrader.operator.apply import Applier, close_sessions, load_credentials
+from botrader.operator.apply import Applier, close_sessions, load_credentials, pace_requests
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
 from botrader.operator.settings import OperatorSettings
+from botrader.operator.spec import Bot
 
 GROUP, VERSION = "botrader.io", "v1alpha1"
 SETTINGS = OperatorSettings.from_env()
@@ -56,6 +56,9 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # peering name and priority come from the command line (`botrader operator`): a value set
     # here would override --priority, and two replicas with equal priorities both freeze
     metrics.declare()
+    pace_requests(SETTINGS.api_qps, SETTINGS.api_burst)
+    if SETTINGS.workers > 0:  # bounded: a burst of new bots queues here, not in the API server
+        settings.queueing.worker_limit = SETTINGS.workers
 
 
 @kopf.on.cleanup()
@@ -69,63 +72,35 @@ async def close_connections(**_: Any) -> None:
 @kopf.on.resume(GROUP, VERSION, "tradingbots")
 async def reconcile_bot(
     body: Any,
-    spec: Any,
     patch: Any,
     deployments_by_name: kopf.Index,
     bots_by_name: kopf.Index,
     old: Any = None,
-    new: Any = None,
     **_: Any,
 ) -> dict:
-    if old is not None:  # an update of the spec
-        await bots.record_spec_change(body, dict(old), dict(new or spec), SETTINGS)
+    bot, known = Bot.from_body(body), cached(deployments_by_name)
+    if old is not None:  # a spec change: an Event and an audit row say what changed and who
+        await bots.record_spec_change(body, dict(old), bot.manifest, SETTINGS)
     began = time.perf_counter()
-    known = cached(deployments_by_name)
     try:
-        effective, model, params, source = await bots.apply_bot(
-            body, dict(spec), SETTINGS, Applier(), known=known
-        )
-        moved = old is not None and builders.collector_name(dict(old)) != builders.collector_name(dict(spec))
-        if moved:  # the old market's collector may be needed by no one now
-            await _collectors_unneeded(body["metadata"]["namespace"], deployments_by_name, bots_by_name)
+        applied = await bots.apply_bot(bot, SETTINGS, Applier(), known=known, owner=body)
+        if old is not None and Bot.of(bot.name, bot.namespace, old).collector != bot.collector:
+            await _collectors_unneeded(bot.namespace, deployments_by_name, bots_by_name)  # the old market's
     except Exception as exc:
         RECONCILES.labels("TradingBot", "error").inc()
-        patch.status["conditions"] = status.merge_conditions(
-            body.get("status", {}).get("conditions"),
-            [status.condition("Degraded", True, "ReconcileFailed", str(exc)[:300])],
-            status.now(),
+        failure = status.condition("Degraded", True, "ReconcileFailed", str(exc)[:300])
+        patch.status["conditions"] = status.replace_condition(
+            body.get("status", {}).get("conditions"), failure, status.now()
         )
         raise kopf.TemporaryError(f"reconcile failed: {exc}", delay=15) from exc
     finally:
         RECONCILE_SECONDS.labels("TradingBot").observe(time.perf_counter() - began)
     RECONCILES.labels("TradingBot", "ok").inc()
-    # from the watch cache: a trader already running stays Running (Kopf may run this handler
-    # again for a bot it handled, when the watch stream lags its own patches)
-    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
-    trader, collector = (
-        known(namespace, f"{name}-trader"),
-        known(namespace, builders.collector_name(effective)),
-    )
-    running, collector_ready = status.ready(trader), status.ready(collector)
-    before = (body.get("status") or {}).get("conditions")
-    breakers = status.breakers_from({c.get("type"): c for c in before or []})  # as the refresh left them
-    phase = status.bot_phase(dict(spec), running, breakers)
-    patch.status["phase"] = phase
-    # every condition now, as the refresh would write them: it then has nothing to add
-    found = status.bot_conditions(collector_ready, running, bool(spec.get("paused")), breakers, model, params)
-    strategy = bots.report_strategy(body, source, None, running)
-    kept = {c.get("type"): c for c in before or []}.get("TradingSummaryStale")  # the refresh's to change
-    fresh = kept or status.condition("TradingSummaryStale", False, "Fresh")
-    patch.status["conditions"] = status.merge_conditions(before, [*found, strategy, fresh], status.now())
-    patch.status["observedGeneration"] = body["metadata"].get("generation")
-    # a new spec is a new rollout: a strategy failure before it no longer holds the trader
-    patch.status["traderRolledOut"], patch.status["strategyHash"] = strategy_source.now(), source.hash
-    patch.status["strategyHeld"] = False
-    bots.report_model(body, model, patch)
-    bots.report_params(body, params, patch)
-    # no Event for a normal creation: it would carry nothing the status does not (a spec
-    # change has its own, saying what changed and who changed it)
-    return {"configHash": builders.config_hash(effective)}
+    patch.status.update(bots.created_status(body, applied, known))
+    bots.report_model(body, applied.model, patch)
+    bots.report_params(body, applied.params, patch)
+    # no Event for a normal creation: it carries nothing the status does not
+    return {"configHash": builders.config_hash(applied.bot.manifest)}
 
 
 def cached(index: kopf.Index) -> bots.Lookup:
@@ -173,9 +148,9 @@ async def keep_collector(type: str, name: str, namespace: str, bots_by_name: kop
     if type != "DELETED":
         await collectors.remove_unneeded(namespace, [name], alive, Applier())
         return
-    spec = collectors.needing(alive, namespace, name)
-    if spec is not None:
-        await collectors.ensure(builders.collector_deployment(namespace, spec, SETTINGS), None, Applier())
+    bot = collectors.needing(alive, namespace, name)
+    if bot is not None:
+        await collectors.ensure(builders.collector_deployment(namespace, bot.spec, SETTINGS), None, Applier())
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=TRADERS)
@@ -187,9 +162,10 @@ async def follow_trader(
     if type == "DELETED":
         return
     instance = (body["metadata"].get("labels") or {}).get("app.kubernetes.io/instance")
-    for bot in bots_by_name.get((namespace, instance), []):
-        collector = cached(deployments_by_name)(namespace, builders.collector_name(bot["spec"]))
-        await bots.follow_trader(bot, dict(body), Applier(), collector)
+    for entry in bots_by_name.get((namespace, instance), []):
+        bot = entry["bot"]
+        collector = cached(deployments_by_name)(namespace, bot.collector) if bot is not None else None
+        await bots.follow_trader(entry, dict(body), Applier(), collector)
 
 
 @kopf.on.event(GROUP, VERSION, "tradingbots")

@@ -61,9 +61,10 @@ async def refresh(bot: dict[str, Any], settings: OperatorSettings, deployments: 
     refused (409) if the bot changed since the watch showed it — the next round sees the new one."""
     from botrader.operator.apply import ApiError
 
-    body = bot["body"]
+    if bot["bot"] is None:  # a spec the model refuses: its handler reported it
+        return
     changed: dict[str, Any] = {}
-    await bots.refresh_status(body, dict(body.get("spec") or {}), _Patch(changed), settings, deployments)
+    await bots.refresh_status(bot["body"], bot["bot"], _Patch(changed), settings, deployments)
     if not changed:
         return
     try:

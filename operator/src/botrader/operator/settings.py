@@ -18,6 +18,10 @@ class OperatorSettings:
     kuberay: str = "auto"  # enabled | disabled | auto (RayJobs when the cluster serves the CRD)
     venue_rest_url: str = ""  # passed to venue traders when set (default theirs: the Spot Testnet)
     venue_ws_api_url: str = ""
+    # the operator's pace (bench/bench_operator.py chose the defaults; see the README's figures)
+    api_qps: float = 0.0  # its own requests per second to the API server after a burst; 0: unpaced
+    api_burst: int = 100
+    workers: int = 0  # objects handled at once (Kopf's worker limit); 0: one per object
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
@@ -33,4 +37,7 @@ class OperatorSettings:
             kuberay=env("BOTRADER_KUBERAY", cls.kuberay),
             venue_rest_url=env("BOTRADER_VENUE_REST_URL", ""),
             venue_ws_api_url=env("BOTRADER_VENUE_WS_API_URL", ""),
+            api_qps=float(env("BOTRADER_API_QPS", str(cls.api_qps))),
+            api_burst=int(env("BOTRADER_API_BURST", str(cls.api_burst))),
+            workers=int(env("BOTRADER_WORKERS", str(cls.workers))),
         )

@@ -3,6 +3,7 @@ type; lastTransitionTime moves only when a condition's status changes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,20 +29,6 @@ def merge_conditions(
         moved = before is None or before.get("status") != c["status"]
         merged.append({**c, "lastTransitionTime": at if moved else before.get("lastTransitionTime", at)})
     return merged
-
-
-def bot_phase(
-    spec: dict[str, Any], trader_ready: bool, breakers: dict[str, str], trader_failed: bool = False
-) -> str:
-    """The phase from the children and the trader's breakers (`botrader.core.phases` decides
-    which wins)."""
-    return phases.phase_of(
-        breakers,
-        paused=bool(spec.get("paused")),
-        emergency=bool(spec.get("emergencyStop")),
-        failed=trader_failed,
-        running=trader_ready,
-    )
 
 
 def model_condition(resolution: Any) -> dict[str, Any]:
@@ -71,28 +58,75 @@ def replace_condition(old: list[dict[str, Any]] | None, new: dict[str, Any], at:
     return merge_conditions(old, kept, at)
 
 
-def bot_conditions(
-    collector_ready: bool,
-    trader_ready: bool,
-    paused: bool,
-    breakers: dict[str, str],
-    model: Any = None,
-    params: Any = None,
-) -> list[dict[str, Any]]:
-    halting, degrading = phases.split_breakers(breakers)
-    return [
-        model_condition(model),
-        params_condition(params),
-        condition("CollectorReady", collector_ready, collector_reason(collector_ready)),
-        trader_condition(trader_ready, paused),
+@dataclass(frozen=True)
+class BotInputs:
+    """Everything a TradingBot's phase and conditions depend on. The create handler, the
+    status refresh and following the trader learn them differently (the trader's row or the
+    bot's own conditions for breakers; a resolution or the condition already there for the
+    model), but the decision is `bot_status`'s alone."""
+
+    paused: bool = False
+    emergency: bool = False
+    trader: dict[str, Any] | None = None  # the trader Deployment as the watch cache holds it
+    collector_ready: bool = False
+    breakers: dict[str, str] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=lambda: model_condition(None))
+    params: dict[str, Any] = field(default_factory=lambda: params_condition(None))
+    strategy: dict[str, Any] = field(default_factory=lambda: condition("StrategyReady", None, "NotStarted"))
+    summary: dict[str, Any] = field(default_factory=lambda: summary_condition(None))
+
+
+@dataclass(frozen=True)
+class BotStatus:
+    phase: str
+    conditions: list[dict[str, Any]]
+
+    def same_as(self, known: dict[str, Any]) -> bool:
+        """Whether `known` (a bot's status) already says this: phase, and each condition's
+        status and reason (a message or a timestamp alone is no reason to write)."""
+        before = {c.get("type"): c for c in known.get("conditions") or []}
+
+        def kept(c: dict[str, Any]) -> bool:
+            old = before.get(c["type"], {})
+            return (old.get("status"), old.get("reason")) == (c["status"], c["reason"])
+
+        return self.phase == known.get("phase") and all(kept(c) for c in self.conditions)
+
+
+def bot_status(inputs: BotInputs) -> BotStatus:
+    """The phase (`botrader.core.phases` decides which input wins) and every condition."""
+    running = ready(inputs.trader)
+    phase = phases.phase_of(
+        inputs.breakers,
+        paused=inputs.paused,
+        emergency=inputs.emergency,
+        failed=failed(inputs.trader) or inputs.strategy["status"] == "False",
+        running=running,
+    )
+    halting, degrading = phases.split_breakers(inputs.breakers)
+    conditions = [
+        inputs.model,
+        inputs.params,
+        condition("CollectorReady", inputs.collector_ready, collector_reason(inputs.collector_ready)),
+        trader_condition(running, inputs.paused),
         condition(
             "CircuitBreakerOpen",
             bool(halting),
             ",".join(sorted(halting)) or "Closed",
             "; ".join(halting.values()),
         ),
-        degraded_condition(collector_ready, paused, degrading),
+        degraded_condition(inputs.collector_ready, inputs.paused, degrading),
+        inputs.strategy,
+        inputs.summary,
     ]
+    return BotStatus(phase, conditions)
+
+
+def summary_condition(stale: str | None) -> dict[str, Any]:
+    """TradingSummaryStale: True (with why) when the trader's row could not be read."""
+    return condition(
+        "TradingSummaryStale", stale is not None, "DatabaseUnreadable" if stale else "Fresh", stale or ""
+    )
 
 
 def collector_reason(ready: bool) -> str:
@@ -109,9 +143,13 @@ def degraded_condition(collector_ready: bool, paused: bool, venue: dict[str, str
     return condition("Degraded", down, "CollectorDown" if not collector_ready else "AsExpected")
 
 
+def by_type(conditions: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    return {c.get("type"): c for c in conditions or []}
+
+
 def breakers_from(conditions: dict[str, dict[str, Any]]) -> dict[str, str]:
     """The open breakers as far as the bot's conditions tell (its refresh keeps them)."""
-    found = {"open": ""} if conditions.get("CircuitBreakerOpen", {}).get("status") == "True" else {}
+    found = _halting_from(conditions.get("CircuitBreakerOpen", {}))
     degraded = conditions.get("Degraded", {})
     venue = {reason: breaker for breaker, reason in phases.VENUE_BREAKERS.items()}
     if degraded.get("status") == "True" and degraded.get("reason") in venue:
@@ -119,19 +157,31 @@ def breakers_from(conditions: dict[str, dict[str, Any]]) -> dict[str, str]:
     return found
 
 
+def _halting_from(open_: dict[str, Any]) -> dict[str, str]:
+    """The halting breakers back from CircuitBreakerOpen (reason: their names joined by ",",
+    message: their messages by "; ", as `bot_status` writes them)."""
+    if open_.get("status") != "True":
+        return {}
+    names = [n for n in str(open_.get("reason") or "open").split(",") if n]
+    messages = str(open_.get("message") or "").split("; ")
+    if len(messages) != len(names):  # a message holding "; " itself: the names still tell
+        messages = [""] * len(names)
+    return dict(zip(names, messages, strict=True))
+
+
 def trading_summary(row: dict[str, Any] | None) -> dict[str, Any]:
     """The trader's persisted state (`bots` table row) → status fields; breakers separately."""
     if not row:
         return {}
     out: dict[str, Any] = {"trades": int(row.get("trades") or 0)}
-    for key, field in (
+    for key, name in (
         ("equity", "equity"),
         ("cash", "cash"),
         ("position", "position"),
         ("pnl_percent", "pnlPercent"),
     ):
         if row.get(key) is not None:
-            out[field] = round(float(row[key]), 8)
+            out[name] = round(float(row[key]), 8)
     if row.get("last_candle_time") is not None:
         stamp = row["last_candle_time"]
         stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)

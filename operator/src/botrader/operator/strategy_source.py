@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botrader.core.manifests import TradingBotSpec
+
 MOUNT = "/strategies"
 FAILURE = "StrategyInvalid:"
 
@@ -29,31 +31,26 @@ class Source:
     problem: str | None = None
 
 
-def configured(spec: dict[str, Any]) -> dict[str, str] | None:
-    return (spec.get("strategy") or {}).get("source")
-
-
 def mounted(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec as the trader reads it: `KEY:Class` becomes the mounted file's path (and the
     source, the cluster's business, is left out)."""
-    source = configured(spec)
-    if not source:
+    if not (spec.get("strategy") or {}).get("source"):  # the manifest as written: a dict
         return spec
     strategy = {k: v for k, v in spec["strategy"].items() if k != "source"}
     strategy["ref"] = f"{MOUNT}/{strategy['ref']}"
     return {**spec, "strategy": strategy}
 
 
-async def inspect(spec: dict[str, Any], namespace: str, applier: Any) -> Source:
-    source = configured(spec)
-    if not source:
+async def inspect(spec: TradingBotSpec, namespace: str, applier: Any) -> Source:
+    source = spec.strategy.source
+    if source is None:
         return Source()
-    found = await applier.get("ConfigMap", namespace, source["configMap"])
+    found = await applier.get("ConfigMap", namespace, source.config_map)
     if found is None:
-        return Source(problem=f"ConfigMap {source['configMap']!r} (spec.strategy.source) not found")
-    code = (found.get("data") or {}).get(source["key"])
+        return Source(problem=f"ConfigMap {source.config_map!r} (spec.strategy.source) not found")
+    code = (found.get("data") or {}).get(source.key)
     if code is None:
-        return Source(problem=f"ConfigMap {source['configMap']!r} has no key {source['key']!r}")
+        return Source(problem=f"ConfigMap {source.config_map!r} has no key {source.key!r}")
     return Source(hash=hashlib.sha256(code.encode()).hexdigest()[:16])
 
 
