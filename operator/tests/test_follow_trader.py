@@ -1,4 +1,4 @@
-"""Following the trader Deployment (bots.follow_trader): which phase a watch event leads to,
+"""Following the trader Deployment (tradingbot.follow_trader): which phase a watch event leads to,
 when nothing is written, and that a phase computed from an older bot is not written. The
 Kubernetes API is a recording stand-in here; the real server's side (409 on a stale
 resourceVersion, the phase in time) is in test_operator_on_a_real_cluster.py."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from botrader.operator import bots, status
+from botrader.operator import status, tradingbot
 from botrader.operator.apply import ApiError
 
 
@@ -40,7 +40,7 @@ def bot(phase: str | None, *, paused: bool = False, breaker: bool = False, versi
         "spec": {"symbol": "BTCUSDT", "paused": paused},
         "status": {"phase": phase, "conditions": conditions} if phase else {},
     }
-    return bots.followed(body)
+    return tradingbot.followed(body)
 
 
 def trader(replicas: int, ready: int) -> dict:
@@ -48,7 +48,7 @@ def trader(replicas: int, ready: int) -> dict:
 
 
 def follow(found: dict, deployment: dict, api: Recorder) -> str | None:
-    return asyncio.run(bots.follow_trader(found, deployment, api))
+    return asyncio.run(tradingbot.follow_trader(found, deployment, api))
 
 
 def test_a_ready_trader_makes_a_pending_bot_running_at_its_resource_version() -> None:

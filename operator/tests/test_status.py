@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from botrader.operator import bots, status
+from botrader.operator import status, tradingbot
 
 READY = {"spec": {"replicas": 1}, "status": {"readyReplicas": 1}}
 STUCK = {
@@ -108,9 +108,12 @@ def test_following_the_trader_keeps_what_the_refresh_decided(breakers: dict[str,
     body = {"metadata": {"name": "b", "namespace": "n"}, "spec": {"symbol": "BTCUSDT"}, "status": written}
     api = Recorder()
     collector = {"spec": {"replicas": 1}, "status": {"readyReplicas": 1}}
-    assert asyncio.run(bots.follow_trader(bots.followed(body), READY, api, collector)) is None  # nothing new
-    entry = bots.followed(body)
     assert (
-        status.bot_status(bots.followed_inputs(entry["bot"], written, READY, None)).phase == refreshed.phase
+        asyncio.run(tradingbot.follow_trader(tradingbot.followed(body), READY, api, collector)) is None
+    )  # nothing new
+    entry = tradingbot.followed(body)
+    assert (
+        status.bot_status(tradingbot.followed_inputs(entry["bot"], written, READY, None)).phase
+        == refreshed.phase
     )
     assert api.patches == []

@@ -125,6 +125,76 @@ def wait(check: Callable[[], Any], what: str, seconds: float = 60.0) -> Any:
     raise AssertionError(f"not within {seconds:.0f} s: {what} ({last!r})")
 
 
+def trading_bot(name: str, **spec: object) -> dict[str, Any]:
+    """The RSI example's TradingBot under another name in `default`, with `spec` on top."""
+    doc = yaml.safe_load((REPO / "examples" / "tradingbot-rsi.yaml").read_text())
+    doc["metadata"] = {"name": name, "namespace": "default"}
+    doc["spec"].update(spec)
+    return doc
+
+
+def migrated_db(workdir: Path, name: str) -> str:
+    """A SQLite database at the newest schema, for a trader run beside the cluster."""
+    from botrader.core.db import connect, upgrade
+
+    url = f"sqlite:///{workdir / name}"
+    engine = connect(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def phase(plane: ControlPlane, kind: str, name: str, namespace: str = "default") -> str | None:
+    found = get(plane, kind, name, namespace)
+    return ((found or {}).get("status") or {}).get("phase")
+
+
+def conditions(plane: ControlPlane, kind: str, name: str, namespace: str = "default") -> dict[str, dict]:
+    """The object's conditions by type ({} while it has none, or is gone)."""
+    found = get(plane, kind, name, namespace) or {}
+    return {c["type"]: c for c in (found.get("status") or {}).get("conditions", [])}
+
+
+def wait_phase(plane: ControlPlane, kind: str, name: str, want: str, seconds: float = 60.0) -> None:
+    """Until the object's phase is `want`; a timeout says which phase it was stuck in."""
+    seen: list[str | None] = [None]
+
+    def reached() -> bool:
+        seen[0] = phase(plane, kind, name)
+        return seen[0] == want
+
+    try:
+        wait(reached, f"{kind} {name} phase {want}", seconds)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}; still {seen[0]!r}, conditions {conditions(plane, kind, name)}"
+        ) from None
+
+
+def wait_condition(
+    plane: ControlPlane,
+    kind: str,
+    name: str,
+    type_: str,
+    status: str | None = None,
+    reason: str | None = None,
+    seconds: float = 60.0,
+) -> dict[str, Any]:
+    """Until the object has condition `type_` with this status and/or reason; returns it."""
+
+    def reached() -> dict[str, Any] | None:
+        found = conditions(plane, kind, name).get(type_)
+        if found is None or (status is not None and found.get("status") != status):
+            return None
+        return found if reason is None or found.get("reason") == reason else None
+
+    want = "/".join(x for x in (status, reason) if x) or "present"
+    try:
+        return wait(reached, f"{kind} {name} condition {type_} {want}", seconds)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; found {conditions(plane, kind, name).get(type_)}") from None
+
+
 @contextmanager
 def operator_process(
     plane: ControlPlane,

@@ -22,6 +22,17 @@ PART_OF, MANAGED_BY = "botrader", "botrader-operator"
 TRADER_PORT, COLLECTOR_PORT = 9102, 9101
 
 
+def owner_ref(body: Any, controller: bool) -> dict[str, Any]:
+    return {
+        "apiVersion": body["apiVersion"],
+        "kind": body["kind"],
+        "name": body["metadata"]["name"],
+        "uid": body["metadata"]["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
+
+
 def labels(instance: str, component: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "botrader",

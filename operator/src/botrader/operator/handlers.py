@@ -1,10 +1,11 @@
-"""Kopf handlers: thin — they call the pure builders (via bots.py / runs.py) and apply what
-those return, asynchronously on Kopf's loop.
+"""Kopf handlers: thin — they call one module per resource (tradingbot.py, trainingrun.py,
+optimizationrun.py), which apply what the pure builders return, asynchronously on Kopf's loop.
 
-TradingBot: ConfigMap, shared collector Deployment (every bot on the market is an owner,
-so it goes with the last one), trader Deployment (0 replicas when paused or waiting for its
-model; rolled by the config-hash annotation), metrics Service, optional backfill Job; a timer
-keeps the status (phase, conditions, trading summary) current. TrainingRun: a RayJob when the
+TradingBot: ConfigMap, shared collector Deployment (owned by no bot: `collectors` deletes it
+when no bot needs it), trader Deployment (0 replicas when paused or waiting for its model;
+rolled by the config-hash annotation), metrics Service, optional backfill Job, all by
+server-side apply; one loop for all bots (`refresher`) keeps the status current, and the phase
+follows the trader Deployment's watch events. TrainingRun: a RayJob when the
 cluster serves KubeRay's CRD (or ray.mode kuberay), else a batch/v1 Job; status follows it,
 results come from MLflow. Errors become conditions and Events, never crash loops; Kopf
 retries with backoff.
@@ -19,14 +20,14 @@ from typing import Any
 import kopf
 
 from botrader.operator import (
-    bots,
     builders,
     collectors,
     metrics,
-    optimizations,
+    optimizationrun,
     refresher,
-    runs,
     status,
+    tradingbot,
+    trainingrun,
 )
 from botrader.operator.apply import Applier, close_sessions, load_credentials, pace_requests
 from botrader.operator.metrics import RECONCILE_SECONDS, RECONCILES
@@ -80,10 +81,10 @@ async def reconcile_bot(
 ) -> dict:
     bot, known = Bot.from_body(body), cached(deployments_by_name)
     if old is not None:  # a spec change: an Event and an audit row say what changed and who
-        await bots.record_spec_change(body, dict(old), bot.manifest, SETTINGS)
+        await tradingbot.record_spec_change(body, dict(old), bot.manifest, SETTINGS)
     began = time.perf_counter()
     try:
-        applied = await bots.apply_bot(bot, SETTINGS, Applier(), known=known, owner=body)
+        applied = await tradingbot.apply_bot(bot, SETTINGS, Applier(), known=known, owner=body)
         if old is not None and Bot.of(bot.name, bot.namespace, old).collector != bot.collector:
             await _collectors_unneeded(bot.namespace, deployments_by_name, bots_by_name)  # the old market's
     except Exception as exc:
@@ -96,21 +97,21 @@ async def reconcile_bot(
     finally:
         RECONCILE_SECONDS.labels("TradingBot").observe(time.perf_counter() - began)
     RECONCILES.labels("TradingBot", "ok").inc()
-    patch.status.update(bots.created_status(body, applied, known))
-    bots.report_model(body, applied.model, patch)
-    bots.report_params(body, applied.params, patch)
+    patch.status.update(tradingbot.created_status(body, applied, known))
+    tradingbot.report_model(body, applied.model, patch)
+    tradingbot.report_params(body, applied.params, patch)
     # no Event for a normal creation: it carries nothing the status does not
     return {"configHash": builders.config_hash(applied.bot.manifest)}
 
 
-def cached(index: kopf.Index) -> bots.Lookup:
+def cached(index: kopf.Index) -> tradingbot.Lookup:
     return lambda namespace, name: next(iter(index.get((namespace, name), [])), None)
 
 
 @kopf.index(GROUP, VERSION, "tradingbots")
 def bots_by_name(body: Any, namespace: str, name: str, **_: Any) -> dict:
     """What following a trader needs of its bot, in memory (kept current by the watch)."""
-    return {(namespace, name): bots.followed(body)}
+    return {(namespace, name): tradingbot.followed(body)}
 
 
 @kopf.index("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": builders.MANAGED_BY})
@@ -165,7 +166,7 @@ async def follow_trader(
     for entry in bots_by_name.get((namespace, instance), []):
         bot = entry["bot"]
         collector = cached(deployments_by_name)(namespace, bot.collector) if bot is not None else None
-        await bots.follow_trader(entry, dict(body), Applier(), collector)
+        await tradingbot.follow_trader(entry, dict(body), Applier(), collector)
 
 
 @kopf.on.event(GROUP, VERSION, "tradingbots")
@@ -189,13 +190,13 @@ async def on_bot_event(
     trader = cached(deployments_by_name)(namespace, f"{name}-trader")
     if trader is None:
         return
-    await bots.follow_trader(bots.followed(body), trader, Applier())
+    await tradingbot.follow_trader(tradingbot.followed(body), trader, Applier())
 
 
 @kopf.on.create(GROUP, VERSION, "trainingruns")
 @kopf.on.resume(GROUP, VERSION, "trainingruns")
 async def reconcile_run(body: Any, spec: Any, patch: Any, **_: Any) -> None:
-    await _start_job("TrainingRun", runs.create_job, body, spec, patch)
+    await _start_job("TrainingRun", trainingrun.create_job, body, spec, patch)
 
 
 async def _start_job(kind: str, create: Any, body: Any, spec: Any, patch: Any) -> None:
@@ -216,7 +217,7 @@ async def _start_job(kind: str, create: Any, body: Any, spec: Any, patch: Any) -
 
 @kopf.timer(GROUP, VERSION, "trainingruns", interval=SETTINGS.status_interval, initial_delay=1)
 async def refresh_run_status(body: Any, spec: Any, patch: Any, **_: Any) -> None:
-    await runs.refresh_status(body, dict(spec), patch, SETTINGS)
+    await trainingrun.refresh_status(body, dict(spec), patch, SETTINGS)
 
 
 @kopf.on.event(GROUP, VERSION, "trainingruns")
@@ -229,13 +230,13 @@ async def forget_deleted_run(type: str, name: str, namespace: str, **_: Any) -> 
 @kopf.on.create(GROUP, VERSION, "optimizationruns")
 @kopf.on.resume(GROUP, VERSION, "optimizationruns")
 async def reconcile_search(body: Any, spec: Any, patch: Any, **_: Any) -> None:
-    await _start_job("OptimizationRun", optimizations.create_job, body, spec, patch)
+    await _start_job("OptimizationRun", optimizationrun.create_job, body, spec, patch)
 
 
 @kopf.timer(GROUP, VERSION, "optimizationruns", interval=SETTINGS.status_interval, initial_delay=1)
 async def refresh_search_status(body: Any, spec: Any, patch: Any, **_: Any) -> None:
     had_verdict = bool((body.get("status") or {}).get("verdict"))
-    await optimizations.refresh_status(body, dict(spec), patch, SETTINGS)
+    await optimizationrun.refresh_status(body, dict(spec), patch, SETTINGS)
     if not had_verdict and patch.status.get("verdict"):
         kopf.info(body, reason="CardAvailable", message=patch.status["verdict"])
 

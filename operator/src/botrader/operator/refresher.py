@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botrader.operator import bots
+from botrader.operator import tradingbot
 from botrader.operator.apply import Applier
 from botrader.operator.settings import OperatorSettings
 
@@ -24,7 +24,7 @@ _LOOPS: dict[int, asyncio.Task[None]] = {}
 
 
 def ensure_running(
-    settings: OperatorSettings, bots_index: Mapping[Any, Any], deployments: Callable[[], bots.Lookup]
+    settings: OperatorSettings, bots_index: Mapping[Any, Any], deployments: Callable[[], tradingbot.Lookup]
 ) -> None:
     """Start the loop once per event loop (`deployments`: the current cached lookup)."""
     key = id(asyncio.get_running_loop())
@@ -40,7 +40,7 @@ async def stop() -> None:
 
 
 async def _run(
-    settings: OperatorSettings, bots_index: Mapping[Any, Any], deployments: Callable[[], bots.Lookup]
+    settings: OperatorSettings, bots_index: Mapping[Any, Any], deployments: Callable[[], tradingbot.Lookup]
 ) -> None:
     limit = asyncio.Semaphore(AT_ONCE)
 
@@ -56,7 +56,7 @@ async def _run(
         await asyncio.gather(*(one(bot) for store in list(bots_index.values()) for bot in list(store)))
 
 
-async def refresh(bot: dict[str, Any], settings: OperatorSettings, deployments: bots.Lookup) -> None:
+async def refresh(bot: dict[str, Any], settings: OperatorSettings, deployments: tradingbot.Lookup) -> None:
     """One bot's status from its children and its trader's row; a patch only when it changed,
     refused (409) if the bot changed since the watch showed it — the next round sees the new one."""
     from botrader.operator.apply import ApiError
@@ -64,7 +64,7 @@ async def refresh(bot: dict[str, Any], settings: OperatorSettings, deployments: 
     if bot["bot"] is None:  # a spec the model refuses: its handler reported it
         return
     changed: dict[str, Any] = {}
-    await bots.refresh_status(bot["body"], bot["bot"], _Patch(changed), settings, deployments)
+    await tradingbot.refresh_status(bot["body"], bot["bot"], _Patch(changed), settings, deployments)
     if not changed:
         return
     try:

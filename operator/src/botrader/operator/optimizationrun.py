@@ -8,9 +8,8 @@ import asyncio
 from typing import Any
 
 from botrader.core.optimization_spec import DEFAULT_EXPERIMENT, optimize_command
-from botrader.operator import metrics, mlflow_results, status
+from botrader.operator import builders, metrics, mlflow_results, status
 from botrader.operator.apply import Applier
-from botrader.operator.bots import owner_ref
 from botrader.operator.settings import OperatorSettings
 from botrader.operator.training import batch_job, kuberay_choice, ray_cluster_job
 
@@ -39,7 +38,7 @@ async def create_job(body: Any, spec: dict[str, Any], settings: OperatorSettings
     if kuberay is None:
         kuberay = await applier.has_kind("ray.io/v1", "rayjobs")
     job = (search_ray_job if kuberay else search_job)(name, namespace, spec, settings)
-    job["metadata"]["ownerReferences"] = [owner_ref(body, controller=True)]
+    job["metadata"]["ownerReferences"] = [builders.owner_ref(body, controller=True)]
     await applier.apply(job)
     return job
 

@@ -9,9 +9,8 @@ from typing import Any
 import kopf
 
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
-from botrader.operator import metrics, mlflow_results, status, training
+from botrader.operator import builders, metrics, mlflow_results, status, training
 from botrader.operator.apply import Applier
-from botrader.operator.bots import owner_ref
 from botrader.operator.settings import OperatorSettings
 
 
@@ -22,7 +21,7 @@ async def create_job(body: Any, spec: dict[str, Any], settings: OperatorSettings
     if kuberay is None:
         kuberay = await applier.has_kind("ray.io/v1", "rayjobs")
     job = (training.ray_job if kuberay else training.training_job)(name, namespace, spec, settings)
-    job["metadata"]["ownerReferences"] = [owner_ref(body, controller=True)]
+    job["metadata"]["ownerReferences"] = [builders.owner_ref(body, controller=True)]
     await applier.apply(job)
     return job
 

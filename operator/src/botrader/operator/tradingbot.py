@@ -21,17 +21,6 @@ from botrader.operator.spec import Bot, SpecInvalid
 Lookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) -> a Deployment, cached
 
 
-def owner_ref(body: Any, controller: bool) -> dict[str, Any]:
-    return {
-        "apiVersion": body["apiVersion"],
-        "kind": body["kind"],
-        "name": body["metadata"]["name"],
-        "uid": body["metadata"]["uid"],
-        "controller": controller,
-        "blockOwnerDeletion": True,
-    }
-
-
 async def apply_child(child: dict[str, Any], body: Any, applier: Applier, known: Lookup | None) -> None:
     """A bot's own children have it as their controller; the shared collector has no owner
     (`collectors`: applied when the cache lacks it as built, deleted when no bot needs it)."""
@@ -40,7 +29,7 @@ async def apply_child(child: dict[str, Any], body: Any, applier: Applier, known:
         cached = known(meta["namespace"], meta["name"]) if known is not None else None
         await collectors.ensure(child, cached, applier)
         return
-    meta["ownerReferences"] = [owner_ref(body, controller=True)]
+    meta["ownerReferences"] = [builders.owner_ref(body, controller=True)]
     await applier.apply(child)
 
 
