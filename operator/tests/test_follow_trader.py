@@ -8,8 +8,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from botrader.operator import status, tradingbot
 from botrader.operator.apply import ApiError
+
+
+@pytest.fixture(autouse=True)
+def no_refusals_remembered() -> None:
+    """Each test starts with no version remembered as refused (the operator's memory)."""
+    tradingbot.forget("default", "btc")
 
 
 class Recorder:
@@ -18,10 +26,12 @@ class Recorder:
     def __init__(self, current_version: str = "7") -> None:
         self.current_version = current_version
         self.patches: list[tuple[str, dict[str, Any], str | None]] = []
+        self.requests = 0
 
     async def patch_status(
         self, kind: str, namespace: str, name: str, status: dict, version: str | None
     ) -> None:
+        self.requests += 1
         if version is not None and version != self.current_version:
             raise ApiError(409, "the object has been modified")
         self.patches.append((name, status, version))
@@ -82,3 +92,16 @@ def test_a_phase_from_an_older_bot_is_refused_and_not_reported() -> None:
     api = Recorder(current_version="8")  # the bot was paused since the index read version 7
     assert follow(bot("Running", version="7"), trader(0, 0), api) is None
     assert api.patches == []
+
+
+def test_a_version_refused_once_is_not_tried_again() -> None:
+    """While the watch lags the operator's own writes, every trader event would patch at the
+    same stale version and be refused: one request per version, not one per event."""
+    api = Recorder(current_version="8")
+    stale = bot("Pending", version="7")
+    assert follow(stale, trader(1, 1), api) is None
+    assert follow(stale, trader(1, 1), api) is None
+    assert api.requests == 1
+    api.current_version = "9"
+    assert follow(bot("Pending", version="9"), trader(1, 1), api) == "Running"  # the newer version
+    assert api.requests == 2

@@ -87,7 +87,9 @@ def _session(cfg: client.Configuration) -> aiohttp.ClientSession:
             base_url=cfg.host,
             headers={"Accept": "application/json"},
             connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=_ssl(cfg)),
-            timeout=aiohttp.ClientTimeout(total=30),
+            # no total: a request queued for one of the pool's connections behind a burst (1,000
+            # bots' children) waits its turn instead of timing out and failing its reconcile
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
         )
     return _SESSIONS[key]
 
