@@ -432,6 +432,37 @@ def report_floor(count: int, floor: dict[str, float], real: dict[str, Any]) -> N
         print(f"  operator p99 to Running / floor p99: {percentile(running, 99) / p99:.2f}x (target <= 1.3x)")
 
 
+async def restart(world: World, count: int, log: Path) -> tuple[float, Counter[str]] | None:
+    """A rolling restart with every bot settled: a new operator process, until it makes no
+    request for 15 s. (seconds to quiet, its requests) — None without an audit log."""
+    if world.requests() is None:
+        return None
+    operator = spawn_operator(world, log, free_port())
+    began, before = time.perf_counter(), world.requests()
+    try:
+        last, quiet_since = before, time.perf_counter()
+        while time.perf_counter() - quiet_since < 15 and time.perf_counter() - began < 600:
+            await asyncio.sleep(1)
+            now = world.requests()
+            if now != last:
+                last, quiet_since = now, time.perf_counter()
+        return quiet_since - began, last - before
+    finally:
+        stop(operator, 20)
+
+
+def report_restart(count: int, found: tuple[float, Counter[str]] | None) -> None:
+    if found is None:
+        return
+    seconds, requests = found
+    total = sum(requests.values())
+    kinds = ", ".join(f"{what} {n / count:.1f}" for what, n in requests.most_common(5))
+    print(
+        f"operator restarted with {count} settled bots: {total:,} requests ({total / count:.1f} per bot: "
+        f"{kinds or 'none'}), quiet again after {seconds:.0f} s"
+    )
+
+
 def workdir(keep: bool) -> Any:
     """A scratch folder; with --keep it stays (the operator's log, the audit log) and is named."""
     if not keep:
@@ -448,10 +479,12 @@ async def main(count: int, with_emulator: bool, keep: bool) -> None:
             assert world.floor is not None
             floor = await world.floor(count)  # first, its namespace deleted before the operator runs
             real = await measure(world, count, where / "operator.log", seconds)
+            restarted = await restart(world, count, where / "operator-restarted.log")
         real_p99 = report(
             "real control plane (kube-apiserver 1.37, etcd, controller manager, scheduler, kwok)", count, real
         )
         report_floor(count, floor, real)
+        report_restart(count, restarted)
     if not with_emulator:
         return
     with workdir(keep) as tmp:

@@ -1,7 +1,7 @@
 """Following the trader Deployment (tradingbot.follow_trader): which phase a watch event leads to,
 when nothing is written, and that a phase computed from an older bot is not written. The
 Kubernetes API is a recording stand-in here; the real server's side (409 on a stale
-resourceVersion, the phase in time) is in test_operator_on_a_real_cluster.py."""
+resourceVersion, the phase in time) is in test_tradingbot_on_a_real_cluster.py."""
 
 from __future__ import annotations
 

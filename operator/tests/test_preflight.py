@@ -1,5 +1,5 @@
 """Which line a bare `botrader operator` (with peering) says for each missing piece; the real
-server's answers are in test_operator_on_a_real_cluster.py."""
+server's answers are in test_operator_replicas_and_rights_on_a_real_cluster.py."""
 
 from __future__ import annotations
 

@@ -47,6 +47,9 @@ def test_bots_on_a_real_cluster(cluster) -> None:
         pods = [p for p in get(plane, "Pod") if p["metadata"]["name"].startswith("btc-one-trader")]
         assert pods and all(p["status"]["phase"] == "Running" for p in pods)
         assert conditions(plane, "TradingBot", "btc-one")["TraderReady"]["status"] == "True"
+        # what a restarted operator compares the cached trader with (not to apply it again)
+        handled = get(plane, "TradingBot", "btc-one")["status"]["reconcile_bot"]["configHash"]
+        assert handled == trader["spec"]["template"]["metadata"]["annotations"][builders.CONFIG_HASH]
 
         patch(plane, "TradingBot", "btc-one", {"spec": {"paused": True}})
         wait(lambda: get(plane, "Deployment", "btc-one-trader")["spec"]["replicas"] == 0, "trader at 0")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from botrader.operator import builders
 from tests.support.cluster import (
     apply,
     conditions,
@@ -151,16 +152,18 @@ def test_a_ppo_bot_on_champion_rolls_when_the_alias_moves(cluster) -> None:
             config = yaml.safe_load(get(plane, "ConfigMap", "ppo-champ-config")["data"]["bot.yaml"])
             return config["spec"]["strategy"]["modelRef"]
 
-        def config_hash() -> str:
-            template = get(plane, "Deployment", "ppo-champ-trader")["spec"]["template"]
-            return template["metadata"]["annotations"]["botrader.io/config-hash"]
+        def config_hash() -> str | None:
+            """The trader's config hash (None until it exists: the children are applied
+            concurrently, so the ConfigMap may come first)."""
+            found = get(plane, "Deployment", "ppo-champ-trader")
+            return found and found["spec"]["template"]["metadata"]["annotations"][builders.CONFIG_HASH]
 
         with operator_process(
             plane, identity, workdir, "--standalone", env={"MLFLOW_TRACKING_URI": server.url}
         ):
             apply(plane, [ppo])
             wait(lambda: traded() == "models:/ppo-champ/1", "the trader runs version 1")
-            first = config_hash()
+            first = wait(config_hash, "the trader Deployment")
             client.set_registered_model_alias("ppo-champ", "champion", "2")  # what botrader promote does
             wait(lambda: traded() == "models:/ppo-champ/2", "the trader follows the alias", 60)
             wait(lambda: config_hash() != first, "and rolls")

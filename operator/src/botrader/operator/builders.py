@@ -19,6 +19,7 @@ from botrader.operator.spec import Bot, collector_name
 from botrader.operator.strategy_source import MOUNT, mounted
 
 PART_OF, MANAGED_BY = "botrader", "botrader-operator"
+CONFIG_HASH = "botrader.io/config-hash"  # on the trader's pod template: a change rolls it
 TRADER_PORT, COLLECTOR_PORT = 9102, 9101
 
 
@@ -154,7 +155,7 @@ def bot_config_map(bot: Bot) -> dict[str, Any]:
             "name": f"{name}-config",
             "namespace": namespace,
             "labels": labels(name, "config"),
-            "annotations": {"botrader.io/config-hash": config_hash(bot.manifest)},
+            "annotations": {CONFIG_HASH: config_hash(bot.manifest)},
         },
         "data": {"bot.yaml": yaml.safe_dump(doc, sort_keys=True)},
     }
@@ -223,7 +224,7 @@ def trader_deployment(
         volumes=[{"name": "config", "configMap": {"name": f"{name}-config"}}, *volumes, *venue_volumes],
         mounts=[{"name": "config", "mountPath": "/config", "readOnly": True}, *mounts, *venue_mounts],
     )
-    template["metadata"]["annotations"] = {"botrader.io/config-hash": config_hash(bot.manifest)}
+    template["metadata"]["annotations"] = {CONFIG_HASH: config_hash(bot.manifest)}
     if strategy_hash:
         template["metadata"]["annotations"]["botrader.io/strategy-hash"] = strategy_hash
     return {

@@ -77,12 +77,15 @@ async def close_connections(**_: Any) -> None:
 async def reconcile_bot(
     body: Any,
     patch: Any,
+    reason: str,
     deployments_by_name: kopf.Index,
     bots_by_name: kopf.Index,
     old: Any = None,
     **_: Any,
 ) -> dict:
     bot, known = Bot.from_body(body), cached(deployments_by_name)
+    if reason == "resume" and (applied := tradingbot.children_current(body, bot, known)):
+        return {"configHash": applied}  # the operator restarted; nothing changed while it was away
     if old is not None:  # a spec change: an Event and an audit row say what changed and who
         await tradingbot.record_spec_change(body, dict(old), bot.manifest, SETTINGS)
     began = time.perf_counter()
@@ -124,11 +127,13 @@ def deployments_by_name(namespace: str, name: str, spec: Any, status: Any, meta:
     here instead of asking the API server for two objects per bot per interval, and a bot's
     reconcile sees whether its shared collector is there as built."""
     built = (meta.get("annotations") or {}).get(builders.COLLECTOR_HASH)
+    template = ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
     return {
         (namespace, name): {
             "spec": {"replicas": spec.get("replicas", 1)},
             "status": dict(status),
             "hash": built,
+            "config": template.get(builders.CONFIG_HASH),
         }
     }
 
