@@ -84,8 +84,8 @@ async def reconcile_bot(
     **_: Any,
 ) -> dict:
     bot, known = Bot.from_body(body), cached(deployments_by_name)
-    if reason == "resume" and (applied := tradingbot.children_current(body, bot, known)):
-        return {"configHash": applied}  # the operator restarted; nothing changed while it was away
+    if reason == "resume" and (current := tradingbot.children_current(body, bot, known)):
+        return {"configHash": current}  # the operator restarted; nothing changed while it was away
     if old is not None:  # a spec change: an Event and an audit row say what changed and who
         await tradingbot.record_spec_change(body, dict(old), bot.manifest, SETTINGS)
     began = time.perf_counter()
