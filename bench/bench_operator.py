@@ -451,6 +451,56 @@ async def restart(world: World, count: int, log: Path) -> tuple[float, Counter[s
         stop(operator, 20)
 
 
+async def kill_during_burst(world: World, count: int, log: Path, fraction: float) -> None:
+    """The operator SIGKILLed once `fraction` of a burst of bots have a phase, and started
+    again: when every bot is Running, and whether any bot lacks a child (its ConfigMap,
+    trader Deployment or Service) — the children's names are deterministic, so none can be
+    doubled, only missing."""
+    operator = spawn_operator(world, log, free_port())
+    seen, created = Seen(), time.perf_counter()
+    try:
+        await asyncio.sleep(3)
+        connector = aiohttp.TCPConnector(limit=50, ssl=world.ssl)
+        async with aiohttp.ClientSession(
+            base_url=world.url, headers=world.headers, connector=connector
+        ) as api:
+            observer = asyncio.create_task(world.observe(api, seen))
+
+            async def create(i: int) -> None:
+                async with api.post(BOTS, json=body(i)) as answer:
+                    answer.raise_for_status()
+
+            await asyncio.gather(*(create(i) for i in range(count)))
+            created = time.perf_counter()
+            while len(seen.phase) < fraction * count:
+                await asyncio.sleep(0.05)
+            operator.kill()
+            operator.wait(10)
+            killed_at = len(seen.phase)
+            operator = spawn_operator(world, log.with_suffix(".second.log"), free_port())
+            deadline = time.perf_counter() + 60 + count * 0.3
+            while len(seen.running) < count and time.perf_counter() < deadline:
+                await asyncio.sleep(0.1)
+            observer.cancel()
+            missing: dict[str, int] = {}
+            for kind, path, suffix in (
+                ("ConfigMap", "/api/v1/namespaces/default/configmaps", "-config"),
+                ("Deployment", DEPLOYMENTS, "-trader"),
+                ("Service", "/api/v1/namespaces/default/services", "-metrics"),
+            ):
+                async with api.get(path) as answer:
+                    names = {item["metadata"]["name"] for item in (await answer.json())["items"]}
+                missing[kind] = sum(1 for i in range(count) if f"bot-{i:04d}{suffix}" not in names)
+        last = max(seen.running.values(), default=created) - created
+        print(
+            f"operator killed after {killed_at} of {count} bots had a phase, started again: "
+            f"{len(seen.running)} of {count} Running, the last {last:.0f} s after creation; bots missing a child: "
+            + ", ".join(f"{kind} {n}" for kind, n in missing.items())
+        )
+    finally:
+        stop(operator, 20)
+
+
 def report_restart(count: int, found: tuple[float, Counter[str]] | None) -> None:
     if found is None:
         return
@@ -472,8 +522,13 @@ def workdir(keep: bool) -> Any:
     return contextlib.nullcontext(where)
 
 
-async def main(count: int, with_emulator: bool, keep: bool) -> None:
+async def main(count: int, with_emulator: bool, keep: bool, kill_at: float | None = None) -> None:
     seconds = 60 + count * 0.3
+    if kill_at is not None:
+        with workdir(keep) as tmp:
+            async with real_plane(Path(tmp)) as (world, where):
+                await kill_during_burst(world, count, where / "operator.log", kill_at)
+        return
     with workdir(keep) as tmp:
         async with real_plane(Path(tmp)) as (world, where):
             assert world.floor is not None
@@ -500,5 +555,11 @@ if __name__ == "__main__":
     parser.add_argument("--bots", type=int, default=200)
     parser.add_argument("--emulator", action="store_true", help="also run the kmock emulator peer")
     parser.add_argument("--keep", action="store_true", help="keep the logs (operator, audit) and say where")
+    parser.add_argument(
+        "--kill-at",
+        type=float,
+        default=None,
+        help="instead: SIGKILL the operator once this fraction of the bots have a phase, start it again",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.bots, args.emulator, args.keep))
+    asyncio.run(main(args.bots, args.emulator, args.keep, args.kill_at))

@@ -13,6 +13,8 @@ retries with backoff.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -58,11 +60,8 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # here would override --priority, and two replicas with equal priorities both freeze
     metrics.declare()
     pace_requests(SETTINGS.api_qps, SETTINGS.api_burst)
-    if SETTINGS.workers > 0:  # bounded: a burst of new bots queues here, not in the API server
-        settings.queueing.worker_limit = SETTINGS.workers
-        # a worker keeps its slot while it waits for its object's next event: with a bound,
-        # a short wait (the default is 5 s) lets the next object in sooner
-        settings.queueing.idle_timeout = 0.5
+    # (not Kopf's worker limit: its workers also fill the indices, and a restarted operator
+    # whose workers all waited for the indices to fill deadlocked with 300 bots to resume)
 
 
 @kopf.on.cleanup()
@@ -90,7 +89,8 @@ async def reconcile_bot(
         await tradingbot.record_spec_change(body, dict(old), bot.manifest, SETTINGS)
     began = time.perf_counter()
     try:
-        applied = await tradingbot.apply_bot(bot, SETTINGS, Applier(), known=known, owner=body)
+        async with _applying():  # a burst of new bots queues here, not in the API server
+            applied = await tradingbot.apply_bot(bot, SETTINGS, Applier(), known=known, owner=body)
         if old is not None and Bot.of(bot.name, bot.namespace, old).collector != bot.collector:
             await _collectors_unneeded(bot.namespace, deployments_by_name, bots_by_name)  # the old market's
     except Exception as exc:
@@ -109,6 +109,19 @@ async def reconcile_bot(
     tradingbot.report_params(body, applied.params, patch)
     # no Event for a normal creation: it carries nothing the status does not
     return {"configHash": builders.config_hash(applied.bot.manifest)}
+
+
+_APPLYING: dict[int, asyncio.Semaphore] = {}
+
+
+def _applying() -> contextlib.AbstractAsyncContextManager[Any]:
+    """At most `workers` bots' children applied at once (0: no bound), per event loop."""
+    if SETTINGS.workers <= 0:
+        return contextlib.nullcontext()
+    loop = id(asyncio.get_running_loop())
+    if loop not in _APPLYING:
+        _APPLYING[loop] = asyncio.Semaphore(SETTINGS.workers)
+    return _APPLYING[loop]
 
 
 def cached(index: kopf.Index) -> tradingbot.Lookup:

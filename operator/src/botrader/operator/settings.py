@@ -19,11 +19,11 @@ class OperatorSettings:
     venue_rest_url: str = ""  # passed to venue traders when set (default theirs: the Spot Testnet)
     venue_ws_api_url: str = ""
     # the operator's pace (bench/bench_operator.py chose the defaults; see the README's figures):
-    # 64 objects handled at once per kind kept 1,000 bots at 0 429s and under the kubectl floor,
-    # with a quarter less memory than one worker per object; pacing on top was not needed there
+    # 64 bots' children applied at once kept 1,000 bots at 0 429s and under the kubectl floor;
+    # pacing on top was not needed there
     api_qps: float = 0.0  # its own requests per second to the API server after a burst; 0: unpaced
     api_burst: int = 100
-    workers: int = 64  # objects handled at once per kind (Kopf's worker limit); 0: unbounded
+    workers: int = 64  # bots whose children are applied at once; 0: unbounded
 
     @classmethod
     def from_env(cls) -> OperatorSettings:
