@@ -311,6 +311,23 @@ def since(created: dict[str, float], seen: dict[str, float]) -> dict[str, float]
     return {name: seen[name] - at for name, at in created.items() if name in seen}
 
 
+def session(world: World) -> aiohttp.ClientSession:
+    """The bench's own client to the API server (as the admin, 50 connections)."""
+    connector = aiohttp.TCPConnector(limit=50, ssl=world.ssl)
+    return aiohttp.ClientSession(base_url=world.url, headers=world.headers, connector=connector)
+
+
+async def create_bots(api: aiohttp.ClientSession, count: int, created: dict[str, float]) -> None:
+    """`count` TradingBots at once; `created`: when each exists, as when `kubectl apply` returns."""
+
+    async def create(i: int) -> None:
+        async with api.post(BOTS, json=body(i)) as answer:
+            answer.raise_for_status()
+        created[body(i)["metadata"]["name"]] = time.perf_counter()
+
+    await asyncio.gather(*(create(i) for i in range(count)))
+
+
 async def measure(world: World, count: int, log: Path, seconds: float) -> dict[str, Any]:
     metrics_port = free_port()
     operator = spawn_operator(world, log, metrics_port)
@@ -320,19 +337,9 @@ async def measure(world: World, count: int, log: Path, seconds: float) -> dict[s
         await asyncio.sleep(3)  # the operator starts and begins watching
         before, cpu_before = world.requests(), world.cpu()
         operator_cpu = cpu_seconds(operator.pid)
-        connector = aiohttp.TCPConnector(limit=50, ssl=world.ssl)
-        async with aiohttp.ClientSession(
-            base_url=world.url, headers=world.headers, connector=connector
-        ) as api:
+        async with session(world) as api:
             observer = asyncio.create_task(world.observe(api, seen))
-
-            async def create(i: int) -> None:
-                async with api.post(BOTS, json=body(i)) as answer:
-                    answer.raise_for_status()
-                # the object exists from here, as when `kubectl apply` returns
-                created[body(i)["metadata"]["name"]] = time.perf_counter()
-
-            await asyncio.gather(*(create(i) for i in range(count)))
+            await create_bots(api, count, created)
             deadline = time.perf_counter() + seconds
             goal = seen.running if world.controllers else seen.trader
             while len(goal) < count and time.perf_counter() < deadline:
@@ -460,17 +467,9 @@ async def kill_during_burst(world: World, count: int, log: Path, fraction: float
     seen, created = Seen(), time.perf_counter()
     try:
         await asyncio.sleep(3)
-        connector = aiohttp.TCPConnector(limit=50, ssl=world.ssl)
-        async with aiohttp.ClientSession(
-            base_url=world.url, headers=world.headers, connector=connector
-        ) as api:
+        async with session(world) as api:
             observer = asyncio.create_task(world.observe(api, seen))
-
-            async def create(i: int) -> None:
-                async with api.post(BOTS, json=body(i)) as answer:
-                    answer.raise_for_status()
-
-            await asyncio.gather(*(create(i) for i in range(count)))
+            await create_bots(api, count, {})
             created = time.perf_counter()
             while len(seen.phase) < fraction * count:
                 await asyncio.sleep(0.05)
