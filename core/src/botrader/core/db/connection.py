@@ -7,6 +7,8 @@ work starts, so a bad URL fails in one line instead of half-way through a job.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from botrader.core.errors import UserError
 
+_BUSY_MS = 5000
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
@@ -35,10 +38,22 @@ def _normalize(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """Switching a new file to WAL takes an exclusive lock that SQLite answers "database is
+    locked" without waiting on the busy handler when another connection is opening the same new
+    file at that moment (two readers racing to a database nobody created yet: seen in CI), so
+    that one statement is retried for up to the busy timeout."""
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
 
 
