@@ -1,8 +1,7 @@
 """Child objects through the Kubernetes API by server-side apply: one request per child per
 change, whether it exists or not (`fieldManager: botrader-operator`, forced: the operator owns
 the fields it declares; fields others set are left alone; idempotent: reconciling twice changes
-nothing). Credentials come from the kubernetes client's loaded configuration (kubeconfig or
-in-cluster).
+nothing). Credentials: the service account in a pod, the kubeconfig elsewhere.
 
 Async, on Kopf's event loop: a reconcile waits on the API server, not on CPU, so handlers
 apply a bot's children concurrently on one shared connection pool instead of queueing in a
@@ -13,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
 from typing import Any
 
 import aiohttp
-from kubernetes import client, config
+import kopf
 
 from botrader.operator.metrics import THROTTLED
 
@@ -43,50 +41,44 @@ FIELD_MANAGER = "botrader-operator"
 THROTTLE_RETRIES = 8
 
 
-def load_credentials() -> None:
-    """In a pod: the service account; elsewhere: the kubeconfig."""
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
+_LOGIN: dict[str, Any] = {}  # "info": the ConnectionInfo, "at": when it was read
+RELOGIN_S = 60.0  # a projected service-account token rotates (hourly at most): read it again
 
 
-def _token(cfg: client.Configuration) -> str | None:
-    # get_api_key_with_prefix runs the in-cluster refresh hook (service-account tokens rotate)
-    token = cfg.get_api_key_with_prefix("authorization") or cfg.get_api_key_with_prefix("BearerToken")
-    if token and not token.lower().startswith("bearer "):
-        token = f"Bearer {token}"
-    return token
+def load_credentials() -> kopf.ConnectionInfo:
+    """In a pod: the service account; elsewhere: the kubeconfig — read as Kopf reads them
+    itself, without the kubernetes client library (importing it cost the operator 30 MiB)."""
+    settings = kopf.OperatorSettings()
+    info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+    if info is None:
+        raise kopf.LoginError("no service account and no kubeconfig (KUBECONFIG or ~/.kube/config)")
+    _LOGIN.update(info=info, at=time.monotonic())
+    return info
+
+
+def _credentials() -> kopf.ConnectionInfo:
+    if not _LOGIN or time.monotonic() - _LOGIN["at"] > RELOGIN_S:
+        return load_credentials()
+    return _LOGIN["info"]
 
 
 CONNECTIONS = 32
 _SESSIONS: dict[tuple[str, int], aiohttp.ClientSession] = {}
 
 
-def _ssl(cfg: client.Configuration) -> ssl.SSLContext | bool:
-    if not cfg.verify_ssl:
-        return False
-    context = (
-        ssl.create_default_context(cafile=cfg.ssl_ca_cert)
-        if cfg.ssl_ca_cert
-        else ssl.create_default_context()
-    )
-    if cfg.cert_file:
-        context.load_cert_chain(cfg.cert_file, cfg.key_file)
-    return context
-
-
-def _session(cfg: client.Configuration) -> aiohttp.ClientSession:
+def _session(info: kopf.ConnectionInfo) -> aiohttp.ClientSession:
     """One connection pool per API server and event loop, built once: a new TLS context per
     reconcile (loading the CA bundle) cost more than the reconcile itself. aiohttp, as Kopf
     itself uses: httpx's pool rescans every queued request against every connection (with a
     syscall each) whenever one frees, which with 200 bots' children queued took all the CPU."""
-    key = (cfg.host, id(asyncio.get_running_loop()))
+    key = (info.server, id(asyncio.get_running_loop()))
     if key not in _SESSIONS or _SESSIONS[key].closed:
         _SESSIONS[key] = aiohttp.ClientSession(
-            base_url=cfg.host,
+            base_url=info.server,
             headers={"Accept": "application/json"},
-            connector=aiohttp.TCPConnector(limit=CONNECTIONS, ssl=_ssl(cfg)),
+            connector=aiohttp.TCPConnector(
+                limit=CONNECTIONS, ssl=info.as_ssl_context() if info.server.startswith("https") else False
+            ),
             # no total: a request queued for one of the pool's connections behind a burst (1,000
             # bots' children) waits its turn instead of timing out and failing its reconcile
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
@@ -99,7 +91,6 @@ async def close_sessions() -> None:
     loop = id(asyncio.get_running_loop())
     for key in [k for k in _SESSIONS if k[1] == loop]:
         await _SESSIONS.pop(key).close()
-    _CONFIGS.pop(loop, None)
     _PACE.pop(loop, None)
 
 
@@ -155,22 +146,15 @@ def _paths(kind: str) -> tuple[str, str]:
     return PATHS[kind] if kind in PATHS else READ_ONLY[kind]
 
 
-_CONFIGS: dict[int, client.Configuration] = {}
-
-
 class Applier:
     def __init__(self) -> None:
-        # one copy of the client configuration per loop (copying deep-copies it); the token is
-        # read from it on every Applier, so a rotated service-account token is picked up
-        cfg = _CONFIGS.setdefault(id(asyncio.get_running_loop()), client.Configuration.get_default_copy())
-        self.http, self.token, self.pace = _session(cfg), _token(cfg), _pace()
+        info = _credentials()
+        self.http, self.auth, self.pace = _session(info), info.as_http_headers(), _pace()
 
     async def _call(
         self, method: str, path: str, body: Any = None, content_type: str = "application/json"
     ) -> Any:
-        headers = {"Content-Type": content_type}
-        if self.token:
-            headers["Authorization"] = self.token
+        headers = {"Content-Type": content_type, **self.auth}
         data = None if body is None else json.dumps(body)
         for attempt in range(THROTTLE_RETRIES + 1):
             await self.pace.wait()

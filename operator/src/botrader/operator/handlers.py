@@ -42,9 +42,14 @@ TRADERS = {"app.kubernetes.io/component": "trader", "app.kubernetes.io/managed-b
 COLLECTORS = {"app.kubernetes.io/component": "collector", "app.kubernetes.io/managed-by": builders.MANAGED_BY}
 
 
+@kopf.on.login()
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """The credentials the operator's own requests use, so Kopf and they agree."""
+    return load_credentials()
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    load_credentials()
     settings.persistence.finalizer = "botrader.io/finalizer"
     settings.posting.level = 20  # INFO and above become Events
     # Kopf ignores watch events older than its own last patch for this long; past it, it acts
