@@ -91,14 +91,15 @@ class MarketRules:
 
     @classmethod
     def from_exchange_info(cls, info: dict[str, Any]) -> MarketRules:
-        """From one entry of `/api/v3/exchangeInfo`'s `symbols`."""
+        """From one entry of `/api/v3/exchangeInfo`'s (or `/fapi/v1/exchangeInfo`'s) `symbols`."""
         filters = {f["filterType"]: f for f in info.get("filters", [])}
         notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL") or {}
         return cls(
             symbol=info["symbol"],
             tick_size=Decimal(filters["PRICE_FILTER"]["tickSize"]).normalize(),
             step_size=Decimal(filters["LOT_SIZE"]["stepSize"]).normalize(),
-            min_notional=Decimal(notional.get("minNotional", "0")).normalize(),
+            # spot: NOTIONAL.minNotional; USD-M: MIN_NOTIONAL.notional
+            min_notional=Decimal(notional.get("minNotional", notional.get("notional", "0"))).normalize(),
         )
 
 
