@@ -1,0 +1,113 @@
+"""Funding rates for perpetual backtests, from Binance's USD-M data dumps as they come
+(data.binance.vision `…/monthly/fundingRate/SYMBOL/SYMBOL-fundingRate-YYYY-MM.zip`: a CSV
+`calc_time,funding_interval_hours,last_funding_rate`, with or without its header, plain,
+gzipped or zipped), a folder of them, or one constant rate at the symbol's funding interval.
+
+A funding time is the whole minute of `calc_time` (Binance settles on the hour; the
+milliseconds a dump carries are publication noise): funding at time T is paid or received by
+the position held just before T — what the candle closing at T − 1 ms left open.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from botrader.core.data.files import _sniff, _zip_member
+from botrader.core.engine.margin import funding_rate_e8
+from botrader.core.errors import UserError
+
+COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
+MINUTE_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class FundingSchedule:
+    """Funding times (epoch ms, ascending, unique) and their rates in 1e-8."""
+
+    times: tuple[int, ...]
+    rates: tuple[int, ...]
+
+    def between(self, after: int, upto: int) -> list[tuple[int, int]]:
+        """The (time, rate) of each funding time in (after, upto]."""
+        lo = bisect.bisect_right(self.times, after)
+        hi = bisect.bisect_right(self.times, upto)
+        return list(zip(self.times[lo:hi], self.rates[lo:hi], strict=True))
+
+    def covers(self, start: int, end: int, interval_ms: int) -> bool:
+        """Whether every funding time of [start, end] at this interval has a rate (a backtest
+        whose funding file stops early would otherwise pay nothing past its end)."""
+        first = -(-start // interval_ms) * interval_ms
+        wanted = range(first, end + 1, interval_ms)
+        have = set(self.times)
+        return all(t in have for t in wanted)
+
+    @classmethod
+    def constant(cls, rate: str, start: int, end: int, interval_ms: int) -> FundingSchedule:
+        """One rate at every funding time of [start, end] (`--funding-rate`)."""
+        first = -(-start // interval_ms) * interval_ms
+        times = tuple(range(first, end + 1, interval_ms))
+        return cls(times, (funding_rate_e8(rate),) * len(times))
+
+
+def read_funding(path: str | Path) -> FundingSchedule:
+    """A dump, or a folder holding dumps (their rows merged; a time given twice with two
+    different rates is refused)."""
+    root = Path(path)
+    if root.is_dir():
+        files = sorted(p for p in root.iterdir() if "fundingRate" in p.name and p.is_file())
+        if not files:
+            raise UserError(f"{root}: no fundingRate files in the folder (SYMBOL-fundingRate-YYYY-MM.zip)")
+    elif root.is_file():
+        files = [root]
+    else:
+        raise UserError(f"funding file not found: {str(path)!r}")
+    return _merge(_rows(f) for f in files)
+
+
+def _rows(file: Path) -> list[tuple[int, int]]:
+    _sniff(file)
+    data = _zip_member(file) if file.suffix == ".zip" else file.read_bytes()
+    if file.suffix == ".gz":
+        data = gzip.decompress(data)
+    first = data.split(b"\n", 1)[0].split(b",", 1)[0].strip()
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            header=None if first.isdigit() else "infer",
+            names=list(COLUMNS) if first.isdigit() else None,
+            dtype=str,
+        )
+    except Exception as exc:  # pandas raises many types for unreadable files
+        raise UserError(f"cannot read funding file {str(file)!r}: {exc}") from None
+    missing = [c for c in ("calc_time", "last_funding_rate") if c not in frame.columns]
+    if missing:
+        raise UserError(
+            f"{file}: not a funding file (no {', '.join(missing)} column; expected Binance's "
+            f"{','.join(COLUMNS)})"
+        )
+    rows = []
+    for number, (time, rate) in enumerate(zip(frame["calc_time"], frame["last_funding_rate"], strict=True)):
+        if not str(time).strip().isdigit():
+            raise UserError(f"{file}: row {number + 1}: bad calc_time {time!r} (expected epoch milliseconds)")
+        try:
+            rows.append((int(time) // MINUTE_MS * MINUTE_MS, funding_rate_e8(str(rate).strip())))
+        except (UserError, ArithmeticError, ValueError):
+            raise UserError(f"{file}: row {number + 1}: bad funding rate {rate!r}") from None
+    return rows
+
+
+def _merge(parts: Iterable[list[tuple[int, int]]]) -> FundingSchedule:
+    merged: dict[int, int] = {}
+    for rows in parts:
+        for time, rate in rows:
+            if merged.setdefault(time, rate) != rate:
+                raise UserError(f"funding time {time} given twice with different rates")
+    times = tuple(sorted(merged))
+    return FundingSchedule(times, tuple(merged[t] for t in times))
