@@ -15,9 +15,14 @@ a target rounds up. Evaluation is intrabar from the candle's low and high, conse
 - the time stop closes the position at the close of the `time_stop`-th candle after entry
   (through the normal order path, so the fill model applies).
 
-Exits sell the whole position at market (slippage and fee as any sell), are not capped by
+Exits close the whole position at market (slippage and fee as any order), are not capped by
 volume participation, and run even when the bot is paused or a breaker is open: they only
 ever reduce risk.
+
+A short (negative lots) mirrors all of it: the stop sits above the entry (rounded up) and
+triggers when the high reaches it, filling at the stop or the open if it opened through it;
+the target sits below (rounded down) and triggers on the low; the trailing stop follows the
+lowest low of earlier candles, armed once the price first fell to entry × (1 − activation).
 """
 
 from __future__ import annotations
@@ -94,6 +99,21 @@ def trail_level(peak_ticks: int, fraction_ppm: int) -> int:
     return peak_ticks * (PPM - fraction_ppm) // PPM
 
 
+def short_stop_level(entry_notional: int, lots: int, fraction_ppm: int) -> int:
+    """A short's stop: ceil(average entry × (1 + fraction)) in ticks (it triggers later)."""
+    return -(-entry_notional * (PPM + fraction_ppm) // (lots * PPM))
+
+
+def short_target_level(entry_notional: int, lots: int, fraction_ppm: int) -> int:
+    """A short's target: floor(average entry × (1 − fraction)) in ticks (never better)."""
+    return entry_notional * (PPM - fraction_ppm) // (lots * PPM)
+
+
+def short_trail_level(trough_ticks: int, fraction_ppm: int) -> int:
+    """ceil(trough × (1 + fraction)) in ticks."""
+    return -(-trough_ticks * (PPM + fraction_ppm) // PPM)
+
+
 class ExitTracker:
     """The open position's exit state: candles held, the running peak and whether the
     trailing stop is active. Part of the engine's snapshot, so a restart resumes it."""
@@ -105,7 +125,8 @@ class ExitTracker:
         self.trail = _ppm(exits.trailing_stop) if exits.trailing_stop is not None else None
         self.activation = _ppm(exits.trailing_activation)
         self.held = 0  # closes seen since entry
-        self.peak = 0  # highest high (ticks) of the candles closed since entry
+        self.peak = 0  # best price (ticks) of the candles closed since entry: a long's highest
+        # high, a short's lowest low
         self.active = False  # trailing stop armed
 
     def reset(self, entry_price: int) -> None:
@@ -115,7 +136,10 @@ class ExitTracker:
     def intrabar(
         self, entry_notional: int, lots: int, open_: int, high: int, low: int
     ) -> tuple[str, int] | None:
-        """(reason, trigger price in ticks) when a stop or the target is hit in this candle."""
+        """(reason, trigger price in ticks) when a stop or the target is hit in this candle;
+        `lots` signed (a short's exits are mirrored)."""
+        if lots < 0:
+            return self._short_intrabar(entry_notional, -lots, open_, high, low)
         stop, reason = None, ""
         if self.sl is not None:
             stop, reason = stop_level(entry_notional, lots, self.sl), "stop_loss"
@@ -131,13 +155,36 @@ class ExitTracker:
                 return "take_profit", target
         return None
 
-    def after_close(self, entry_notional: int, lots: int, high: int) -> bool:
-        """Count the candle, move the peak and arm the trailing stop; True when the time stop
-        says to close the position now."""
+    def _short_intrabar(
+        self, entry_notional: int, lots: int, open_: int, high: int, low: int
+    ) -> tuple[str, int] | None:
+        stop, reason = None, ""
+        if self.sl is not None:
+            stop, reason = short_stop_level(entry_notional, lots, self.sl), "stop_loss"
+        if self.trail is not None and self.active:
+            level = short_trail_level(self.peak, self.trail)
+            if stop is None or level < stop:
+                stop, reason = level, "trailing_stop"
+        if stop is not None and high >= stop:
+            return reason, max(open_, stop)
+        if self.tp is not None:
+            target = short_target_level(entry_notional, lots, self.tp)
+            if target > 0 and low <= target:
+                return "take_profit", target
+        return None
+
+    def after_close(self, entry_notional: int, lots: int, high: int, low: int = 0) -> bool:
+        """Count the candle, move the best price and arm the trailing stop; True when the time
+        stop says to close the position now. `lots` signed; `low` is read for a short."""
         self.held += 1
-        self.peak = max(self.peak, high)
-        if self.trail is not None and not self.active:
-            self.active = self.peak >= target_level(entry_notional, lots, self.activation)
+        if lots < 0:
+            self.peak = min(self.peak, low)
+            if self.trail is not None and not self.active:
+                self.active = self.peak <= short_target_level(entry_notional, -lots, self.activation)
+        else:
+            self.peak = max(self.peak, high)
+            if self.trail is not None and not self.active:
+                self.active = self.peak >= target_level(entry_notional, lots, self.activation)
         return self.exits.time_stop is not None and self.held >= self.exits.time_stop
 
     def state(self) -> dict[str, Any]:
