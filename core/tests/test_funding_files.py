@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from botrader.core.data.funding import FundingSchedule, read_funding
+from botrader.core.data.funding import read_funding
+from botrader.core.engine.funding import FundingSchedule
 from botrader.core.errors import UserError
 
 HOUR = 3_600_000

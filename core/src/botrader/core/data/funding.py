@@ -10,50 +10,20 @@ the position held just before T — what the candle closing at T − 1 ms left o
 
 from __future__ import annotations
 
-import bisect
 import gzip
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from botrader.core.data.files import _sniff, _zip_member
+from botrader.core.engine.funding import FundingSchedule
 from botrader.core.engine.margin import funding_rate_e8
 from botrader.core.errors import UserError
 
 COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
 MINUTE_MS = 60_000
-
-
-@dataclass(frozen=True, slots=True)
-class FundingSchedule:
-    """Funding times (epoch ms, ascending, unique) and their rates in 1e-8."""
-
-    times: tuple[int, ...]
-    rates: tuple[int, ...]
-
-    def between(self, after: int, upto: int) -> list[tuple[int, int]]:
-        """The (time, rate) of each funding time in (after, upto]."""
-        lo = bisect.bisect_right(self.times, after)
-        hi = bisect.bisect_right(self.times, upto)
-        return list(zip(self.times[lo:hi], self.rates[lo:hi], strict=True))
-
-    def covers(self, start: int, end: int, interval_ms: int) -> bool:
-        """Whether every funding time of [start, end] at this interval has a rate (a backtest
-        whose funding file stops early would otherwise pay nothing past its end)."""
-        first = -(-start // interval_ms) * interval_ms
-        wanted = range(first, end + 1, interval_ms)
-        have = set(self.times)
-        return all(t in have for t in wanted)
-
-    @classmethod
-    def constant(cls, rate: str, start: int, end: int, interval_ms: int) -> FundingSchedule:
-        """One rate at every funding time of [start, end] (`--funding-rate`)."""
-        first = -(-start // interval_ms) * interval_ms
-        times = tuple(range(first, end + 1, interval_ms))
-        return cls(times, (funding_rate_e8(rate),) * len(times))
 
 
 def read_funding(path: str | Path) -> FundingSchedule:

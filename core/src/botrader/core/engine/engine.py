@@ -24,9 +24,9 @@ from typing import Any
 
 from botrader.core.engine.execution import ExecutionConfig, ExecutionSimulator
 from botrader.core.engine.exits import Exits, ExitTracker
+from botrader.core.engine.instruments import Instrument, Spot
 from botrader.core.engine.orders import Fill, Order
-from botrader.core.engine.portfolio import Portfolio
-from botrader.core.engine.risk import RiskConfig, RiskManager, ppm_of
+from botrader.core.engine.risk import RiskConfig, RiskManager
 from botrader.core.engine.units import MarketRules
 from botrader.core.engine.view import Account, Bar
 from botrader.core.errors import UserError
@@ -39,10 +39,16 @@ class EngineConfig:
     risk: RiskConfig = field(default_factory=RiskConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     exits: dict[str, Any] = field(default_factory=dict)  # overrides of the strategy's own exits
+    instrument: Instrument = field(default_factory=Spot)  # spot, or a USD-M perpetual
 
     def __post_init__(self) -> None:
         if self.budget <= 0:
             raise UserError(f"bad budget {self.budget}: must be > 0")
+        rules = getattr(self.instrument, "rules", None)
+        if rules is not None and rules.market != self.market:
+            raise UserError(
+                f"the instrument trades {rules.market.symbol}'s rules, not {self.market.symbol}'s"
+            )
 
 
 class Engine:
@@ -50,7 +56,10 @@ class Engine:
         self.strategy = strategy
         self.config = config
         self.market = config.market
-        self.portfolio = Portfolio(cash=self.market.cash_units(config.budget))
+        self.instrument = config.instrument
+        self.can_short = bool(getattr(strategy, "can_short", False))
+        self.portfolio = self.instrument.new_ledger(self.market.cash_units(config.budget), self.can_short)
+        self.funding_events: list[tuple[int, int, int]] = []  # (time, rate 1e-8, cash): this session's
         self.risk = RiskManager(config.risk)
         self.sim = ExecutionSimulator(config.execution, self.market)
         declared = getattr(strategy, "exits", None)
@@ -77,7 +86,14 @@ class Engine:
         self._vwap = config.execution.algo == "vwap"
         self._next_open = config.execution.fill == "next_open"
         self._exits_on = self.exit_rules.any
-        self._extras = self._next_open or self._exits_on  # the common case skips both in one test
+        self._bar_hook = self.instrument.bar_hook  # funding and liquidation (perpetuals)
+        # a perpetual's per-candle tests, kept to two comparisons: the next funding time and the
+        # prices past which the open position may be liquidated (re-derived after every fill
+        # and funding payment; the instrument decides exactly once a candle crosses them)
+        self.next_funding = -1
+        self.liquidation_below, self.liquidation_above = float("-inf"), float("inf")
+        # the common case (spot, close fills, no exits) skips all of it in one test
+        self._extras = self._next_open or self._exits_on or self._bar_hook
         self._strategy_decides = strategy.decide  # bound once: called for every candle
 
     # -- the hot path ---------------------------------------------------------------------
@@ -94,8 +110,9 @@ class Engine:
         held = self._extras and self._before_close(time, open_, high, low, volume, fills)
         if sim.active is not None and not self._next_open:
             self._work(sim.active, time, price, volume, fills)
-        if held and pf.lots > 0:
-            if self.exits.after_close(pf.entry_notional, pf.lots, round(high * self._inv_tick)):
+        if held and pf.lots != 0:
+            inv = self._inv_tick
+            if self.exits.after_close(pf.entry_notional, pf.lots, round(high * inv), round(low * inv)):
                 self._exit_order(time, price, "time_stop", fills)
         bar = self._bar
         bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
@@ -121,33 +138,48 @@ class Engine:
     def _before_close(
         self, time: int, open_: float, high: float, low: float, volume: float, fills: list[Fill]
     ) -> bool:
-        """Steps 1 and 2: the `next_open` fill, then the exits of a position held since before
-        this close. Returns whether one is held (its candle count moves at the close)."""
+        """Steps 1 and 2: a perpetual's funding, the `next_open` fill, then a perpetual's
+        liquidation and the exits of a position held since before this close. Returns whether
+        one is held (its candle count moves at the close)."""
+        inv = self._inv_tick
+        if self._bar_hook and time >= self.next_funding:
+            self.instrument.before_bar(self, time, round(open_ * inv))
+            self.instrument.track_liquidation(self)
         if self._next_open:
-            opened = round(open_ * self._inv_tick)
+            opened = round(open_ * inv)
             if self.emergency_requested:
                 self._emergency(time, opened, fills)
             elif self.sim.active is not None:
                 self._work(self.sim.active, time, opened, volume, fills)
-        held = self._exits_on and self.portfolio.lots > 0
+        if self._bar_hook and (low <= self.liquidation_below or high >= self.liquidation_above):
+            liquidated = self.instrument.intrabar(
+                self, time, round(open_ * inv), round(high * inv), round(low * inv)
+            )
+            if liquidated is not None:
+                self._liquidated(*liquidated, fills)
+                return False
+        held = self._exits_on and self.portfolio.lots != 0
         if held:
             self._check_exits(time, open_, high, low, fills)
         return held
 
     def _work(self, order: Order, time: int, price: int, volume: float, fills: list[Fill]) -> None:
         self.touched[order.id] = order
-        was_flat = self.portfolio.lots == 0
+        before = self.portfolio.lots
         fill = self.sim.settle(order, self.portfolio, time, price, volume, self.fill_base + len(self.fills))
         if fill is not None:
-            self._record(fill, fills, was_flat, price)
+            self._record(fill, fills, before, price)
         if order.status != "open":
             self.sim.active = None
 
-    def _record(self, fill: Fill, fills: list[Fill], was_flat: bool, market_price: int) -> None:
+    def _record(self, fill: Fill, fills: list[Fill], before: int, market_price: int) -> None:
         self.fills.append(fill)
         fills.append(fill)
-        if was_flat and fill.side == "buy":
-            self.exits.reset(market_price)  # a new position: its exits start from here
+        if self._bar_hook:
+            self.instrument.track_liquidation(self)
+        after = self.portfolio.lots
+        if (before == 0 and after != 0) or before * after < 0:
+            self.exits.reset(market_price)  # a new position (or a flip): its exits start here
 
     def _check_exits(self, time: int, open_: float, high: float, low: float, fills: list[Fill]) -> None:
         inv, pf = self._inv_tick, self.portfolio
@@ -158,31 +190,51 @@ class Engine:
             reason, trigger = hit
             self._flatten(time, trigger, reason, fills)
 
+    def _closing(self) -> tuple[str, int, float]:
+        """The side, lots and action that close the whole position (a short is bought back)."""
+        lots = self.portfolio.lots
+        return ("sell", lots, -1.0) if lots > 0 else ("buy", -lots, 1.0)
+
     def _exit_order(self, time: int, price: int, reason: str, fills: list[Fill]) -> None:
         """An exit that goes through the normal order path (the fill model applies)."""
         if self.sim.active is not None:
             self._cancel_active()
-        lots = self.portfolio.lots
-        if lots * self.sim.fill_price("sell", price) < self._min_notional:
+        side, lots, action = self._closing()
+        if lots * self.sim.fill_price(side, price) < self._min_notional:
             return
-        order = Order(self._next_order_id(), time, "sell", lots, "market", 1, -1.0, reason)
+        order = Order(self._next_order_id(), time, side, lots, "market", 1, action, reason)  # type: ignore[arg-type]
         self._submit(order, time, price, float("inf"), fills)
 
     def _flatten(self, time: int, price: int, reason: str, fills: list[Fill]) -> None:
-        """Sell the whole position now at `price` (before slippage), whatever the volume."""
+        """Close the whole position now at `price` (before slippage), whatever the volume."""
         if self.sim.active is not None:
             self._cancel_active()
-        lots = self.portfolio.lots
-        if not lots or lots * self.sim.fill_price("sell", price) < self._min_notional:
+        side, lots, action = self._closing()
+        if not lots or lots * self.sim.fill_price(side, price) < self._min_notional:
             return
-        order = Order(self._next_order_id(), time, "sell", lots, "market", 1, -1.0, reason)
+        order = Order(self._next_order_id(), time, side, lots, "market", 1, action, reason)  # type: ignore[arg-type]
         self.orders.append(order)
         self.touched[order.id] = order
+        before = self.portfolio.lots
         fill = self.sim.settle(
             order, self.portfolio, time, price, float("inf"), self.fill_base + len(self.fills)
         )
         if fill is not None:
-            self._record(fill, fills, False, price)
+            self._record(fill, fills, before, price)
+
+    def _liquidated(self, order: Order, fill: Fill, fills: list[Fill]) -> None:
+        """The instrument liquidated the position: record it as an order and a fill (reason
+        `liquidation`); what was working is cancelled."""
+        if self.sim.active is not None:
+            self._cancel_active()
+        self.orders.append(order)
+        self.touched[order.id] = order
+        self.fills.append(fill)
+        fills.append(fill)
+        self.instrument.track_liquidation(self)
+
+    def next_fill_seq(self) -> int:
+        return self.fill_base + len(self.fills)
 
     def _cancel_active(self) -> None:
         active = self.sim.active
@@ -195,26 +247,16 @@ class Engine:
         self, action: float, time: int, price: int, volume: float, equity: int, fills: list[Fill]
     ) -> None:
         action = max(-1.0, min(1.0, action))
-        pf, sim = self.portfolio, self.sim
-        if action > 0:
-            fill_price = sim.fill_price("buy", price)
-            lots = self.risk.size_buy(ppm_of(action), pf, equity, price, fill_price, sim.fee_ppm)
-            side = "buy"
-        elif action < 0:
-            lots, side, fill_price = (
-                self.risk.size_sell(ppm_of(-action), pf),
-                "sell",
-                sim.fill_price("sell", price),
-            )
-        else:
-            return
-        if lots <= 0 or lots * fill_price < self._min_notional:
+        signed = self.instrument.size(self, action, price, equity)
+        side = "buy" if signed > 0 else "sell"
+        lots = abs(signed)
+        if lots == 0 or lots * self.sim.fill_price(side, price) < self._min_notional:
             return  # nothing worth an order (or below the exchange's minimum notional)
         self._submit(
             Order(
                 self._next_order_id(),
                 time,
-                side,
+                side,  # type: ignore[arg-type]
                 lots,
                 self.config.execution.algo,
                 self.config.execution.slices,
@@ -227,6 +269,9 @@ class Engine:
             volume,
             fills,
         )
+
+    def next_order_id(self) -> int:
+        return self._next_order_id()
 
     def _next_order_id(self) -> int:
         return self.order_base + len(self.orders) + 1
@@ -304,7 +349,9 @@ class Engine:
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
-        self.portfolio = Portfolio.from_state(snap["portfolio"])
+        self.portfolio = self.instrument.ledger_from_state(snap["portfolio"])
+        if self._bar_hook:
+            self.instrument.track_liquidation(self)
         self.risk.restore(snap["risk"])
         self.strategy.load(snap["strategy"])
         if "exits" in snap:

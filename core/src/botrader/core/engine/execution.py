@@ -14,11 +14,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
+from botrader.core.engine.ledger import Ledger
 from botrader.core.engine.orders import Algo, Fill, Order
-from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.units import (
     MarketRules,
-    affordable_lots,
     buy_price,
     fee_for,
     fee_ppm,
@@ -85,50 +84,38 @@ class ExecutionSimulator:
         share = volume / (volume + expected * (left - 1)) if volume + expected > 0 else 1.0 / left
         return int(order.remaining * share)
 
-    def work(
-        self, order: Order, portfolio: Portfolio, close_ticks: int, volume: float
-    ) -> tuple[int, int, int]:
+    def work(self, order: Order, portfolio: Ledger, close_ticks: int, volume: float) -> tuple[int, int, int]:
         """(lots, price, fee) to fill now for `order`, after every cap; lots may be 0."""
         price = self.fill_price(order.side, close_ticks)
         lots = self.child_target(order, volume)
         if self.config.participation is not None:
             lots = min(lots, int(volume * self.config.participation / self.step * (1 + 1e-12)))
-        if order.side == "buy":
-            lots = min(lots, affordable_lots(portfolio.cash, price, self.fee_ppm))
-        else:
-            lots = min(lots, portfolio.lots)
-        lots = max(lots, 0)
+        lots = max(min(lots, portfolio.max_fill(order.side, price, self.fee_ppm)), 0)
         if lots and lots * price < self.min_notional:
             lots = 0  # below the exchange's minimum notional: wait (or end) instead
         return lots, price, fee_for(lots * price, self.fee_ppm) if lots else 0
 
     def settle(
-        self, order: Order, portfolio: Portfolio, time: int, close_ticks: int, volume: float, seq: int
+        self, order: Order, portfolio: Ledger, time: int, close_ticks: int, volume: float, seq: int
     ) -> Fill | None:
         """Work `order` at this candle: apply the fill to the portfolio and advance the parent."""
         lots, price, fee = self.work(order, portfolio, close_ticks, volume)
         order.slices_done += 1
         fill = None
         if lots:
-            pnl = 0
-            if order.side == "buy":
-                portfolio.apply_buy(lots, price, fee)
-            else:
-                pnl = portfolio.apply_sell(lots, price, fee)
+            pnl = portfolio.apply(order.side, lots, price, fee)
             order.filled_lots += lots
             fill = Fill(order.id, seq, time, order.side, lots, price, fee, pnl, order.reason)
         self._finish_if_done(order, portfolio, price)
         return fill
 
-    def _finish_if_done(self, order: Order, portfolio: Portfolio, price: int) -> None:
+    def _finish_if_done(self, order: Order, portfolio: Ledger, price: int) -> None:
         if order.remaining == 0:
             order.status = "filled"
             return
-        exhausted = order.side == "sell" and portfolio.lots == 0
-        unaffordable = (
-            order.side == "buy"
-            and affordable_lots(portfolio.cash, price, self.fee_ppm) * price < self.min_notional
-        )
+        left = portfolio.max_fill(order.side, price, self.fee_ppm)
+        exhausted = order.side == "sell" and left == 0  # nothing left to sell
+        unaffordable = order.side == "buy" and left * price < self.min_notional
         dust = order.remaining * price < self.min_notional and order.slices_done >= order.slices
         if exhausted or unaffordable or dust:
             order.status = "partially_filled" if order.filled_lots else "cancelled"

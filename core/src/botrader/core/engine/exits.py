@@ -33,7 +33,9 @@ from typing import Any
 from botrader.core.engine.units import PPM
 from botrader.core.errors import UserError
 
-REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "time_stop", "emergency_stop")
+REASONS = (
+    "signal", "stop_loss", "take_profit", "trailing_stop", "time_stop", "emergency_stop", "liquidation",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

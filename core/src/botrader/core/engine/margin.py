@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from botrader.core.engine.units import PPM, MarketRules, fee_for
@@ -97,15 +96,14 @@ class PerpRules:
             return None
         side, qty = (1 if lots > 0 else -1), abs(lots)
         for b in self.brackets:
-            exact = Fraction((side * entry_notional - margin - b.cum) * PPM, qty * (side * PPM - b.mmr_ppm))
-            if exact <= 0:
+            # exact = num / den with den > 0 (integers only: this runs at every candle a
+            # position is open when its inputs changed)
+            num = (side * entry_notional - margin - b.cum) * PPM * side
+            den = qty * (PPM - side * b.mmr_ppm)
+            if num <= 0:
                 return None  # a long whose margin covers its notional (larger cum: lower still)
-            notional = qty * exact
-            if b.floor < notional <= b.cap or b is self.brackets[-1]:
-                ticks = exact.numerator // exact.denominator  # floor
-                if side < 0 and ticks != exact:
-                    ticks += 1  # a short: the first tick at or above
-                return ticks
+            if (b.floor * den < qty * num <= b.cap * den) or b is self.brackets[-1]:
+                return num // den if side > 0 else -(-num // den)
         return None  # unreachable: the last bracket always answers
 
     def initial_margin(self, notional: int, leverage: int) -> int:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botrader.core.engine.margin import PerpRules, funding_payment, unrealized_pnl
-from botrader.core.engine.units import release_basis
+from botrader.core.engine.units import PPM, fee_for, release_basis
 
 
 @dataclass(slots=True)
@@ -36,6 +36,7 @@ class PerpPortfolio:
     funding: int = 0  # funding received (> 0) or paid (< 0), all positions
     trip_pnl: int = 0  # PnL of the position in progress (flat → open → flat)
     round_trips: list[int] = field(default_factory=list)
+    can_short: bool = True  # the strategy's: without it a sell never goes below flat
 
     def equity(self, mark: int) -> int:
         return self.cash + self.margin + unrealized_pnl(self.lots, self.entry_notional, mark)
@@ -46,6 +47,44 @@ class PerpPortfolio:
     def opening_cost(self, lots: int, price: int, fee: int) -> int:
         """Wallet cash that opening `lots` (unsigned) at `price` takes: margin plus fee."""
         return -(-lots * price // self.leverage) + fee
+
+    def max_fill(self, side: str, price: int, fee_ppm: int) -> int:
+        """The most lots a fill on `side` can take at `price`: all of an opposite position,
+        then what the wallet (with what closing it frees) can open — or, for a sell without
+        shorting, the long held."""
+        sign = 1 if side == "buy" else -1
+        if sign < 0 and not self.can_short:
+            return max(self.lots, 0)
+        closing = abs(self.lots) if self.lots * sign < 0 else 0
+        return closing + self.openable_after(closing, price, fee_ppm)
+
+    def openable_after(self, closing: int, price: int, fee_ppm: int) -> int:
+        """Most lots the wallet can open in the same order after `closing` lots close (a full
+        close frees the position's margin and PnL; a partial one leaves nothing to open).
+        Checked with the fill's own arithmetic: one fee on the whole order, split by lots."""
+        if closing and closing < abs(self.lots):
+            return 0
+        gross = (1 if self.lots > 0 else -1) * (closing * price - self.entry_notional) if closing else 0
+        freed = self.margin + gross if closing else 0
+
+        def fits(lots: int) -> bool:
+            fee = fee_for((closing + lots) * price, fee_ppm)
+            close_fee = fee * closing // (closing + lots)
+            return self.opening_cost(lots, price, fee - close_fee) <= self.cash + freed - close_fee
+
+        budget = self.cash + freed
+        if budget <= 0:
+            return 0
+        lots = budget * self.leverage * PPM // (price * (PPM + self.leverage * fee_ppm))
+        while lots > 0 and not fits(lots):
+            lots -= 1  # margin and fee each round up: a step or two below the bound
+        return lots
+
+    def apply(self, side: str, lots: int, price: int, fee: int) -> int:
+        return self.fill(lots if side == "buy" else -lots, price, fee)
+
+    def average_entry_ticks(self) -> float:
+        return self.entry_notional / abs(self.lots) if self.lots else 0.0
 
     def fill(self, signed_lots: int, price: int, fee: int) -> int:
         """Apply a fill (buy > 0, sell < 0) that reduces, closes, opens or flips the

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from botrader.core.engine.margin import PerpRules
 from botrader.core.engine.perp_portfolio import PerpPortfolio
-from botrader.core.engine.units import PPM, fee_for, fraction_of
+from botrader.core.engine.units import PPM, fraction_of
 
 
 def size_perp(
@@ -48,7 +48,7 @@ def size_perp(
     move = abs(distance) * abs(action_ppm) // PPM
     closing = min(move, abs(pf.lots)) if pf.lots and (pf.lots > 0) != (distance > 0) else 0
     risk_cap = fraction_of(max(equity, 0), trade_ppm) * pf.leverage // price  # what opens is at risk
-    opening = min(move - closing, risk_cap, _affordable(pf, closing, price, fee_ppm))
+    opening = min(move - closing, risk_cap, pf.openable_after(closing, price, fee_ppm))
     lots = closing + max(opening, 0)
     return lots if distance > 0 else -lots
 
@@ -57,26 +57,3 @@ def _max_lots(pf: PerpPortfolio, rules: PerpRules, equity: int, mark: int, posit
     notional = fraction_of(max(equity, 0), position_ppm) * pf.leverage
     allowed = max((b.cap for b in rules.brackets if b.max_leverage >= pf.leverage), default=0)
     return min(notional, allowed) // mark
-
-
-def _affordable(pf: PerpPortfolio, closing: int, price: int, fee_ppm: int) -> int:
-    """Most lots the wallet can open in the same order after `closing` lots close (a full
-    close frees the position's margin and PnL; a partial one leaves nothing to open). Checked
-    with the fill's own arithmetic: one fee on the whole order, split by lots."""
-    if closing and closing < abs(pf.lots):
-        return 0
-    gross = (1 if pf.lots > 0 else -1) * (closing * price - pf.entry_notional) if closing else 0
-    freed = pf.margin + gross if closing else 0
-
-    def fits(lots: int) -> bool:
-        fee = fee_for((closing + lots) * price, fee_ppm)
-        close_fee = fee * closing // (closing + lots)
-        return pf.opening_cost(lots, price, fee - close_fee) <= pf.cash + freed - close_fee
-
-    budget = pf.cash + freed
-    if budget <= 0:
-        return 0
-    lots = budget * pf.leverage * PPM // (price * (PPM + pf.leverage * fee_ppm))
-    while lots > 0 and not fits(lots):
-        lots -= 1  # margin and fee each round up: a step or two below the bound
-    return lots

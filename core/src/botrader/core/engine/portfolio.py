@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from botrader.core.engine.units import release_basis
+from botrader.core.engine.units import affordable_lots, release_basis
 
 Side = Literal["buy", "sell"]
 
@@ -59,6 +59,17 @@ class Portfolio:
             self.round_trips.append(self.trip_pnl)
             self.trip_pnl = 0
         return pnl
+
+    def max_fill(self, side: Side, price: int, fee_ppm: int) -> int:
+        """The most lots a fill on `side` can take at `price`: what the cash buys, what is held."""
+        return affordable_lots(self.cash, price, fee_ppm) if side == "buy" else self.lots
+
+    def apply(self, side: Side, lots: int, price: int, fee: int) -> int:
+        """A fill; its realised PnL (a buy realises nothing on spot)."""
+        if side == "buy":
+            self.apply_buy(lots, price, fee)
+            return 0
+        return self.apply_sell(lots, price, fee)
 
     def average_entry_ticks(self) -> float:
         """Average entry price in ticks (display only; accounting uses the exact basis)."""

@@ -35,8 +35,41 @@ class Account:
         self.long = False  # holding a position worth at least the minimum notional
 
     @property
+    def short(self) -> bool:
+        """Short at least the minimum notional (perpetuals, a strategy with `can_short`)."""
+        e = self._engine
+        return bool(e) and -e.portfolio.lots * e.last_close_ticks >= e.market.min_notional_units
+
+    @property
     def flat(self) -> bool:
-        return not self.long
+        return not self.long and not self.short
+
+    @property
+    def side(self) -> str:
+        """ "long", "short" or "flat"."""
+        return "long" if self.long else "short" if self.short else "flat"
+
+    @property
+    def leverage(self) -> int:
+        """The bot's leverage (1 on spot)."""
+        e = self._engine
+        return getattr(e.portfolio, "leverage", 1) if e else 1
+
+    @property
+    def margin(self) -> float:
+        """The open position's isolated margin (perpetuals; 0 on spot)."""
+        e = self._engine
+        return getattr(e.portfolio, "margin", 0) * e.cash_unit if e else 0.0
+
+    @property
+    def liquidation_price(self) -> float | None:
+        """Where the open position would be liquidated (perpetuals; None on spot or flat)."""
+        e = self._engine
+        rules = getattr(e.instrument, "rules", None) if e else None
+        if e is None or rules is None or not e.portfolio.lots:
+            return None
+        at = rules.liquidation_price(e.portfolio.lots, e.portfolio.entry_notional, e.portfolio.margin)
+        return None if at is None else at * e.tick
 
     @property
     def cash(self) -> float:
@@ -45,7 +78,7 @@ class Account:
 
     @property
     def position(self) -> float:
-        """Base asset held."""
+        """Base asset held (negative: short)."""
         e = self._engine
         return e.portfolio.lots * e.step if e else 0.0
 

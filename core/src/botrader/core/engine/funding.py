@@ -1,0 +1,43 @@
+"""When funding is paid: a perpetual's funding times and their rates (the schedule the
+engine asks between two candles; `data.funding` reads Binance's files into one)."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from botrader.core.engine.margin import funding_rate_e8
+
+
+@dataclass(frozen=True, slots=True)
+class FundingSchedule:
+    """Funding times (epoch ms, ascending, unique) and their rates in 1e-8."""
+
+    times: tuple[int, ...]
+    rates: tuple[int, ...]
+
+    def between(self, after: int, upto: int) -> list[tuple[int, int]]:
+        """The (time, rate) of each funding time in (after, upto]."""
+        lo = bisect.bisect_right(self.times, after)
+        hi = bisect.bisect_right(self.times, upto)
+        return list(zip(self.times[lo:hi], self.rates[lo:hi], strict=True))
+
+    def next_after(self, time: int) -> int:
+        """The first funding time after `time` (past the last one: never)."""
+        i = bisect.bisect_right(self.times, time)
+        return self.times[i] if i < len(self.times) else 2**62
+
+    def covers(self, start: int, end: int, interval_ms: int) -> bool:
+        """Whether every funding time of [start, end] at this interval has a rate (a backtest
+        whose funding file stops early would otherwise pay nothing past its end)."""
+        first = -(-start // interval_ms) * interval_ms
+        wanted = range(first, end + 1, interval_ms)
+        have = set(self.times)
+        return all(t in have for t in wanted)
+
+    @classmethod
+    def constant(cls, rate: str, start: int, end: int, interval_ms: int) -> FundingSchedule:
+        """One rate at every funding time of [start, end] (`--funding-rate`)."""
+        first = -(-start // interval_ms) * interval_ms
+        times = tuple(range(first, end + 1, interval_ms))
+        return cls(times, (funding_rate_e8(rate),) * len(times))

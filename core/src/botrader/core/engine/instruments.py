@@ -1,0 +1,179 @@
+"""What an instrument changes in the engine, as one small protocol: its wallet, how an
+action becomes lots, and what happens to an open position inside a candle before anything
+else (funding, liquidation). The engine's loop, fills, exits, risk and records are the same
+for every instrument; a new kind of market is a new `Instrument`, never a branch in the loop.
+
+- `Spot` (the default): today's long-only accounting, unchanged to the unit.
+- `UsdmPerp`: a Binance USD-M perpetual with one isolated, one-way position (`PerpPortfolio`),
+  leverage, funding from a `FundingSchedule` and liquidation at the mark price.
+
+Per candle, for a perpetual (the engine's own order of work around it is in `engine`):
+1. funding: each funding time in (previous candle, this candle] is paid or received by the
+   position held before it, at this candle's open as the mark;
+2. liquidation: when the candle's adverse extreme (a long's low, a short's high) reaches the
+   liquidation price, the position is liquidated there — or at the open when it opened past
+   it — unless a stop the exits hold is nearer and triggers first. The candle's own prices
+   stand in for the mark price (the mark tracks the last price closely; a mark-price file,
+   when given, is the subject of the next step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botrader.core.engine.funding import FundingSchedule
+from botrader.core.engine.ledger import Ledger
+from botrader.core.engine.margin import PerpRules
+from botrader.core.engine.orders import Fill, Order
+from botrader.core.engine.perp_portfolio import PerpPortfolio
+from botrader.core.engine.perp_sizing import size_perp
+from botrader.core.engine.portfolio import Portfolio
+from botrader.core.engine.risk import ppm_of
+from botrader.core.errors import UserError
+
+if TYPE_CHECKING:
+    from botrader.core.engine.engine import Engine
+
+
+class Instrument(Protocol):
+    name: str
+    bar_hook: bool  # whether `before_bar`/`intrabar` run (the spot loop skips them in one test)
+
+    def new_ledger(self, cash: int, can_short: bool) -> Ledger: ...
+
+    def ledger_from_state(self, state: dict[str, Any]) -> Ledger: ...
+
+    def size(self, engine: Engine, action: float, mark: int, equity: int) -> int:
+        """Signed lots to trade for the strategy's action (0: nothing)."""
+        ...
+
+    def before_bar(self, engine: Engine, time: int, open_: int) -> None:
+        """At a funding time (`engine.next_funding`); sets the next one."""
+        ...
+
+    def track_liquidation(self, engine: Engine) -> None:
+        """Re-derive `engine.liquidation_below/above` after the position or margin changed."""
+        ...
+
+    def intrabar(
+        self, engine: Engine, time: int, open_: int, high: int, low: int
+    ) -> tuple[Order, Fill] | None:
+        """The order and fill that ended the open position inside this candle (a
+        liquidation), if one did."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    name: str = "spot"
+    bar_hook: bool = False
+
+    def new_ledger(self, cash: int, can_short: bool) -> Portfolio:
+        return Portfolio(cash=cash)
+
+    def ledger_from_state(self, state: dict[str, Any]) -> Portfolio:
+        return Portfolio.from_state(state)
+
+    def size(self, engine: Engine, action: float, mark: int, equity: int) -> int:
+        if action > 0:
+            fill_price = engine.sim.fill_price("buy", mark)
+            return engine.risk.size_buy(
+                ppm_of(action), engine.portfolio, equity, mark, fill_price, engine.sim.fee_ppm
+            )
+        return -engine.risk.size_sell(ppm_of(-action), engine.portfolio) if action < 0 else 0
+
+    def before_bar(self, engine: Engine, time: int, open_: int) -> None:
+        engine.next_funding = 2**62
+
+    def track_liquidation(self, engine: Engine) -> None:
+        return None
+
+    def intrabar(
+        self, engine: Engine, time: int, open_: int, high: int, low: int
+    ) -> tuple[Order, Fill] | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class UsdmPerp:
+    rules: PerpRules
+    leverage: int
+    funding: FundingSchedule
+    name: str = "usdm-perp"
+    bar_hook: bool = True
+
+    def __post_init__(self) -> None:
+        most = max(b.max_leverage for b in self.rules.brackets)
+        if not 1 <= self.leverage <= most:
+            raise UserError(f"bad leverage {self.leverage}: {self.rules.market.symbol} allows 1 to {most}")
+
+    def new_ledger(self, cash: int, can_short: bool) -> PerpPortfolio:
+        return PerpPortfolio(cash=cash, leverage=self.leverage, can_short=can_short)
+
+    def ledger_from_state(self, state: dict[str, Any]) -> PerpPortfolio:
+        return PerpPortfolio.from_state(state)
+
+    def size(self, engine: Engine, action: float, mark: int, equity: int) -> int:
+        if action == 0:
+            return 0
+        pf = engine.portfolio
+        assert isinstance(pf, PerpPortfolio)
+        return size_perp(
+            ppm_of(action),
+            pf,
+            self.rules,
+            equity=equity,
+            mark=mark,
+            price=engine.sim.fill_price("buy" if action > 0 else "sell", mark),
+            fee_ppm=engine.sim.fee_ppm,
+            position_ppm=engine.risk.position_ppm,
+            trade_ppm=engine.risk.trade_ppm,
+            can_short=pf.can_short,
+        )
+
+    def before_bar(self, engine: Engine, time: int, open_: int) -> None:
+        pf = engine.portfolio
+        assert isinstance(pf, PerpPortfolio)
+        after = engine.last_time if engine.last_time is not None else time - 1
+        for at, rate in self.funding.between(after, time):
+            if pf.lots:  # a flat wallet has nothing to pay or receive
+                engine.funding_events.append((at, rate, pf.apply_funding(open_, rate)))
+        engine.next_funding = self.funding.next_after(time)
+
+    def track_liquidation(self, engine: Engine) -> None:
+        """A candle whose low (a long) or high (a short) crosses these floats is looked at
+        exactly; one tick of slack keeps float rounding from ever missing one."""
+        pf = engine.portfolio
+        assert isinstance(pf, PerpPortfolio)
+        at = self.rules.liquidation_price(pf.lots, pf.entry_notional, pf.margin) if pf.lots else None
+        below, above = float("-inf"), float("inf")
+        if at is not None and pf.lots > 0:
+            below = (at + 1) * engine.tick
+        elif at is not None:
+            above = (at - 1) * engine.tick
+        engine.liquidation_below, engine.liquidation_above = below, above
+
+    def intrabar(
+        self, engine: Engine, time: int, open_: int, high: int, low: int
+    ) -> tuple[Order, Fill] | None:
+        pf = engine.portfolio
+        assert isinstance(pf, PerpPortfolio)
+        if pf.lots == 0:
+            return None
+        at = self.rules.liquidation_price(pf.lots, pf.entry_notional, pf.margin)
+        long = pf.lots > 0
+        if at is None or (low > at if long else high < at):
+            return None
+        price = min(open_, at) if long else max(open_, at)
+        if engine.exit_rules.any:
+            hit = engine.exits.intrabar(pf.entry_notional, pf.lots, open_, high, low)
+            nearer = hit is not None and (hit[1] > price if long else hit[1] < price)
+            if hit is not None and hit[0] != "take_profit" and nearer:
+                return None  # the stop is nearer: the exits close the position first
+        side = "sell" if long else "buy"
+        lots = abs(pf.lots)
+        pnl, fee = pf.liquidate(price, self.rules)
+        order = Order(engine.next_order_id(), time, side, lots, "market", 1, 0.0, "liquidation")
+        order.status, order.filled_lots, order.slices_done = "filled", lots, 1
+        return order, Fill(order.id, engine.next_fill_seq(), time, side, lots, price, fee, pnl, "liquidation")
