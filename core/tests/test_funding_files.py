@@ -52,8 +52,8 @@ def test_a_constant_rate_and_coverage() -> None:
     schedule = FundingSchedule.constant("0.0001", FEB + 1, FEB + 24 * HOUR, 8 * HOUR)
     assert schedule.times == (FEB + 8 * HOUR, FEB + 16 * HOUR, FEB + 24 * HOUR)
     assert set(schedule.rates) == {10_000}
-    assert schedule.covers(FEB + 1, FEB + 24 * HOUR, 8 * HOUR)
-    assert not schedule.covers(FEB, FEB + 24 * HOUR, 8 * HOUR)  # FEB itself is missing
+    assert schedule.first_missing(FEB + 1, FEB + 24 * HOUR, 8 * HOUR) is None
+    assert schedule.first_missing(FEB, FEB + 24 * HOUR, 8 * HOUR) == FEB  # FEB itself is missing
 
 
 @pytest.mark.parametrize(

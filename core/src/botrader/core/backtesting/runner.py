@@ -45,7 +45,14 @@ class BacktestResult:
             {"time": ms_to_datetime(t).isoformat().replace("+00:00", "Z"), "breaker": b, "why": why}
             for t, b, why in self.engine.risk.trips
         ]
-        return {"strategy": self.strategy, **self.performance.to_dict(), "breakers": breakers}
+        pf, unit = self.engine.portfolio, self.engine.market.cash_unit
+        market = {
+            "market": self.engine.instrument.name,
+            "leverage": getattr(pf, "leverage", 1),
+            "funding": float(getattr(pf, "funding", 0) * unit),  # received > 0, paid < 0
+            "liquidations": sum(1 for f in self.fills if f.reason == "liquidation"),
+        }
+        return {"strategy": self.strategy, **self.performance.to_dict(), **market, "breakers": breakers}
 
     def fill_rows(self) -> list[dict[str, Any]]:
         """Every fill in exact decimals (as text), with why it happened: the exit or the

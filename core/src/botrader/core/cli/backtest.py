@@ -185,6 +185,28 @@ def backtest(
     trailing_stop: ExitOption = None,
     trailing_activation: ExitOption = None,
     time_stop: Annotated[int | None, typer.Option(rich_help_panel="Exits", help="Candles.")] = None,
+    market_kind: Annotated[
+        str,
+        typer.Option(
+            "--market", rich_help_panel="Market", help="spot, or usdm-perp (a Binance USD-M perpetual)."
+        ),
+    ] = "spot",
+    leverage: Annotated[
+        int,
+        typer.Option(rich_help_panel="Market", help="usdm-perp: isolated leverage (1 to the bracket's max)."),
+    ] = 1,
+    funding: Annotated[
+        Path | None,
+        typer.Option(
+            rich_help_panel="Market", help="usdm-perp: Binance fundingRate dump(s), a file or a folder."
+        ),
+    ] = None,
+    funding_rate: Annotated[
+        str | None,
+        typer.Option(
+            rich_help_panel="Market", help="usdm-perp: one rate at every funding time (0 for none)."
+        ),
+    ] = None,
     walk_forward: Annotated[
         str | None, typer.Option(help="TRAIN,TEST candles per window, e.g. 10080,1440.")
     ] = None,
@@ -209,6 +231,7 @@ def backtest(
     from botrader.core.backtesting import runner as bt
     from botrader.core.binance.filters import rules_for
     from botrader.core.engine.engine import EngineConfig
+    from botrader.core.market_kind import with_market
     from botrader.core.strategy.registry import resolve
 
     cli_exits = {
@@ -246,6 +269,17 @@ def backtest(
         cls = resolve(strategy)
         series = (exchange or "binance", market.symbol, interval)
         frame = load_candles(data, db, *series, start, end, assumed=symbol is None)
+    if len(frame):
+        times = frame["open_time"]
+        config = with_market(
+            config,
+            market_kind,
+            leverage=leverage,
+            funding=funding,
+            funding_rate=funding_rate,
+            first=int(times.iloc[0]),
+            last=int(times.iloc[-1]),
+        )
     if walk_forward:
         _walk_forward(frame, cls, config, walk_forward, params, json_out)
         return

@@ -75,6 +75,7 @@ class Engine:
         self.last_close_ticks = 0
         self.last_time: int | None = None
         self.emergency_requested = False
+        self.target: float | None = None  # a shorting strategy's last target (perpetuals)
         self._bar = Bar()
         self.account = Account(self)
         self.tick = float(self.market.tick_size)
@@ -197,6 +198,7 @@ class Engine:
 
     def _exit_order(self, time: int, price: int, reason: str, fills: list[Fill]) -> None:
         """An exit that goes through the normal order path (the fill model applies)."""
+        self.target = None  # the strategy's target no longer holds: saying it again re-enters
         if self.sim.active is not None:
             self._cancel_active()
         side, lots, action = self._closing()
@@ -207,6 +209,7 @@ class Engine:
 
     def _flatten(self, time: int, price: int, reason: str, fills: list[Fill]) -> None:
         """Close the whole position now at `price` (before slippage), whatever the volume."""
+        self.target = None
         if self.sim.active is not None:
             self._cancel_active()
         side, lots, action = self._closing()
@@ -225,6 +228,7 @@ class Engine:
     def _liquidated(self, order: Order, fill: Fill, fills: list[Fill]) -> None:
         """The instrument liquidated the position: record it as an order and a fill (reason
         `liquidation`); what was working is cancelled."""
+        self.target = None
         if self.sim.active is not None:
             self._cancel_active()
         self.orders.append(order)
@@ -346,6 +350,7 @@ class Engine:
             "recent_volume": list(self.sim.recent_volume),
             "emergency_requested": self.emergency_requested,
             "paused": self.paused,
+            "target": self.target,
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -363,3 +368,4 @@ class Engine:
         self.sim.recent_volume.extend(snap["recent_volume"])
         self.emergency_requested = snap["emergency_requested"]
         self.paused = snap.get("paused", False)
+        self.target = snap.get("target")

@@ -27,13 +27,12 @@ class FundingSchedule:
         i = bisect.bisect_right(self.times, time)
         return self.times[i] if i < len(self.times) else 2**62
 
-    def covers(self, start: int, end: int, interval_ms: int) -> bool:
-        """Whether every funding time of [start, end] at this interval has a rate (a backtest
-        whose funding file stops early would otherwise pay nothing past its end)."""
-        first = -(-start // interval_ms) * interval_ms
-        wanted = range(first, end + 1, interval_ms)
+    def first_missing(self, start: int, end: int, interval_ms: int) -> int | None:
+        """The first funding time of [start, end] at this interval without a rate (a backtest
+        whose funding file stops early would otherwise pay nothing past its end), or None."""
         have = set(self.times)
-        return all(t in have for t in wanted)
+        first = -(-start // interval_ms) * interval_ms
+        return next((t for t in range(first, end + 1, interval_ms) if t not in have), None)
 
     @classmethod
     def constant(cls, rate: str, start: int, end: int, interval_ms: int) -> FundingSchedule:

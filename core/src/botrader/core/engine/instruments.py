@@ -27,7 +27,7 @@ from botrader.core.engine.ledger import Ledger
 from botrader.core.engine.margin import PerpRules
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.perp_portfolio import PerpPortfolio
-from botrader.core.engine.perp_sizing import size_perp
+from botrader.core.engine.perp_sizing import size_perp, size_target
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.risk import ppm_of
 from botrader.core.errors import UserError
@@ -115,10 +115,25 @@ class UsdmPerp:
         return PerpPortfolio.from_state(state)
 
     def size(self, engine: Engine, action: float, mark: int, equity: int) -> int:
-        if action == 0:
-            return 0
         pf = engine.portfolio
         assert isinstance(pf, PerpPortfolio)
+        if pf.can_short:  # a target: re-traded only when it changes (`perp_sizing`)
+            if action == engine.target:
+                return 0
+            engine.target = action
+            return size_target(
+                ppm_of(action),
+                pf,
+                self.rules,
+                equity=equity,
+                mark=mark,
+                prices=(engine.sim.fill_price("buy", mark), engine.sim.fill_price("sell", mark)),
+                fee_ppm=engine.sim.fee_ppm,
+                position_ppm=engine.risk.position_ppm,
+                trade_ppm=engine.risk.trade_ppm,
+            )
+        if action == 0:
+            return 0
         return size_perp(
             ppm_of(action),
             pf,

@@ -1,19 +1,26 @@
-"""How a strategy's action becomes an order on a perpetual: the action moves the position a
-fraction of the way toward an extreme.
+"""How a strategy's action becomes an order on a perpetual.
 
-    +1   go to the full long;      −1   go to the full short (flat when the strategy
-    +0.5 half the way there;             cannot short: `can_short = False`);
-     0 / None  hold.
+A strategy that declares `can_short = True` states **targets**: the action is the position it
+wants, as a fraction of the full exposure —
+
+    +1 the full long    +0.5 half of it    0 flat    −0.5 half the full short    −1 the full short
+    None: keep whatever is held.
+
+A target repeated is not re-traded (an order only when the target changes, so equity drifting
+under a held +1 does not rebalance every candle), and −1 from a long is one order through
+zero: it closes the long and opens the short with what closing freed. This is what a PPO
+policy's action in [−1, 1] means on a perpetual, and what `buy()` (+1), `sell()` (−1) and
+`close()` (0) mean for a rule strategy.
+
+A long-only strategy (`can_short = False`, every spot strategy) keeps spot's words on a
+perpetual: +1 buys with all it can, a fraction buys that fraction of the way to the full long,
+−x sells that fraction of the long, 0 / None hold — so it behaves there as on spot, with
+leverage and funding added.
 
 The full long (short) is `max_position_fraction` of equity times the bot's leverage, in lots
-at the close, capped where Binance's brackets stop allowing that leverage. On spot the same
-words hold with a leverage of one and no short: +1 buys with all the cash, −1 sells the
-whole position — today's spot sizing, which stays its own (`risk.size_buy/size_sell`) so that
-spot results do not move by a unit. −1 from a long with shorting allowed is one order through
-zero: it closes the long and opens the short with what closing freed.
-
-A PPO policy's action in [−1, 1] means the same, so a policy can hold a short by repeating −1
-and flip with one +1; a rule strategy returns `self.buy()` / `self.sell()` as on spot.
+at the close, capped where Binance's brackets stop allowing that leverage; the trade-risk cap
+bounds what an order opens. Spot sizing stays its own (`risk.size_buy/size_sell`), so spot
+results do not move by a unit.
 """
 
 from __future__ import annotations
@@ -51,6 +58,36 @@ def size_perp(
     opening = min(move - closing, risk_cap, pf.openable_after(closing, price, fee_ppm))
     lots = closing + max(opening, 0)
     return lots if distance > 0 else -lots
+
+
+def size_target(
+    target_ppm: int,
+    pf: PerpPortfolio,
+    rules: PerpRules,
+    *,
+    equity: int,
+    mark: int,
+    prices: tuple[int, int],
+    fee_ppm: int,
+    position_ppm: int,
+    trade_ppm: int,
+) -> int:
+    """Signed lots that take the position to `target_ppm` of the full exposure (a shorting
+    strategy's target), within what the wallet and the trade-risk cap allow; `prices`: the
+    (buy, sell) fill prices after slippage."""
+    if mark <= 0:
+        return 0
+    most = _max_lots(pf, rules, equity, mark, position_ppm)
+    want = most * abs(target_ppm) // PPM * (1 if target_ppm >= 0 else -1)
+    delta = want - pf.lots
+    price = prices[0] if delta > 0 else prices[1]
+    if delta == 0 or price <= 0:
+        return 0
+    closing = min(abs(delta), abs(pf.lots)) if pf.lots and (pf.lots > 0) != (delta > 0) else 0
+    risk_cap = fraction_of(max(equity, 0), trade_ppm) * pf.leverage // price
+    opening = min(abs(delta) - closing, risk_cap, pf.openable_after(closing, price, fee_ppm))
+    lots = closing + max(opening, 0)
+    return lots if delta > 0 else -lots
 
 
 def _max_lots(pf: PerpPortfolio, rules: PerpRules, equity: int, mark: int, position_ppm: int) -> int:

@@ -28,9 +28,12 @@ search space (`Param`), its warm-up (`warmup`, default the slowest indicator's s
 length), its exits (`exits`), its indicators. The engine calls `decide` at every closed
 candle — indicators update, then `on_candle` — and `observe` for warm-up candles (indicators
 only). The action is a target in [-1, 1]: +1 buys with all cash, −1 sells the whole
-position, fractions between, None does nothing. `state()`/`load()` cover the indicators
-and every plain attribute (numbers, text, lists and dicts of them), so a restart resumes
-exactly; override them for anything else.
+position, fractions between, None does nothing. A strategy that declares `can_short = True`
+(perpetuals: `--market usdm-perp`) states targets instead: +1 the full long, −1 the full
+short, 0 flat, None hold — `buy()`, `sell()` and `close()` say them (`engine.perp_sizing`);
+`account.short`, `side`, `leverage`, `margin` and `liquidation_price` say where it stands.
+`state()`/`load()` cover the indicators and every plain attribute (numbers, text, lists and
+dicts of them), so a restart resumes exactly; override them for anything else.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class Strategy:
     params: ClassVar[dict[str, Param]] = {}
     exits: Exits = Exits()
     warmup: int | None = None  # None: the largest `settle` of the indicators
+    # may it hold a short (perpetuals)? Without it, a sell never goes below flat, on any market
+    can_short: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -152,6 +157,10 @@ class Strategy:
     def sell(self, fraction: float = 1.0, **why: Any) -> Signal:
         """Sell `fraction` of the position."""
         return Signal(-fraction, why)
+
+    def close(self, **why: Any) -> Signal:
+        """Back to flat: the whole position sold (or, for a short, bought back)."""
+        return Signal(0.0 if self.can_short else -1.0, why)
 
     def parameters(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.params}

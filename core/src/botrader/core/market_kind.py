@@ -1,0 +1,74 @@
+"""Which market a backtest (and later a bot) trades: `spot`, the default, or `usdm-perp`, a
+Binance USD-M perpetual — one place that turns the command line's (or a manifest's) market
+words into the engine's instrument, so `backtest` and the searches say the same thing.
+
+A perpetual needs its funding, and never silently gets none: `--funding FILE|DIR` (Binance's
+fundingRate dumps, covering every funding time of the candles) or `--funding-rate RATE` (one
+rate at every funding time; `0` says "no funding" out loud).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from botrader.core.errors import UserError
+
+MARKETS = ("spot", "usdm-perp")
+
+
+def with_market(
+    config: Any,
+    market: str,
+    *,
+    leverage: int,
+    funding: Path | None,
+    funding_rate: str | None,
+    first: int,
+    last: int,
+) -> Any:
+    """`config` (an EngineConfig for the symbol's spot rules) for `market`, over candles whose
+    open times run from `first` to `last`."""
+    if market not in MARKETS:
+        raise UserError(f"unknown market {market!r}: expected {' or '.join(MARKETS)}")
+    if market == "spot":
+        extra = [
+            n
+            for n, v in (
+                ("--leverage", leverage != 1),
+                ("--funding", funding),
+                ("--funding-rate", funding_rate),
+            )
+            if v
+        ]
+        if extra:
+            raise UserError(f"{', '.join(extra)} apply to --market usdm-perp, not spot")
+        return config
+    from botrader.core.binance.usdm import perp_rules_for
+    from botrader.core.engine.instruments import UsdmPerp
+
+    rules = perp_rules_for(config.market.symbol)
+    schedule = _funding(funding, funding_rate, first, last, rules.funding_interval_ms)
+    return dataclasses.replace(config, market=rules.market, instrument=UsdmPerp(rules, leverage, schedule))
+
+
+def _funding(path: Path | None, rate: str | None, first: int, last: int, interval_ms: int) -> Any:
+    from botrader.core.engine.funding import FundingSchedule
+
+    if (path is None) == (rate is None):
+        raise UserError(
+            "a usdm-perp backtest needs its funding: --funding FILE|DIR (Binance fundingRate dumps) "
+            "or --funding-rate RATE (e.g. 0.0001; 0 for none) — one of them"
+        )
+    if rate is not None:
+        return FundingSchedule.constant(rate, first, last, interval_ms)
+    from botrader.core.data.funding import read_funding
+    from botrader.core.timeutil import ms_to_datetime
+
+    schedule = read_funding(path)  # type: ignore[arg-type]
+    missing = schedule.first_missing(first, last, interval_ms)
+    if missing is not None:
+        when = ms_to_datetime(missing).isoformat().replace("+00:00", "Z")
+        raise UserError(f"--funding {str(path)!r} has no rate for the funding time {when} of these candles")
+    return schedule
