@@ -74,3 +74,14 @@ def test_market_options_that_do_not_fit(capsys) -> None:
     ]
     assert main(bad) == 2
     one_error_line(capsys, "bad leverage 76: AVAXUSDT allows 1 to 75")
+
+
+def test_the_liquidation_guard_from_the_command_line(capsys) -> None:
+    risky = ["--leverage", "25", "--funding-rate", "0.0001", "--param", "stop_loss=0.08"]
+    risky += ["--param", "overbought=85", "--param", "oversold=15"]
+    bare = perp(capsys, *risky)
+    guarded = perp(capsys, *risky, "--liquidation-buffer", "0.01")
+    assert bare["liquidations"] == 3 and guarded["liquidations"] == 0
+    assert guarded["exits"]["liquidation_guard"] > 0
+    assert main(["backtest", "--data", str(AVAX), "--liquidation-buffer", "0.01"]) == 2
+    one_error_line(capsys, "--liquidation-buffer apply to --market usdm-perp, not spot")

@@ -145,3 +145,38 @@ def test_the_account_shows_a_short_its_margin_and_liquidation_price() -> None:
     # 40 short at 100 on 1,000 margin: (4,000 + 1,000) / (40 × 1.01) = 123.76 → up to 124
     assert e.strategy.seen == ("short", -40.0, 4, 1000.0, 124.0)
     assert not e.account.flat and e.account.short
+
+
+def test_the_liquidation_guard_closes_ahead_of_the_liquidation_price() -> None:
+    from botrader.core.engine.risk import RiskConfig
+
+    config = EngineConfig(
+        budget=Decimal(100_000),
+        market=WHOLE,
+        execution=ExecutionConfig(fee_rate=0.0),
+        risk=RiskConfig(liquidation_buffer=0.05),
+        instrument=UsdmPerp(RULES, 5, NO_FUNDING),
+    )
+    e = run(Engine(Shorting({0: 1.0}), config), [flat(10_000), (9_000, 9_100, 8_000, 8_500)])
+    # liquidation at 8,080; the guard 5% above it: ceil(8,080 × 1.05) = 8,484, a market close there
+    assert fills(e)[-1] == (1, "sell", 50, 8_484, 50 * (8_484 - 10_000), "liquidation_guard")
+    assert e.portfolio.cash == 100_000 - 50 * (10_000 - 8_484)
+
+
+def test_a_short_trips_the_drawdown_breaker_and_the_leverage_cap_is_enforced() -> None:
+    import pytest
+
+    from botrader.core.engine.risk import RiskConfig
+    from botrader.core.errors import UserError
+
+    config = EngineConfig(
+        budget=Decimal(1_000),
+        market=WHOLE,
+        execution=ExecutionConfig(fee_rate=0.0),
+        risk=RiskConfig(max_drawdown_fraction=0.1),
+        instrument=UsdmPerp(RULES, 1, NO_FUNDING),
+    )
+    e = run(Engine(Shorting({0: -1.0}), config), [flat(100), flat(105), flat(112), flat(113)])
+    assert "max_drawdown" in e.risk.state.open  # short 10 from 100: at 112 equity is 880 (−12%)
+    with pytest.raises(UserError, match="bad leverage 5: this bot's risk allows at most 3"):
+        EngineConfig(market=WHOLE, risk=RiskConfig(max_leverage=3), instrument=UsdmPerp(RULES, 5, NO_FUNDING))

@@ -27,6 +27,7 @@ def with_market(
     funding_rate: str | None,
     first: int,
     last: int,
+    liquidation_buffer: float | None = None,
 ) -> Any:
     """`config` (an EngineConfig for the symbol's spot rules) for `market`, over candles whose
     open times run from `first` to `last`."""
@@ -39,6 +40,7 @@ def with_market(
                 ("--leverage", leverage != 1),
                 ("--funding", funding),
                 ("--funding-rate", funding_rate),
+                ("--liquidation-buffer", liquidation_buffer),
             )
             if v
         ]
@@ -50,7 +52,12 @@ def with_market(
 
     rules = perp_rules_for(config.market.symbol)
     schedule = _funding(funding, funding_rate, first, last, rules.funding_interval_ms)
-    return dataclasses.replace(config, market=rules.market, instrument=UsdmPerp(rules, leverage, schedule))
+    risk = config.risk
+    if liquidation_buffer is not None:
+        risk = dataclasses.replace(risk, liquidation_buffer=liquidation_buffer)
+    return dataclasses.replace(
+        config, market=rules.market, risk=risk, instrument=UsdmPerp(rules, leverage, schedule)
+    )
 
 
 def _funding(path: Path | None, rate: str | None, first: int, last: int, interval_ms: int) -> Any:

@@ -207,6 +207,13 @@ def backtest(
             rich_help_panel="Market", help="usdm-perp: one rate at every funding time (0 for none)."
         ),
     ] = None,
+    liquidation_buffer: Annotated[
+        float | None,
+        typer.Option(
+            rich_help_panel="Market",
+            help="usdm-perp: close this far (a fraction of the price) before the liquidation price.",
+        ),
+    ] = None,
     walk_forward: Annotated[
         str | None, typer.Option(help="TRAIN,TEST candles per window, e.g. 10080,1440.")
     ] = None,
@@ -277,6 +284,7 @@ def backtest(
             leverage=leverage,
             funding=funding,
             funding_rate=funding_rate,
+            liquidation_buffer=liquidation_buffer,
             first=int(times.iloc[0]),
             last=int(times.iloc[-1]),
         )

@@ -44,6 +44,9 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.budget <= 0:
             raise UserError(f"bad budget {self.budget}: must be > 0")
+        leverage, cap = getattr(self.instrument, "leverage", 1), self.risk.max_leverage
+        if cap is not None and leverage > cap:
+            raise UserError(f"bad leverage {leverage}: this bot's risk allows at most {cap}")
         rules = getattr(self.instrument, "rules", None)
         if rules is not None and rules.market != self.market:
             raise UserError(
@@ -153,11 +156,15 @@ class Engine:
             elif self.sim.active is not None:
                 self._work(self.sim.active, time, opened, volume, fills)
         if self._bar_hook and (low <= self.liquidation_below or high >= self.liquidation_above):
-            liquidated = self.instrument.intrabar(
+            ended = self.instrument.intrabar(
                 self, time, round(open_ * inv), round(high * inv), round(low * inv)
             )
-            if liquidated is not None:
-                self._liquidated(*liquidated, fills)
+            if ended is not None:
+                reason, at = ended
+                if reason == "liquidation":
+                    self._liquidated(*self.instrument.liquidate(self, time, at), fills)
+                else:
+                    self._flatten(time, at, reason, fills)
                 return False
         held = self._exits_on and self.portfolio.lots != 0
         if held:

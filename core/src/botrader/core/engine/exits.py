@@ -35,6 +35,7 @@ from botrader.core.errors import UserError
 
 REASONS = (
     "signal", "stop_loss", "take_profit", "trailing_stop", "time_stop", "emergency_stop", "liquidation",
+    "liquidation_guard",
 )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from botrader.core.engine.perp_portfolio import PerpPortfolio
 from botrader.core.engine.perp_sizing import size_perp, size_target
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.risk import ppm_of
+from botrader.core.engine.units import PPM
 from botrader.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -56,12 +57,12 @@ class Instrument(Protocol):
         """Re-derive `engine.liquidation_below/above` after the position or margin changed."""
         ...
 
-    def intrabar(
-        self, engine: Engine, time: int, open_: int, high: int, low: int
-    ) -> tuple[Order, Fill] | None:
-        """The order and fill that ended the open position inside this candle (a
-        liquidation), if one did."""
+    def intrabar(self, engine: Engine, time: int, open_: int, high: int, low: int) -> tuple[str, int] | None:
+        """(reason, price) when the open position ends inside this candle: `liquidation`
+        (`liquidate` books it) or a close the engine sends (e.g. `liquidation_guard`)."""
         ...
+
+    def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +90,11 @@ class Spot:
     def track_liquidation(self, engine: Engine) -> None:
         return None
 
-    def intrabar(
-        self, engine: Engine, time: int, open_: int, high: int, low: int
-    ) -> tuple[Order, Fill] | None:
+    def intrabar(self, engine: Engine, time: int, open_: int, high: int, low: int) -> tuple[str, int] | None:
         return None
+
+    def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]:
+        raise NotImplementedError("spot positions are never liquidated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,30 +165,62 @@ class UsdmPerp:
         assert isinstance(pf, PerpPortfolio)
         at = self.rules.liquidation_price(pf.lots, pf.entry_notional, pf.margin) if pf.lots else None
         below, above = float("-inf"), float("inf")
-        if at is not None and pf.lots > 0:
-            below = (at + 1) * engine.tick
-        elif at is not None:
-            above = (at - 1) * engine.tick
+        if at is not None:
+            long = pf.lots > 0
+            edge = self.guard_level(engine, at, long) or at
+            if long:
+                below = (edge + 1) * engine.tick
+            else:
+                above = (edge - 1) * engine.tick
         engine.liquidation_below, engine.liquidation_above = below, above
 
-    def intrabar(
-        self, engine: Engine, time: int, open_: int, high: int, low: int
-    ) -> tuple[Order, Fill] | None:
+    def guard_level(self, engine: Engine, at: int, long: bool) -> int | None:
+        """Where `risk.liquidation_buffer` closes a position ahead of its liquidation price
+        (rounded toward the entry: it acts earlier, never later)."""
+        buffer = engine.risk.config.liquidation_buffer
+        if buffer is None:
+            return None
+        ppm = ppm_of(buffer)
+        return -(-at * (PPM + ppm) // PPM) if long else at * (PPM - ppm) // PPM
+
+    def intrabar(self, engine: Engine, time: int, open_: int, high: int, low: int) -> tuple[str, int] | None:
+        """What ends the position first as the candle moves against it from the open: a stop
+        the exits hold, the liquidation guard, or the liquidation itself — the nearest to the
+        open (a long's highest level, a short's lowest); a candle that opened past the
+        liquidation price is liquidated at its open."""
         pf = engine.portfolio
         assert isinstance(pf, PerpPortfolio)
-        if pf.lots == 0:
+        at = self.rules.liquidation_price(pf.lots, pf.entry_notional, pf.margin) if pf.lots else None
+        if at is None:
             return None
-        at = self.rules.liquidation_price(pf.lots, pf.entry_notional, pf.margin)
         long = pf.lots > 0
-        if at is None or (low > at if long else high < at):
+        if open_ <= at if long else open_ >= at:
+            return "liquidation", open_
+        worst = low if long else high
+        levels = [("liquidation", at)]
+        guard = self.guard_level(engine, at, long)
+        if guard is not None:
+            levels.append(("liquidation_guard", guard))
+        reached = [(r, p) for r, p in levels if (worst <= p if long else worst >= p)]
+        if not reached:
             return None
-        price = min(open_, at) if long else max(open_, at)
+        first = max(reached, key=lambda rp: rp[1]) if long else min(reached, key=lambda rp: rp[1])
         if engine.exit_rules.any:
             hit = engine.exits.intrabar(pf.entry_notional, pf.lots, open_, high, low)
-            nearer = hit is not None and (hit[1] > price if long else hit[1] < price)
-            if hit is not None and hit[0] != "take_profit" and nearer:
-                return None  # the stop is nearer: the exits close the position first
-        side = "sell" if long else "buy"
+            if (
+                hit is not None
+                and hit[0] != "take_profit"
+                and (hit[1] > first[1] if long else hit[1] < first[1])
+            ):
+                return None  # a stop is nearer: the exits close the position first
+        reason, level = first
+        return reason, (min(open_, level) if long else max(open_, level))
+
+    def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]:
+        """The liquidation's order and fill: the wallet's own books (`PerpPortfolio.liquidate`)."""
+        pf = engine.portfolio
+        assert isinstance(pf, PerpPortfolio)
+        side = "sell" if pf.lots > 0 else "buy"
         lots = abs(pf.lots)
         pnl, fee = pf.liquidate(price, self.rules)
         order = Order(engine.next_order_id(), time, side, lots, "market", 1, 0.0, "liquidation")

@@ -37,6 +37,9 @@ class RiskConfig:
     max_drawdown_fraction: float | None = None
     max_consecutive_losses: int | None = None
     stale_data_seconds: float | None = None
+    max_leverage: int | None = None  # a perpetual bot's leverage may not exceed this
+    liquidation_buffer: float | None = None  # close a perpetual position this far (a fraction
+    # of the price) before its liquidation price, reason `liquidation_guard`
 
     def __post_init__(self) -> None:
         for name in (
@@ -50,6 +53,12 @@ class RiskConfig:
                 raise UserError(f"bad {name} {value}: expected a fraction in [0, 1]")
         if self.max_consecutive_losses is not None and self.max_consecutive_losses < 1:
             raise UserError(f"bad max_consecutive_losses {self.max_consecutive_losses}: must be >= 1")
+        if self.max_leverage is not None and self.max_leverage < 1:
+            raise UserError(f"bad max_leverage {self.max_leverage}: must be >= 1")
+        if self.liquidation_buffer is not None and not 0 < self.liquidation_buffer < 1:
+            raise UserError(
+                f"bad liquidation_buffer {self.liquidation_buffer}: expected a fraction in (0, 1)"
+            )
         if self.stale_data_seconds is not None and self.stale_data_seconds <= 0:
             raise UserError(f"bad stale_data_seconds {self.stale_data_seconds}: must be > 0")
 
