@@ -53,6 +53,10 @@ class OptimizeOptions:
     fee: float = _o(0.001, "Fee rate per fill (0.001 = 0.1%).", spec=("fee",))
     slippage_bps: float = _o(0.0, "Slippage in basis points, against you.")
     fill: str = _o("close", "close or next_open.", spec=("fill",), choices=("close", "next_open"))
+    market: str = _o("spot", "spot, or usdm-perp (a Binance USD-M perpetual).", choices=("spot", "usdm-perp"))
+    leverage: int = _o(1, "usdm-perp: isolated leverage.")
+    funding: Path | None = _o(None, "usdm-perp: Binance fundingRate dump(s), a file or a folder.")  # noqa: RUF009
+    funding_rate: str | None = _o(None, "usdm-perp: one rate at every funding time (0 for none).")
     seed: int = _o(0, "The sampler's seed (same seed, same proposals).", spec=("seed",))
     ray_address: str | None = _o(
         None, "Ray cluster (default $RAY_ADDRESS, else a local Ray); 'none': this process."

@@ -49,6 +49,8 @@ class Swept:
 def supports(cls: type[Strategy], config: EngineConfig) -> str | None:
     """None when the sweep can stand in for the engine; else why not, in a few words."""
     execution = config.execution
+    if config.instrument.name != "spot":
+        return f"spot only: each {config.instrument.name} trial runs through the engine"
     if not hasattr(cls, "sweep_signals"):
         return f"{cls.name} has no sweep_signals"
     if execution.algo != "market" or execution.participation is not None:

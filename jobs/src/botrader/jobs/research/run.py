@@ -61,6 +61,7 @@ def prepare(o: OptimizeOptions) -> Request:
     """Everything checked before anything starts: a bad value is one UserError naming it."""
     from botrader.core.binance.filters import rules_for
     from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles, parse_params
+    from botrader.core.market_kind import with_market
 
     _check_numbers(o)
     data = str(o.data.resolve()) if o.data else None
@@ -78,6 +79,17 @@ def prepare(o: OptimizeOptions) -> Request:
     subject.check(o.data, o.walk_forward)
     series = (o.exchange, market.symbol, o.interval)
     frame = load_candles(o.data, o.db, *series, o.start, o.end, assumed=o.symbol is None)
+    if len(frame):
+        times = frame["open_time"]
+        config = with_market(
+            config,
+            o.market,
+            leverage=o.leverage,
+            funding=o.funding,
+            funding_rate=o.funding_rate,
+            first=int(times.iloc[0]),
+            last=int(times.iloc[-1]),
+        )
     search = Search(
         absolute_reference(o.strategy),
         space,
@@ -224,12 +236,25 @@ def _annual(sharpe: float | None) -> float | None:
     return None if sharpe is None else sharpe * math.sqrt(HOURS_PER_YEAR)
 
 
+def _evaluated_by(request: Request) -> str:
+    """How the trials ran: the vectorised sweep, or the engine and why the sweep stepped aside."""
+    from botrader.core.research.sweep import supports
+    from botrader.core.strategy.registry import resolve
+
+    if request.search.strategy == "ppo":
+        return "training"
+    why = supports(resolve(request.search.strategy), request.search.config)
+    return "vectorised sweep (checked against the engine)" if why is None else f"the engine ({why})"
+
+
 def _result(
     request: Request, outcome: Outcome, best: Trial, card: Card, run_id: str | None
 ) -> dict[str, Any]:
     split_ = request.split
     return {
         "strategy": request.search.strategy,
+        "market": request.search.config.instrument.name,
+        "evaluated_by": _evaluated_by(request),
         "objective": request.search.objective,
         "trials": len(outcome.trials),
         "invalid": outcome.invalid,
@@ -285,6 +310,7 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
         ("PSR of the held-out Sharpe", f(result["psr"])),
         ("CPCV paths' Sharpe per hour (5/50/95%)", _spread(result["card"])),
         ("held out from", f"{result['held_out']['start']} ({result['held_out']['candles']:,} candles)"),
+        ("market, trials evaluated by", f"{result['market']}, {result['evaluated_by']}"),
     ]
     if result["mlflow_run_id"]:
         rows.append(("MLflow run", result["mlflow_run_id"]))

@@ -1,0 +1,29 @@
+"""`botrader optimize --market usdm-perp`: a long/short search on the real AVAXUSDT perpetual
+month, each trial through the engine (the vectorised sweep is spot's and says it stepped
+aside), judged by the same card; a perpetual search without funding is refused up front."""
+
+from __future__ import annotations
+
+import json
+
+from botrader.core.cli.main import main
+from tests.support.cli import one_error_line
+from tests.support.paths import REPO
+
+AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
+LONG_SHORT = f"{REPO / 'examples' / 'strategies' / 'rsi_long_short.py'}:RsiLongShort"
+BASE = ["optimize", "--strategy", LONG_SHORT, "--data", str(AVAX), "--market", "usdm-perp"]
+
+
+def test_a_long_short_search_on_a_perpetual(capsys) -> None:
+    args = [*BASE, "--leverage", "2", "--funding-rate", "0.0001", "--trials", "6"]
+    assert main([*args, "--ray-address", "none", "--mlflow-uri", "none", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["market"] == "usdm-perp" and out["trials"] == 6 and out["invalid"] == 0
+    assert out["evaluated_by"].startswith("the engine (spot only")
+    assert out["verdict"] and out["pbo"] is not None
+
+
+def test_a_perpetual_search_without_funding_is_refused_before_it_starts(capsys) -> None:
+    assert main([*BASE, "--trials", "6", "--ray-address", "none", "--mlflow-uri", "none"]) == 2
+    one_error_line(capsys, "needs its funding")
