@@ -85,3 +85,25 @@ def test_the_liquidation_guard_from_the_command_line(capsys) -> None:
     assert guarded["exits"]["liquidation_guard"] > 0
     assert main(["backtest", "--data", str(AVAX), "--liquidation-buffer", "0.01"]) == 2
     one_error_line(capsys, "--liquidation-buffer apply to --market usdm-perp, not spot")
+
+
+def test_mark_prices_from_a_markpriceklines_dump(capsys, tmp_path: Path) -> None:
+    """A mark at a 2% premium to the last price (longs liquidate later, shorts sooner): the
+    liquidations move with it (the engine's own test pins where)."""
+    from botrader.core.data.files import read_candles_frame
+
+    frame = read_candles_frame(AVAX)
+    calm = frame.assign(**{c: (frame[c] * 1.02).round(3) for c in ("open", "high", "low", "close")})
+    dump = tmp_path / "AVAXUSDT-1m-2025-02.csv"  # markPriceKlines: the kline columns, headerless
+    calm.assign(
+        close_time=calm["open_time"] + 59_999, quote_volume=0, count=0, taker_buy_volume=0,
+        taker_buy_quote_volume=0, ignore=0,
+    ).to_csv(dump, header=False, index=False)  # fmt: skip
+    risky = ["--leverage", "25", "--funding-rate", "0.0001", "--param", "stop_loss=0.08"]
+    risky += ["--param", "overbought=85", "--param", "oversold=15"]
+    last = perp(capsys, *risky)
+    marked = perp(capsys, *risky, "--mark", str(dump))
+    assert last["liquidations"] == 3
+    assert (marked["liquidations"], marked["final_equity"]) != (last["liquidations"], last["final_equity"])
+    assert main(["backtest", "--data", str(AVAX), "--mark", str(dump)]) == 2
+    one_error_line(capsys, "--mark apply to --market usdm-perp, not spot")

@@ -180,3 +180,29 @@ def test_a_short_trips_the_drawdown_breaker_and_the_leverage_cap_is_enforced() -
     assert "max_drawdown" in e.risk.state.open  # short 10 from 100: at 112 equity is 880 (−12%)
     with pytest.raises(UserError, match="bad leverage 5: this bot's risk allows at most 3"):
         EngineConfig(market=WHOLE, risk=RiskConfig(max_leverage=3), instrument=UsdmPerp(RULES, 5, NO_FUNDING))
+
+
+def test_mark_prices_decide_liquidation_and_funding_where_given() -> None:
+    from botrader.core.engine.marks import MarkPrices
+
+    times = tuple(T0 + i * MINUTE for i in range(4))
+    # minute 1: the last price wicks to 8,000 but the mark only to 8,200 (above 8,080): held;
+    # minute 2: no mark candle, the candle's own prices; minute 3: the mark reaches 8,050
+    marks = MarkPrices(
+        (times[0], times[1], times[3]), (10_000, 9_900, 8_300), (10_000, 9_950, 8_400), (10_000, 8_200, 8_050)
+    )
+    funding = FundingSchedule((T0 + 3 * MINUTE,), (100_000,))
+    config = EngineConfig(
+        budget=Decimal(100_000),
+        market=WHOLE,
+        execution=ExecutionConfig(fee_rate=0.0),
+        instrument=UsdmPerp(RULES, 5, funding, marks),
+    )
+    e = run(
+        Engine(Shorting({0: 1.0}), config),
+        [flat(10_000), (9_900, 9_950, 8_000, 9_000), flat(9_000), (8_500, 8_600, 8_300, 8_400)],
+    )
+    # funding at minute 3 on the mark's open: 50 × 8,300 × 0.1% = 415 out of the margin
+    assert e.funding_events == [(T0 + 3 * MINUTE, 100_000, -415)]
+    # the margin is 99,585 now: (500,000 − 99,585) / 49.5 = 8,089.19 → 8,089, reached by the mark's 8,050
+    assert fills(e)[-1] == (3, "sell", 50, 8_089, fills(e)[-1][4], "liquidation")

@@ -2,6 +2,9 @@
 Binance USD-M perpetual — one place that turns the command line's (or a manifest's) market
 words into the engine's instrument, so `backtest` and the searches say the same thing.
 
+Mark prices (`--mark FILE`, Binance's markPriceKlines) decide liquidation and price funding
+where given; elsewhere the candles' own prices stand in.
+
 A perpetual needs its funding, and never silently gets none: `--funding FILE|DIR` (Binance's
 fundingRate dumps, covering every funding time of the candles) or `--funding-rate RATE` (one
 rate at every funding time; `0` says "no funding" out loud).
@@ -28,6 +31,7 @@ def with_market(
     first: int,
     last: int,
     liquidation_buffer: float | None = None,
+    mark: Path | None = None,
 ) -> Any:
     """`config` (an EngineConfig for the symbol's spot rules) for `market`, over candles whose
     open times run from `first` to `last`."""
@@ -41,6 +45,7 @@ def with_market(
                 ("--funding", funding),
                 ("--funding-rate", funding_rate),
                 ("--liquidation-buffer", liquidation_buffer),
+                ("--mark", mark),
             )
             if v
         ]
@@ -55,9 +60,21 @@ def with_market(
     risk = config.risk
     if liquidation_buffer is not None:
         risk = dataclasses.replace(risk, liquidation_buffer=liquidation_buffer)
+    marks = _marks(mark, first, last) if mark is not None else None
     return dataclasses.replace(
-        config, market=rules.market, risk=risk, instrument=UsdmPerp(rules, leverage, schedule)
+        config, market=rules.market, risk=risk, instrument=UsdmPerp(rules, leverage, schedule, marks)
     )
+
+
+def _marks(path: Path, first: int, last: int) -> Any:
+    """A markPriceKlines dump (Binance's kline format) covering some of the candles."""
+    from botrader.core.data.files import read_candles_frame
+    from botrader.core.engine.marks import MarkPrices
+
+    frame = read_candles_frame(path, first, last)
+    if not len(frame):
+        raise UserError(f"--mark {str(path)!r} has no mark candle between these candles' first and last")
+    return MarkPrices.from_frame(frame)
 
 
 def _funding(path: Path | None, rate: str | None, first: int, last: int, interval_ms: int) -> Any:

@@ -214,6 +214,12 @@ def backtest(
             help="usdm-perp: close this far (a fraction of the price) before the liquidation price.",
         ),
     ] = None,
+    mark: Annotated[
+        Path | None,
+        typer.Option(
+            rich_help_panel="Market", help="usdm-perp: Binance markPriceKlines for liquidation and funding."
+        ),
+    ] = None,
     walk_forward: Annotated[
         str | None, typer.Option(help="TRAIN,TEST candles per window, e.g. 10080,1440.")
     ] = None,
@@ -285,6 +291,7 @@ def backtest(
             funding=funding,
             funding_rate=funding_rate,
             liquidation_buffer=liquidation_buffer,
+            mark=mark,
             first=int(times.iloc[0]),
             last=int(times.iloc[-1]),
         )

@@ -96,6 +96,8 @@ class Engine:
         # and funding payment; the instrument decides exactly once a candle crosses them)
         self.next_funding = -1
         self.liquidation_below, self.liquidation_above = float("-inf"), float("inf")
+        self._marks = getattr(self.instrument, "marks", None)  # mark-price candles, when given
+        self.mark_cursor = 0
         # the common case (spot, close fills, no exits) skips all of it in one test
         self._extras = self._next_open or self._exits_on or self._bar_hook
         self._strategy_decides = strategy.decide  # bound once: called for every candle
@@ -146,8 +148,16 @@ class Engine:
         liquidation and the exits of a position held since before this close. Returns whether
         one is held (its candle count moves at the close)."""
         inv = self._inv_tick
+        m_open = open_  # the mark: the candle's own prices, or …
+        m_high = high
+        m_low = low
+        marks = self._marks
+        if marks is not None:
+            i, self.mark_cursor = marks.find(time, self.mark_cursor)
+            if i >= 0:  # … the mark-price candle of the same minute
+                m_open, m_high, m_low = marks.opens[i], marks.highs[i], marks.lows[i]
         if self._bar_hook and time >= self.next_funding:
-            self.instrument.before_bar(self, time, round(open_ * inv))
+            self.instrument.before_bar(self, time, round(m_open * inv))
             self.instrument.track_liquidation(self)
         if self._next_open:
             opened = round(open_ * inv)
@@ -155,10 +165,10 @@ class Engine:
                 self._emergency(time, opened, fills)
             elif self.sim.active is not None:
                 self._work(self.sim.active, time, opened, volume, fills)
-        if self._bar_hook and (low <= self.liquidation_below or high >= self.liquidation_above):
-            ended = self.instrument.intrabar(
-                self, time, round(open_ * inv), round(high * inv), round(low * inv)
-            )
+        if self._bar_hook and (m_low <= self.liquidation_below or m_high >= self.liquidation_above):
+            trade = (round(open_ * inv), round(high * inv), round(low * inv))
+            mark = (round(m_open * inv), round(m_high * inv), round(m_low * inv))
+            ended = self.instrument.intrabar(self, time, trade, mark)
             if ended is not None:
                 reason, at = ended
                 if reason == "liquidation":

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botrader.core.engine.funding import FundingSchedule
 from botrader.core.engine.ledger import Ledger
 from botrader.core.engine.margin import PerpRules
+from botrader.core.engine.marks import MarkPrices
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.perp_portfolio import PerpPortfolio
 from botrader.core.engine.perp_sizing import size_perp, size_target
@@ -57,9 +58,12 @@ class Instrument(Protocol):
         """Re-derive `engine.liquidation_below/above` after the position or margin changed."""
         ...
 
-    def intrabar(self, engine: Engine, time: int, open_: int, high: int, low: int) -> tuple[str, int] | None:
+    def intrabar(
+        self, engine: Engine, time: int, trade: tuple[int, int, int], mark: tuple[int, int, int]
+    ) -> tuple[str, int] | None:
         """(reason, price) when the open position ends inside this candle: `liquidation`
-        (`liquidate` books it) or a close the engine sends (e.g. `liquidation_guard`)."""
+        (`liquidate` books it) or a close the engine sends (e.g. `liquidation_guard`).
+        `trade`, `mark`: the candle's (open, high, low) in ticks, and the mark's."""
         ...
 
     def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]: ...
@@ -90,7 +94,9 @@ class Spot:
     def track_liquidation(self, engine: Engine) -> None:
         return None
 
-    def intrabar(self, engine: Engine, time: int, open_: int, high: int, low: int) -> tuple[str, int] | None:
+    def intrabar(
+        self, engine: Engine, time: int, trade: tuple[int, int, int], mark: tuple[int, int, int]
+    ) -> tuple[str, int] | None:
         return None
 
     def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]:
@@ -102,6 +108,7 @@ class UsdmPerp:
     rules: PerpRules
     leverage: int
     funding: FundingSchedule
+    marks: MarkPrices | None = None  # mark-price candles; None: the candles' own prices
     name: str = "usdm-perp"
     bar_hook: bool = True
 
@@ -183,20 +190,24 @@ class UsdmPerp:
         ppm = ppm_of(buffer)
         return -(-at * (PPM + ppm) // PPM) if long else at * (PPM - ppm) // PPM
 
-    def intrabar(self, engine: Engine, time: int, open_: int, high: int, low: int) -> tuple[str, int] | None:
+    def intrabar(
+        self, engine: Engine, time: int, trade: tuple[int, int, int], mark: tuple[int, int, int]
+    ) -> tuple[str, int] | None:
         """What ends the position first as the candle moves against it from the open: a stop
-        the exits hold, the liquidation guard, or the liquidation itself — the nearest to the
-        open (a long's highest level, a short's lowest); a candle that opened past the
-        liquidation price is liquidated at its open."""
+        the exits hold (on the last price), the liquidation guard or the liquidation itself (on
+        the mark) — the nearest to the open (a long's highest level, a short's lowest); a
+        candle whose mark opened past the liquidation price is liquidated at that open."""
+        open_, high, low = trade
         pf = engine.portfolio
         assert isinstance(pf, PerpPortfolio)
         at = self.rules.liquidation_price(pf.lots, pf.entry_notional, pf.margin) if pf.lots else None
         if at is None:
             return None
         long = pf.lots > 0
-        if open_ <= at if long else open_ >= at:
-            return "liquidation", open_
-        worst = low if long else high
+        m_open, m_high, m_low = mark
+        if m_open <= at if long else m_open >= at:
+            return "liquidation", m_open
+        worst = m_low if long else m_high
         levels = [("liquidation", at)]
         guard = self.guard_level(engine, at, long)
         if guard is not None:
@@ -214,7 +225,7 @@ class UsdmPerp:
             ):
                 return None  # a stop is nearer: the exits close the position first
         reason, level = first
-        return reason, (min(open_, level) if long else max(open_, level))
+        return reason, (min(m_open, level) if long else max(m_open, level))
 
     def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]:
         """The liquidation's order and fill: the wallet's own books (`PerpPortfolio.liquidate`)."""
