@@ -13,12 +13,50 @@ rate at every funding time; `0` says "no funding" out loud).
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from botrader.core.errors import UserError
 
 MARKETS = ("spot", "usdm-perp")
+
+
+def _o(default: Any, help: str, **meta: Any) -> Any:
+    return field(default=default, metadata={"help": help, "panel": "Market", **meta})
+
+
+@dataclass(frozen=True, slots=True)
+class MarketOptions:
+    """The market options of `backtest` and `optimize`, declared once (their Typer options are
+    generated from these fields: `botrader.core.cli.generated`)."""
+
+    market: str = _o("spot", "spot, or usdm-perp (a Binance USD-M perpetual).", choices=MARKETS)
+    leverage: int = _o(1, "usdm-perp: isolated leverage (1 to the bracket's max).")
+    funding: Path | None = _o(None, "usdm-perp: Binance fundingRate dump(s), a file or a folder.")  # noqa: RUF009
+    funding_rate: str | None = _o(None, "usdm-perp: one rate at every funding time (0 for none).")
+    liquidation_buffer: float | None = _o(
+        None, "usdm-perp: close this far (a fraction of the price) before the liquidation price."
+    )
+    mark: Path | None = _o(None, "usdm-perp: Binance markPriceKlines for liquidation and funding.")  # noqa: RUF009
+
+    def apply(self, config: Any, frame: Any) -> Any:
+        """`config` (an EngineConfig for the symbol's spot rules) for this market, over the
+        candles of `frame`."""
+        if not len(frame):
+            return config
+        times = frame["open_time"]
+        return with_market(
+            config,
+            self.market,
+            leverage=self.leverage,
+            funding=self.funding,
+            funding_rate=self.funding_rate,
+            liquidation_buffer=self.liquidation_buffer,
+            mark=self.mark,
+            first=int(times.iloc[0]),
+            last=int(times.iloc[-1]),
+        )
 
 
 def with_market(

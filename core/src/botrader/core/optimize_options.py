@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botrader.core.market_kind import MarketOptions
+
 DEFAULT_EXPERIMENT = "botrader-optimize"  # the CRD's default too
 
 
@@ -24,7 +26,9 @@ def _o(default: Any, help: str, **meta: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class OptimizeOptions:
+class OptimizeOptions(MarketOptions):
+    """The market's options (inherited from `market_kind.MarketOptions`), then its own."""
+
     strategy: str = _o("simple_rsi", "", option="strategy")
     data: Path | None = _o(None, "Candle CSV(.gz)/parquet or a Binance dump .zip (default: read --db).")  # noqa: RUF009
     db: str | None = _o(None, "", option="db")
@@ -53,10 +57,6 @@ class OptimizeOptions:
     fee: float = _o(0.001, "Fee rate per fill (0.001 = 0.1%).", spec=("fee",))
     slippage_bps: float = _o(0.0, "Slippage in basis points, against you.")
     fill: str = _o("close", "close or next_open.", spec=("fill",), choices=("close", "next_open"))
-    market: str = _o("spot", "spot, or usdm-perp (a Binance USD-M perpetual).", choices=("spot", "usdm-perp"))
-    leverage: int = _o(1, "usdm-perp: isolated leverage.")
-    funding: Path | None = _o(None, "usdm-perp: Binance fundingRate dump(s), a file or a folder.")  # noqa: RUF009
-    funding_rate: str | None = _o(None, "usdm-perp: one rate at every funding time (0 for none).")
     seed: int = _o(0, "The sampler's seed (same seed, same proposals).", spec=("seed",))
     ray_address: str | None = _o(
         None, "Ray cluster (default $RAY_ADDRESS, else a local Ray); 'none': this process."

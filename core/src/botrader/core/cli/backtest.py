@@ -11,7 +11,9 @@ import typer
 from botrader.core import settings
 from botrader.core.cli.common import console as make_console
 from botrader.core.cli.db import DbOption
+from botrader.core.cli.generated import with_options
 from botrader.core.errors import UserError
+from botrader.core.market_kind import MarketOptions
 
 
 def _strategy_help() -> str:
@@ -145,7 +147,7 @@ def engine_from_options(
     return EngineConfig(budget=Decimal(str(budget)), market=market, execution=execution, exits=exits or {})
 
 
-def backtest(
+def _backtest(
     strategy: StrategyOption = "simple_rsi",
     data: Annotated[
         Path | None, typer.Option(help="Candle CSV(.gz)/parquet or a Binance dump .zip (default: read --db).")
@@ -185,41 +187,6 @@ def backtest(
     trailing_stop: ExitOption = None,
     trailing_activation: ExitOption = None,
     time_stop: Annotated[int | None, typer.Option(rich_help_panel="Exits", help="Candles.")] = None,
-    market_kind: Annotated[
-        str,
-        typer.Option(
-            "--market", rich_help_panel="Market", help="spot, or usdm-perp (a Binance USD-M perpetual)."
-        ),
-    ] = "spot",
-    leverage: Annotated[
-        int,
-        typer.Option(rich_help_panel="Market", help="usdm-perp: isolated leverage (1 to the bracket's max)."),
-    ] = 1,
-    funding: Annotated[
-        Path | None,
-        typer.Option(
-            rich_help_panel="Market", help="usdm-perp: Binance fundingRate dump(s), a file or a folder."
-        ),
-    ] = None,
-    funding_rate: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel="Market", help="usdm-perp: one rate at every funding time (0 for none)."
-        ),
-    ] = None,
-    liquidation_buffer: Annotated[
-        float | None,
-        typer.Option(
-            rich_help_panel="Market",
-            help="usdm-perp: close this far (a fraction of the price) before the liquidation price.",
-        ),
-    ] = None,
-    mark: Annotated[
-        Path | None,
-        typer.Option(
-            rich_help_panel="Market", help="usdm-perp: Binance markPriceKlines for liquidation and funding."
-        ),
-    ] = None,
     walk_forward: Annotated[
         str | None, typer.Option(help="TRAIN,TEST candles per window, e.g. 10080,1440.")
     ] = None,
@@ -237,6 +204,7 @@ def backtest(
         ),
     ] = None,
     fills: Annotated[bool, typer.Option("--fills", help="With --json: add every fill as `fills`.")] = False,
+    **market_options: Any,
 ) -> None:
     """Backtest a strategy on candles from a file or the database. Exits (fractions of the
     entry price; --time-stop in candles) override the strategy's own."""
@@ -244,7 +212,6 @@ def backtest(
     from botrader.core.backtesting import runner as bt
     from botrader.core.binance.filters import rules_for
     from botrader.core.engine.engine import EngineConfig
-    from botrader.core.market_kind import with_market
     from botrader.core.strategy.registry import resolve
 
     cli_exits = {
@@ -282,19 +249,7 @@ def backtest(
         cls = resolve(strategy)
         series = (exchange or "binance", market.symbol, interval)
         frame = load_candles(data, db, *series, start, end, assumed=symbol is None)
-    if len(frame):
-        times = frame["open_time"]
-        config = with_market(
-            config,
-            market_kind,
-            leverage=leverage,
-            funding=funding,
-            funding_rate=funding_rate,
-            liquidation_buffer=liquidation_buffer,
-            mark=mark,
-            first=int(times.iloc[0]),
-            last=int(times.iloc[-1]),
-        )
+    config = MarketOptions(**market_options).apply(config, frame)
     if walk_forward:
         _walk_forward(frame, cls, config, walk_forward, params, json_out)
         return
@@ -321,6 +276,10 @@ def backtest(
         console.print(f"chart written to {plot}")
     if trades is not None:
         console.print(f"{len(result.fills)} fills written to {trades}")
+
+
+# the market options are declared once, in botrader.core.market_kind (optimize has them too)
+backtest = with_options(_backtest, MarketOptions, {})
 
 
 def write_fills(rows: list[dict[str, Any]], path: Path) -> None:

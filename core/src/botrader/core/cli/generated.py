@@ -25,7 +25,8 @@ def options_of(cls: type, shared: Mapping[str, Any]) -> list[inspect.Parameter]:
             flag = str(meta.get("flag") or "--" + f.name.replace("_", "-"))
             kind = hints[f.name]
             names = [f"{flag}/--no-{flag[2:]}"] if kind is bool and "flag" not in meta else [flag]
-            annotation = Annotated[kind, typer.Option(*names, help=meta.get("help", ""))]
+            panel = {"rich_help_panel": meta["panel"]} if "panel" in meta else {}
+            annotation = Annotated[kind, typer.Option(*names, help=meta.get("help", ""), **panel)]
         default = f.default if f.default is not MISSING else None
         out.append(
             inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)

@@ -61,7 +61,6 @@ def prepare(o: OptimizeOptions) -> Request:
     """Everything checked before anything starts: a bad value is one UserError naming it."""
     from botrader.core.binance.filters import rules_for
     from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles, parse_params
-    from botrader.core.market_kind import with_market
 
     _check_numbers(o)
     data = str(o.data.resolve()) if o.data else None
@@ -79,17 +78,7 @@ def prepare(o: OptimizeOptions) -> Request:
     subject.check(o.data, o.walk_forward)
     series = (o.exchange, market.symbol, o.interval)
     frame = load_candles(o.data, o.db, *series, o.start, o.end, assumed=o.symbol is None)
-    if len(frame):
-        times = frame["open_time"]
-        config = with_market(
-            config,
-            o.market,
-            leverage=o.leverage,
-            funding=o.funding,
-            funding_rate=o.funding_rate,
-            first=int(times.iloc[0]),
-            last=int(times.iloc[-1]),
-        )
+    config = o.apply(config, frame)  # its market options
     search = Search(
         absolute_reference(o.strategy),
         space,
