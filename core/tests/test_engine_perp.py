@@ -7,13 +7,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.exits import Exits
 from botrader.core.engine.funding import FundingSchedule
 from botrader.core.engine.instruments import UsdmPerp
 from botrader.core.engine.margin import Bracket, PerpRules
+from botrader.core.engine.marks import MarkPrices
+from botrader.core.engine.risk import RiskConfig
 from botrader.core.engine.units import MarketRules
+from botrader.core.errors import UserError
 from engine_helpers import MINUTE, T0, Scripted
 
 WHOLE = MarketRules(symbol="TESTUSDT", tick_size=Decimal(1), step_size=Decimal(1), min_notional=Decimal(0))
@@ -34,12 +39,15 @@ def engine(
     funding: FundingSchedule = NO_FUNDING,
     exits: Exits | None = None,
     strategy: type[Scripted] = Shorting,
+    risk: RiskConfig | None = None,
+    marks: MarkPrices | None = None,
 ) -> Engine:
     config = EngineConfig(
         budget=Decimal(budget),
         market=WHOLE,
         execution=ExecutionConfig(fee_rate=0.0),
-        instrument=UsdmPerp(RULES, leverage, funding),
+        risk=risk or RiskConfig(),
+        instrument=UsdmPerp(RULES, leverage, funding, marks),
     )
     return Engine(strategy(plan, exits), config)
 
@@ -148,43 +156,22 @@ def test_the_account_shows_a_short_its_margin_and_liquidation_price() -> None:
 
 
 def test_the_liquidation_guard_closes_ahead_of_the_liquidation_price() -> None:
-    from botrader.core.engine.risk import RiskConfig
-
-    config = EngineConfig(
-        budget=Decimal(100_000),
-        market=WHOLE,
-        execution=ExecutionConfig(fee_rate=0.0),
-        risk=RiskConfig(liquidation_buffer=0.05),
-        instrument=UsdmPerp(RULES, 5, NO_FUNDING),
-    )
-    e = run(Engine(Shorting({0: 1.0}), config), [flat(10_000), (9_000, 9_100, 8_000, 8_500)])
+    e = engine({0: 1.0}, leverage=5, budget=100_000, risk=RiskConfig(liquidation_buffer=0.05))
+    run(e, [flat(10_000), (9_000, 9_100, 8_000, 8_500)])
     # liquidation at 8,080; the guard 5% above it: ceil(8,080 × 1.05) = 8,484, a market close there
     assert fills(e)[-1] == (1, "sell", 50, 8_484, 50 * (8_484 - 10_000), "liquidation_guard")
     assert e.portfolio.cash == 100_000 - 50 * (10_000 - 8_484)
 
 
 def test_a_short_trips_the_drawdown_breaker_and_the_leverage_cap_is_enforced() -> None:
-    import pytest
-
-    from botrader.core.engine.risk import RiskConfig
-    from botrader.core.errors import UserError
-
-    config = EngineConfig(
-        budget=Decimal(1_000),
-        market=WHOLE,
-        execution=ExecutionConfig(fee_rate=0.0),
-        risk=RiskConfig(max_drawdown_fraction=0.1),
-        instrument=UsdmPerp(RULES, 1, NO_FUNDING),
-    )
-    e = run(Engine(Shorting({0: -1.0}), config), [flat(100), flat(105), flat(112), flat(113)])
+    e = engine({0: -1.0}, risk=RiskConfig(max_drawdown_fraction=0.1))
+    run(e, [flat(100), flat(105), flat(112), flat(113)])
     assert "max_drawdown" in e.risk.state.open  # short 10 from 100: at 112 equity is 880 (−12%)
     with pytest.raises(UserError, match="bad leverage 5: this bot's risk allows at most 3"):
         EngineConfig(market=WHOLE, risk=RiskConfig(max_leverage=3), instrument=UsdmPerp(RULES, 5, NO_FUNDING))
 
 
 def test_mark_prices_decide_liquidation_and_funding_where_given() -> None:
-    from botrader.core.engine.marks import MarkPrices
-
     times = tuple(T0 + i * MINUTE for i in range(4))
     # minute 1: the last price wicks to 8,000 but the mark only to 8,200 (above 8,080): held;
     # minute 2: no mark candle, the candle's own prices; minute 3: the mark reaches 8,050
@@ -192,14 +179,8 @@ def test_mark_prices_decide_liquidation_and_funding_where_given() -> None:
         (times[0], times[1], times[3]), (10_000, 9_900, 8_300), (10_000, 9_950, 8_400), (10_000, 8_200, 8_050)
     )
     funding = FundingSchedule((T0 + 3 * MINUTE,), (100_000,))
-    config = EngineConfig(
-        budget=Decimal(100_000),
-        market=WHOLE,
-        execution=ExecutionConfig(fee_rate=0.0),
-        instrument=UsdmPerp(RULES, 5, funding, marks),
-    )
     e = run(
-        Engine(Shorting({0: 1.0}), config),
+        engine({0: 1.0}, leverage=5, budget=100_000, funding=funding, marks=marks),
         [flat(10_000), (9_900, 9_950, 8_000, 9_000), flat(9_000), (8_500, 8_600, 8_300, 8_400)],
     )
     # funding at minute 3 on the mark's open: 50 × 8,300 × 0.1% = 415 out of the margin
