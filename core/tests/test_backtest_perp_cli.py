@@ -13,7 +13,7 @@ from tests.support.cli import one_error_line
 from tests.support.paths import REPO
 
 AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
-LONG_SHORT = f"{REPO / 'examples' / 'strategies' / 'rsi_long_short.py'}:RsiLongShort"
+LONG_SHORT = "rsi_long_short"
 FEB, HOUR = 1_738_368_000_000, 3_600_000
 
 

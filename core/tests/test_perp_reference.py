@@ -22,7 +22,7 @@ from tests.support.paths import REPO
 from tests.support.reference_perp import reference_long_short
 
 AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
-STRATEGY = f"{REPO / 'examples' / 'strategies' / 'rsi_long_short.py'}:RsiLongShort"
+STRATEGY = "rsi_long_short"
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,8 @@ def test_the_registry_finds_built_ins_files_and_modules_alike(tmp_path: Path, mo
     assert resolve("mine:Mine").name == "mine"
     assert make("mine:Mine").decide  # built like any other
     names = {s["name"]: s["source"] for s in describe_all()}
-    assert names == {"ppo": "botrader-jobs", "rsi_sma": "botrader-core", "simple_rsi": "botrader-core"}
+    core = {"rsi_sma", "simple_rsi", "rsi_long_short"}
+    assert names == {"ppo": "botrader-jobs", **dict.fromkeys(core, "botrader-core")}
 
 
 def test_bad_references_are_one_line(tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_bad_references_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "raises.py").write_text("raise RuntimeError('no network here')\n")
     (tmp_path / "plain.py").write_text("class NotAStrategy:\n    pass\n")
     cases = [
-        ("macd", "unknown strategy 'macd': expected one of ppo, rsi, rsi_sma, simple_rsi"),
+        ("macd", "unknown strategy 'macd': expected one of ppo, rsi, rsi_long_short, rsi_sma, simple_rsi"),
         (f"{tmp_path}/missing.py:X", "strategy file not found"),
         (f"{tmp_path}/syntax.py:X", "cannot import strategy file"),
         (f"{tmp_path}/raises.py:X", "RuntimeError: no network here"),

@@ -11,7 +11,7 @@ from tests.support.cli import one_error_line
 from tests.support.paths import REPO
 
 AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
-LONG_SHORT = f"{REPO / 'examples' / 'strategies' / 'rsi_long_short.py'}:RsiLongShort"
+LONG_SHORT = "rsi_long_short"
 BASE = ["optimize", "--strategy", LONG_SHORT, "--data", str(AVAX), "--market", "usdm-perp"]
 
 
@@ -22,6 +22,8 @@ def test_a_long_short_search_on_a_perpetual(capsys) -> None:
     assert out["market"] == "usdm-perp" and out["trials"] == 6 and out["invalid"] == 0
     assert out["evaluated_by"].startswith("the engine (spot only")
     assert out["verdict"] and out["pbo"] is not None
+    rows = {row["variant"] for row in out["stress"]}  # the card's baselines gain a short-capable rule
+    assert {"baseline simple_rsi", "baseline rsi_sma", "baseline rsi_long_short"} <= rows
 
 
 def test_a_perpetual_search_without_funding_is_refused_before_it_starts(capsys) -> None:

@@ -118,7 +118,7 @@ def test_candles_resampled_from_1m(world, interval: str) -> None:
 def test_strategies_models_audit(world, monkeypatch) -> None:
     client, *_ = world
     found = {s["name"]: s for s in client.get("/strategies").json()}
-    assert sorted(found) == ["ppo", "rsi_sma", "simple_rsi"]
+    assert sorted(found) == ["ppo", "rsi_long_short", "rsi_sma", "simple_rsi"]
     rsi = found["simple_rsi"]
     assert rsi["aliases"] == ["rsi"] and rsi["source"] == "botrader-core"
     assert rsi["description"].startswith("RSI(period): buy with all cash when flat")

@@ -3,7 +3,7 @@ own reading of Binance's rules (the bundled brackets as data, nothing imported f
 engine), one loop. The engine is exact integers; this agrees with it within rounding.
 
 Rules it implements (the engine's documented ones): the RSI long/short example strategy
-(`examples/strategies/rsi_long_short.py`: long below `oversold`, short above `overbought`,
+(the built-in `rsi_long_short`: long below `oversold`, short above `overbought`,
 flat when the RSI crosses back through 50; targets, a repeated one not re-traded, an exit
 forgetting it) with its stop-loss; fills at the close with a taker fee; isolated margin at
 `leverage`; funding at each 8-hour mark paid by the position held then, at that candle's open;

@@ -61,6 +61,12 @@ class Engine:
         self.market = config.market
         self.instrument = config.instrument
         self.can_short = bool(getattr(strategy, "can_short", False))
+        if self.can_short and not self.instrument.shorts:  # as Freqtrade refuses it on spot
+            name = getattr(strategy, "name", type(strategy).__name__)
+            raise UserError(
+                f"strategy {name} can short (can_short = True): {self.instrument.name} cannot hold a short; "
+                "run it on a perpetual (--market usdm-perp)"
+            )
         self.portfolio = self.instrument.new_ledger(self.market.cash_units(config.budget), self.can_short)
         self.funding_events: list[tuple[int, int, int]] = []  # (time, rate 1e-8, cash): this session's
         self.risk = RiskManager(config.risk)

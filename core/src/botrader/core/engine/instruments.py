@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 class Instrument(Protocol):
     name: str
     bar_hook: bool  # whether `before_bar`/`intrabar` run (the spot loop skips them in one test)
+    baselines: tuple[str, ...]  # rule strategies a card adds for this market (beyond spot's)
+    shorts: bool  # whether a position may go below zero (a `can_short` strategy needs it)
 
     def new_ledger(self, cash: int, can_short: bool) -> Ledger: ...
 
@@ -73,6 +75,8 @@ class Instrument(Protocol):
 class Spot:
     name: str = "spot"
     bar_hook: bool = False
+    baselines: tuple[str, ...] = ()
+    shorts: bool = False
 
     def new_ledger(self, cash: int, can_short: bool) -> Portfolio:
         return Portfolio(cash=cash)
@@ -111,6 +115,8 @@ class UsdmPerp:
     marks: MarkPrices | None = None  # mark-price candles; None: the candles' own prices
     name: str = "usdm-perp"
     bar_hook: bool = True
+    baselines: tuple[str, ...] = ("rsi_long_short",)  # a short-capable rule beside the long-only ones
+    shorts: bool = True
 
     def __post_init__(self) -> None:
         most = max(b.max_leverage for b in self.rules.brackets)

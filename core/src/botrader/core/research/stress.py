@@ -40,6 +40,12 @@ def variants(config: EngineConfig) -> dict[str, EngineConfig]:
 BASELINES = ("simple_rsi", "rsi_sma")  # the rule strategies at their defaults: same tail, same costs
 
 
+def baselines_for(config: EngineConfig) -> tuple[str, ...]:
+    """The baselines of a card on `config`'s market: the rule strategies above, and the
+    market's own (a perpetual adds a short-capable one)."""
+    return BASELINES + tuple(config.instrument.baselines)
+
+
 def _row(name: str, result: BacktestResult, budget: float) -> dict[str, Any]:
     perf = result.performance
     gross = perf.final_equity - budget + perf.fees
@@ -71,7 +77,8 @@ def stress_of(make: Callable[[], Strategy], split: Split, config: EngineConfig) 
     budget = float(config.budget)
     rows = [_row(name, held_out_of(make(), split, v), budget) for name, v in variants(config).items()]
     rows += [
-        _row(f"baseline {ref}", held_out_run(resolve(ref), {}, split, config), budget) for ref in BASELINES
+        _row(f"baseline {ref}", held_out_run(resolve(ref), {}, split, config), budget)
+        for ref in baselines_for(config)
     ]
     return rows
 
@@ -84,7 +91,7 @@ def baseline_returns(frame: Any, config: EngineConfig) -> dict[str, np.ndarray]:
 
     budget = float(config.budget)
     out = {}
-    for ref in BASELINES:
+    for ref in baselines_for(config):
         result = run_backtest(frame, resolve(ref)(), config)
         out[ref] = hourly(result.times, result.equity, budget)
     return out

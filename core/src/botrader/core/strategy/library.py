@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from botrader.core.engine.exits import Exits
 from botrader.core.engine.view import Account, Bar
-from botrader.core.strategy.base import Strategy, Values
+from botrader.core.strategy.base import Signal, Strategy, Values
 from botrader.core.strategy.indicators import RSI, SMA, Indicator
 from botrader.core.strategy.params import Param
 
@@ -102,3 +103,36 @@ def _series(cache: dict[Any, Any], key: Any, make: Any, frame: Any) -> np.ndarra
     if key not in cache:
         cache[key] = series(make(), frame)
     return cache[key]
+
+
+class RsiLongShort(Strategy):
+    """RSI both ways (perpetuals): the full long below `oversold`, the full short above
+    `overbought`, flat when the RSI crosses back through 50; a stop-loss both ways (a fraction
+    of the entry price, above it for a short). The short-capable rule baseline of a
+    perpetual's card."""
+
+    name = "rsi_long_short"
+    can_short = True
+    period = Param(14, ge=2, le=1000, search=(7, 28), help="RSI window (Wilder smoothing)")
+    oversold = Param(25.0, gt=0, lt=50, search=(15.0, 35.0), help="RSI below this: go long")
+    overbought = Param(75.0, gt=50, lt=100, search=(65.0, 85.0), help="RSI above this: go short")
+    stop_loss = Param(0.03, gt=0, lt=1, search=(0.01, 0.08), help="stop-loss from the entry price")
+
+    @property
+    def exits(self) -> Exits:  # from the parameters, so a search can tune it
+        return Exits(stop_loss=self.stop_loss)
+
+    def indicators(self) -> dict[str, Indicator]:
+        return {"rsi": RSI(self.period)}
+
+    def on_candle(self, candle: Bar, ind: Values, account: Account) -> Signal | None:
+        rsi = ind.rsi
+        if rsi is None:
+            return None
+        if not account.long and rsi < self.oversold:
+            return self.buy(rsi=round(rsi, 2))  # from a short: one order through zero
+        if not account.short and rsi > self.overbought:
+            return self.sell(rsi=round(rsi, 2))
+        if (account.long and rsi > 50) or (account.short and rsi < 50):
+            return self.close(rsi=round(rsi, 2))
+        return None
