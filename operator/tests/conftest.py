@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.cluster import apply, kubectl, render, service_account_kubeconfig
+from tests.support.cluster import NS, apply, kubectl, render, service_account_kubeconfig
 from tests.support.paths import REPO
-
-NS = "botrader"
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.support.cluster import (
+    NS,
     apply,
     conditions,
     get,
@@ -28,8 +29,6 @@ from tests.support.cluster import (
 )
 from tests.support.paths import REPO
 from tests.support.testenv import free_port
-
-NS = "botrader"  # the operator's own namespace (conftest.py: the `cluster` fixture)
 
 
 @pytest.mark.slow

@@ -20,8 +20,6 @@ from tests.support.cluster import (
 )
 from tests.support.paths import REPO
 
-NS = "botrader"  # the operator's own namespace (conftest.py: the `cluster` fixture)
-
 
 @pytest.mark.slow
 def test_an_optimization_run_runs_its_search_in_a_job_and_carries_the_card(

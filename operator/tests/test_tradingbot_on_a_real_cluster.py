@@ -28,8 +28,6 @@ from tests.support.cluster import (
     wait_phase,
 )
 
-NS = "botrader"  # the operator's own namespace (conftest.py: the `cluster` fixture)
-
 
 @pytest.mark.slow
 def test_bots_on_a_real_cluster(cluster) -> None:

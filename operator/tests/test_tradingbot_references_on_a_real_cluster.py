@@ -21,8 +21,6 @@ from tests.support.cluster import (
 )
 from tests.support.paths import REPO
 
-NS = "botrader"  # the operator's own namespace (conftest.py: the `cluster` fixture)
-
 
 @pytest.mark.slow
 def test_a_ppo_bot_waits_for_its_training_run_then_trades_its_model(cluster) -> None:

@@ -21,8 +21,6 @@ from tests.support.cluster import (
 )
 from tests.support.paths import REPO
 
-NS = "botrader"  # the operator's own namespace (conftest.py: the `cluster` fixture)
-
 
 @pytest.mark.slow
 def test_training_runs_on_real_jobs(cluster) -> None:

@@ -21,6 +21,7 @@ from tests.support.paths import REPO
 from tests.support.testenv import ControlPlane, _kubeconfig, free_port
 
 CHART = REPO / "charts" / "botrader"
+NS = "botrader"  # the operator's own namespace on the test control plane (the chart installs it there)
 PATHS = {
     "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
     "Service": "/api/v1/namespaces/{ns}/services",

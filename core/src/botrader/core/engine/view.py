@@ -38,7 +38,8 @@ class Account:
     def short(self) -> bool:
         """Short at least the minimum notional (perpetuals, a strategy with `can_short`)."""
         e = self._engine
-        return bool(e) and -e.portfolio.lots * e.last_close_ticks >= e.market.min_notional_units
+        # the engine's cached minimum (a strategy may read this every candle)
+        return bool(e) and -e.portfolio.lots * e.last_close_ticks >= e._min_notional
 
     @property
     def flat(self) -> bool:
