@@ -154,17 +154,18 @@ class Engine:
         liquidation and the exits of a position held since before this close. Returns whether
         one is held (its candle count moves at the close)."""
         inv = self._inv_tick
-        m_open = open_  # the mark: the candle's own prices, or …
-        m_high = high
-        m_low = low
-        marks = self._marks
-        if marks is not None:
-            i, self.mark_cursor = marks.find(time, self.mark_cursor)
-            if i >= 0:  # … the mark-price candle of the same minute
-                m_open, m_high, m_low = marks.opens[i], marks.highs[i], marks.lows[i]
-        if self._bar_hook and time >= self.next_funding:
-            self.instrument.before_bar(self, time, round(m_open * inv))
-            self.instrument.track_liquidation(self)
+        if self._bar_hook:  # a perpetual (spot's exits and next_open fills skip all of this)
+            m_open = open_  # the mark: the candle's own prices, or …
+            m_high = high
+            m_low = low
+            marks = self._marks
+            if marks is not None:
+                i, self.mark_cursor = marks.find(time, self.mark_cursor)
+                if i >= 0:  # … the mark-price candle of the same minute
+                    m_open, m_high, m_low = marks.opens[i], marks.highs[i], marks.lows[i]
+            if time >= self.next_funding:
+                self.instrument.before_bar(self, time, round(m_open * inv))
+                self.instrument.track_liquidation(self)
         if self._next_open:
             opened = round(open_ * inv)
             if self.emergency_requested:
