@@ -70,7 +70,7 @@ class Observing(Scripted):
         from botrader.jobs.train.model import observation
 
         held = account.position * bar.close
-        self.seen.append(observation(np.zeros(0), account.cash, held, account.unrealized_pnl))
+        self.seen.append(observation(np.zeros(0), account.cash, held, account.unrealized_pnl, account.equity))
         return super().on_candle(bar, ind, account)
 
 

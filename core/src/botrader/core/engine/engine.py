@@ -298,6 +298,20 @@ class Engine:
             fills,
         )
 
+    def act(self, action: float | None) -> list[Fill]:
+        """Step 7 at the last close processed, for a driver that chooses only after seeing the
+        candle (the RL environment: `on_bar` with a strategy that returned None, then this).
+        The same guards and sizing as inside `on_bar`, so the accounts are identical to a
+        strategy's that returned `action` there (market orders filled at the close)."""
+        fills: list[Fill] = []
+        if self.last_time is None or action is None or self.emergency_requested:
+            return fills
+        if self.sim.active is None and not self.risk.state.open and not self.paused:
+            price = self.last_close_ticks
+            equity = self.portfolio.equity(price)
+            self._decide(action, self.last_time, price, self._bar.volume, equity, fills)
+        return fills
+
     def next_order_id(self) -> int:
         return self._next_order_id()
 

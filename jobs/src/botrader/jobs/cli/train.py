@@ -15,11 +15,14 @@ from typing import Annotated, Any
 
 import typer
 
+from botrader.core.cli.generated import options_of
 from botrader.core.errors import UserError
+from botrader.core.market_kind import MarketOptions
 from botrader.core.research.stress import BASELINES
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
 from botrader.jobs.train.hyperparameters import Hyperparameters, docs
 
+MARKET_FIELDS = tuple(f.name for f in fields(MarketOptions))
 ALIASES = {"total_timesteps": ["--timesteps"], "fee_rate": ["--fee"]}  # the names users already type
 
 
@@ -79,7 +82,9 @@ def _train(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     **hyperparameters: Any,
 ) -> None:
-    """Train one PPO agent per budget; validate, test and register each in MLflow."""
+    """Train one PPO agent per budget; validate, test and register each in MLflow. On
+    --market usdm-perp the agent trades long and short (its action is a target position) in
+    the engine itself, with the perpetual's funding and liquidation."""
     try:
         from botrader.jobs.train import fan_out as runner
         from botrader.jobs.train.request import TrainRequest
@@ -87,6 +92,7 @@ def _train(
         raise UserError(
             f"`botrader train` needs the RL extras ({exc.name} is missing): pip install 'botrader-jobs[rl]'"
         ) from None
+    market = MarketOptions(**{k: hyperparameters.pop(k) for k in MARKET_FIELDS})
     hp = Hyperparameters(**hyperparameters)
     hp.validate()
     if walk_forward and not 2 <= walk_forward <= 20:
@@ -104,6 +110,7 @@ def _train(
         run_name=run_name or experiment,
         baselines=tuple(baseline or BASELINES),
         walk_forward=walk_forward,
+        market_options=market,
     )
     if metrics_port is not None:
         from prometheus_client import start_http_server
@@ -189,7 +196,8 @@ def _with_hyperparameters(func: Any) -> Any:
         return func(**kwargs)
 
     train.__doc__ = func.__doc__
-    train.__signature__ = signature.replace(parameters=[*plain, *_hyperparameter_options()])  # type: ignore[attr-defined]
+    generated = [*_hyperparameter_options(), *options_of(MarketOptions, {})]
+    train.__signature__ = signature.replace(parameters=[*plain, *generated])  # type: ignore[attr-defined]
     return train
 
 

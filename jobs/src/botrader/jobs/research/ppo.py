@@ -155,15 +155,7 @@ class _Validator:
         from botrader.jobs.train.model import ModelMeta
 
         hp = request.hyperparameters
-        self.meta = ModelMeta(
-            budget,
-            hp.fee_rate,
-            request.symbol,
-            request.interval,
-            hp.hidden,
-            splits.config.obs_dim,
-            hp.action_deadzone,
-        )
+        self.meta = ModelMeta.for_request(request, budget, splits.config.obs_dim)
         self.logger = UpdateLogger(request, budget, frame, splits, self.meta, None)
         self.best: BestCheckpoint = self.logger.best
         self.budget, self.hp = budget, hp

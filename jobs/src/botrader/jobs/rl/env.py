@@ -59,6 +59,12 @@ class EnvConfig:
             raise UserError(f"bad window overlap {self.overlap}: expected a fraction in [0, 1)")
 
 
+def window_starts(rows: int, episode_len: int, overlap: float) -> np.ndarray:
+    """First rows of the episode windows: `episode_len` candles each, overlapping by `overlap`."""
+    stride = max(1, round(episode_len * (1 - overlap)))
+    return np.arange(0, rows - episode_len + 1, stride)
+
+
 class _Numpy:
     name = "numpy"
 
@@ -159,8 +165,7 @@ class VecTradingEnv:
         xp = self.xp
         self.features = xp.asarray(split.features, xp.float32)
         self.close = xp.asarray(split.close_ticks, xp.int64)
-        stride = max(1, round(config.episode_len * (1 - config.overlap)))
-        self.starts = xp.asarray(np.arange(0, len(split) - config.episode_len + 1, stride), xp.int64)
+        self.starts = xp.asarray(window_starts(len(split), config.episode_len, config.overlap), xp.int64)
         self.budget_units = self.market.cash_units(str(config.budget))
         self.fee, self.slip = fee_ppm(config.fee_rate), slippage_units(config.slippage_bps)
         self.min_notional = self.market.min_notional_units

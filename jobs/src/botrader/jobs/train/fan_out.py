@@ -27,15 +27,7 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
     torch.set_num_threads(1)
     frame, splits = load_splits(request)
     args = replace(request.hyperparameters)
-    meta = ModelMeta(
-        budget,
-        args.fee_rate,
-        request.symbol,
-        request.interval,
-        args.hidden,
-        splits.config.obs_dim,
-        args.action_deadzone,
-    )
+    meta = ModelMeta.for_request(request, budget, splits.config.obs_dim)
     from botrader.jobs.tracking import tracking_at
 
     with tracking_at(request.tracking_uri):
@@ -57,7 +49,9 @@ def train_budget(request: TrainRequest, budget: float, progress: Progress | None
                 }
             )
             logger = UpdateLogger(request, budget, frame, splits, meta, progress)
-            agent = ppo.train(args, splits.train, budget, logger, market=request.market)
+            agent = ppo.train(
+                args, splits.train, budget, logger, request.market, request.engine_config(budget)
+            )
             agent.load_state_dict(logger.best.state)
             predictor = ActionPredictor.from_agent(agent, splits.config, meta)
             best, run_id = logger.best, run.info.run_id
@@ -71,6 +65,10 @@ def prepare_tracking(request: TrainRequest) -> None:
     from botrader.jobs.tracking import ensure_experiment, resolve_uri
 
     request.data = request.data.resolve()
+    m = request.market_options  # Ray's workers may run elsewhere: absolute paths
+    request.market_options = replace(
+        m, funding=m.funding and m.funding.resolve(), mark=m.mark and m.mark.resolve()
+    )
     request.tracking_uri = resolve_uri(request.tracking_uri)
     ensure_experiment(request.tracking_uri, request.experiment)
 

@@ -41,6 +41,28 @@ class ModelMeta:
     hidden: int
     obs_dim: int
     deadzone: float = 0.0
+    market: str = "spot"  # usdm-perp: the action is a target from full short to full long
+    leverage: int = 1
+
+    @property
+    def can_short(self) -> bool:
+        return self.market != "spot"
+
+    @classmethod
+    def for_request(cls, request: Any, budget: float, obs_dim: int) -> ModelMeta:
+        """What a model trained for `request` (a TrainRequest) records about itself."""
+        hp, market = request.hyperparameters, request.market_options
+        return cls(
+            budget,
+            hp.fee_rate,
+            request.symbol,
+            request.interval,
+            hp.hidden,
+            obs_dim,
+            hp.action_deadzone,
+            market.market,
+            market.leverage,
+        )
 
 
 def save_model(directory: Path, agent: Agent, config: FeatureConfig, meta: ModelMeta) -> Path:
@@ -111,10 +133,10 @@ class ObservationIndicator(Indicator):
         self.value = None
 
 
-def observation(market: np.ndarray, cash: float, held: float, unrealized: float) -> np.ndarray:
+def observation(market: np.ndarray, cash: float, held: float, unrealized: float, equity: float) -> np.ndarray:
     """The policy's input: market features and the portfolio part (`features.portfolio_part`,
     the environment's own definition)."""
-    port = portfolio_part(cash, held, unrealized, 1.0 / (cash + held))
+    port = portfolio_part(cash, held, unrealized, 1.0 / equity if equity > 0 else 0.0)
     return np.concatenate([market, np.asarray(port, dtype=np.float32)])
 
 
@@ -160,7 +182,7 @@ class ActionPredictor:
             raise UserError("not enough history to build the model's features (need a few hundred candles)")
         held = position * last.close
         unrealized = held - cost_basis
-        return self.action(observation(market, cash, held, unrealized))
+        return self.action(observation(market, cash, held, unrealized, cash + held))  # spot's equity
 
     def predict_discrete(
         self,

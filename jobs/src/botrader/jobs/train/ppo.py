@@ -22,8 +22,10 @@ import torch
 from torch import nn
 from torch.distributions.normal import Normal
 
+from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.units import MarketRules
 from botrader.jobs.rl.data import Split
+from botrader.jobs.rl.engine_env import EngineVecEnv
 from botrader.jobs.rl.env import EnvConfig, VecTradingEnv
 from botrader.jobs.train.hyperparameters import Hyperparameters
 
@@ -115,9 +117,11 @@ def train(
     budget: float,
     on_update: Callable[[UpdateStats, Agent], None] | None = None,
     market: MarketRules | None = None,
+    engine_config: EngineConfig | None = None,
 ) -> Agent:
     """Train one agent on `market`'s money units; `on_update` sees every update (logging,
-    validation, checkpoints)."""
+    validation, checkpoints). `engine_config`: the evaluation engine's, which trains too
+    where the array environment cannot model its market (a perpetual)."""
     args.validate(len(split))
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -126,22 +130,23 @@ def train(
     backend = (
         args.env_backend if args.env_backend != "auto" else ("numpy" if device.type == "cpu" else "torch")
     )
-    envs = VecTradingEnv(
-        split,
-        args.num_envs,
-        EnvConfig(
-            budget,
-            args.fee_rate,
-            args.slippage_bps,
-            args.window_size,
-            args.window_overlap,
-            args.action_deadzone,
-        ),
-        market=market,
-        backend=backend,
-        device=args.device,
-        seed=args.seed,
+    env_config = EnvConfig(
+        budget, args.fee_rate, args.slippage_bps, args.window_size, args.window_overlap, args.action_deadzone
     )
+    envs: VecTradingEnv | EngineVecEnv
+    if engine_config is not None and engine_config.instrument.shorts:  # beyond the array env's spot
+        backend = "numpy"  # the engine env hands numpy arrays over
+        envs = EngineVecEnv(split, args.num_envs, env_config, engine_config=engine_config, seed=args.seed)
+    else:
+        envs = VecTradingEnv(
+            split,
+            args.num_envs,
+            env_config,
+            market=market,
+            backend=backend,
+            device=args.device,
+            seed=args.seed,
+        )
     agent = Agent(envs.obs_dim, args.hidden).to(device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
 

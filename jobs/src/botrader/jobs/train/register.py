@@ -56,7 +56,8 @@ def test_and_register(
     test, val = test_run.performance, best.performance
     assert val is not None
     card = best.card(hourly(test_run.times, test_run.equity, budget), walked(request, budget, frame, splits))
-    base = baselines(frame, splits.test.frame, config, request.baselines)
+    refs = tuple(dict.fromkeys(request.baselines + config.instrument.baselines))  # + the market's own
+    base = baselines(frame, splits.test.frame, config, refs)
     mlflow.log_metrics(
         {
             Metric.TEST_RETURN: test.total_return,

@@ -14,6 +14,7 @@ from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.units import MarketRules
+from botrader.core.market_kind import MarketOptions, with_market
 from botrader.core.research.stress import BASELINES
 from botrader.core.strategy.registry import make
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
@@ -37,6 +38,8 @@ class TrainRequest:
         BASELINES  # strategies (any reference) beside buy-and-hold: the search card's
     )
     walk_forward: int = 0  # folds the hyperparameters are retrained over before the test split
+    market_options: MarketOptions = field(default_factory=MarketOptions)  # spot, or a perpetual's
+    span: tuple[int, int] | None = None  # the candles' first and last open times (`load_splits`)
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -51,17 +54,38 @@ class TrainRequest:
         return rules_for(str(self.symbol))
 
     def engine_config(self, budget: float) -> EngineConfig:
-        """The evaluation engine: the symbol's rules, the training fee, no breakers."""
+        """The engine that trains (a perpetual's environment is the engine itself) and
+        evaluates: the symbol's rules and market, the training fee, no breakers."""
         from decimal import Decimal
 
         execution = ExecutionConfig(fee_rate=self.hyperparameters.fee_rate)
-        return EngineConfig(budget=Decimal(str(budget)), market=self.market, execution=execution)
+        config = EngineConfig(budget=Decimal(str(budget)), market=self.market, execution=execution)
+        m = self.market_options
+        if m.market == "spot" and m == MarketOptions():
+            return config
+        if self.span is None:
+            raise RuntimeError("engine_config before load_splits: the funding's span is not known yet")
+        first, last = self.span
+        return with_market(
+            config,
+            m.market,
+            leverage=m.leverage,
+            funding=m.funding,
+            funding_rate=m.funding_rate,
+            liquidation_buffer=m.liquidation_buffer,
+            mark=m.mark,
+            first=first,
+            last=last,
+        )
 
 
 def load_splits(request: TrainRequest) -> tuple[pd.DataFrame, Splits]:
     for ref in request.baselines:
         make(ref)  # a bad baseline fails here, before any work
     frame = read_candles_frame(request.data)
+    if len(frame):
+        request.span = (int(frame["open_time"].iloc[0]), int(frame["open_time"].iloc[-1]))
+        request.engine_config(request.budgets[0])  # a bad market option fails here, before any work
     splits = make_splits(frame, val_fraction=request.val_fraction, test_fraction=request.test_fraction)
     request.hyperparameters.validate(len(splits.train))
     return frame, splits

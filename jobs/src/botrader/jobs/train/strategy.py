@@ -10,12 +10,14 @@ import numpy as np
 
 from botrader.core.engine.view import Account, Bar
 from botrader.core.strategy import Indicator, Param, Strategy, Values
+from botrader.jobs.rl.targets import target_of
 
 
 class Ppo(Strategy):
     """A trained PPO policy (a TradingBot's strategy.modelRef: a model directory, runs:/… or
     models:/… URI): its deterministic action at every candle, sizing positions continuously;
-    |action| below the model's deadzone holds (no order, no fee)."""
+    |action| below the model's deadzone holds (no order, no fee). A model trained on a
+    perpetual states targets from full short to full long (`botrader.jobs.rl.targets`)."""
 
     name = "ppo"
     model = Param("", help="model directory or MLflow URI (runs:/…, models:/…); spec.strategy.modelRef")
@@ -44,6 +46,7 @@ class Ppo(Strategy):
 
     def setup(self) -> None:
         self._obs: np.ndarray | None = None
+        self.can_short = self.predictor.meta.can_short  # type: ignore[misc]  # the model's market decides
 
     def on_candle(self, candle: Bar, ind: Values, account: Account) -> float | None:
         from botrader.jobs.train.model import observation
@@ -51,9 +54,11 @@ class Ppo(Strategy):
         if ind.market is None:
             return None
         held = account.position * candle.close
-        self._obs = observation(ind.market, account.cash, held, account.unrealized_pnl)
-        action = self.predictor.action(self._obs)
-        return None if abs(action) < self.predictor.meta.deadzone else action
+        self._obs = observation(ind.market, account.cash, held, account.unrealized_pnl, account.equity)
+        action, meta = self.predictor.action(self._obs), self.predictor.meta
+        if meta.can_short:  # a target on the deadzone's grid, as the environment read it
+            return target_of(action, meta.deadzone)
+        return None if abs(action) < meta.deadzone else action
 
     def explain(self) -> dict[str, Any]:
         return self.predictor.explain(self._obs) if self._obs is not None else {}
