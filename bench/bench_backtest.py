@@ -120,7 +120,7 @@ def long_short(frame: pd.DataFrame) -> tuple[float, float, int, int]:
     engine with the perpetual's hooks (funding, liquidation) on every candle. Best of three."""
     from botrader.core.binance.usdm import perp_rules_for
     from botrader.core.engine.engine import EngineConfig
-    from botrader.core.engine.funding import FundingSchedule
+    from botrader.core.engine.funding import ConstantFunding
     from botrader.core.engine.instruments import UsdmPerp
     from botrader.core.strategy.library import SimpleRsi
 
@@ -128,10 +128,7 @@ def long_short(frame: pd.DataFrame) -> tuple[float, float, int, int]:
         can_short = True
 
     rules = perp_rules_for("BTCUSDT")
-    times = frame["open_time"]
-    funding = FundingSchedule.constant(
-        "0.0001", int(times.iloc[0]), int(times.iloc[-1]), rules.funding_interval_ms
-    )
+    funding = ConstantFunding.of("0.0001", rules.funding_interval_ms)
     config = EngineConfig(market=rules.market, instrument=UsdmPerp(rules, 1, funding))
     best, result = float("inf"), None
     for _ in range(3):

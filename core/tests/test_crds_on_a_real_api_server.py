@@ -93,6 +93,15 @@ INVALID = [
     (bot(venue={"type": "binance-testnet"}), "spec.venue", "FieldValueInvalid"),  # CEL: keys needed
     (bot(venue={"type": "binance"}), "spec.venue.type", "FieldValueNotSupported"),  # mainnet: not yet
     (named("BTC_Bot"), "metadata.name", "FieldValueInvalid"),  # found by fuzzing: a DNS-1123 name
+    (  # CEL: a perpetual needs its funding
+        bot(market="usdm-perp", source="replay", replay={"path": "avax.csv"}),
+        "spec",
+        "FieldValueInvalid",
+    ),
+    (bot(leverage=3), "spec", "FieldValueInvalid"),  # CEL: leverage is for usdm-perp
+    (bot(market="usdm-perp", funding={"rate": "0.0001"}), "spec", "FieldValueInvalid"),  # CEL: replay only
+    (bot(market="usdm-perp", marginMode="cross"), "spec.marginMode", "FieldValueNotSupported"),
+    (bot(market="usdm-perp", funding={"rate": "1e-4"}), "spec.funding.rate", "FieldValueInvalid"),
     (
         run(dataset={"path": "/x", "start": "2025-01-01", "end": "2025-02-01"}),
         "spec.dataset",

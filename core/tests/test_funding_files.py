@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from botrader.core.data.funding import read_funding
-from botrader.core.engine.funding import FundingSchedule
+from botrader.core.engine.funding import ConstantFunding, FundingSchedule
 from botrader.core.errors import UserError
 
 HOUR = 3_600_000
@@ -49,11 +49,19 @@ def test_between_is_open_below_and_closed_above() -> None:
 
 
 def test_a_constant_rate_and_coverage() -> None:
-    schedule = FundingSchedule.constant("0.0001", FEB + 1, FEB + 24 * HOUR, 8 * HOUR)
-    assert schedule.times == (FEB + 8 * HOUR, FEB + 16 * HOUR, FEB + 24 * HOUR)
-    assert set(schedule.rates) == {10_000}
-    assert schedule.first_missing(FEB + 1, FEB + 24 * HOUR, 8 * HOUR) is None
-    assert schedule.first_missing(FEB, FEB + 24 * HOUR, 8 * HOUR) == FEB  # FEB itself is missing
+    constant = ConstantFunding.of("0.0001", 8 * HOUR)
+    assert constant.between(FEB + 1, FEB + 24 * HOUR) == [
+        (FEB + 8 * HOUR, 10_000),
+        (FEB + 16 * HOUR, 10_000),
+        (FEB + 24 * HOUR, 10_000),
+    ]
+    assert constant.between(FEB - 1, FEB) == [(FEB, 10_000)]
+    assert constant.between(FEB, FEB + 8 * HOUR - 1) == []  # opened at the funding time: pays nothing for it
+    assert constant.next_after(FEB) == FEB + 8 * HOUR and constant.next_after(FEB - 1) == FEB
+    assert constant.between(FEB + 10**12, FEB + 10**12 + 8 * HOUR)  # no end: a bot runs for months
+    schedule = FundingSchedule((FEB + 8 * HOUR, FEB + 16 * HOUR), (1, 2))
+    assert schedule.first_missing(FEB + 1, FEB + 16 * HOUR, 8 * HOUR) is None
+    assert schedule.first_missing(FEB, FEB + 16 * HOUR, 8 * HOUR) == FEB  # FEB itself is missing
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from botrader.core.binance.usdm import perp_rules_for
 from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
-from botrader.core.engine.funding import FundingSchedule
+from botrader.core.engine.funding import ConstantFunding
 from botrader.core.engine.instruments import UsdmPerp
 from botrader.core.strategy.registry import resolve
 from tests.support.paths import REPO
@@ -34,10 +34,7 @@ def test_the_engine_agrees_with_a_float_reference_on_the_real_month(
 ) -> None:
     frame = read_candles_frame(AVAX)
     rules = perp_rules_for("AVAXUSDT")
-    times = frame["open_time"]
-    funding = FundingSchedule.constant(
-        "0.0001", int(times.iloc[0]), int(times.iloc[-1]), rules.funding_interval_ms
-    )
+    funding = ConstantFunding.of("0.0001", rules.funding_interval_ms)
     config = EngineConfig(
         budget=Decimal(10_000),
         market=rules.market,

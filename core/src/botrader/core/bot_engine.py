@@ -4,27 +4,38 @@ manifest's risk and execution fields are the configs' fields (camelCase in YAML)
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
-from botrader.core.binance.filters import rules_for
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.risk import RiskConfig
 from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot, TradingBotSpec
+from botrader.core.market_kind import bot_instrument, filters_for
 from botrader.core.strategy.base import Strategy
 from botrader.core.strategy.registry import resolve
 
 
 def engine_config(spec: TradingBotSpec, market: MarketRules | None = None) -> EngineConfig:
-    return EngineConfig(
+    """The bot's engine; on `market: usdm-perp` its perpetual (`market_kind.bot_instrument`).
+    `market`: the filters that set the money units (default: the bundled ones of the bot's
+    market; a resumed bot passes its saved ones)."""
+    market = market or filters_for(spec.symbol, spec.market)
+    config = EngineConfig(
         budget=Decimal(str(spec.budget)),
-        market=market or rules_for(spec.symbol),
+        market=market,
         risk=RiskConfig(**spec.risk.model_dump()),
         execution=ExecutionConfig(**spec.execution.model_dump()),
         exits=spec.strategy.exits.overrides() if spec.strategy.exits else {},
+    )
+    if spec.market == "spot":
+        return config
+    rate = spec.funding.rate if spec.funding else None
+    return dataclasses.replace(
+        config, instrument=bot_instrument(spec.symbol, spec.market, spec.leverage, rate, market)
     )
 
 

@@ -77,6 +77,8 @@ class Risk(_Spec):
     max_drawdown_fraction: float = Field(default=0.2, ge=0.0, le=1.0, alias="maxDrawdownFraction")
     max_consecutive_losses: int = Field(default=5, ge=1, alias="maxConsecutiveLosses")
     stale_data_seconds: int = Field(default=300, ge=1, alias="staleDataSeconds")
+    max_leverage: int | None = Field(default=None, ge=1, alias="maxLeverage")
+    liquidation_buffer: float | None = Field(default=None, gt=0.0, lt=1.0, alias="liquidationBuffer")
 
 
 class Execution(_Spec):
@@ -109,6 +111,10 @@ class Venue(_Spec):
         return self.type != "paper"
 
 
+class Funding(_Spec):
+    rate: str = Field(pattern=r"^-?\d+(\.\d{1,8})?$")  # Binance's eight decimals at most
+
+
 class TradingBotSpec(_Spec):
     symbol: str
     interval: Literal["1m", "5m", "15m", "1h"] = "1m"
@@ -120,6 +126,10 @@ class TradingBotSpec(_Spec):
     risk: Risk = Risk()
     execution: Execution = Execution()
     backfill: Backfill | None = None
+    market: Literal["spot", "usdm-perp"] = "spot"
+    leverage: int = Field(default=1, ge=1, le=125)
+    margin_mode: Literal["isolated"] = Field(default="isolated", alias="marginMode")
+    funding: Funding | None = None
     paused: bool = False
     emergency_stop: bool = Field(default=False, alias="emergencyStop")
     image: str | None = None  # a user image with the strategy's package installed (cluster only)

@@ -116,7 +116,7 @@ def _marks(path: Path, first: int, last: int) -> Any:
 
 
 def _funding(path: Path | None, rate: str | None, first: int, last: int, interval_ms: int) -> Any:
-    from botrader.core.engine.funding import FundingSchedule
+    from botrader.core.engine.funding import ConstantFunding
 
     if (path is None) == (rate is None):
         raise UserError(
@@ -124,7 +124,7 @@ def _funding(path: Path | None, rate: str | None, first: int, last: int, interva
             "or --funding-rate RATE (e.g. 0.0001; 0 for none) — one of them"
         )
     if rate is not None:
-        return FundingSchedule.constant(rate, first, last, interval_ms)
+        return ConstantFunding.of(rate, interval_ms)
     from botrader.core.data.funding import read_funding
     from botrader.core.timeutil import ms_to_datetime
 
@@ -134,3 +134,34 @@ def _funding(path: Path | None, rate: str | None, first: int, last: int, interva
         when = ms_to_datetime(missing).isoformat().replace("+00:00", "Z")
         raise UserError(f"--funding {str(path)!r} has no rate for the funding time {when} of these candles")
     return schedule
+
+
+def bot_instrument(
+    symbol: str, market: str, leverage: int, funding_rate: str | None, filters: Any = None
+) -> Any:
+    """A TradingBot's instrument on a perpetual (`spec.market`, `spec.leverage`,
+    `spec.funding.rate`): the bundled USD-M rules of its symbol, with `filters` (a resumed
+    bot's saved MarketRules) in place of the bundle's so its money units never change."""
+    from botrader.core.binance.usdm import perp_rules_for
+    from botrader.core.engine.funding import ConstantFunding
+    from botrader.core.engine.instruments import UsdmPerp
+
+    if market not in MARKETS or market == "spot":
+        raise UserError(f"bad market {market!r} for a perpetual bot")
+    if funding_rate is None:
+        raise UserError("a usdm-perp bot needs spec.funding.rate (e.g. '0.0001'; '0' for none)")
+    rules = perp_rules_for(symbol)
+    if filters is not None:
+        rules = dataclasses.replace(rules, market=filters)
+    return UsdmPerp(rules, leverage, ConstantFunding.of(funding_rate, rules.funding_interval_ms))
+
+
+def filters_for(symbol: str, market: str) -> Any:
+    """The bundled exchange filters of `symbol` on `market` (spot's, or the perpetual's)."""
+    if market == "spot":
+        from botrader.core.binance.filters import rules_for
+
+        return rules_for(symbol)
+    from botrader.core.binance.usdm import perp_rules_for
+
+    return perp_rules_for(symbol).market

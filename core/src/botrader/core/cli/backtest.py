@@ -13,7 +13,7 @@ from botrader.core.cli.common import console as make_console
 from botrader.core.cli.db import DbOption
 from botrader.core.cli.generated import with_options
 from botrader.core.errors import UserError
-from botrader.core.market_kind import MarketOptions
+from botrader.core.market_kind import MarketOptions, filters_for
 
 
 def _strategy_help() -> str:
@@ -208,10 +208,11 @@ def _backtest(
 ) -> None:
     """Backtest a strategy on candles from a file or the database. Exits (fractions of the
     entry price; --time-stop in candles) override the strategy's own."""
+    import dataclasses
+
     from botrader.core.backtesting import html_report as report
     from botrader.core.backtesting import runner as bt
     from botrader.core.binance.filters import rules_for
-    from botrader.core.engine.engine import EngineConfig
     from botrader.core.strategy.registry import resolve
 
     cli_exits = {
@@ -234,10 +235,8 @@ def _backtest(
 
         manifest = load_trading_bot(bot)
         spec = manifest.spec
-        base = engine_config(spec, rules_for(symbol or spec.symbol))
-        config = EngineConfig(
-            base.budget, base.market, base.risk, base.execution, {**base.exits, **cli_exits}
-        )
+        base = engine_config(spec, filters_for(symbol or spec.symbol, spec.market))
+        config = dataclasses.replace(base, exits={**base.exits, **cli_exits})
         cls = resolve(manifest.strategy_reference())
         params = strategy_params(manifest, cls, params)
         series = (exchange or spec.source, base.market.symbol, spec.interval)

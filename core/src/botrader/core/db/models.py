@@ -1,5 +1,5 @@
 """Tables (DESIGN.md): `candles` (market data) and the paper trader's `bots`, `orders`,
-`trades`, `equity` and `audit`. Money columns are NUMERIC: exact on PostgreSQL; SQLite
+`trades`, `equity`, `funding` and `audit`. Money columns are NUMERIC: exact on PostgreSQL; SQLite
 keeps them as floats, which is fine for display — the exact state of a bot (integer units)
 lives in `bots.state` and is what a restart resumes from."""
 
@@ -92,7 +92,7 @@ class TradeRow(SQLModel, table=True):
     fee: float = Field(sa_column=Column(MONEY, nullable=False))
     pnl: float = Field(sa_column=Column(MONEY, nullable=False))
     reason: str = Field(
-        default="signal", sa_column=Column(String(16), nullable=False, server_default="signal")
+        default="signal", sa_column=Column(String(32), nullable=False, server_default="signal")
     )
 
 
@@ -105,6 +105,18 @@ class EquityRow(SQLModel, table=True):
     cash: float = Field(sa_column=Column(MONEY, nullable=False))
     position: float = Field(sa_column=Column(MONEY, nullable=False))
     price: float = Field(sa_column=Column(MONEY, nullable=False))
+
+
+class FundingRow(SQLModel, table=True):
+    """A perpetual bot's funding at one funding time: `amount` received (> 0) or paid (< 0)
+    in the quote asset, at `rate` (the published rate)."""
+
+    __tablename__ = "funding"
+
+    bot: str = Field(sa_column=Column(String(128), primary_key=True))
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True))
+    rate: float = Field(sa_column=Column(MONEY, nullable=False))
+    amount: float = Field(sa_column=Column(MONEY, nullable=False))
 
 
 class AuditRow(SQLModel, table=True):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, func, select
@@ -18,12 +19,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from botrader.core.db import changes
-from botrader.core.db.models import AuditRow, BotRow, EquityRow, OrderRow, TradeRow
+from botrader.core.db.models import AuditRow, BotRow, EquityRow, FundingRow, OrderRow, TradeRow
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.units import MarketRules
 from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 
-BOTS, ORDERS, TRADES, EQUITY, AUDIT = (m.__table__ for m in (BotRow, OrderRow, TradeRow, EquityRow, AuditRow))
+BOTS, ORDERS, TRADES, EQUITY, AUDIT, FUNDING = (
+    m.__table__ for m in (BotRow, OrderRow, TradeRow, EquityRow, AuditRow, FundingRow)
+)
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -63,10 +66,23 @@ class TradingStore:
         fills: Sequence[Fill],
         orders: Sequence[Order],
         marks: Sequence[tuple[int, int, int, int, int]],
+        funding: Sequence[tuple[int, int, int]] = (),
     ) -> None:
         """One transaction: new fills, orders as they now stand, equity marks
-        (time, equity, cash, lots, price ticks) and the bot's snapshot and summary."""
+        (time, equity, cash, lots, price ticks), funding payments (time, rate in 1e-8, cash
+        units; once per funding time) and the bot's snapshot and summary."""
         with self.engine.begin() as conn:
+            if funding:
+                rows = [
+                    {
+                        "bot": name,
+                        "time": ms_to_datetime(t),
+                        "rate": Decimal(rate).scaleb(-8),
+                        "amount": market.to_quote(amount),
+                    }
+                    for t, rate, amount in funding
+                ]
+                conn.execute(_insert(conn, FUNDING).on_conflict_do_nothing(), rows)
             if fills:
                 conn.execute(
                     _insert(conn, TRADES).on_conflict_do_nothing(),
@@ -198,6 +214,12 @@ class TradingStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(TRADES).where(TRADES.c.bot == name).order_by(TRADES.c.seq)).mappings()
             return [dict(r) for r in rows]
+
+    def funding(self, name: str) -> list[dict[str, Any]]:
+        """A perpetual bot's funding payments, oldest first."""
+        with self.engine.connect() as conn:
+            query = select(FUNDING).where(FUNDING.c.bot == name).order_by(FUNDING.c.time)
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def audit_log(
         self, bot: str | None = None, limit: int | None = None, newest: bool = False, after: int | None = None

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import Protocol
 
 from botrader.core.engine.margin import funding_rate_e8
+
+
+class Funding(Protocol):
+    """What the engine asks of a perpetual's funding: the payments between two candles and
+    the next time to ask again."""
+
+    def between(self, after: int, upto: int) -> list[tuple[int, int]]: ...
+
+    def next_after(self, time: int) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +44,26 @@ class FundingSchedule:
         first = -(-start // interval_ms) * interval_ms
         return next((t for t in range(first, end + 1, interval_ms) if t not in have), None)
 
+
+@dataclass(frozen=True, slots=True)
+class ConstantFunding:
+    """One rate at every multiple of the funding interval since the epoch (Binance's funding
+    times: 00:00, 08:00, 16:00 UTC at 8 h), without end — a paper bot runs for months."""
+
+    rate: int  # 1e-8
+    interval_ms: int
+
     @classmethod
-    def constant(cls, rate: str, start: int, end: int, interval_ms: int) -> FundingSchedule:
-        """One rate at every funding time of [start, end] (`--funding-rate`)."""
-        first = -(-start // interval_ms) * interval_ms
-        times = tuple(range(first, end + 1, interval_ms))
-        return cls(times, (funding_rate_e8(rate),) * len(times))
+    def of(cls, rate: str, interval_ms: int) -> ConstantFunding:
+        """From a published rate ("0.0001"; more than eight decimals is refused)."""
+        return cls(funding_rate_e8(rate), interval_ms)
+
+    def between(self, after: int, upto: int) -> list[tuple[int, int]]:
+        first = (after // self.interval_ms + 1) * self.interval_ms
+        return [(t, self.rate) for t in range(first, upto + 1, self.interval_ms)]
+
+    def next_after(self, time: int) -> int:
+        return (time // self.interval_ms + 1) * self.interval_ms
+
+    def first_missing(self, start: int, end: int, interval_ms: int) -> int | None:
+        return None

@@ -5,7 +5,7 @@ for every instrument; a new kind of market is a new `Instrument`, never a branch
 
 - `Spot` (the default): today's long-only accounting, unchanged to the unit.
 - `UsdmPerp`: a Binance USD-M perpetual with one isolated, one-way position (`PerpPortfolio`),
-  leverage, funding from a `FundingSchedule` and liquidation at the mark price.
+  leverage, funding (`funding.Funding`: a file's schedule or one rate) and liquidation at the mark price.
 
 Per candle, for a perpetual (the engine's own order of work around it is in `engine`):
 1. funding: each funding time in (previous candle, this candle] is paid or received by the
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botrader.core.engine.funding import FundingSchedule
+from botrader.core.engine.funding import Funding
 from botrader.core.engine.ledger import Ledger
 from botrader.core.engine.margin import PerpRules
 from botrader.core.engine.marks import MarkPrices
@@ -111,7 +111,7 @@ class Spot:
 class UsdmPerp:
     rules: PerpRules
     leverage: int
-    funding: FundingSchedule
+    funding: Funding  # a schedule from files, or one constant rate
     marks: MarkPrices | None = None  # mark-price candles; None: the candles' own prices
     name: str = "usdm-perp"
     bar_hook: bool = True

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from botrader.core.binance.endpoints import endpoints_for
-from botrader.core.binance.filters import rules_for
 from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import NOTIFY_CHANNEL, CandleStore
@@ -23,6 +22,7 @@ from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
 from botrader.core.manifests import TradingBot
+from botrader.core.market_kind import filters_for
 from botrader.core.shutdown import stop_on_signals
 from botrader.core.timeutil import now_ms
 from botrader.services.common.probe import ProbeServer
@@ -47,8 +47,8 @@ class TraderSettings:
 
 
 async def market_rules(bot: TradingBot) -> MarketRules:
-    if bot.spec.source == "replay":
-        return rules_for(bot.spec.symbol)
+    if bot.spec.source == "replay" or bot.spec.market != "spot":  # USD-M: the bundled snapshot for now
+        return filters_for(bot.spec.symbol, bot.spec.market)
     async with BinanceRestClient(endpoints_for(bot.spec.source).rest_url) as rest:
         return MarketRules.from_exchange_info(await rest.exchange_info(bot.spec.symbol))
 

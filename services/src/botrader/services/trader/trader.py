@@ -126,8 +126,9 @@ class PaperTrader:
             marks.append((c.open_time, equity, pf.cash, pf.lots, engine.last_close_ticks))
         self.cursor = batch[-1].open_time
         fills, orders = engine.drain()
+        funding, engine.funding_events = engine.funding_events, []  # a perpetual's, stored once each
         self.execute(orders)
-        self.checkpoint(fills, orders, marks)
+        self.checkpoint(fills, orders, marks, funding)
         for fill in fills:
             metrics.TRADES.labels(self.bot.name, fill.side).inc()
             if fill.side == "sell":
@@ -140,16 +141,26 @@ class PaperTrader:
         orders after the restart, and their client ids find what was sent)."""
 
     def checkpoint(
-        self, fills: list[Any], orders: list[Any], marks: list[tuple[int, int, int, int, int]]
+        self,
+        fills: list[Any],
+        orders: list[Any],
+        marks: list[tuple[int, int, int, int, int]],
+        funding: list[tuple[int, int, int]] | None = None,
     ) -> None:
         with self.lock:
-            self._checkpoint(fills, orders, marks)
+            self._checkpoint(fills, orders, marks, funding or [])
 
     def _checkpoint(
-        self, fills: list[Any], orders: list[Any], marks: list[tuple[int, int, int, int, int]]
+        self,
+        fills: list[Any],
+        orders: list[Any],
+        marks: list[tuple[int, int, int, int, int]],
+        funding: list[tuple[int, int, int]],
     ) -> None:
         snapshot = {"engine": self.engine.snapshot(), "market": self.market.to_state(), "peak": self.peak}
-        self.store.save_progress(self.bot.name, self.market, snapshot, self.summary(), fills, orders, marks)
+        self.store.save_progress(
+            self.bot.name, self.market, snapshot, self.summary(), fills, orders, marks, funding
+        )
         self._export()
 
     # -- reading -----------------------------------------------------------------------------

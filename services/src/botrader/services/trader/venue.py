@@ -206,8 +206,8 @@ class VenueTrader(PaperTrader):
         metrics.VENUE_ORDERS.labels(self.bot.name, order.state.value).inc()
         metrics.VENUE_WEIGHT.labels(self.bot.name).set(self.executor.client.limits.weight_1m)
 
-    def _checkpoint(self, fills: list[Any], orders: list[Any], marks: list[Any]) -> None:
-        super()._checkpoint(fills, orders, marks)
+    def _checkpoint(self, fills: list[Any], orders: list[Any], marks: list[Any], funding: list[Any]) -> None:
+        super()._checkpoint(fills, orders, marks, funding)
         if fills:  # the paper fills are stored now: their decisions can be compared with the venue's
             for decision in self.divergence().decisions:
                 if decision.slippage_bps is not None and decision.client_id not in self.observed:

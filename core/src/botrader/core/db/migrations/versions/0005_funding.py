@@ -1,0 +1,32 @@
+"""funding: a perpetual bot's funding payments, one row per funding time (the ledger beside
+its fills); trades.reason widened to 32 (liquidation_guard is 17 characters)
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "funding",
+        sa.Column("bot", sa.String(128), primary_key=True),
+        sa.Column("time", sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("rate", sa.Numeric(38, 12), nullable=False),
+        sa.Column("amount", sa.Numeric(38, 12), nullable=False),
+    )
+    with op.batch_alter_table("trades") as batch:
+        batch.alter_column("reason", type_=sa.String(32), existing_nullable=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("trades") as batch:
+        batch.alter_column("reason", type_=sa.String(16), existing_nullable=False)
+    op.drop_table("funding")

@@ -1,0 +1,110 @@
+"""A long/short bot on a USD-M perpetual, paper-traded on PostgreSQL and killed midway: its
+stored fills (liquidations included), funding ledger and final equity equal one
+uninterrupted backtest's of the same candles, to the unit."""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from botrader.core.backtesting.runner import run_backtest
+from botrader.core.bot_engine import engine_config, strategy_for
+from botrader.core.candles import make_key
+from botrader.core.cli.main import main
+from botrader.core.data.files import frame_to_candles, read_candles_frame
+from botrader.core.db import connect, upgrade
+from botrader.core.db.candles import CandleStore
+from botrader.core.db.trading import TradingStore
+from botrader.core.manifests import parse_trading_bot
+from botrader.core.timeutil import datetime_to_ms
+from tests.support.paths import REPO
+
+AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
+
+
+def perp_bot(path: Path) -> dict:
+    return {
+        "apiVersion": "botrader.io/v1alpha1",
+        "kind": "TradingBot",
+        "metadata": {"name": "avax-perp"},
+        "spec": {
+            "symbol": "AVAXUSDT",
+            "source": "replay",
+            "replay": {"path": str(path), "speed": 0},
+            "market": "usdm-perp",
+            "leverage": 50,  # liquidated several times in two days of real AVAX
+            "funding": {"rate": "0.0001"},
+            "strategy": {"type": "rsi_long_short"},
+            "execution": {"feeRate": 0.0005},
+            "risk": {"maxDrawdownFraction": 0.9, "maxConsecutiveLosses": 1000, "dailyLossLimitFraction": 1},
+        },
+    }
+
+
+async def run_killed_then_resumed(manifest: Path, pg_url: str, last: int) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "botrader.core", "trade", "--bot", str(manifest), "--db", pg_url,
+        "--port", "0", "--batch", "300", "--log-level", "WARNING", env=dict(os.environ),
+    )  # fmt: skip
+    trading = TradingStore(connect(pg_url))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = trading.bot("avax-perp")
+        if row and row["last_candle_time"] is not None and row["trades"] > 0:
+            break
+        await asyncio.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    assert datetime_to_ms(trading.bot("avax-perp")["last_candle_time"]) < last  # killed midway
+    restart = ["trade", "--bot", str(manifest), "--db", pg_url, "--port", "0", "--until-caught-up"]
+    assert await asyncio.to_thread(main, restart) == 0
+
+
+@pytest.mark.slow
+async def test_a_long_short_perpetual_bot_equals_its_backtest_across_a_kill(
+    pg_url: str, tmp_path: Path
+) -> None:
+    frame: pd.DataFrame = read_candles_frame(AVAX).iloc[:3000].reset_index(drop=True)
+    path = tmp_path / "avax.parquet"
+    frame.to_parquet(path)
+    db = connect(pg_url)
+    upgrade(db)
+    CandleStore(db).upsert(make_key("replay", "AVAXUSDT", "1m"), frame_to_candles(frame))
+    doc = perp_bot(path)
+    manifest = tmp_path / "bot.yaml"
+    manifest.write_text(yaml.safe_dump(doc))
+    await run_killed_then_resumed(manifest, pg_url, int(frame["open_time"].iloc[-1]))
+
+    bot = parse_trading_bot(doc)
+    config = engine_config(bot.spec)
+    result = run_backtest(frame, strategy_for(bot), config)
+    m = config.market
+    expected = [
+        (f.seq, f.time, f.side, m.to_base(f.lots), m.price(f.price), m.to_quote(f.fee), f.reason)
+        for f in result.fills
+    ]
+    trading = TradingStore(db)
+    stored = [
+        (r["seq"], datetime_to_ms(r["time"]), r["side"], Decimal(r["quantity"]), Decimal(r["price"]),
+         Decimal(r["fee"]), r["reason"])
+        for r in trading.fills("avax-perp")
+    ]  # fmt: skip
+    assert stored == expected
+    reasons = {e[-1] for e in expected}
+    assert {"signal", "liquidation"} <= reasons
+    # the funding ledger: every payment once, as the backtest made them
+    paid = [(datetime_to_ms(r["time"]), Decimal(r["amount"])) for r in trading.funding("avax-perp")]
+    assert paid == [(t, m.to_quote(cash)) for t, _, cash in result.engine.funding_events]
+    assert paid  # a position was open across a funding time
+    final = trading.bot("avax-perp")
+    assert Decimal(final["equity"]) == m.to_quote(
+        result.engine.portfolio.equity(result.engine.last_close_ticks)
+    )
+    assert Decimal(final["position"]) == m.to_base(result.engine.portfolio.lots)
