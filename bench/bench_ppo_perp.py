@@ -10,6 +10,7 @@ Binance's usual 0.01% per 8 h by default): a long pays it, a short receives it.
 
     python bench/bench_ppo_perp.py [--data examples/data/AVAXUSDT-1m-2025-02.csv.gz]
         [--leverage 1] [--funding-rate 0.0001] [--fee 0.0005] [--timesteps 200000] [--seed 1]
+        [--action-deadzone 0.2]
 """
 
 from __future__ import annotations
@@ -53,11 +54,16 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--action-deadzone", type=float, default=0.2, help="the target grid (perpetual)")
     parser.add_argument("--fee", type=float, default=0.0005, help="USD-M's taker fee (every row pays it)")
     args = parser.parse_args()
     perp = MarketOptions(market="usdm-perp", leverage=args.leverage, funding_rate=args.funding_rate)
     hp = Hyperparameters(
-        total_timesteps=args.timesteps, seed=args.seed, learning_rate=args.learning_rate, fee_rate=args.fee
+        total_timesteps=args.timesteps,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+        fee_rate=args.fee,
+        action_deadzone=args.action_deadzone,
     )
     with tempfile.TemporaryDirectory() as tmp:
         tracking = f"sqlite:///{tmp}/mlflow.db"
@@ -80,7 +86,8 @@ def main() -> None:
     }
     print(
         f"{args.data.name}: test split {splits.test.frame['open_time'].size:,} candles, usdm-perp "
-        f"{args.leverage}x, funding {args.funding_rate} per 8 h, fee {hp.fee_rate}, {args.timesteps:,} steps"
+        f"{args.leverage}x, funding {args.funding_rate} per 8 h, fee {hp.fee_rate}, {args.timesteps:,} steps, "
+        f"target grid {hp.action_deadzone}"
     )
     print(f"{'':32} {'return':>9} {'max DD':>9} {'fills':>6}")
     for name, r in rows.items():

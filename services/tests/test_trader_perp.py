@@ -24,6 +24,7 @@ from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.manifests import parse_trading_bot
 from botrader.core.timeutil import datetime_to_ms
+from botrader.services.api.performance import bot_performance, replay
 from tests.support.paths import REPO
 
 AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
@@ -104,7 +105,12 @@ async def test_a_long_short_perpetual_bot_equals_its_backtest_across_a_kill(
     assert paid == [(t, m.to_quote(cash)) for t, _, cash in result.engine.funding_events]
     assert paid  # a position was open across a funding time
     final = trading.bot("avax-perp")
-    assert Decimal(final["equity"]) == m.to_quote(
-        result.engine.portfolio.equity(result.engine.last_close_ticks)
-    )
-    assert Decimal(final["position"]) == m.to_base(result.engine.portfolio.lots)
+    engine = result.engine
+    assert Decimal(final["equity"]) == m.to_quote(engine.portfolio.equity(engine.last_close_ticks))
+    assert Decimal(final["position"]) == m.to_base(engine.portfolio.lots)
+    # the API's performance replays the stored fills and funding through the bot's own ledger
+    done = replay(trading, final)
+    assert [round(t["pnl"] / float(m.cash_unit)) for t in done.trips] == engine.portfolio.round_trips
+    assert {t["side"] for t in done.trips} == {"long", "short"}
+    assert done.portfolio.state() == engine.portfolio.state()
+    assert bot_performance(trading, final).trades == len(expected)

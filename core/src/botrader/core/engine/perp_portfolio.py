@@ -137,7 +137,11 @@ class PerpPortfolio:
         """One funding time: the position's payment moves its isolated margin."""
         if self.lots == 0:
             return 0
-        amount = funding_payment(self.lots, mark, rate_e8)
+        return self.receive_funding(funding_payment(self.lots, mark, rate_e8))
+
+    def receive_funding(self, amount: int) -> int:
+        """A funding payment already computed (received > 0, paid < 0) — also how a stored
+        ledger is replayed."""
         self.margin += amount
         self.funding += amount
         self._book(amount)

@@ -1,5 +1,6 @@
 """A bot's performance from what the trader persisted, computed by the engine's own
-metrics: fills are replayed through the engine's Portfolio to recover round trips."""
+metrics: fills (and a perpetual's funding) are replayed through the bot's own ledger to
+recover round trips, long and short."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from botrader.core.db.trading import TradingStore
+from botrader.core.engine.ledger import Ledger
 from botrader.core.engine.orders import Fill
 from botrader.core.engine.performance import Performance, compute
-from botrader.core.engine.portfolio import Portfolio
+from botrader.core.engine.perp_portfolio import PerpPortfolio
 from botrader.core.engine.units import MarketRules
 from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 
@@ -26,18 +28,20 @@ def market_of(bot: dict[str, Any]) -> MarketRules:
 
 @dataclass(frozen=True)
 class Replayed:
-    """The bot's persisted fills through the engine's Portfolio: its accounting, once."""
+    """The bot's persisted fills (and a perpetual's funding) through the bot's own ledger —
+    the engine's accounting, once: spot's Portfolio or a perpetual's PerpPortfolio."""
 
     market: MarketRules
     budget: float
     fills: list[Fill]
-    portfolio: Portfolio
-    trips: list[dict[str, Any]]  # closed round trips: entry/exit time, size, PnL, fees, exit reason
+    portfolio: Ledger
+    trips: list[dict[str, Any]]  # closed round trips: side, entry/exit time, size, PnL, fees, exit reason
 
 
 def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
     market = market_of(bot)
     budget = float(bot["spec"].get("budget", 10_000))
+    units = _units(market)
     fills = [
         Fill(
             r["order_id"],
@@ -46,32 +50,60 @@ def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
             r["side"],
             round(Decimal(str(r["quantity"])) / market.step_size),
             market.ticks(float(r["price"])),
-            market.cash_units(r["fee"]),
-            0,
+            units(r["fee"]),
+            units(r["pnl"]),
             r.get("reason") or "signal",
         )
         for r in store.fills(bot["name"])
     ]
-    portfolio = Portfolio(cash=market.cash_units(Decimal(str(budget))))
+    funding = [(datetime_to_ms(r["time"]), units(r["amount"])) for r in store.funding(bot["name"])]
+    instrument = _instrument(bot, market)
+    ledger = instrument.new_ledger(market.cash_units(Decimal(str(budget))), True)
     trips: list[dict[str, Any]] = []
     opened: list[Fill] = []
+    paid = 0
     for f in fills:
-        (portfolio.apply_buy if f.side == "buy" else portfolio.apply_sell)(f.lots, f.price, f.fee)
+        while paid < len(funding) and funding[paid][0] <= f.time:  # funding at T precedes T's fills
+            assert isinstance(ledger, PerpPortfolio)  # only a perpetual has funding rows
+            ledger.receive_funding(funding[paid][1])
+            paid += 1
+        side = 1 if ledger.lots > 0 else -1 if ledger.lots < 0 else (1 if f.side == "buy" else -1)
+        closed = len(ledger.round_trips)
+        if f.reason == "liquidation":
+            assert isinstance(ledger, PerpPortfolio)
+            ledger.liquidate(f.price, instrument.rules)  # type: ignore[attr-defined]
+        else:
+            ledger.apply(f.side, f.lots, f.price, f.fee)
         opened.append(f)
-        if portfolio.lots == 0 and f.side == "sell":  # the Portfolio just closed a round trip
-            trips.append(_trip(market, opened, portfolio.round_trips[-1]))
-            opened = []
-    return Replayed(market, budget, fills, portfolio, trips)
+        if len(ledger.round_trips) > closed:  # the ledger just closed a round trip
+            trips.append(_trip(market, opened, ledger.round_trips[-1], side))
+            opened = [f] if ledger.lots else []  # a fill through zero opened the next one
+    return Replayed(market, budget, fills, ledger, trips)
 
 
-def _trip(market: MarketRules, fills: list[Fill], pnl: int) -> dict[str, Any]:
-    bought = [f for f in fills if f.side == "buy"]
-    lots = sum(f.lots for f in bought)
+def _units(market: MarketRules) -> Any:
+    """A stored quote amount as cash units (exact on PostgreSQL; SQLite's floats rounded)."""
+    return lambda value: round(Decimal(str(value)) / market.cash_unit)
+
+
+def _instrument(bot: dict[str, Any], market: MarketRules) -> Any:
+    """The bot's instrument, from its spec as stored (spot for bots from before markets)."""
+    from botrader.core.bot_engine import engine_config
+    from botrader.core.manifests import TradingBotSpec
+
+    return engine_config(TradingBotSpec.model_validate(bot["spec"]), market).instrument
+
+
+def _trip(market: MarketRules, fills: list[Fill], pnl: int, side: int) -> dict[str, Any]:
+    entering = "buy" if side > 0 else "sell"
+    entries = [f for f in fills if f.side == entering]
+    lots = sum(f.lots for f in entries)
     return {
+        "side": "long" if side > 0 else "short",
         "entry_time": ms_to_datetime(fills[0].time),
         "exit_time": ms_to_datetime(fills[-1].time),
         "quantity": float(market.to_base(lots)),
-        "entry_price": float(market.price(sum(f.lots * f.price for f in bought) // max(lots, 1))),
+        "entry_price": float(market.price(sum(f.lots * f.price for f in entries) // max(lots, 1))),
         "exit_price": float(market.price(fills[-1].price)),
         "pnl": float(market.to_quote(pnl)),
         "fees": float(market.to_quote(sum(f.fee for f in fills))),

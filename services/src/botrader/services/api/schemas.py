@@ -68,12 +68,14 @@ class EquityPoint(BaseModel):
 
 
 class RoundTrip(BaseModel):
-    """A position opened from flat and closed back to flat, as the engine's Portfolio counts it."""
+    """A position opened from flat and closed back to flat, as the bot's ledger counts it
+    (a fill through zero closes one and opens the next)."""
 
+    side: str = "long"  # long, or short (perpetuals)
     entry_time: UtcDatetime
     exit_time: UtcDatetime
-    quantity: float  # base asset bought in all
-    entry_price: float  # the buys' volume-weighted price, rounded down to the tick
+    quantity: float  # base asset entered in all (a flip's whole fill counts)
+    entry_price: float  # the entering fills' volume-weighted price, rounded down to the tick
     exit_price: float  # the closing fill's
     pnl: float  # realised, fees included
     fees: float
