@@ -25,6 +25,7 @@ from botrader.core.db.trading import TradingStore
 from botrader.core.manifests import parse_trading_bot
 from botrader.core.timeutil import datetime_to_ms
 from botrader.services.api.performance import bot_performance, replay
+from botrader.services.api.views import detail
 from tests.support.paths import REPO
 
 AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
@@ -114,3 +115,8 @@ async def test_a_long_short_perpetual_bot_equals_its_backtest_across_a_kill(
     assert {t["side"] for t in done.trips} == {"long", "short"}
     assert done.portfolio.state() == engine.portfolio.state()
     assert bot_performance(trading, final).trades == len(expected)
+    # the dashboard's figures: the position, its margin and the funding ledger's total
+    shown = detail(trading, "avax-perp")["perpetual"]
+    assert shown["leverage"] == 50 and shown["side"] == engine.account.side
+    assert Decimal(str(shown["funding"])) == m.to_quote(engine.portfolio.funding)
+    assert sum(amount for _, amount in paid) == m.to_quote(engine.portfolio.funding)

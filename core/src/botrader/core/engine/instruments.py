@@ -38,6 +38,19 @@ if TYPE_CHECKING:
     from botrader.core.engine.engine import Engine
 
 
+@dataclass(frozen=True, slots=True)
+class PerpPosition:
+    """What a perpetual position stands at, for people (the dashboard, metrics): money in cash
+    units, prices in ticks."""
+
+    side: str  # long, short or flat
+    leverage: int
+    margin: int  # the position's isolated margin
+    liquidation_price: int | None
+    margin_ratio: float  # maintenance margin / margin balance, as Binance shows it (1: liquidated)
+    funding: int  # received (> 0) or paid (< 0), all positions so far
+
+
 class Instrument(Protocol):
     name: str
     bar_hook: bool  # whether `before_bar`/`intrabar` run (the spot loop skips them in one test)
@@ -69,6 +82,10 @@ class Instrument(Protocol):
         ...
 
     def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]: ...
+
+    def position(self, ledger: Ledger, mark: int) -> PerpPosition | None:
+        """Margin, liquidation and funding figures (None: the market has none)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +122,9 @@ class Spot:
 
     def liquidate(self, engine: Engine, time: int, price: int) -> tuple[Order, Fill]:
         raise NotImplementedError("spot positions are never liquidated")
+
+    def position(self, ledger: Ledger, mark: int) -> PerpPosition | None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,3 +263,13 @@ class UsdmPerp:
         order = Order(engine.next_order_id(), time, side, lots, "market", 1, 0.0, "liquidation")
         order.status, order.filled_lots, order.slices_done = "filled", lots, 1
         return order, Fill(order.id, engine.next_fill_seq(), time, side, lots, price, fee, pnl, "liquidation")
+
+    def position(self, ledger: Ledger, mark: int) -> PerpPosition | None:
+        assert isinstance(ledger, PerpPortfolio)
+        lots = ledger.lots
+        at = self.rules.liquidation_price(lots, ledger.entry_notional, ledger.margin) if lots else None
+        balance = ledger.margin + ledger.unrealized_pnl(mark)
+        maintenance = self.rules.maintenance_margin(abs(lots) * mark)
+        ratio = 0.0 if not lots else (maintenance / balance if balance > 0 else 1.0)
+        side = "long" if lots > 0 else "short" if lots < 0 else "flat"
+        return PerpPosition(side, ledger.leverage, ledger.margin, at, ratio, ledger.funding)

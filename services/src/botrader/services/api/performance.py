@@ -57,7 +57,7 @@ def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
         for r in store.fills(bot["name"])
     ]
     funding = [(datetime_to_ms(r["time"]), units(r["amount"])) for r in store.funding(bot["name"])]
-    instrument = _instrument(bot, market)
+    instrument = instrument_of(bot, market)
     ledger = instrument.new_ledger(market.cash_units(Decimal(str(budget))), True)
     trips: list[dict[str, Any]] = []
     opened: list[Fill] = []
@@ -86,7 +86,7 @@ def _units(market: MarketRules) -> Any:
     return lambda value: round(Decimal(str(value)) / market.cash_unit)
 
 
-def _instrument(bot: dict[str, Any], market: MarketRules) -> Any:
+def instrument_of(bot: dict[str, Any], market: MarketRules) -> Any:
     """The bot's instrument, from its spec as stored (spot for bots from before markets)."""
     from botrader.core.bot_engine import engine_config
     from botrader.core.manifests import TradingBotSpec

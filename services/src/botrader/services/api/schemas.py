@@ -35,9 +35,22 @@ class BotSummary(BaseModel):
     breakers: dict[str, str]
 
 
+class PerpetualPosition(BaseModel):
+    """A perpetual bot's position as it stands (market usdm-perp; absent on spot)."""
+
+    side: str  # long, short or flat
+    leverage: int
+    margin: float  # the position's isolated margin, quote asset
+    liquidation_price: float | None
+    liquidation_distance: float | None  # (price − liquidation price) / price, signed toward the danger
+    margin_ratio: float  # maintenance margin / margin balance, as Binance shows it (1: liquidated)
+    funding: float  # received (> 0) or paid (< 0) since the bot started, quote asset
+
+
 class BotDetail(BotSummary):
     spec: dict[str, Any]
     last_decision: dict[str, Any] | None
+    perpetual: PerpetualPosition | None = None
 
 
 class Trade(BaseModel):

@@ -52,7 +52,35 @@ def detail(store: TradingStore, name: str) -> dict[str, Any]:
             k: decision[k] for k in ("id", "time", "side", "action", "reason", "status", "explanation")
         }
         decision["time"] = _utc(decision["time"])
-    return {**summary(row), "spec": row["spec"], "last_decision": decision}
+    return {**summary(row), "spec": row["spec"], "last_decision": decision, "perpetual": perpetual(row)}
+
+
+def perpetual(row: dict[str, Any]) -> dict[str, Any] | None:
+    """A perpetual bot's margin, liquidation and funding from its saved state (its own
+    instrument reads its own ledger); None on spot or before the first checkpoint."""
+    from botrader.services.api.performance import instrument_of, market_of
+
+    state = (row.get("state") or {}).get("engine")
+    if not state:
+        return None
+    market = market_of(row)
+    instrument = instrument_of(row, market)
+    mark = int(state["last_close_ticks"])
+    p = instrument.position(instrument.ledger_from_state(state["portfolio"]), mark)
+    if p is None:
+        return None
+    at = None if p.liquidation_price is None else float(market.price(p.liquidation_price))
+    price = float(market.price(mark))
+    distance = None if at is None or not price else (price - at) / price * (1 if p.side == "long" else -1)
+    return {
+        "side": p.side,
+        "leverage": p.leverage,
+        "margin": float(market.to_quote(p.margin)),
+        "liquidation_price": at,
+        "liquidation_distance": distance,
+        "margin_ratio": p.margin_ratio,
+        "funding": float(market.to_quote(p.funding)),
+    }
 
 
 def candle_out(c: Any) -> dict[str, Any]:

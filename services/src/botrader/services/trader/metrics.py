@@ -12,7 +12,17 @@ POSITION = Gauge("botrader_bot_position", "Bot position in the base asset", ["bo
 RETURN = Gauge("botrader_bot_return_ratio", "Return since start as a fraction of the budget", ["bot"])
 DRAWDOWN = Gauge("botrader_bot_drawdown_ratio", "Drawdown from the equity peak, as a fraction", ["bot"])
 TRADES = Counter("botrader_trades", "Fills executed on paper", ["bot", "side"])
-EXITS = Counter("botrader_exits", "Sell fills by why they happened (signal or an exit)", ["bot", "reason"])
+EXITS = Counter(
+    "botrader_exits",
+    "Closing fills by why (every sell; a short's exits too): signal or an exit",
+    ["bot", "reason"],
+)
+FUNDING = Gauge(
+    "botrader_bot_funding_total", "Perpetual funding received (> 0) or paid (< 0), quote asset", ["bot"]
+)
+MARGIN_RATIO = Gauge(
+    "botrader_bot_margin_ratio", "Perpetual maintenance margin / margin balance (1: liquidated)", ["bot"]
+)
 BREAKER = Gauge("botrader_circuit_breaker_open", "1 while a circuit breaker is open", ["bot", "breaker"])
 PHASE = Gauge("botrader_bot_phase", "1 for the trader's current phase, 0 for the others", ["bot", "phase"])
 PHASES = tuple(p for p in PHASES_ALL if p != "Pending")  # a trader runs, or is paused, halted, failed

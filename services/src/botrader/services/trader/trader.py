@@ -131,7 +131,7 @@ class PaperTrader:
         self.checkpoint(fills, orders, marks, funding)
         for fill in fills:
             metrics.TRADES.labels(self.bot.name, fill.side).inc()
-            if fill.side == "sell":
+            if fill.side == "sell" or fill.reason != "signal":  # a short's exits are buys
                 metrics.EXITS.labels(self.bot.name, fill.reason).inc()
         return len(batch)
 
@@ -193,6 +193,10 @@ class PaperTrader:
         metrics.POSITION.labels(name).set(float(self.market.to_base(pf.lots)))
         metrics.RETURN.labels(name).set(equity / self.budget_units - 1)
         metrics.DRAWDOWN.labels(name).set(1 - equity / self.peak if self.peak else 0.0)
+        perp = self.engine.instrument.position(pf, price)
+        if perp is not None:  # a perpetual's margin and funding
+            metrics.FUNDING.labels(name).set(float(self.market.to_quote(perp.funding)))
+            metrics.MARGIN_RATIO.labels(name).set(perp.margin_ratio)
         for breaker in metrics.BREAKERS:
             metrics.BREAKER.labels(name, breaker).set(1 if breaker in self.engine.risk.state.open else 0)
         for phase in metrics.PHASES:

@@ -119,6 +119,7 @@ function renderPerformance() {
     ["avg win", fmt(perf.avg_win)], ["avg loss", fmt(perf.avg_loss)], ["exposure", pct(perf.exposure)],
     ["turnover", fmt(perf.turnover)], ["fees", fmt(perf.fees)], ["fills / round trips", `${perf.trades} / ${perf.round_trips}`],
     ["exits", Object.entries(perf.exits || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "–"],
+    ...perpetualRows(state.detail && state.detail.perpetual),
   ];
   put($("metrics").querySelector("tbody"), html`${rows.map(([k, v]) => html`<tr><th>${k}</th><td data-metric="${k}">${v}</td></tr>`)}`);
   put($("round-trips").querySelector("tbody"), html`${views.trips.slice().reverse().slice(0, 100).map((r) =>
@@ -129,6 +130,18 @@ function renderPerformance() {
   $("trips-empty").textContent = "No closed round trip yet: a trip is counted when the position is back to flat.";
   put($("histogram"), histogram(dailyReturns(marks, budget)));
   renderVenue(views.venue);
+}
+
+// A perpetual bot: where its position stands against liquidation, and what funding did.
+function perpetualRows(p) {
+  if (!p) return [];
+  const liquidation = p.liquidation_price === null ? "–"
+    : `${fmt(p.liquidation_price)} (${pct(p.liquidation_distance)} away)`;
+  return [
+    ["position", `${p.side} · ${p.leverage}x isolated`], ["margin", fmt(p.margin)],
+    ["liquidation price", liquidation], ["margin ratio", pct(p.margin_ratio)],
+    ["funding", `${fmt(p.funding)} ${p.funding >= 0 ? "received" : "paid"}`],
+  ];
 }
 
 // A venue bot: its equity beside paper's, and every decision's price, fees and delay on each.
