@@ -80,3 +80,19 @@ def test_bad_hyperparameters_name_the_value() -> None:
         Hyperparameters(num_minibatches=3).validate()
     with pytest.raises(UserError, match=re.escape("bad device 'tpu': expected one of cpu, cuda")):
         Hyperparameters(device="tpu").validate()
+
+
+def test_a_perpetual_training_run_trains_long_and_short() -> None:
+    spec = {
+        "symbol": "AVAXUSDT",
+        "dataset": {"path": "/data/avax.csv.gz"},
+        "budgets": [10000.0],
+        "market": "usdm-perp",
+        "leverage": 2,
+        "funding": {"rate": "0.0001"},
+    }
+    [command] = train_command("run-p", spec, ray_address=None)
+    at = command.index("--market")
+    assert command[at : at + 6] == ["--market", "usdm-perp", "--leverage", "2", "--funding-rate", "0.0001"]
+    spot = train_command("run-s", {**spec, "market": "spot"}, ray_address=None)[0]
+    assert "--market" not in spot  # a spot run's command reads as it always did

@@ -23,6 +23,17 @@ def hyperparameter_flags(hyperparameters: dict[str, Any]) -> list[str]:
     return flags
 
 
+def market_flags(spec: dict[str, Any]) -> list[str]:
+    """spec.market, spec.leverage and spec.funding.rate as `botrader train` options (none on
+    spot: the command reads as it always did)."""
+    market = spec.get("market", "spot")
+    if market == "spot":
+        return []
+    rate = (spec.get("funding") or {}).get("rate")
+    flags = ["--market", market, "--leverage", str(spec.get("leverage", 1))]
+    return flags + (["--funding-rate", str(rate)] if rate is not None else [])
+
+
 def period_flags(spec: dict[str, Any]) -> list[str]:
     """spec.symbol, spec.interval and spec.dataset's period as command options (a TrainingRun's
     dataset build, an OptimizationRun's search over the database)."""
@@ -84,6 +95,7 @@ def train_command(
         train += ["--mlflow-uri", tracking_uri]
     if ray_address:
         train += ["--ray-address", ray_address]
+    train += market_flags(spec)
     train += hyperparameter_flags(spec.get("hyperparameters") or {})
     steps.append(train)
     return steps

@@ -45,10 +45,22 @@ def summary_table(summary: dict[str, Any]) -> Table:
         ("exposure", _pct(summary["exposure"])),
         ("turnover (× mean equity)", _num(summary["turnover"], 1)),
         ("fees paid", _num(summary["fees"])),
+        *_market_rows(summary),
     ]
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _market_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """A perpetual's own lines (a spot backtest's table reads as it always did)."""
+    if summary.get("market", "spot") == "spot":
+        return []
+    return [
+        ("market", f"{summary['market']} {summary['leverage']}x isolated"),
+        ("funding (received − paid)", _num(summary["funding"])),
+        ("liquidations", f"{summary['liquidations']:,}"),
+    ]
 
 
 def _polyline(xs: np.ndarray, ys: np.ndarray, top: float, height: float, lo: float, hi: float) -> str:
