@@ -29,3 +29,16 @@ def test_a_long_short_search_on_a_perpetual(capsys) -> None:
 def test_a_perpetual_search_without_funding_is_refused_before_it_starts(capsys) -> None:
     assert main([*BASE, "--trials", "6", "--ray-address", "none", "--mlflow-uri", "none"]) == 2
     one_error_line(capsys, "needs its funding")
+
+
+def test_a_ppo_search_on_a_perpetual_trains_long_short_agents() -> None:
+    """Each trial of `optimize --strategy ppo --market usdm-perp` trains in the perpetual's
+    engine (its model records the market and trades long and short), not on spot."""
+    from botrader.core.market_kind import MarketOptions
+    from botrader.jobs.research.ppo import ppo_trial
+
+    hp = {"total_timesteps": 4096, "num_envs": 8, "num_steps": 64, "window_size": 120, "fee_rate": 0.0005}
+    perp = MarketOptions(market="usdm-perp", leverage=2, funding_rate="0.0001")
+    trial = ppo_trial(str(AVAX), 10_000.0, hp, 4, "sharpe", perp)
+    assert (trial.model.meta.market, trial.model.meta.leverage) == ("usdm-perp", 2)
+    assert trial.model.meta.can_short

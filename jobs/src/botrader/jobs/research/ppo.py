@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from botrader.core.errors import UserError
+from botrader.core.market_kind import MarketOptions
 from botrader.core.research.objective import Split, Trial, hourly, score_returns
 from botrader.core.strategy.params import Param
 from botrader.jobs.train.hyperparameters import Hyperparameters
@@ -66,8 +67,8 @@ class PpoSubject:
 
     space_owner = PpoSpace
 
-    def __init__(self, data: str | None, budget: float) -> None:
-        self.data, self.budget = data, budget
+    def __init__(self, data: str | None, budget: float, market: MarketOptions | None = None) -> None:
+        self.data, self.budget, self.market = data, budget, market or MarketOptions()
 
     def fixed(self, params: dict[str, Any], fee: float) -> dict[str, Any]:
         return {"fee_rate": fee, **params}
@@ -92,7 +93,11 @@ class PpoSubject:
         found: list[Trial | None] = []
         for params in sets:
             try:
-                found.append(ppo_trial(str(self.data), self.budget, params, search.folds, search.objective))
+                found.append(
+                    ppo_trial(
+                        str(self.data), self.budget, params, search.folds, search.objective, self.market
+                    )
+                )
             except UserError:
                 found.append(None)
         return found
@@ -114,11 +119,25 @@ class PpoSubject:
 
     def retrained(self, search: Any, best: Trial, split: Split, on_fold: Callable[[int], None] | None) -> Any:
         return ppo_walk_forward(
-            str(self.data), self.budget, best.params, search.folds, split.cut, split.embargo, on_fold
+            str(self.data),
+            self.budget,
+            best.params,
+            search.folds,
+            split.cut,
+            split.embargo,
+            on_fold,
+            self.market,
         )
 
 
-def ppo_trial(data: str, budget: float, params: dict[str, Any], folds: int, objective: str) -> Trial:
+def ppo_trial(
+    data: str,
+    budget: float,
+    params: dict[str, Any],
+    folds: int,
+    objective: str,
+    market: MarketOptions | None = None,
+) -> Trial:
     """Train with `params`, keep the validation-best checkpoint, test it once (torch and the
     training code load here, in the trial, not when the command starts)."""
     from botrader.jobs.train import ppo
@@ -129,9 +148,10 @@ def ppo_trial(data: str, budget: float, params: dict[str, Any], folds: int, obje
 
     hp = replace(Hyperparameters(), **params)
     request = TrainRequest(data=Path(data), budgets=[budget], hyperparameters=hp, ray_address="none")
+    request.market_options = market or MarketOptions()
     frame, splits = load_splits(request)
     logger = _Validator(request, budget, frame, splits)
-    agent = ppo.train(hp, splits.train, budget, logger, market=request.market)
+    agent = ppo.train(hp, splits.train, budget, logger, request.market, request.engine_config(budget))
     agent.load_state_dict(logger.best.state)
     predictor = ActionPredictor.from_agent(agent, splits.config, logger.meta)
     test = backtest_period(
@@ -173,6 +193,7 @@ def ppo_walk_forward(
     rows: int,
     embargo: int,
     on_fold: Callable[[int], None] | None = None,
+    market: MarketOptions | None = None,
 ) -> WalkForward:
     """The winner's hyperparameters trained afresh at each origin of the first `rows` candles
     (the search set): train and validate on everything before the origin less an embargo of
@@ -181,7 +202,7 @@ def ppo_walk_forward(
     of the honest answer to "would this recipe have worked when I had only the past?"."""
     from botrader.core.data.files import read_candles_frame
     from botrader.core.research.objective import HOUR_MS, market_returns
-    from botrader.core.research.stress import BASELINES
+    from botrader.core.research.stress import baselines_for
     from botrader.core.research.walk_forward import fold, summarise
     from botrader.core.strategy.registry import resolve
     from botrader.jobs.rl.data import fold_splits
@@ -189,31 +210,34 @@ def ppo_walk_forward(
 
     hp = replace(Hyperparameters(), **params)
     request = TrainRequest(data=Path(data), budgets=[budget], hyperparameters=hp, ray_address="none")
+    request.market_options = market or MarketOptions()
     frame = read_candles_frame(request.data).iloc[:rows].reset_index(drop=True)
+    request.span = (int(frame["open_time"].iloc[0]), int(frame["open_time"].iloc[-1]))
     times = frame["open_time"].to_numpy()
     hour = (times - times[0]) // HOUR_MS
     bounds = np.linspace(0, len(frame), folds + 2).astype(int)
     config, gap = request.engine_config(budget), max(embargo, hp.window_size)
     out: list[Fold] = []
     tested: list[np.ndarray] = []
-    market: list[np.ndarray] = []
-    others: dict[str, list[np.ndarray]] = {ref: [] for ref in BASELINES}
+    marks: list[np.ndarray] = []
+    refs = baselines_for(config)  # a perpetual's card adds its short-capable baseline
+    others: dict[str, list[np.ndarray]] = {ref: [] for ref in refs}
     for k in range(1, folds + 1):
         origin, end = int(bounds[k]), int(bounds[k + 1])
         splits = fold_splits(frame, origin, end, gap, request.val_fraction, market=request.market)
         returns = hourly_of(_fold_agent(request, budget, frame, splits), frame, splits, config)
-        block = {ref: hourly_of(resolve(ref)(), frame, splits, config) for ref in BASELINES}
+        block = {ref: hourly_of(resolve(ref)(), frame, splits, config) for ref in refs}
         mark = market_returns(splits.test.frame)
         span = (int(hour[origin]), int(hour[end - 1]) + 1)
         out.append(fold(span, (0, int(hour[origin - gap])), 0, returns, mark, block))
         tested.append(returns)
-        market.append(mark)
+        marks.append(mark)
         for ref, r in block.items():
             others[ref].append(r)
         if on_fold:
             on_fold(k)
     joined = {ref: np.concatenate(r) for ref, r in others.items()}
-    return summarise(out, np.concatenate(tested), np.concatenate(market), joined, retrained=True)
+    return summarise(out, np.concatenate(tested), np.concatenate(marks), joined, retrained=True)
 
 
 def _fold_agent(request: Any, budget: float, frame: Any, splits: Any) -> Any:
@@ -224,7 +248,14 @@ def _fold_agent(request: Any, budget: float, frame: Any, splits: Any) -> Any:
 
     request.hyperparameters.validate(len(splits.train))
     validator = _Validator(request, budget, frame, splits)
-    agent = ppo.train(request.hyperparameters, splits.train, budget, validator, market=request.market)
+    agent = ppo.train(
+        request.hyperparameters,
+        splits.train,
+        budget,
+        validator,
+        request.market,
+        request.engine_config(budget),
+    )
     agent.load_state_dict(validator.best.state)
     return Ppo.with_predictor(ActionPredictor.from_agent(agent, splits.config, validator.meta))
 

@@ -3,6 +3,7 @@ winner on the held-out tail, judge it, record it. The `--json` object is built h
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from botrader.core.errors import UserError
+from botrader.core.market_kind import MarketOptions
 from botrader.core.optimize_options import OptimizeOptions
 from botrader.core.research.card import Card, Gate, judge
 from botrader.core.research.objective import (
@@ -64,7 +66,8 @@ def prepare(o: OptimizeOptions) -> Request:
 
     _check_numbers(o)
     data = str(o.data.resolve()) if o.data else None
-    subject = subject_for(o.strategy, data, o.budget)
+    market = MarketOptions(**{f.name: getattr(o, f.name) for f in dataclasses.fields(MarketOptions)})
+    subject = subject_for(o.strategy, data, o.budget, market)
     params = subject.fixed(parse_params(o.param or []), o.fee)
     subject.space_owner(**params)  # the fixed parameters, checked with the defaults of the rest
     space = (
@@ -73,10 +76,10 @@ def prepare(o: OptimizeOptions) -> Request:
         else declared(subject.space_owner, params)
     )
     check(subject.space_owner, space)
-    market = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
-    config = engine_from_options(market, o.budget, o.fee, o.slippage_bps, o.fill)
+    rules = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
+    config = engine_from_options(rules, o.budget, o.fee, o.slippage_bps, o.fill)
     subject.check(o.data, o.walk_forward)
-    series = (o.exchange, market.symbol, o.interval)
+    series = (o.exchange, rules.symbol, o.interval)
     frame = load_candles(o.data, o.db, *series, o.start, o.end, assumed=o.symbol is None)
     config = o.apply(config, frame)  # its market options
     search = Search(
@@ -91,6 +94,7 @@ def prepare(o: OptimizeOptions) -> Request:
         o.concurrency,
         data,
         o.budget,
+        market,
     )
     uri = None if o.mlflow_uri == "none" else resolve_uri(o.mlflow_uri)
     if o.report is not None and o.report.suffix.lower() not in (".html", ".htm"):

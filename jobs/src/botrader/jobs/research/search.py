@@ -17,6 +17,7 @@ import pandas as pd
 
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.errors import UserError
+from botrader.core.market_kind import MarketOptions
 from botrader.core.research.objective import Trial
 from botrader.core.research.space import Dimension
 from botrader.jobs.research.subjects import subject_of
@@ -40,6 +41,7 @@ class Search:
     concurrency: int | None = None  # Ray trials at once (default: the cluster's CPUs)
     data: str | None = None  # the candle file each trial trains on (absolute), for subjects that train
     budget: float = 10_000.0  # the account each trial trains for, for subjects that train
+    market: MarketOptions = field(default_factory=MarketOptions)  # what a training subject trains on
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.errors import UserError
+from botrader.core.market_kind import MarketOptions
 from botrader.core.research.objective import (
     Split,
     Trial,
@@ -140,21 +141,23 @@ class Rules:
         return None
 
 
-def _ppo(data: str | None, budget: float) -> Subject:
+def _ppo(data: str | None, budget: float, market: MarketOptions) -> Subject:
     from botrader.jobs.research.ppo import PpoSubject
 
-    return PpoSubject(data, budget)
+    return PpoSubject(data, budget, market)
 
 
 # by --strategy name; any other name is a rule strategy's reference
-SUBJECTS: dict[str, Callable[[str | None, float], Subject]] = {"ppo": _ppo}
+SUBJECTS: dict[str, Callable[[str | None, float, MarketOptions], Subject]] = {"ppo": _ppo}
 
 
-def subject_for(strategy: str, data: str | None = None, budget: float = 10_000.0) -> Subject:
-    """`data` and `budget`: what a trial trains on, for subjects that train (PPO)."""
+def subject_for(
+    strategy: str, data: str | None = None, budget: float = 10_000.0, market: MarketOptions | None = None
+) -> Subject:
+    """`data`, `budget` and `market`: what a trial trains on, for subjects that train (PPO)."""
     make = SUBJECTS.get(strategy)
-    return make(data, budget) if make is not None else Rules(strategy)
+    return make(data, budget, market or MarketOptions()) if make is not None else Rules(strategy)
 
 
 def subject_of(search: Search) -> Subject:
-    return subject_for(search.strategy, search.data, search.budget)
+    return subject_for(search.strategy, search.data, search.budget, search.market)
