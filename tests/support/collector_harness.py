@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -20,20 +21,25 @@ def point_at(monkeypatch: pytest.MonkeyPatch, server: FakeBinance) -> None:
     monkeypatch.setenv("BOTRADER_BINANCE_REST_URL", server.rest_url)
 
 
-def keys_of(server: FakeBinance) -> list[SeriesKey]:
-    return [make_key("binance", s, i) for s, i in server.series]
+def keys_of(server: FakeBinance, source: str = "binance") -> list[SeriesKey]:
+    return [make_key(source, s, i) for s, i in server.series]
 
 
 async def collect_all(
-    server: FakeBinance, db_url: str, timeout: float = 30.0, **overrides: object
+    server: FakeBinance,
+    db_url: str,
+    timeout: float = 30.0,
+    also: Callable[[], bool] | None = None,
+    **overrides: object,
 ) -> CollectorResult:
-    """Run the collector until the server has streamed everything and the table holds every
-    closed candle; then stop it the way SIGTERM would."""
+    """Run the collector until the server has streamed everything, the table holds every
+    closed candle (and `also` holds); then stop it the way SIGTERM would."""
     first = min(s[0].open_time for s in server.series.values())
+    source = str(overrides.pop("source", "binance"))
     cfg = CollectorConfig(
         symbols=sorted({s for s, _ in server.series}),
         interval=next(iter(server.series))[1],
-        source="binance",
+        source=source,
         db_url=db_url,
         port=None,
         start_ms=first,
@@ -48,7 +54,11 @@ async def collect_all(
         while time.monotonic() < deadline:
             if task.done():
                 task.result()
-            if server.exhausted() and all(_complete(store, k, server) for k in keys_of(server)):
+            if (
+                server.exhausted()
+                and all(_complete(store, k, server) for k in keys_of(server, source))
+                and (also is None or also())
+            ):
                 break
             await asyncio.sleep(0.05)
         else:
@@ -66,9 +76,9 @@ def _complete(store: CandleStore, key: SeriesKey, server: FakeBinance) -> bool:
     return cov.count == len(served) and cov.last == served[-1].open_time
 
 
-def assert_table_equals_served(db_url: str, server: FakeBinance) -> None:
+def assert_table_equals_served(db_url: str, server: FakeBinance, source: str = "binance") -> None:
     store = CandleStore(connect(db_url))
-    for key in keys_of(server):
+    for key in keys_of(server, source):
         stored = store.load(key)
         served = server.closed((key.symbol, key.interval))
         assert [c.open_time for c in stored] == [c.open_time for c in served]

@@ -1,8 +1,11 @@
-"""A local server that speaks Binance spot's real market-data formats, with fault injection.
+"""A local server that speaks Binance spot's (or, with `market="usdm"`, USD-M's) real
+market-data formats, with fault injection.
 
 REST: `GET /api/v3/klines` (array rows, `X-MBX-USED-WEIGHT-1M`, 429/418 + `Retry-After`,
 `{"code": -1121, "msg": "Invalid symbol."}` errors), `/api/v3/exchangeInfo`, `/api/v3/time`,
-`/api/v3/ping`. WebSocket: the combined stream `/stream?streams=btcusdt@kline_1m/...` with
+`/api/v3/ping` (USD-M: the same under `/fapi/v1`, exchangeInfo without a symbol filter and
+`/fapi/v1/fundingRate`; its stream under `/market/stream`). WebSocket: the combined stream
+`/stream?streams=btcusdt@kline_1m/...` with
 `{"stream": ..., "data": {"e": "kline", "k": {...}}}` payloads, an `x: false` update before
 each closing `x: true` message, and pings from the server (aiohttp heartbeat).
 
@@ -100,12 +103,17 @@ class FakeBinance:
         faults: Faults | None = None,
         pace: float = 0.0,
         filters: dict[str, tuple[str, str, str]] | None = None,
+        market: str = "spot",
+        funding: dict[str, list[tuple[int, str]]] | None = None,
     ) -> None:
         self.series = {k: list(v) for k, v in series.items()}
         self._index = {k: {c.open_time: c for c in v} for k, v in self.series.items()}
         self.faults = faults or Faults()
         self.pace = pace  # seconds between streamed candles
         self.filters = filters or {}  # symbol -> (tickSize, stepSize, minNotional); BTCUSDT's by default
+        self.market = market  # spot (/api/v3, /stream) or usdm (/fapi/v1, /market/stream)
+        self.funding = funding or {}  # usdm: symbol -> [(fundingTime ms as published, rate)]
+        self.funding_requests = 0
         first = next(iter(self.series.values()))
         self.now_ms = first[start_index].open_time  # candles before start_index are history
         self.sent_at: dict[int, float] = {}  # open_time -> perf_counter when its final went out
@@ -133,11 +141,16 @@ class FakeBinance:
     # server -------------------------------------------------------------------------------
     async def start(self) -> FakeBinance:
         app = web.Application()
-        app.router.add_get("/api/v3/klines", self._klines)
-        app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
-        app.router.add_get("/api/v3/time", self._time)
-        app.router.add_get("/api/v3/ping", self._ping)
-        app.router.add_get("/stream", self._stream)
+        api = "/fapi/v1" if self.market == "usdm" else "/api/v3"
+        app.router.add_get(f"{api}/klines", self._klines)
+        app.router.add_get(f"{api}/exchangeInfo", self._exchange_info)
+        app.router.add_get(f"{api}/time", self._time)
+        app.router.add_get(f"{api}/ping", self._ping)
+        if self.market == "usdm":
+            app.router.add_get("/fapi/v1/fundingRate", self._funding_rate)
+            app.router.add_get("/market/stream", self._stream)  # USD-M's market-data host since 2026
+        else:
+            app.router.add_get("/stream", self._stream)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -155,7 +168,7 @@ class FakeBinance:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://127.0.0.1:{self.port}" + ("/market" if self.market == "usdm" else "")
 
     def _symbols(self) -> set[str]:
         return {s for s, _ in self.series}
@@ -198,9 +211,24 @@ class FakeBinance:
         self.used_weight += 2
         return web.json_response(rows, headers={"X-MBX-USED-WEIGHT-1M": str(self.used_weight)})
 
+    async def _funding_rate(self, request: web.Request) -> web.Response:
+        """USD-M's settled funding history: rows whose funding time has passed, from `startTime`."""
+        self.funding_requests += 1
+        q = request.query
+        symbol = q.get("symbol", "")
+        start, end = int(q.get("startTime", 0)), int(q.get("endTime", 2**62))
+        limit = min(int(q.get("limit", 100)), 1000)
+        rows = [
+            {"symbol": symbol, "fundingTime": t, "fundingRate": rate, "markPrice": "0"}
+            for t, rate in self.funding.get(symbol, [])
+            if start <= t <= end and t <= self.now_ms
+        ][:limit]
+        return web.json_response(rows)
+
     async def _exchange_info(self, request: web.Request) -> web.Response:
-        """One symbol (`?symbol=`), or every symbol the server knows (no parameter)."""
-        symbol = request.query.get("symbol")
+        """One symbol (`?symbol=`), or every symbol the server knows (no parameter; USD-M
+        takes no symbol at all)."""
+        symbol = request.query.get("symbol") if self.market == "spot" else None
         if symbol is not None and symbol not in self._symbols():
             return self._error(-1121, "Invalid symbol.")
         names = [symbol] if symbol is not None else sorted(self._symbols() | set(self.filters))
@@ -215,6 +243,19 @@ class FakeBinance:
 
     def _info(self, symbol: str) -> dict:
         tick, step, notional = self.filters.get(symbol, ("0.01000000", "0.00001000", "5.00000000"))
+        if self.market == "usdm":
+            return {
+                "symbol": symbol,
+                "status": "TRADING",
+                "contractType": "PERPETUAL",
+                "baseAsset": symbol[:-4],
+                "quoteAsset": symbol[-4:],
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000", "tickSize": tick},
+                    {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "1000", "stepSize": step},
+                    {"filterType": "MIN_NOTIONAL", "notional": notional},
+                ],
+            }
         return {
             "symbol": symbol,
             "status": "TRADING",

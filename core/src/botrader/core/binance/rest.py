@@ -1,4 +1,5 @@
-"""The one Binance REST client: klines pages and exchange info, rate-limit aware.
+"""The one Binance REST client: klines pages, exchange info and a perpetual's funding
+history, for spot's REST paths or USD-M's (`endpoints.Endpoints.api`), rate-limit aware.
 
 Binance answers 429 when a client exceeds its request weight and 418 when it kept going
 after 429s (an IP ban); both carry `Retry-After` in seconds, and every answer carries the
@@ -16,8 +17,11 @@ from typing import Any
 
 import httpx
 
+from botrader.core.binance.endpoints import Endpoints
 from botrader.core.binance.messages import candle_from_rest
 from botrader.core.candles import Candle
+from botrader.core.engine.funding import funding_time
+from botrader.core.engine.margin import funding_rate_e8
 from botrader.core.errors import SourceUnavailable, UserError
 from botrader.core.intervals import interval_ms
 from botrader.core.timeutil import now_ms
@@ -36,6 +40,7 @@ class BinanceRestClient:
         self,
         base_url: str,
         *,
+        api: str = "/api/v3",
         weight_limit: int = 6000,
         weight_headroom: float = 0.9,
         max_retries: int = 5,
@@ -44,6 +49,7 @@ class BinanceRestClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.api = api  # spot's /api/v3, or a USD-M perpetual's /fapi/v1
         self.weight_limit = weight_limit
         self.weight_headroom = weight_headroom
         self.max_retries = max_retries
@@ -52,6 +58,11 @@ class BinanceRestClient:
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
         self.used_weight = 0
         self.rate_limited = 0  # 429/418 answers seen, for metrics and tests
+
+    @classmethod
+    def at(cls, endpoints: Endpoints, **kwargs: Any) -> BinanceRestClient:
+        """A client for a source's endpoints (its REST paths and weight budget)."""
+        return cls(endpoints.rest_url, api=endpoints.api, weight_limit=endpoints.weight_limit, **kwargs)
 
     async def __aenter__(self) -> BinanceRestClient:
         return self
@@ -64,15 +75,19 @@ class BinanceRestClient:
 
     async def exchange_info(self, symbol: str) -> dict[str, Any]:
         """Symbol rules (filters, status); also how we learn that a symbol does not exist."""
-        data = await self._get("/api/v3/exchangeInfo", {"symbol": symbol})
-        symbols = data.get("symbols") if isinstance(data, dict) else None
+        if self.api == "/api/v3":
+            data = await self._get("/api/v3/exchangeInfo", {"symbol": symbol})
+        else:  # USD-M's exchangeInfo takes no symbol: every contract, once
+            data = await self._get(f"{self.api}/exchangeInfo", {})
+        found = data.get("symbols") if isinstance(data, dict) else None
+        symbols = [s for s in found or [] if isinstance(s, dict) and s.get("symbol") == symbol]
         if not symbols:
             raise UserError(f"unknown symbol {symbol!r} on {self.base_url}")
         return dict(symbols[0])
 
     async def exchange_info_all(self) -> dict[str, Any]:
         """Every symbol's rules (`botrader symbols refresh`)."""
-        data = await self._get("/api/v3/exchangeInfo", {})
+        data = await self._get(f"{self.api}/exchangeInfo", {})
         if not isinstance(data, dict) or not isinstance(data.get("symbols"), list):
             raise UserError(f"unexpected exchangeInfo answer from {self.base_url}")
         return data
@@ -84,7 +99,7 @@ class BinanceRestClient:
         params: dict[str, Any] = {"symbol": symbol, "interval": interval, "startTime": start, "limit": limit}
         if end is not None:
             params["endTime"] = end
-        rows = await self._get("/api/v3/klines", params)
+        rows = await self._get(f"{self.api}/klines", params)
         if not isinstance(rows, list):
             raise SourceUnavailable(f"unexpected klines answer from {self.base_url}: {str(rows)[:120]}")
         now = self.clock()
@@ -108,6 +123,20 @@ class BinanceRestClient:
                 return
             yield page
             cursor = page[-1].open_time + step
+
+    async def funding_rates(self, symbol: str, start: int, end: int | None = None) -> list[tuple[int, int]]:
+        """A USD-M perpetual's settled funding, (funding time, rate in 1e-8), oldest first,
+        from `start` (`/fapi/v1/fundingRate`, at most 1000 a page)."""
+        params: dict[str, Any] = {"symbol": symbol, "startTime": start, "limit": 1000}
+        if end is not None:
+            params["endTime"] = end
+        rows = await self._get(f"{self.api}/fundingRate", params)
+        if not isinstance(rows, list):
+            raise SourceUnavailable(f"unexpected fundingRate answer from {self.base_url}: {str(rows)[:120]}")
+        try:
+            return [(funding_time(int(r["fundingTime"])), funding_rate_e8(r["fundingRate"])) for r in rows]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceUnavailable(f"malformed fundingRate row from {self.base_url}: {exc!r}") from None
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         for attempt in range(self.max_retries + 1):

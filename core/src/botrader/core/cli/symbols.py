@@ -40,9 +40,17 @@ def refresh(
     from botrader.core.binance.endpoints import endpoints_for
     from botrader.core.binance.filters import cache_file, write
     from botrader.core.binance.rest import BinanceRestClient
+    from botrader.core.errors import UserError
+
+    endpoints = endpoints_for(source)
+    if endpoints.usdm:
+        raise UserError(
+            f"--source {source}: refresh covers spot filters; USD-M rules (brackets from the signed "
+            "leverageBracket endpoint) come from the bundled snapshot or BOTRADER_USDM_RULES"
+        )
 
     async def fetch() -> dict:
-        async with BinanceRestClient(endpoints_for(source).rest_url) as rest:
+        async with BinanceRestClient.at(endpoints) as rest:
             return await rest.exchange_info_all()
 
     target = out or cache_file()

@@ -18,12 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from botrader.core.data.files import _sniff, _zip_member
-from botrader.core.engine.funding import FundingSchedule
+from botrader.core.engine.funding import FundingSchedule, funding_time
 from botrader.core.engine.margin import funding_rate_e8
 from botrader.core.errors import UserError
 
 COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
-MINUTE_MS = 60_000
 
 
 def read_funding(path: str | Path) -> FundingSchedule:
@@ -67,7 +66,7 @@ def _rows(file: Path) -> list[tuple[int, int]]:
         if not str(time).strip().isdigit():
             raise UserError(f"{file}: row {number + 1}: bad calc_time {time!r} (expected epoch milliseconds)")
         try:
-            rows.append((int(time) // MINUTE_MS * MINUTE_MS, funding_rate_e8(str(rate).strip())))
+            rows.append((funding_time(int(time)), funding_rate_e8(str(rate).strip())))
         except (UserError, ArithmeticError, ValueError):
             raise UserError(f"{file}: row {number + 1}: bad funding rate {rate!r}") from None
     return rows

@@ -119,6 +119,18 @@ class FundingRow(SQLModel, table=True):
     amount: float = Field(sa_column=Column(MONEY, nullable=False))
 
 
+class FundingRateRow(SQLModel, table=True):
+    """A perpetual's settled funding rate at one funding time (epoch ms, the whole minute), in
+    1e-8 — exact as Binance publishes it, an integer like the engine's."""
+
+    __tablename__ = "funding_rates"
+
+    exchange: str = Field(sa_column=Column(String(32), primary_key=True))
+    symbol: str = Field(sa_column=Column(String(32), primary_key=True))
+    time: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    rate_e8: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class AuditRow(SQLModel, table=True):
     """Who changed what, when: every control change of a bot."""
 

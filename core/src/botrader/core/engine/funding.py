@@ -9,6 +9,14 @@ from typing import Protocol
 
 from botrader.core.engine.margin import funding_rate_e8
 
+MINUTE_MS = 60_000
+
+
+def funding_time(published_ms: int) -> int:
+    """A funding time as Binance publishes it (`fundingTime`, a dump's `calc_time`: the
+    settlement's moment plus a few milliseconds of noise) → the whole minute it settled at."""
+    return published_ms - published_ms % MINUTE_MS
+
 
 class Funding(Protocol):
     """What the engine asks of a perpetual's funding: the payments between two candles and

@@ -27,7 +27,13 @@ def collect(
         list[str], typer.Option("--symbol", help="Pair(s) to stream; repeat or comma-separate.")
     ],
     interval: Interval = "1m",
-    source: Annotated[str, typer.Option(help="binance, binance-testnet or replay.")] = "binance",
+    source: Annotated[
+        str,
+        typer.Option(
+            help="binance, binance-testnet, binance-usdm (a USD-M perpetual: candles and funding "
+            "rates), binance-usdm-testnet or replay."
+        ),
+    ] = "binance",
     replay_file: Annotated[Path | None, typer.Option(help="Candle CSV/parquet for --source replay.")] = None,
     speed: Annotated[
         float, typer.Option(help="Replay speed: x times real time (0 = as fast as possible).")
@@ -67,7 +73,9 @@ def backfill(
     start: Annotated[str, typer.Option(help="First candle, UTC: YYYY-MM-DD or ISO-8601.")],
     interval: Interval = "1m",
     end: Annotated[str | None, typer.Option(help="Last candle (default: the newest closed one).")] = None,
-    source: Annotated[str, typer.Option(help="binance or binance-testnet.")] = "binance",
+    source: Annotated[
+        str, typer.Option(help="binance, binance-testnet, binance-usdm or binance-usdm-testnet.")
+    ] = "binance",
     db: DbOption = None,
 ) -> None:
     """Fetch historical candles over REST; resumes after the last stored candle."""
@@ -92,7 +100,7 @@ def backfill(
     store = CandleStore(engine)
 
     async def go() -> object:
-        async with BinanceRestClient(endpoints.rest_url) as rest:
+        async with BinanceRestClient.at(endpoints) as rest:
             await rest.exchange_info(key.symbol)
             plan = job.plan_backfill(store, key, start_ms, end_ms, now_ms())
             columns = (TextColumn(f"{key}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

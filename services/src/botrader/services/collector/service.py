@@ -1,4 +1,5 @@
-"""The collector process: wires a source (Binance stream or replay) to the writer, serves
+"""The collector process: wires a source (Binance stream or replay; a USD-M source's funding
+rates beside its candles) to the writer, serves
 probes and metrics, and shuts down cleanly on SIGTERM (flush, then exit, within seconds)."""
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from botrader.core.binance.endpoints import endpoints_for
-from botrader.core.binance.rest import BinanceRestClient
+from botrader.core.binance.rest import KLINES_PAGE, BinanceRestClient
 from botrader.core.candles import SeriesKey, make_key
 from botrader.core.data.files import read_candles_frame
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
+from botrader.core.db.funding_rates import FundingRateStore
 from botrader.core.errors import UserError
+from botrader.core.intervals import interval_ms
 from botrader.core.shutdown import stop_on_signals
 from botrader.core.timeutil import now_ms
 from botrader.services.collector import metrics
 from botrader.services.collector.binance_stream import BinanceStream, StreamSettings
+from botrader.services.collector.funding import FundingPoller
 from botrader.services.collector.replay import ReplaySource
 from botrader.services.collector.writer import CandleWriter, CommitHook
 from botrader.services.common.probe import ProbeServer
@@ -41,6 +45,7 @@ class CollectorConfig:
     port: int | None = 9101  # probes and metrics; None: no HTTP port
     start_ms: int | None = None
     max_connection_age: float = 23.5 * 3600
+    funding_every: float = 60.0  # USD-M sources: seconds between funding-rate fetches
     clock: Callable[[], int] = field(default=now_ms)
 
     def keys(self) -> list[SeriesKey]:
@@ -61,6 +66,12 @@ class _Wiring:
     writer: CandleWriter
     ready: Callable[[], bool]
     rest: BinanceRestClient | None = None
+    funding: FundingPoller | None = None  # a perpetual's funding rates (USD-M sources)
+
+    async def run(self) -> None:
+        if self.funding is None:
+            return await self.source.run()
+        await asyncio.gather(self.source.run(), self.funding.run())
 
 
 async def run_collector(
@@ -88,7 +99,7 @@ async def run_collector(
         if ready is not None:
             ready.set()
         try:
-            await _supervise(wiring.source.run(), wiring.writer, stop or asyncio.Event(), cfg.duration)
+            await _supervise(wiring.run(), wiring.writer, stop or asyncio.Event(), cfg.duration)
         finally:
             if probe:
                 probe.stop()
@@ -112,7 +123,7 @@ async def _live(
     keys: list[SeriesKey], cfg: CollectorConfig, store: CandleStore, on_commit: CommitHook | None
 ) -> _Wiring:
     endpoints = endpoints_for(cfg.source)
-    rest = BinanceRestClient(endpoints.rest_url, clock=cfg.clock)
+    rest = BinanceRestClient.at(endpoints, clock=cfg.clock)
     try:
         for key in keys:
             await rest.exchange_info(key.symbol)  # fail fast, in one line, on an unknown symbol
@@ -123,7 +134,18 @@ async def _live(
     last = {k: store.last_open_time(k) for k in keys}
     settings = StreamSettings(endpoints.ws_url, cfg.start_ms, cfg.max_connection_age)
     source = BinanceStream(keys, settings, rest, writer, last, clock=cfg.clock)
-    return _Wiring(source, writer, ready=source.connected.is_set, rest=rest)
+    poller = None
+    if endpoints.usdm:  # a perpetual's funding rates beside its candles
+        first = (
+            cfg.start_ms
+            if cfg.start_ms is not None
+            else cfg.clock() - KLINES_PAGE * interval_ms(cfg.interval)
+        )
+        rates = FundingRateStore(store.engine)
+        poller = FundingPoller(
+            cfg.source, cfg.symbols, rest, rates, start_ms=first, every=cfg.funding_every, clock=cfg.clock
+        )
+    return _Wiring(source, writer, ready=source.connected.is_set, rest=rest, funding=poller)
 
 
 async def _supervise(

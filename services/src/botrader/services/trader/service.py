@@ -47,9 +47,9 @@ class TraderSettings:
 
 
 async def market_rules(bot: TradingBot) -> MarketRules:
-    if bot.spec.source == "replay" or bot.spec.market != "spot":  # USD-M: the bundled snapshot for now
+    if bot.spec.source == "replay":
         return filters_for(bot.spec.symbol, bot.spec.market)
-    async with BinanceRestClient(endpoints_for(bot.spec.source).rest_url) as rest:
+    async with BinanceRestClient.at(endpoints_for(bot.spec.source)) as rest:  # spot's, or USD-M's
         return MarketRules.from_exchange_info(await rest.exchange_info(bot.spec.symbol))
 
 

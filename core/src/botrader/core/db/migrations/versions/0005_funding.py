@@ -1,5 +1,6 @@
 """funding: a perpetual bot's funding payments, one row per funding time (the ledger beside
-its fills); trades.reason widened to 32 (liquidation_guard is 17 characters)
+its fills); funding_rates: a perpetual's settled funding rates as the collector fetched them;
+trades.reason widened to 32 (liquidation_guard is 17 characters)
 
 Revision ID: 0005
 Revises: 0004
@@ -22,11 +23,19 @@ def upgrade() -> None:
         sa.Column("rate", sa.Numeric(38, 12), nullable=False),
         sa.Column("amount", sa.Numeric(38, 12), nullable=False),
     )
+    op.create_table(
+        "funding_rates",
+        sa.Column("exchange", sa.String(32), primary_key=True),
+        sa.Column("symbol", sa.String(32), primary_key=True),
+        sa.Column("time", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("rate_e8", sa.BigInteger, nullable=False),
+    )
     with op.batch_alter_table("trades") as batch:
         batch.alter_column("reason", type_=sa.String(32), existing_nullable=False)
 
 
 def downgrade() -> None:
+    op.drop_table("funding_rates")
     with op.batch_alter_table("trades") as batch:
         batch.alter_column("reason", type_=sa.String(16), existing_nullable=False)
     op.drop_table("funding")
