@@ -3,6 +3,7 @@ stored fills (liquidations included), funding ledger and final equity equal one
 uninterrupted backtest's of the same candles, to the unit."""
 
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -120,3 +121,55 @@ async def test_a_long_short_perpetual_bot_equals_its_backtest_across_a_kill(
     assert shown["leverage"] == 50 and shown["side"] == engine.account.side
     assert Decimal(str(shown["funding"])) == m.to_quote(engine.portfolio.funding)
     assert sum(amount for _, amount in paid) == m.to_quote(engine.portfolio.funding)
+
+
+async def test_a_live_perpetual_bot_pays_the_collected_rates_and_waits_for_a_missing_one(db_url: str) -> None:
+    """Source binance-usdm, no spec.funding: the bot pays the rates its collector stored. A
+    funding time whose rate is not stored yet holds the candles from it on (never a silent
+    zero); once stored, the bot goes on — and the whole run equals a backtest with those rates."""
+    from botrader.core.db.funding_rates import FundingRateStore
+    from botrader.core.engine.funding import FundingSchedule
+    from botrader.core.market_kind import filters_for
+    from botrader.services.trader.trader import PaperTrader
+
+    frame = read_candles_frame(AVAX).iloc[:1500].reset_index(drop=True)  # 25 h: three funding times
+    doc = perp_bot(Path("unused"))
+    doc["spec"].update(source="binance-usdm", leverage=10)
+    del doc["spec"]["replay"], doc["spec"]["funding"]
+    bot = parse_trading_bot(doc)
+    db = connect(db_url)
+    upgrade(db)
+    candles, key = CandleStore(db), make_key("binance-usdm", "AVAXUSDT", "1m")
+    warm = strategy_for(bot).warmup_length()
+    candles.upsert(key, frame_to_candles(frame.iloc[:warm]))
+    market = filters_for("AVAXUSDT", "usdm-perp")
+    trader = PaperTrader(bot, candles, TradingStore(db), market)
+    trader.start()
+    candles.upsert(key, frame_to_candles(frame.iloc[warm:]))
+    hour = 3_600_000
+    first, last = int(frame["open_time"].iloc[0]), int(frame["open_time"].iloc[-1])
+    times = list(range(-(-first // (8 * hour)) * 8 * hour, last + 1, 8 * hour))
+    rates = [(t, r) for t, r in zip(times, (30_000, -20_000, 50_000, 10_000), strict=False)]
+    stored = FundingRateStore(db)
+    stored.upsert("binance-usdm", "AVAXUSDT", rates[:-1])  # the last one has not settled yet
+    while trader.step():
+        pass
+    assert trader.cursor == rates[-1][0] - 60_000  # held just before the funding time it cannot price
+    stored.upsert("binance-usdm", "AVAXUSDT", rates[-1:])
+    while trader.step():
+        pass
+    assert trader.cursor == last
+
+    schedule = FundingSchedule(tuple(t for t, _ in rates), tuple(r for _, r in rates))
+    config = engine_config(bot.spec, market)
+    config = dataclasses.replace(config, instrument=dataclasses.replace(config.instrument, funding=schedule))
+    result = run_backtest(frame, strategy_for(bot), config, warmup=warm)
+    m = config.market
+    assert [(f.time, f.side, f.lots, f.price, f.reason) for f in result.fills] == [
+        (datetime_to_ms(r["time"]), r["side"], round(Decimal(str(r["quantity"])) / m.step_size),
+         m.ticks(float(r["price"])), r["reason"])
+        for r in TradingStore(db).fills("avax-perp")
+    ]  # fmt: skip
+    paid = [datetime_to_ms(r["time"]) for r in TradingStore(db).funding("avax-perp")]
+    assert paid == [t for t, _, _ in result.engine.funding_events] and paid
+    assert trader.engine.portfolio.state() == result.engine.portfolio.state()

@@ -8,6 +8,7 @@ import dataclasses
 from decimal import Decimal
 from typing import Any
 
+from botrader.core.binance.endpoints import USDM_SOURCES
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.risk import RiskConfig
@@ -34,9 +35,9 @@ def engine_config(spec: TradingBotSpec, market: MarketRules | None = None) -> En
     if spec.market == "spot":
         return config
     rate = spec.funding.rate if spec.funding else None
-    return dataclasses.replace(
-        config, instrument=bot_instrument(spec.symbol, spec.market, spec.leverage, rate, market)
-    )
+    collected = spec.source in USDM_SOURCES  # its collector stores the perpetual's funding rates
+    instrument = bot_instrument(spec.symbol, spec.market, spec.leverage, rate, market, collected=collected)
+    return dataclasses.replace(config, instrument=instrument)
 
 
 def strategy_params(

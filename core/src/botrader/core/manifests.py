@@ -118,7 +118,9 @@ class Funding(_Spec):
 class TradingBotSpec(_Spec):
     symbol: str
     interval: Literal["1m", "5m", "15m", "1h"] = "1m"
-    source: Literal["binance", "binance-testnet", "replay"] = "binance"
+    source: Literal["binance", "binance-testnet", "binance-usdm", "binance-usdm-testnet", "replay"] = (
+        "binance"
+    )
     replay: Replay | None = None
     venue: Venue = Venue()
     budget: float = Field(default=10_000.0, gt=0.0)

@@ -137,23 +137,33 @@ def _funding(path: Path | None, rate: str | None, first: int, last: int, interva
 
 
 def bot_instrument(
-    symbol: str, market: str, leverage: int, funding_rate: str | None, filters: Any = None
+    symbol: str,
+    market: str,
+    leverage: int,
+    funding_rate: str | None,
+    filters: Any = None,
+    *,
+    collected: bool = False,
 ) -> Any:
     """A TradingBot's instrument on a perpetual (`spec.market`, `spec.leverage`,
     `spec.funding.rate`): the bundled USD-M rules of its symbol, with `filters` (a resumed
-    bot's saved MarketRules) in place of the bundle's so its money units never change."""
+    bot's saved MarketRules) in place of the bundle's so its money units never change.
+    `collected`: its candles' source collects funding rates; without a rate, the bot pays
+    those (`StoredFunding`, fed by its trader)."""
     from botrader.core.binance.usdm import perp_rules_for
-    from botrader.core.engine.funding import ConstantFunding
+    from botrader.core.engine.funding import ConstantFunding, StoredFunding
     from botrader.core.engine.instruments import UsdmPerp
 
     if market not in MARKETS or market == "spot":
         raise UserError(f"bad market {market!r} for a perpetual bot")
-    if funding_rate is None:
-        raise UserError("a usdm-perp bot needs spec.funding.rate (e.g. '0.0001'; '0' for none)")
+    if funding_rate is None and not collected:
+        raise UserError("a usdm-perp bot on replay needs spec.funding.rate (e.g. '0.0001'; '0' for none)")
     rules = perp_rules_for(symbol)
     if filters is not None:
         rules = dataclasses.replace(rules, market=filters)
-    return UsdmPerp(rules, leverage, ConstantFunding.of(funding_rate, rules.funding_interval_ms))
+    interval = rules.funding_interval_ms
+    funding = StoredFunding(interval) if funding_rate is None else ConstantFunding.of(funding_rate, interval)
+    return UsdmPerp(rules, leverage, funding)
 
 
 def filters_for(symbol: str, market: str) -> Any:

@@ -75,3 +75,40 @@ class ConstantFunding:
 
     def first_missing(self, start: int, end: int, interval_ms: int) -> int | None:
         return None
+
+
+@dataclass(slots=True)
+class StoredFunding:
+    """The rates a live bot has been told so far (its collector's `funding_rates`), extended
+    by its trader before each batch of candles. The trader never feeds a candle at or past a
+    funding time whose rate is not stored yet (`missing`): that candle waits — never a silent
+    zero."""
+
+    interval_ms: int
+    schedule: FundingSchedule = FundingSchedule((), ())
+
+    def between(self, after: int, upto: int) -> list[tuple[int, int]]:
+        return self.schedule.between(after, upto)
+
+    def next_after(self, time: int) -> int:
+        return (time // self.interval_ms + 1) * self.interval_ms
+
+    @property
+    def last(self) -> int | None:
+        return self.schedule.times[-1] if self.schedule.times else None
+
+    def extend(self, more: FundingSchedule) -> None:
+        """Rates stored since the last extension (times after `last`)."""
+        if more.times:
+            known = self.schedule
+            self.schedule = FundingSchedule(known.times + more.times, known.rates + more.rates)
+
+    def missing(self, after: int, upto: int) -> int | None:
+        """The first funding time in (after, upto] without a rate, or None."""
+        have = set(self.schedule.times)
+        t = self.next_after(after)
+        while t <= upto:
+            if t not in have:
+                return t
+            t += self.interval_ms
+        return None

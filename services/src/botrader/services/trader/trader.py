@@ -19,8 +19,10 @@ from typing import Any
 from botrader.core.bot_engine import engine_config, strategy_for
 from botrader.core.candles import make_key
 from botrader.core.db.candles import CandleStore
+from botrader.core.db.funding_rates import FundingRateStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine.engine import Engine
+from botrader.core.engine.funding import StoredFunding
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
@@ -113,7 +115,7 @@ class PaperTrader:
 
     def _step(self, limit: int | None) -> int:
         start = None if self.cursor is None else self.cursor + 1
-        batch = self.candles.load(self.key, start=start, limit=limit or self.batch)
+        batch = self._fundable(self.candles.load(self.key, start=start, limit=limit or self.batch))
         if not batch:
             return 0
         marks = []
@@ -134,6 +136,22 @@ class PaperTrader:
             if fill.side == "sell" or fill.reason != "signal":  # a short's exits are buys
                 metrics.EXITS.labels(self.bot.name, fill.reason).inc()
         return len(batch)
+
+    def _fundable(self, batch: list[Any]) -> list[Any]:
+        """The batch up to the first funding time whose rate is not stored yet, for a bot that
+        pays its collector's rates (`StoredFunding`); that candle waits for the rate."""
+        funding = getattr(self.engine.instrument, "funding", None)
+        if not batch or not isinstance(funding, StoredFunding):
+            return batch
+        funding.extend(
+            FundingRateStore(self.store.engine).schedule(self.key.exchange, self.key.symbol, funding.last)
+        )
+        after = self.cursor if self.cursor is not None else batch[0].open_time - 1
+        missing = funding.missing(after, batch[-1].open_time)
+        if missing is None:
+            return batch
+        log.info("%s: waiting for the funding rate of %s", self.bot.name, ms_to_datetime(missing))
+        return [c for c in batch if c.open_time < missing]
 
     def execute(self, orders: list[Any]) -> None:
         """Where the engine's orders go besides the paper fills: nowhere for a paper bot; a
