@@ -40,9 +40,10 @@ class MarketOptions:
     )
     mark: Path | None = _o(None, "usdm-perp: Binance markPriceKlines for liquidation and funding.")  # noqa: RUF009
 
-    def apply(self, config: Any, frame: Any) -> Any:
+    def apply(self, config: Any, frame: Any, stored: Any = None) -> Any:
         """`config` (an EngineConfig for the symbol's spot rules) for this market, over the
-        candles of `frame`."""
+        candles of `frame`; `stored`: the collector's funding rates of those candles (a
+        FundingSchedule), used when neither --funding nor --funding-rate is given."""
         if not len(frame):
             return config
         times = frame["open_time"]
@@ -56,6 +57,7 @@ class MarketOptions:
             mark=self.mark,
             first=int(times.iloc[0]),
             last=int(times.iloc[-1]),
+            stored=stored,
         )
 
 
@@ -70,9 +72,10 @@ def with_market(
     last: int,
     liquidation_buffer: float | None = None,
     mark: Path | None = None,
+    stored: Any = None,
 ) -> Any:
     """`config` (an EngineConfig for the symbol's spot rules) for `market`, over candles whose
-    open times run from `first` to `last`."""
+    open times run from `first` to `last` (`stored`: the collector's funding rates, if any)."""
     if market not in MARKETS:
         raise UserError(f"unknown market {market!r}: expected {' or '.join(MARKETS)}")
     if market == "spot":
@@ -94,7 +97,7 @@ def with_market(
     from botrader.core.engine.instruments import UsdmPerp
 
     rules = perp_rules_for(config.market.symbol)
-    schedule = _funding(funding, funding_rate, first, last, rules.funding_interval_ms)
+    schedule = _funding(funding, funding_rate, first, last, rules.funding_interval_ms, stored)
     risk = config.risk
     if liquidation_buffer is not None:
         risk = dataclasses.replace(risk, liquidation_buffer=liquidation_buffer)
@@ -115,9 +118,21 @@ def _marks(path: Path, first: int, last: int) -> Any:
     return MarkPrices.from_frame(frame)
 
 
-def _funding(path: Path | None, rate: str | None, first: int, last: int, interval_ms: int) -> Any:
+def _funding(
+    path: Path | None, rate: str | None, first: int, last: int, interval_ms: int, stored: Any = None
+) -> Any:
     from botrader.core.engine.funding import ConstantFunding
+    from botrader.core.timeutil import ms_to_datetime
 
+    if path is None and rate is None and stored is not None:  # the collector's rates
+        missing = stored.first_missing(first, last, interval_ms)
+        if missing is not None:
+            when = ms_to_datetime(missing).isoformat().replace("+00:00", "Z")
+            raise UserError(
+                f"the database has no funding rate for {when} (a funding time of these candles): "
+                "run the binance-usdm collector over it, or pass --funding FILE|DIR or --funding-rate"
+            )
+        return stored
     if (path is None) == (rate is None):
         raise UserError(
             "a usdm-perp backtest needs its funding: --funding FILE|DIR (Binance fundingRate dumps) "
@@ -126,7 +141,6 @@ def _funding(path: Path | None, rate: str | None, first: int, last: int, interva
     if rate is not None:
         return ConstantFunding.of(rate, interval_ms)
     from botrader.core.data.funding import read_funding
-    from botrader.core.timeutil import ms_to_datetime
 
     schedule = read_funding(path)  # type: ignore[arg-type]
     missing = schedule.first_missing(first, last, interval_ms)
@@ -175,3 +189,22 @@ def filters_for(symbol: str, market: str) -> Any:
     from botrader.core.binance.usdm import perp_rules_for
 
     return perp_rules_for(symbol).market
+
+
+def with_collected_funding(config: Any, frame: Any, stored: Any) -> Any:
+    """A bot that pays its collector's funding rates (`StoredFunding`: `backtest --bot` of a
+    binance-usdm bot) backtested on stored candles: those rates, every funding time of the
+    candles covered — or one line saying which is missing."""
+    from botrader.core.engine.funding import StoredFunding
+
+    funding = getattr(config.instrument, "funding", None)
+    if not isinstance(funding, StoredFunding) or not len(frame):
+        return config
+    if stored is None:
+        raise UserError(
+            "this bot pays its collector's funding rates: backtest it on the database its collector "
+            "fills (--db), or give spec.funding.rate"
+        )
+    times = frame["open_time"]
+    schedule = _funding(None, None, int(times.iloc[0]), int(times.iloc[-1]), funding.interval_ms, stored)
+    return dataclasses.replace(config, instrument=dataclasses.replace(config.instrument, funding=schedule))

@@ -13,7 +13,7 @@ from botrader.core.cli.common import console as make_console
 from botrader.core.cli.db import DbOption
 from botrader.core.cli.generated import with_options
 from botrader.core.errors import UserError
-from botrader.core.market_kind import MarketOptions, filters_for
+from botrader.core.market_kind import MarketOptions, filters_for, with_collected_funding
 
 
 def _strategy_help() -> str:
@@ -59,6 +59,18 @@ def load_candles(
         todo = "choose a stored series (--exchange, --symbol) or pass --data FILE"
         raise store.missing(key, todo, start_ms, end_ms)
     return frame
+
+
+def collected_funding(db: str | None, exchange: str, symbol: str) -> Any:
+    """A USD-M source's funding rates as its collector stored them (None for other sources)."""
+    from botrader.core.binance.endpoints import USDM_SOURCES
+
+    if exchange not in USDM_SOURCES:
+        return None
+    from botrader.core.db import connect
+    from botrader.core.db.funding_rates import FundingRateStore
+
+    return FundingRateStore(connect(settings.db_url(db))).schedule(exchange, symbol)
 
 
 COARSEST_TICK = 0.0005  # of the price: a coarser tick rounds every price by more than fees
@@ -248,7 +260,9 @@ def _backtest(
         cls = resolve(strategy)
         series = (exchange or "binance", market.symbol, interval)
         frame = load_candles(data, db, *series, start, end, assumed=symbol is None)
-    config = MarketOptions(**market_options).apply(config, frame)
+    stored = collected_funding(db, series[0], series[1]) if data is None else None
+    config = MarketOptions(**market_options).apply(config, frame, stored)
+    config = with_collected_funding(config, frame, stored)  # a binance-usdm bot's own rates
     if walk_forward:
         _walk_forward(frame, cls, config, walk_forward, params, json_out)
         return
