@@ -101,6 +101,7 @@ INVALID = [
     (bot(leverage=3), "spec", "FieldValueInvalid"),  # CEL: leverage is for usdm-perp
     (bot(market="usdm-perp", funding={"rate": "0.0001"}), "spec", "FieldValueInvalid"),  # CEL: replay only
     (bot(market="usdm-perp", marginMode="cross"), "spec.marginMode", "FieldValueNotSupported"),
+    (bot(source="binance-usdm"), "spec", "FieldValueInvalid"),  # CEL: a spot bot on a perpetual's candles
     (bot(market="usdm-perp", funding={"rate": "1e-4"}), "spec.funding.rate", "FieldValueInvalid"),
     (
         run(dataset={"path": "/x", "start": "2025-01-01", "end": "2025-02-01"}),
