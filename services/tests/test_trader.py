@@ -302,15 +302,10 @@ async def test_user_strategy_with_exits_equals_backtest_across_a_kill(
     """A strategy from a file, with a stop-loss and a take-profit, paper-traded on PostgreSQL:
     the trader process is killed (SIGKILL) after its first committed batch and restarted; the
     stored fills, reasons included, equal one uninterrupted backtest's."""
-    import os
-    import signal
-    import sys
-    import time
-
     import yaml
 
-    from botrader.core.cli.main import main
     from tests.support.paths import REPO
+    from tests.support.trader_process import kill_midway_then_resume
 
     path, frame = candle_file
     load_candles(pg_url, frame)
@@ -323,23 +318,8 @@ async def test_user_strategy_with_exits_equals_backtest_across_a_kill(
     )
     manifest = tmp_path / "bot.yaml"
     manifest.write_text(yaml.safe_dump(doc))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "botrader.core", "trade", "--bot", str(manifest), "--db", pg_url,
-        "--port", "0", "--batch", "300", "--log-level", "WARNING", env=dict(os.environ),
-    )  # fmt: skip
+    await kill_midway_then_resume(manifest, pg_url, "btc-test", int(frame["open_time"].iloc[-1]))
     trading = TradingStore(connect(pg_url))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        row = trading.bot("btc-test")
-        if row and row["last_candle_time"] is not None and row["trades"] > 0:
-            break
-        await asyncio.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    await proc.wait()
-    partial = trading.bot("btc-test")
-    assert _ms(partial["last_candle_time"]) < int(frame["open_time"].iloc[-1])  # killed midway
-    restart = ["trade", "--bot", str(manifest), "--db", pg_url, "--port", "0", "--until-caught-up"]
-    assert await asyncio.to_thread(main, restart) == 0
     bot = parse_trading_bot(doc)
     result = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, MarketRules()))
     m = MarketRules()

@@ -2,12 +2,7 @@
 stored fills (liquidations included), funding ledger and final equity equal one
 uninterrupted backtest's of the same candles, to the unit."""
 
-import asyncio
 import dataclasses
-import os
-import signal
-import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +13,6 @@ import yaml
 from botrader.core.backtesting.runner import run_backtest
 from botrader.core.bot_engine import engine_config, strategy_for
 from botrader.core.candles import make_key
-from botrader.core.cli.main import main
 from botrader.core.data.files import frame_to_candles, read_candles_frame
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
@@ -28,6 +22,7 @@ from botrader.core.timeutil import datetime_to_ms
 from botrader.services.api.performance import bot_performance, replay
 from botrader.services.api.views import detail
 from tests.support.paths import REPO
+from tests.support.trader_process import kill_midway_then_resume
 
 AVAX = REPO / "examples" / "data" / "AVAXUSDT-1m-2025-02.csv.gz"
 
@@ -51,25 +46,6 @@ def perp_bot(path: Path) -> dict:
     }
 
 
-async def run_killed_then_resumed(manifest: Path, pg_url: str, last: int) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "botrader.core", "trade", "--bot", str(manifest), "--db", pg_url,
-        "--port", "0", "--batch", "300", "--log-level", "WARNING", env=dict(os.environ),
-    )  # fmt: skip
-    trading = TradingStore(connect(pg_url))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        row = trading.bot("avax-perp")
-        if row and row["last_candle_time"] is not None and row["trades"] > 0:
-            break
-        await asyncio.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    await proc.wait()
-    assert datetime_to_ms(trading.bot("avax-perp")["last_candle_time"]) < last  # killed midway
-    restart = ["trade", "--bot", str(manifest), "--db", pg_url, "--port", "0", "--until-caught-up"]
-    assert await asyncio.to_thread(main, restart) == 0
-
-
 @pytest.mark.slow
 async def test_a_long_short_perpetual_bot_equals_its_backtest_across_a_kill(
     pg_url: str, tmp_path: Path
@@ -83,7 +59,7 @@ async def test_a_long_short_perpetual_bot_equals_its_backtest_across_a_kill(
     doc = perp_bot(path)
     manifest = tmp_path / "bot.yaml"
     manifest.write_text(yaml.safe_dump(doc))
-    await run_killed_then_resumed(manifest, pg_url, int(frame["open_time"].iloc[-1]))
+    await kill_midway_then_resume(manifest, pg_url, "avax-perp", int(frame["open_time"].iloc[-1]))
 
     bot = parse_trading_bot(doc)
     config = engine_config(bot.spec)

@@ -47,6 +47,10 @@ class MarketOptions:
         if not len(frame):
             return config
         times = frame["open_time"]
+        return self.over(config, int(times.iloc[0]), int(times.iloc[-1]), stored)
+
+    def over(self, config: Any, first: int, last: int, stored: Any = None) -> Any:
+        """`config` for this market, over candles whose open times run from `first` to `last`."""
         return with_market(
             config,
             self.market,
@@ -55,8 +59,8 @@ class MarketOptions:
             funding_rate=self.funding_rate,
             liquidation_buffer=self.liquidation_buffer,
             mark=self.mark,
-            first=int(times.iloc[0]),
-            last=int(times.iloc[-1]),
+            first=first,
+            last=last,
             stored=stored,
         )
 

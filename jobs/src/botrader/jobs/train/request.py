@@ -14,7 +14,7 @@ from botrader.core.data.files import read_candles_frame
 from botrader.core.engine.engine import EngineConfig
 from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.units import MarketRules
-from botrader.core.market_kind import MarketOptions, with_market
+from botrader.core.market_kind import MarketOptions
 from botrader.core.research.stress import BASELINES
 from botrader.core.strategy.registry import make
 from botrader.core.training_spec import DEFAULT_EXPERIMENT
@@ -65,18 +65,7 @@ class TrainRequest:
             return config
         if self.span is None:
             raise RuntimeError("engine_config before load_splits: the funding's span is not known yet")
-        first, last = self.span
-        return with_market(
-            config,
-            m.market,
-            leverage=m.leverage,
-            funding=m.funding,
-            funding_rate=m.funding_rate,
-            liquidation_buffer=m.liquidation_buffer,
-            mark=m.mark,
-            first=first,
-            last=last,
-        )
+        return m.over(config, *self.span)
 
 
 def load_splits(request: TrainRequest) -> tuple[pd.DataFrame, Splits]:
