@@ -196,10 +196,31 @@ def bot_detail() -> dict[str, Any]:
                 unit="s",
                 width=24,
             ),
+            *perpetual_panels(bot),
             *venue_panels(bot),
         ],
         [variable("bot", "label_values(botrader_bot_equity, bot)", "Bot")],
     )
+
+
+def perpetual_panels(bot: str) -> list[dict[str, Any]]:
+    """A perpetual bot's funding and margin (empty for spot bots)."""
+    return [
+        panel(
+            "Funding received (+) or paid (−)",
+            [target(f"botrader_bot_funding_total{{{bot}}}", "funding")],
+            unit="currencyUSD",
+            width=12,
+            description="Cumulative funding of a USD-M perpetual bot, in the quote asset.",
+        ),
+        panel(
+            "Margin ratio (1: liquidated)",
+            [target(f"botrader_bot_margin_ratio{{{bot}}}", "margin ratio")],
+            unit="percentunit",
+            width=12,
+            description="Maintenance margin / margin balance of the open position, as Binance shows it.",
+        ),
+    ]
 
 
 def venue_panels(bot: str) -> list[dict[str, Any]]:
