@@ -287,6 +287,41 @@ def plant_markup(tmp_path: Path) -> tuple[str, str]:
 
 
 @pytest.mark.slow
+def test_a_perpetual_bot_s_performance(tmp_path: Path) -> None:
+    """The long/short example (a month of AVAX at 2x) through `botrader up`, then the
+    dashboard's Performance tab: position and leverage, margin, liquidation price, margin
+    ratio, funding paid or received, and round trips both long and short."""
+    db = f"sqlite:///{tmp_path / 'perp.db'}"
+    manifest = REPO / "examples" / "strategies" / "tradingbot-bollinger-long-short.yaml"
+    up = [sys.executable, "-m", "botrader.core", "up", "-f", str(manifest), "--db", db]
+    done = subprocess.run(
+        [*up, "--port", "0", "--exit-after-replay", "--speed", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    with standalone_api(db) as port:
+        run = subprocess.run(
+            [
+                "node",
+                str(BROWSER_DIR / "perpetual.mjs"),
+                f"http://127.0.0.1:{port}/",
+                "avax-long-short",
+                str(ARTIFACTS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 0, run.stderr + run.stdout
+    shown = json.loads(run.stdout.strip().splitlines()[-1])
+    assert shown["position"].endswith("2x isolated") and shown["funding"].startswith("-36.4")
+    assert shown["sides"] == ["long", "short"]
+
+
+@pytest.mark.slow
 def test_no_value_from_the_api_runs_as_markup(tmp_path: Path) -> None:
     """Every tab in Chromium over planted markup: nothing runs, nothing breaks the CSP, and the
     text is shown literally where it belongs."""

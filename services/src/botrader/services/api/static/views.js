@@ -123,7 +123,7 @@ function renderPerformance() {
   ];
   put($("metrics").querySelector("tbody"), html`${rows.map(([k, v]) => html`<tr><th>${k}</th><td data-metric="${k}">${v}</td></tr>`)}`);
   put($("round-trips").querySelector("tbody"), html`${views.trips.slice().reverse().slice(0, 100).map((r) =>
-    html`<tr><td>${day(r.entry_time)}</td><td>${day(r.exit_time)}</td><td>${fmt(r.quantity, 5)}</td><td>${fmt(r.entry_price)}</td>
+    html`<tr><td>${r.side}</td><td>${day(r.entry_time)}</td><td>${day(r.exit_time)}</td><td>${fmt(r.quantity, 5)}</td><td>${fmt(r.entry_price)}</td>
     <td>${fmt(r.exit_price)}</td><td class="${r.pnl >= 0 ? "buy" : "sell"}">${fmt(r.pnl)}</td><td>${fmt(r.fees, 4)}</td><td>${r.reason}</td></tr>`)}`);
   $("round-trips").dataset.rows = String(views.trips.length);
   $("trips-empty").hidden = views.trips.length > 0;
