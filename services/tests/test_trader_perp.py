@@ -99,12 +99,17 @@ async def test_a_long_short_perpetual_bot_equals_its_backtest_across_a_kill(
     assert sum(amount for _, amount in paid) == m.to_quote(engine.portfolio.funding)
 
 
-async def test_a_live_perpetual_bot_pays_the_collected_rates_and_waits_for_a_missing_one(db_url: str) -> None:
-    """Source binance-usdm, no spec.funding: the bot pays the rates its collector stored. A
-    funding time whose rate is not stored yet holds the candles from it on (never a silent
-    zero); once stored, the bot goes on — and the whole run equals a backtest with those rates."""
+async def test_a_live_perpetual_bot_reads_the_collected_data_and_waits_for_what_is_missing(
+    db_url: str,
+) -> None:
+    """Source binance-usdm, no spec.funding: the bot reads the mark klines and pays the rates
+    its collector stored. A candle whose mark kline is not stored, or a funding time whose rate
+    is not, holds the candles from it on (never a silent fallback); once stored, the bot goes
+    on — and the whole run equals a backtest with those marks and rates."""
     from botrader.core.db.funding_rates import FundingRateStore
+    from botrader.core.db.mark_prices import MarkPriceStore
     from botrader.core.engine.funding import FundingSchedule
+    from botrader.core.engine.marks import MarkPrices
     from botrader.core.market_kind import filters_for
     from botrader.services.trader.trader import PaperTrader
 
@@ -128,17 +133,35 @@ async def test_a_live_perpetual_bot_pays_the_collected_rates_and_waits_for_a_mis
     rates = [(t, r) for t, r in zip(times, (30_000, -20_000, 50_000, 10_000), strict=False)]
     stored = FundingRateStore(db)
     stored.upsert("binance-usdm", "AVAXUSDT", rates[:-1])  # the last one has not settled yet
+    # the mark tracks an index: its wicks are half the last price's
+    marks = frame_to_candles(
+        frame.assign(high=(frame.high + frame.close) / 2, low=(frame.low + frame.close) / 2)
+    )
+    late = 700  # this minute's mark kline arrives late
+    mark_store = MarkPriceStore(db)
+    mark_store.upsert("binance-usdm", "AVAXUSDT", "1m", marks[:late] + marks[late + 1 :])
     while trader.step():
         pass
-    assert trader.cursor == rates[-1][0] - 60_000  # held just before the funding time it cannot price
+    assert trader.cursor == marks[late].open_time - 60_000  # held before the candle it cannot mark
+    mark_store.upsert("binance-usdm", "AVAXUSDT", "1m", marks[late : late + 1])
+    while trader.step():
+        pass
+    assert trader.cursor == rates[-1][0] - 60_000  # held before the funding time it cannot price
     stored.upsert("binance-usdm", "AVAXUSDT", rates[-1:])
     while trader.step():
         pass
     assert trader.cursor == last
 
     schedule = FundingSchedule(tuple(t for t, _ in rates), tuple(r for _, r in rates))
+    mark_prices = MarkPrices(
+        tuple(c.open_time for c in marks),
+        tuple(c.open for c in marks),
+        tuple(c.high for c in marks),
+        tuple(c.low for c in marks),
+    )
     config = engine_config(bot.spec, market)
-    config = dataclasses.replace(config, instrument=dataclasses.replace(config.instrument, funding=schedule))
+    instrument = dataclasses.replace(config.instrument, funding=schedule, marks=mark_prices)
+    config = dataclasses.replace(config, instrument=instrument)
     result = run_backtest(frame, strategy_for(bot), config, warmup=warm)
     m = config.market
     assert [(f.time, f.side, f.lots, f.price, f.reason) for f in result.fills] == [

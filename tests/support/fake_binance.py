@@ -3,9 +3,9 @@ market-data formats, with fault injection.
 
 REST: `GET /api/v3/klines` (array rows, `X-MBX-USED-WEIGHT-1M`, 429/418 + `Retry-After`,
 `{"code": -1121, "msg": "Invalid symbol."}` errors), `/api/v3/exchangeInfo`, `/api/v3/time`,
-`/api/v3/ping` (USD-M: the same under `/fapi/v1`, exchangeInfo without a symbol filter and
-`/fapi/v1/fundingRate`; its stream under `/market/stream`). WebSocket: the combined stream
-`/stream?streams=btcusdt@kline_1m/...` with
+`/api/v3/ping` (USD-M: the same under `/fapi/v1`, exchangeInfo without a symbol filter,
+`/fapi/v1/fundingRate` and `/fapi/v1/markPriceKlines`; its stream under `/market/stream`).
+WebSocket: the combined stream `/stream?streams=btcusdt@kline_1m/...` with
 `{"stream": ..., "data": {"e": "kline", "k": {...}}}` payloads, an `x: false` update before
 each closing `x: true` message, and pings from the server (aiohttp heartbeat).
 
@@ -105,6 +105,7 @@ class FakeBinance:
         filters: dict[str, tuple[str, str, str]] | None = None,
         market: str = "spot",
         funding: dict[str, list[tuple[int, str]]] | None = None,
+        marks: dict[tuple[str, str], Sequence[Candle]] | None = None,
     ) -> None:
         self.series = {k: list(v) for k, v in series.items()}
         self._index = {k: {c.open_time: c for c in v} for k, v in self.series.items()}
@@ -114,6 +115,7 @@ class FakeBinance:
         self.market = market  # spot (/api/v3, /stream) or usdm (/fapi/v1, /market/stream)
         self.funding = funding or {}  # usdm: symbol -> [(fundingTime ms as published, rate)]
         self.funding_requests = 0
+        self.marks = {k: list(v) for k, v in (marks or {}).items()}  # usdm: (symbol, interval) -> mark klines
         first = next(iter(self.series.values()))
         self.now_ms = first[start_index].open_time  # candles before start_index are history
         self.sent_at: dict[int, float] = {}  # open_time -> perf_counter when its final went out
@@ -148,6 +150,7 @@ class FakeBinance:
         app.router.add_get(f"{api}/ping", self._ping)
         if self.market == "usdm":
             app.router.add_get("/fapi/v1/fundingRate", self._funding_rate)
+            app.router.add_get("/fapi/v1/markPriceKlines", self._mark_klines)
             app.router.add_get("/market/stream", self._stream)  # USD-M's market-data host since 2026
         else:
             app.router.add_get("/stream", self._stream)
@@ -210,6 +213,21 @@ class FakeBinance:
         ][:limit]
         self.used_weight += 2
         return web.json_response(rows, headers={"X-MBX-USED-WEIGHT-1M": str(self.used_weight)})
+
+    async def _mark_klines(self, request: web.Request) -> web.Response:
+        """USD-M's markPriceKlines: the kline row format (volumes zero), closed or forming."""
+        q = request.query
+        key = (q.get("symbol", ""), q.get("interval", ""))
+        if key not in self.marks:
+            return self._error(-1121, "Invalid symbol.")
+        start, end = int(q.get("startTime", 0)), int(q.get("endTime", 2**62))
+        limit = min(int(q.get("limit", 500)), 1500)
+        rows = [
+            rest_row(key[1], c)
+            for c in self.marks[key]
+            if start <= c.open_time <= end and c.open_time <= self.now_ms
+        ][:limit]
+        return web.json_response(rows)
 
     async def _funding_rate(self, request: web.Request) -> web.Response:
         """USD-M's settled funding history: rows whose funding time has passed, from `startTime`."""

@@ -40,16 +40,16 @@ class MarketOptions:
     )
     mark: Path | None = _o(None, "usdm-perp: Binance markPriceKlines for liquidation and funding.")  # noqa: RUF009
 
-    def apply(self, config: Any, frame: Any, stored: Any = None) -> Any:
+    def apply(self, config: Any, frame: Any, stored: Collected | None = None) -> Any:
         """`config` (an EngineConfig for the symbol's spot rules) for this market, over the
-        candles of `frame`; `stored`: the collector's funding rates of those candles (a
-        FundingSchedule), used when neither --funding nor --funding-rate is given."""
+        candles of `frame`; `stored`: what their collector stored beside them, used where no
+        --funding/--funding-rate (or --mark) is given."""
         if not len(frame):
             return config
         times = frame["open_time"]
         return self.over(config, int(times.iloc[0]), int(times.iloc[-1]), stored)
 
-    def over(self, config: Any, first: int, last: int, stored: Any = None) -> Any:
+    def over(self, config: Any, first: int, last: int, stored: Collected | None = None) -> Any:
         """`config` for this market, over candles whose open times run from `first` to `last`."""
         return with_market(
             config,
@@ -76,10 +76,10 @@ def with_market(
     last: int,
     liquidation_buffer: float | None = None,
     mark: Path | None = None,
-    stored: Any = None,
+    stored: Collected | None = None,
 ) -> Any:
     """`config` (an EngineConfig for the symbol's spot rules) for `market`, over candles whose
-    open times run from `first` to `last` (`stored`: the collector's funding rates, if any)."""
+    open times run from `first` to `last` (`stored`: what a binance-usdm collector stored)."""
     if market not in MARKETS:
         raise UserError(f"unknown market {market!r}: expected {' or '.join(MARKETS)}")
     if market == "spot":
@@ -101,11 +101,12 @@ def with_market(
     from botrader.core.engine.instruments import UsdmPerp
 
     rules = perp_rules_for(config.market.symbol)
-    schedule = _funding(funding, funding_rate, first, last, rules.funding_interval_ms, stored)
+    stored = stored or Collected()
+    schedule = _funding(funding, funding_rate, first, last, rules.funding_interval_ms, stored.funding)
     risk = config.risk
     if liquidation_buffer is not None:
         risk = dataclasses.replace(risk, liquidation_buffer=liquidation_buffer)
-    marks = _marks(mark, first, last) if mark is not None else None
+    marks = _marks(mark, first, last) if mark is not None else stored.marks
     return dataclasses.replace(
         config, market=rules.market, risk=risk, instrument=UsdmPerp(rules, leverage, schedule, marks)
     )
@@ -126,12 +127,11 @@ def _funding(
     path: Path | None, rate: str | None, first: int, last: int, interval_ms: int, stored: Any = None
 ) -> Any:
     from botrader.core.engine.funding import ConstantFunding
-    from botrader.core.timeutil import ms_to_datetime
 
     if path is None and rate is None and stored is not None:  # the collector's rates
         missing = stored.first_missing(first, last, interval_ms)
         if missing is not None:
-            when = ms_to_datetime(missing).isoformat().replace("+00:00", "Z")
+            when = ms_to_iso(missing)
             raise UserError(
                 f"the database has no funding rate for {when} (a funding time of these candles): "
                 "run the binance-usdm collector over it, or pass --funding FILE|DIR or --funding-rate"
@@ -149,7 +149,7 @@ def _funding(
     schedule = read_funding(path)  # type: ignore[arg-type]
     missing = schedule.first_missing(first, last, interval_ms)
     if missing is not None:
-        when = ms_to_datetime(missing).isoformat().replace("+00:00", "Z")
+        when = ms_to_iso(missing)
         raise UserError(f"--funding {str(path)!r} has no rate for the funding time {when} of these candles")
     return schedule
 
@@ -166,11 +166,13 @@ def bot_instrument(
     """A TradingBot's instrument on a perpetual (`spec.market`, `spec.leverage`,
     `spec.funding.rate`): the bundled USD-M rules of its symbol, with `filters` (a resumed
     bot's saved MarketRules) in place of the bundle's so its money units never change.
-    `collected`: its candles' source collects funding rates; without a rate, the bot pays
-    those (`StoredFunding`, fed by its trader)."""
+    `collected`: its candles' source collects funding rates and mark klines: the bot reads
+    those marks and, without a rate, pays those rates (`StoredMarks`, `StoredFunding`, fed by
+    its trader)."""
     from botrader.core.binance.usdm import perp_rules_for
     from botrader.core.engine.funding import ConstantFunding, StoredFunding
     from botrader.core.engine.instruments import UsdmPerp
+    from botrader.core.engine.marks import StoredMarks
 
     if market not in MARKETS or market == "spot":
         raise UserError(f"bad market {market!r} for a perpetual bot")
@@ -181,7 +183,7 @@ def bot_instrument(
         rules = dataclasses.replace(rules, market=filters)
     interval = rules.funding_interval_ms
     funding = StoredFunding(interval) if funding_rate is None else ConstantFunding.of(funding_rate, interval)
-    return UsdmPerp(rules, leverage, funding)
+    return UsdmPerp(rules, leverage, funding, StoredMarks() if collected else None)
 
 
 def filters_for(symbol: str, market: str) -> Any:
@@ -195,20 +197,51 @@ def filters_for(symbol: str, market: str) -> Any:
     return perp_rules_for(symbol).market
 
 
-def with_collected_funding(config: Any, frame: Any, stored: Any) -> Any:
-    """A bot that pays its collector's funding rates (`StoredFunding`: `backtest --bot` of a
-    binance-usdm bot) backtested on stored candles: those rates, every funding time of the
-    candles covered — or one line saying which is missing."""
-    from botrader.core.engine.funding import StoredFunding
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """What a binance-usdm collector stored beside a perpetual's candles: its settled funding
+    rates (a FundingSchedule) and mark klines (MarkPrices); None where nothing was stored."""
 
-    funding = getattr(config.instrument, "funding", None)
-    if not isinstance(funding, StoredFunding) or not len(frame):
+    funding: Any = None
+    marks: Any = None
+
+
+def with_collected(config: Any, frame: Any, stored: Collected | None) -> Any:
+    """A bot that reads its collector's data (`StoredFunding`, `StoredMarks`: `backtest --bot`
+    of a binance-usdm bot) backtested on stored candles: those rates and marks, every funding
+    time and every candle covered, as the live bot would have waited for them — or one line
+    saying which is missing."""
+    from botrader.core.engine.funding import StoredFunding
+    from botrader.core.engine.marks import StoredMarks
+
+    instrument = config.instrument
+    funding, marks = getattr(instrument, "funding", None), getattr(instrument, "marks", None)
+    if not (isinstance(funding, StoredFunding) or isinstance(marks, StoredMarks)) or not len(frame):
         return config
     if stored is None:
         raise UserError(
-            "this bot pays its collector's funding rates: backtest it on the database its collector "
-            "fills (--db), or give spec.funding.rate"
+            "this bot reads its collector's funding rates and mark prices: backtest it on the "
+            "database its collector fills (--db)"
         )
     times = frame["open_time"]
-    schedule = _funding(None, None, int(times.iloc[0]), int(times.iloc[-1]), funding.interval_ms, stored)
-    return dataclasses.replace(config, instrument=dataclasses.replace(config.instrument, funding=schedule))
+    first, last = int(times.iloc[0]), int(times.iloc[-1])
+    if isinstance(funding, StoredFunding):
+        instrument = dataclasses.replace(
+            instrument, funding=_funding(None, None, first, last, funding.interval_ms, stored.funding)
+        )
+    if isinstance(marks, StoredMarks):
+        have = set(stored.marks.times if stored.marks is not None else ())
+        missing = next((int(t) for t in times if int(t) not in have), None)
+        if missing is not None:
+            when = ms_to_iso(missing)
+            raise UserError(
+                f"the database has no mark kline for {when}: run the binance-usdm collector over it"
+            )
+        instrument = dataclasses.replace(instrument, marks=stored.marks)
+    return dataclasses.replace(config, instrument=instrument)
+
+
+def ms_to_iso(ms: int) -> str:
+    from botrader.core.timeutil import ms_to_datetime
+
+    return ms_to_datetime(ms).isoformat().replace("+00:00", "Z")

@@ -93,13 +93,20 @@ class BinanceRestClient:
         return data
 
     async def klines(
-        self, symbol: str, interval: str, start: int, end: int | None = None, limit: int = KLINES_PAGE
+        self,
+        symbol: str,
+        interval: str,
+        start: int,
+        end: int | None = None,
+        limit: int = KLINES_PAGE,
+        kind: str = "klines",
     ) -> list[Candle]:
-        """Closed candles with open time in [start, end]; the still-forming one is dropped."""
+        """Closed candles with open time in [start, end]; the still-forming one is dropped.
+        `kind`: `klines`, or a perpetual's `markPriceKlines` (the same row format)."""
         params: dict[str, Any] = {"symbol": symbol, "interval": interval, "startTime": start, "limit": limit}
         if end is not None:
             params["endTime"] = end
-        rows = await self._get(f"{self.api}/klines", params)
+        rows = await self._get(f"{self.api}/{kind}", params)
         if not isinstance(rows, list):
             raise SourceUnavailable(f"unexpected klines answer from {self.base_url}: {str(rows)[:120]}")
         now = self.clock()
@@ -111,13 +118,13 @@ class BinanceRestClient:
         return candles
 
     async def iter_klines(
-        self, symbol: str, interval: str, start: int, end: int
+        self, symbol: str, interval: str, start: int, end: int, kind: str = "klines"
     ) -> AsyncIterator[list[Candle]]:
         """Pages of closed candles covering [start, end], oldest first."""
         step = interval_ms(interval)
         cursor = start
         while cursor <= end:
-            page = await self.klines(symbol, interval, cursor, end)
+            page = await self.klines(symbol, interval, cursor, end, kind=kind)
             page = [c for c in page if cursor <= c.open_time <= end]
             if not page:
                 return

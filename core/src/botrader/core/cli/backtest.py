@@ -13,7 +13,7 @@ from botrader.core.cli.common import console as make_console
 from botrader.core.cli.db import DbOption
 from botrader.core.cli.generated import with_options
 from botrader.core.errors import UserError
-from botrader.core.market_kind import MarketOptions, filters_for, with_collected_funding
+from botrader.core.market_kind import MarketOptions, filters_for, with_collected
 
 
 def _strategy_help() -> str:
@@ -61,16 +61,22 @@ def load_candles(
     return frame
 
 
-def collected_funding(db: str | None, exchange: str, symbol: str) -> Any:
-    """A USD-M source's funding rates as its collector stored them (None for other sources)."""
+def collected(db: str | None, exchange: str, symbol: str, interval: str, frame: Any) -> Any:
+    """What a USD-M source's collector stored beside these candles: funding rates and mark
+    klines (None for other sources)."""
     from botrader.core.binance.endpoints import USDM_SOURCES
 
-    if exchange not in USDM_SOURCES:
+    if exchange not in USDM_SOURCES or not len(frame):
         return None
     from botrader.core.db import connect
     from botrader.core.db.funding_rates import FundingRateStore
+    from botrader.core.db.mark_prices import MarkPriceStore
+    from botrader.core.market_kind import Collected
 
-    return FundingRateStore(connect(settings.db_url(db))).schedule(exchange, symbol)
+    engine = connect(settings.db_url(db))
+    first, last = int(frame["open_time"].iloc[0]), int(frame["open_time"].iloc[-1])
+    marks = MarkPriceStore(engine).marks(exchange, symbol, interval, first - 1, last)
+    return Collected(FundingRateStore(engine).schedule(exchange, symbol), marks if marks.times else None)
 
 
 COARSEST_TICK = 0.0005  # of the price: a coarser tick rounds every price by more than fees
@@ -260,9 +266,9 @@ def _backtest(
         cls = resolve(strategy)
         series = (exchange or "binance", market.symbol, interval)
         frame = load_candles(data, db, *series, start, end, assumed=symbol is None)
-    stored = collected_funding(db, series[0], series[1]) if data is None else None
+    stored = collected(db, *series, frame) if data is None else None
     config = MarketOptions(**market_options).apply(config, frame, stored)
-    config = with_collected_funding(config, frame, stored)  # a binance-usdm bot's own rates
+    config = with_collected(config, frame, stored)  # a binance-usdm bot's own rates and marks
     if walk_forward:
         _walk_forward(frame, cls, config, walk_forward, params, json_out)
         return

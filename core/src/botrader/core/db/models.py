@@ -131,6 +131,22 @@ class FundingRateRow(SQLModel, table=True):
     rate_e8: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class MarkPriceRow(SQLModel, table=True):
+    """A perpetual's mark-price kline (Binance's markPriceKlines): what liquidation and funding
+    read instead of the last price."""
+
+    __tablename__ = "mark_prices"
+
+    exchange: str = Field(sa_column=Column(String(32), primary_key=True))
+    symbol: str = Field(sa_column=Column(String(32), primary_key=True))
+    interval: str = Field(sa_column=Column(String(8), primary_key=True))
+    open_time: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    open: float = Field(sa_column=Column(Float(53), nullable=False))
+    high: float = Field(sa_column=Column(Float(53), nullable=False))
+    low: float = Field(sa_column=Column(Float(53), nullable=False))
+    close: float = Field(sa_column=Column(Float(53), nullable=False))
+
+
 class AuditRow(SQLModel, table=True):
     """Who changed what, when: every control change of a bot."""
 

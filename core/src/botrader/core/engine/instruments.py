@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botrader.core.engine.funding import Funding
 from botrader.core.engine.ledger import Ledger
 from botrader.core.engine.margin import PerpRules
-from botrader.core.engine.marks import MarkPrices
+from botrader.core.engine.marks import MarkPrices, StoredMarks
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.perp_portfolio import PerpPortfolio
 from botrader.core.engine.perp_sizing import size_perp, size_target
@@ -132,7 +132,7 @@ class UsdmPerp:
     rules: PerpRules
     leverage: int
     funding: Funding  # a schedule from files, or one constant rate
-    marks: MarkPrices | None = None  # mark-price candles; None: the candles' own prices
+    marks: MarkPrices | StoredMarks | None = None  # mark-price candles; None: the candles' own prices
     name: str = "usdm-perp"
     bar_hook: bool = True
     baselines: tuple[str, ...] = ("rsi_long_short",)  # a short-capable rule beside the long-only ones

@@ -4,7 +4,8 @@ liquidation. A candle with no mark candle at its open time falls back to its own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -32,3 +33,48 @@ class MarkPrices:
             tuple(float(x) for x in frame["high"]),
             tuple(float(x) for x in frame["low"]),
         )
+
+
+@dataclass(slots=True)
+class StoredMarks:
+    """The mark klines a live bot has been told so far (its collector's `mark_prices`),
+    extended by its trader before each batch; the same reading surface as `MarkPrices`. The
+    trader never feeds a candle whose mark kline is not stored yet (`first_without`): it waits,
+    so the live bot and a later backtest of the same stored data read the same marks."""
+
+    times: list[int] = field(default_factory=list)
+    opens: list[float] = field(default_factory=list)
+    highs: list[float] = field(default_factory=list)
+    lows: list[float] = field(default_factory=list)
+
+    def find(self, time: int, cursor: int) -> tuple[int, int]:
+        return MarkPrices.find(self, time, cursor)  # type: ignore[arg-type]
+
+    @property
+    def last(self) -> int | None:
+        return self.times[-1] if self.times else None
+
+    def extend(self, more: MarkPrices) -> None:
+        """Add mark klines not known yet, keeping time order (a late one lands in its place)."""
+        if more.times and (not self.times or more.times[0] > self.times[-1]):  # the usual case
+            self.times += more.times
+            self.opens += more.opens
+            self.highs += more.highs
+            self.lows += more.lows
+            return
+        known = set(self.times)
+        for t, o, h, low in zip(more.times, more.opens, more.highs, more.lows, strict=True):
+            if t not in known:
+                i = bisect.bisect_left(self.times, t)
+                self.times.insert(i, t)
+                self.opens.insert(i, o)
+                self.highs.insert(i, h)
+                self.lows.insert(i, low)
+
+    def first_without(self, times: list[int]) -> int | None:
+        """The first of these candle open times with no mark kline stored, or None."""
+        if not times:
+            return None
+        i = bisect.bisect_left(self.times, times[0])  # both ascending: look at that stretch only
+        have = set(self.times[i : i + len(times)])
+        return next((t for t in times if t not in have), None)

@@ -1,5 +1,5 @@
 """The collector process: wires a source (Binance stream or replay; a USD-M source's funding
-rates beside its candles) to the writer, serves
+rates and mark klines beside its candles) to the writer, serves
 probes and metrics, and shuts down cleanly on SIGTERM (flush, then exit, within seconds)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from botrader.core.binance.endpoints import endpoints_for
 from botrader.core.binance.rest import KLINES_PAGE, BinanceRestClient
@@ -18,6 +19,7 @@ from botrader.core.data.files import read_candles_frame
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.funding_rates import FundingRateStore
+from botrader.core.db.mark_prices import MarkPriceStore
 from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
 from botrader.core.shutdown import stop_on_signals
@@ -25,6 +27,7 @@ from botrader.core.timeutil import now_ms
 from botrader.services.collector import metrics
 from botrader.services.collector.binance_stream import BinanceStream, StreamSettings
 from botrader.services.collector.funding import FundingPoller
+from botrader.services.collector.marks import MarkPoller
 from botrader.services.collector.replay import ReplaySource
 from botrader.services.collector.writer import CandleWriter, CommitHook
 from botrader.services.common.probe import ProbeServer
@@ -46,6 +49,7 @@ class CollectorConfig:
     start_ms: int | None = None
     max_connection_age: float = 23.5 * 3600
     funding_every: float = 60.0  # USD-M sources: seconds between funding-rate fetches
+    marks_every: float = 5.0  # … and between mark-kline fetches
     clock: Callable[[], int] = field(default=now_ms)
 
     def keys(self) -> list[SeriesKey]:
@@ -66,12 +70,10 @@ class _Wiring:
     writer: CandleWriter
     ready: Callable[[], bool]
     rest: BinanceRestClient | None = None
-    funding: FundingPoller | None = None  # a perpetual's funding rates (USD-M sources)
+    pollers: list[Any] = field(default_factory=list)  # a perpetual's funding rates and marks
 
     async def run(self) -> None:
-        if self.funding is None:
-            return await self.source.run()
-        await asyncio.gather(self.source.run(), self.funding.run())
+        await asyncio.gather(self.source.run(), *(p.run() for p in self.pollers))
 
 
 async def run_collector(
@@ -134,18 +136,25 @@ async def _live(
     last = {k: store.last_open_time(k) for k in keys}
     settings = StreamSettings(endpoints.ws_url, cfg.start_ms, cfg.max_connection_age)
     source = BinanceStream(keys, settings, rest, writer, last, clock=cfg.clock)
-    poller = None
-    if endpoints.usdm:  # a perpetual's funding rates beside its candles
-        first = (
-            cfg.start_ms
-            if cfg.start_ms is not None
-            else cfg.clock() - KLINES_PAGE * interval_ms(cfg.interval)
-        )
-        rates = FundingRateStore(store.engine)
-        poller = FundingPoller(
-            cfg.source, cfg.symbols, rest, rates, start_ms=first, every=cfg.funding_every, clock=cfg.clock
-        )
-    return _Wiring(source, writer, ready=source.connected.is_set, rest=rest, funding=poller)
+    pollers = _perpetual(cfg, rest, store)
+    return _Wiring(source, writer, ready=source.connected.is_set, rest=rest, pollers=pollers)
+
+
+def _perpetual(cfg: CollectorConfig, rest: BinanceRestClient, store: CandleStore) -> list[Any]:
+    """A USD-M source's funding rates and mark klines beside its candles (none elsewhere)."""
+    if not endpoints_for(cfg.source).usdm:
+        return []
+    first = cfg.start_ms
+    if first is None:  # as far back as the candles' first catch-up reaches
+        first = cfg.clock() - KLINES_PAGE * interval_ms(cfg.interval)
+    symbols, clock = [s.upper() for s in cfg.symbols], cfg.clock
+    rates, marks = FundingRateStore(store.engine), MarkPriceStore(store.engine)
+    return [
+        FundingPoller(cfg.source, symbols, rest, rates, start_ms=first, every=cfg.funding_every, clock=clock),
+        MarkPoller(
+            cfg.source, symbols, cfg.interval, rest, marks, start_ms=first, every=cfg.marks_every, clock=clock
+        ),
+    ]
 
 
 async def _supervise(

@@ -20,9 +20,11 @@ from botrader.core.bot_engine import engine_config, strategy_for
 from botrader.core.candles import make_key
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.funding_rates import FundingRateStore
+from botrader.core.db.mark_prices import MarkPriceStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine.engine import Engine
 from botrader.core.engine.funding import StoredFunding
+from botrader.core.engine.marks import StoredMarks
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
@@ -138,20 +140,29 @@ class PaperTrader:
         return len(batch)
 
     def _fundable(self, batch: list[Any]) -> list[Any]:
-        """The batch up to the first funding time whose rate is not stored yet, for a bot that
-        pays its collector's rates (`StoredFunding`); that candle waits for the rate."""
-        funding = getattr(self.engine.instrument, "funding", None)
-        if not batch or not isinstance(funding, StoredFunding):
+        """The batch up to the first candle the bot cannot price yet, for a bot that reads its
+        collector's perpetual data: a candle without its stored mark kline (`StoredMarks`), or at
+        or past a funding time whose rate is not stored (`StoredFunding`). That candle waits."""
+        instrument = self.engine.instrument
+        funding, marks = getattr(instrument, "funding", None), getattr(instrument, "marks", None)
+        if not batch or not (isinstance(funding, StoredFunding) or isinstance(marks, StoredMarks)):
             return batch
-        funding.extend(
-            FundingRateStore(self.store.engine).schedule(self.key.exchange, self.key.symbol, funding.last)
-        )
-        after = self.cursor if self.cursor is not None else batch[0].open_time - 1
-        missing = funding.missing(after, batch[-1].open_time)
-        if missing is None:
+        exchange, symbol, engine = self.key.exchange, self.key.symbol, self.store.engine
+        held: list[int] = []
+        if isinstance(marks, StoredMarks):  # the batch's stretch (a late kline lands in its place)
+            first, last = batch[0].open_time, batch[-1].open_time
+            window = MarkPriceStore(engine).marks(exchange, symbol, self.key.interval, first - 1, last)
+            marks.extend(window)
+            held.append(marks.first_without([c.open_time for c in batch]) or 2**62)
+        if isinstance(funding, StoredFunding):
+            funding.extend(FundingRateStore(engine).schedule(exchange, symbol, funding.last))
+            after = self.cursor if self.cursor is not None else batch[0].open_time - 1
+            held.append(funding.missing(after, batch[-1].open_time) or 2**62)
+        until = min(held)
+        if until == 2**62:
             return batch
-        log.info("%s: waiting for the funding rate of %s", self.bot.name, ms_to_datetime(missing))
-        return [c for c in batch if c.open_time < missing]
+        log.info("%s: waiting for the perpetual's data of %s", self.bot.name, ms_to_datetime(until))
+        return [c for c in batch if c.open_time < until]
 
     def execute(self, orders: list[Any]) -> None:
         """Where the engine's orders go besides the paper fills: nowhere for a paper bot; a

@@ -1,5 +1,6 @@
 """funding: a perpetual bot's funding payments, one row per funding time (the ledger beside
-its fills); funding_rates: a perpetual's settled funding rates as the collector fetched them;
+its fills); funding_rates and mark_prices: a perpetual's settled funding rates and mark-price
+klines as the collector fetched them;
 trades.reason widened to 32 (liquidation_guard is 17 characters)
 
 Revision ID: 0005
@@ -30,11 +31,20 @@ def upgrade() -> None:
         sa.Column("time", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("rate_e8", sa.BigInteger, nullable=False),
     )
+    op.create_table(
+        "mark_prices",
+        sa.Column("exchange", sa.String(32), primary_key=True),
+        sa.Column("symbol", sa.String(32), primary_key=True),
+        sa.Column("interval", sa.String(8), primary_key=True),
+        sa.Column("open_time", sa.BigInteger, primary_key=True, autoincrement=False),
+        *(sa.Column(c, sa.Float(53), nullable=False) for c in ("open", "high", "low", "close")),
+    )
     with op.batch_alter_table("trades") as batch:
         batch.alter_column("reason", type_=sa.String(32), existing_nullable=False)
 
 
 def downgrade() -> None:
+    op.drop_table("mark_prices")
     op.drop_table("funding_rates")
     with op.batch_alter_table("trades") as batch:
         batch.alter_column("reason", type_=sa.String(16), existing_nullable=False)
