@@ -4,7 +4,8 @@ market-data formats, with fault injection.
 REST: `GET /api/v3/klines` (array rows, `X-MBX-USED-WEIGHT-1M`, 429/418 + `Retry-After`,
 `{"code": -1121, "msg": "Invalid symbol."}` errors), `/api/v3/exchangeInfo`, `/api/v3/time`,
 `/api/v3/ping` (USD-M: the same under `/fapi/v1`, exchangeInfo without a symbol filter,
-`/fapi/v1/fundingRate` and `/fapi/v1/markPriceKlines`; its stream under `/market/stream`).
+`/fapi/v1/fundingRate`, `/fapi/v1/markPriceKlines`, `/fapi/v1/fundingInfo` and the signed
+`/fapi/v1/leverageBracket`; its stream under `/market/stream`).
 WebSocket: the combined stream `/stream?streams=btcusdt@kline_1m/...` with
 `{"stream": ..., "data": {"e": "kline", "k": {...}}}` payloads, an `x: false` update before
 each closing `x: true` message, and pings from the server (aiohttp heartbeat).
@@ -106,6 +107,9 @@ class FakeBinance:
         market: str = "spot",
         funding: dict[str, list[tuple[int, str]]] | None = None,
         marks: dict[tuple[str, str], Sequence[Candle]] | None = None,
+        brackets: dict[str, list[dict[str, Any]]] | None = None,
+        funding_hours: dict[str, int] | None = None,
+        api_credentials: tuple[str, str] | None = None,
     ) -> None:
         self.series = {k: list(v) for k, v in series.items()}
         self._index = {k: {c.open_time: c for c in v} for k, v in self.series.items()}
@@ -116,6 +120,9 @@ class FakeBinance:
         self.funding = funding or {}  # usdm: symbol -> [(fundingTime ms as published, rate)]
         self.funding_requests = 0
         self.marks = {k: list(v) for k, v in (marks or {}).items()}  # usdm: (symbol, interval) -> mark klines
+        self.brackets = brackets or {}  # usdm: leverageBracket's answer, symbol -> brackets
+        self.funding_hours = funding_hours or {}  # usdm: fundingInfo's adjusted intervals
+        self.api_credentials = api_credentials  # usdm: (api key, HMAC secret) for signed endpoints
         first = next(iter(self.series.values()))
         self.now_ms = first[start_index].open_time  # candles before start_index are history
         self.sent_at: dict[int, float] = {}  # open_time -> perf_counter when its final went out
@@ -151,6 +158,8 @@ class FakeBinance:
         if self.market == "usdm":
             app.router.add_get("/fapi/v1/fundingRate", self._funding_rate)
             app.router.add_get("/fapi/v1/markPriceKlines", self._mark_klines)
+            app.router.add_get("/fapi/v1/fundingInfo", self._funding_info)
+            app.router.add_get("/fapi/v1/leverageBracket", self._leverage_bracket)
             app.router.add_get("/market/stream", self._stream)  # USD-M's market-data host since 2026
         else:
             app.router.add_get("/stream", self._stream)
@@ -214,6 +223,28 @@ class FakeBinance:
         self.used_weight += 2
         return web.json_response(rows, headers={"X-MBX-USED-WEIGHT-1M": str(self.used_weight)})
 
+    async def _funding_info(self, _request: web.Request) -> web.Response:
+        """Only the symbols whose funding interval was adjusted, as Binance lists them."""
+        return web.json_response(
+            [{"symbol": s, "fundingIntervalHours": h} for s, h in self.funding_hours.items()]
+        )
+
+    async def _leverage_bracket(self, request: web.Request) -> web.Response:
+        """USER_DATA: the key in X-MBX-APIKEY and an HMAC-SHA256 signature over the query string
+        before `&signature=` (Binance's -2014/-1022 answers otherwise)."""
+        import hashlib
+        import hmac
+
+        key, secret = self.api_credentials or ("", "")
+        if request.headers.get("X-MBX-APIKEY") != key or not key:
+            return self._error(-2014, "API-key format invalid.", 401)
+        query = request.query_string
+        payload, _, signature = query.rpartition("&signature=")
+        want = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, want):
+            return self._error(-1022, "Signature for this request is not valid.", 400)
+        return web.json_response([{"symbol": s, "brackets": b} for s, b in self.brackets.items()])
+
     async def _mark_klines(self, request: web.Request) -> web.Response:
         """USD-M's markPriceKlines: the kline row format (volumes zero), closed or forming."""
         q = request.query
@@ -273,6 +304,7 @@ class FakeBinance:
                     {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "1000", "stepSize": step},
                     {"filterType": "MIN_NOTIONAL", "notional": notional},
                 ],
+                "liquidationFee": "0.015000",
             }
         return {
             "symbol": symbol,

@@ -14,6 +14,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -145,11 +146,30 @@ class BinanceRestClient:
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceUnavailable(f"malformed fundingRate row from {self.base_url}: {exc!r}") from None
 
-    async def _get(self, path: str, params: dict[str, Any]) -> Any:
+    async def funding_info(self) -> dict[str, int]:
+        """USD-M symbols whose funding interval Binance adjusted: symbol → hours
+        (`/fapi/v1/fundingInfo` lists only those; the rest keep 8)."""
+        rows = await self._get(f"{self.api}/fundingInfo", {})
+        if not isinstance(rows, list):
+            raise SourceUnavailable(f"unexpected fundingInfo answer from {self.base_url}: {str(rows)[:120]}")
+        return {
+            str(r["symbol"]): int(r["fundingIntervalHours"])
+            for r in rows
+            if isinstance(r, dict) and "fundingIntervalHours" in r
+        }
+
+    async def signed_get(self, path: str, params: dict[str, Any], credentials: Any) -> Any:
+        """A USER_DATA GET (e.g. USD-M's leverageBracket): `timestamp` and a signature over the
+        query string, the key in `X-MBX-APIKEY` (`credentials`: venue.binance_spot.Credentials)."""
+        query = urlencode({**params, "timestamp": self.clock(), "recvWindow": 5000})
+        signed = f"{query}&signature={quote(credentials.sign(query), safe='')}"
+        return await self._get(f"{path}?{signed}", {}, {"X-MBX-APIKEY": credentials.api_key})
+
+    async def _get(self, path: str, params: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         for attempt in range(self.max_retries + 1):
             await self._respect_weight()
             try:
-                resp = await self._http.get(path, params=params)
+                resp = await self._http.get(path, params=params or None, headers=headers)
             except httpx.TransportError as exc:
                 if attempt == self.max_retries:
                     raise SourceUnavailable(f"cannot reach Binance REST at {self.base_url}: {exc!r}") from exc

@@ -1,8 +1,8 @@
 """USD-M perpetual rules for a symbol when no exchange is asked (backtests, datasets): its
 futures filters (a perpetual's tick and step are not its spot pair's), maintenance brackets,
-liquidation fee and funding interval, from the snapshot bundled with botrader-core
-(`usdm_rules.json`, Binance's own response shapes) or `$BOTRADER_USDM_RULES`, a file of
-the same shape."""
+liquidation fee and funding interval, from `$BOTRADER_USDM_RULES`, else the cache
+`botrader symbols refresh --source binance-usdm` writes, else the snapshot bundled with
+botrader-core (`usdm_rules.json`) — all in Binance's own response shapes."""
 
 from __future__ import annotations
 
@@ -19,11 +19,26 @@ from botrader.core.errors import UserError
 BUNDLED = Path(__file__).with_name("usdm_rules.json")
 
 
+def cache_file() -> Path:
+    """Where `botrader symbols refresh --source binance-usdm` writes."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "botrader" / "usdm_rules.json"
+
+
 def source_file() -> Path:
+    """$BOTRADER_USDM_RULES, else the refreshed cache, else the bundled snapshot."""
     explicit = os.environ.get("BOTRADER_USDM_RULES")
     if explicit and not Path(explicit).is_file():
         raise UserError(f"BOTRADER_USDM_RULES {explicit!r}: file not found")
-    return Path(explicit) if explicit else BUNDLED
+    if explicit:
+        return Path(explicit)
+    cached = cache_file()
+    return cached if cached.is_file() else BUNDLED
+
+
+def current_brackets() -> dict[str, list[dict[str, Any]]]:
+    """Each symbol's brackets in the rules now in use (what a refresh without keys keeps)."""
+    path = source_file()
+    return _load(path, path.stat().st_mtime)[1]
 
 
 @functools.cache

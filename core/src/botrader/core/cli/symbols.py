@@ -31,23 +31,25 @@ def list_symbols() -> None:
 
 @app.command()
 def refresh(
-    source: Annotated[str, typer.Option(help="binance or binance-testnet.")] = "binance",
+    source: Annotated[
+        str, typer.Option(help="binance or binance-testnet (spot filters); binance-usdm (USD-M rules).")
+    ] = "binance",
     out: Annotated[Path | None, typer.Option(help="Where to write (default: the user cache).")] = None,
 ) -> None:
-    """Fetch every spot symbol's filters from Binance's exchangeInfo and keep the USDT pairs."""
+    """Fetch every spot symbol's filters from Binance's exchangeInfo and keep the USDT pairs; with
+    --source binance-usdm, the USD-M perpetuals' filters, liquidation fees, funding intervals and
+    maintenance brackets (leverageBracket is signed: BINANCE_API_KEY with BINANCE_API_SECRET or
+    BINANCE_PRIVATE_KEY_FILE; without keys the brackets in use are kept)."""
     import asyncio
 
     from botrader.core.binance.endpoints import endpoints_for
-    from botrader.core.binance.filters import cache_file, write
     from botrader.core.binance.rest import BinanceRestClient
-    from botrader.core.errors import UserError
 
     endpoints = endpoints_for(source)
     if endpoints.usdm:
-        raise UserError(
-            f"--source {source}: refresh covers spot filters; USD-M rules (brackets from the signed "
-            "leverageBracket endpoint) come from the bundled snapshot or BOTRADER_USDM_RULES"
-        )
+        _refresh_usdm(endpoints, out)
+        return
+    from botrader.core.binance.filters import cache_file, write
 
     async def fetch() -> dict:
         async with BinanceRestClient.at(endpoints) as rest:
@@ -56,3 +58,26 @@ def refresh(
     target = out or cache_file()
     count = write(asyncio.run(fetch()), target)
     typer.echo(f"wrote the filters of {count} symbols to {target}")
+
+
+def _refresh_usdm(endpoints: object, out: Path | None) -> None:
+    import asyncio
+    import os
+
+    from botrader.core.binance.rest import BinanceRestClient
+    from botrader.core.binance.usdm import cache_file
+    from botrader.core.binance.usdm_refresh import fetch_rules, write_rules
+    from botrader.core.venue.binance_spot import Credentials
+
+    credentials = Credentials.from_env() if os.environ.get("BINANCE_API_KEY") else None
+
+    async def fetch() -> tuple:
+        async with BinanceRestClient.at(endpoints) as rest:  # type: ignore[arg-type]
+            return await fetch_rules(rest, credentials)
+
+    doc, done = asyncio.run(fetch())
+    target = out or cache_file()
+    write_rules(doc, target)
+    left = f"; {done.left_out} without brackets left out (give API keys)" if done.left_out else ""
+    what = f"the USD-M rules of {done.symbols} symbols (brackets from {done.brackets_from})"
+    typer.echo(f"wrote {what} to {target}{left}")
