@@ -1,0 +1,84 @@
+"""A point-in-time universe: which symbols a portfolio bot may trade, chosen at each refresh
+time from what was known then — never from what came after.
+
+Freqtrade's docs warn that dynamic pairlists in backtests do not reflect the historic state of
+the list (survivorship and look-ahead). Here the rule is the only way to choose: at a refresh
+time `t`, a symbol's score is its quote volume (volume × close, as Freqtrade's VolumePairList
+falls back to when a ticker has no quoteVolume) summed over the candles that had *closed* by
+`t` within the trailing lookback — candles opening in [t − lookback, t − interval]. The `top`
+highest scores are the universe until the next refresh; ties go to the symbol that sorts first;
+a symbol without a closed candle in the lookback is not eligible. A backtest and a paper run
+of the same stored candles therefore pick the same lists at the same times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from botrader.core.errors import UserError
+
+
+@dataclass(frozen=True, slots=True)
+class UniverseRule:
+    """`spec.universe`: {topByQuoteVolume, quote, lookback, refresh} in milliseconds here."""
+
+    top: int
+    lookback_ms: int
+    refresh_ms: int
+    interval_ms: int = 60_000
+    quote: str = "USDT"
+
+    def __post_init__(self) -> None:
+        if self.top < 1:
+            raise UserError(f"bad topByQuoteVolume {self.top}: must be >= 1")
+        if self.lookback_ms < self.interval_ms:
+            raise UserError(f"bad lookback {self.lookback_ms} ms: shorter than one candle")
+        if self.refresh_ms < self.interval_ms:
+            raise UserError(f"bad refresh {self.refresh_ms} ms: shorter than one candle")
+
+
+class QuoteVolumes:
+    """Each symbol's cumulative quote volume by candle open time: a window's sum is two
+    lookups, so a month of refreshes over many symbols costs microseconds each."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame], rule: UniverseRule) -> None:
+        self.rule = rule
+        self.symbols = sorted(s for s in frames if s.upper().endswith(rule.quote))
+        self.times: dict[str, np.ndarray] = {}
+        self.cumulative: dict[str, np.ndarray] = {}
+        for symbol in self.symbols:
+            frame = frames[symbol]
+            self.times[symbol] = frame["open_time"].to_numpy(dtype=np.int64)
+            quote = frame["volume"].to_numpy(dtype=np.float64) * frame["close"].to_numpy(dtype=np.float64)
+            self.cumulative[symbol] = np.concatenate([[0.0], np.cumsum(quote)])
+
+    def score(self, symbol: str, at: int) -> float | None:
+        """Quote volume of the candles closed by `at` within the lookback (None: none closed)."""
+        times, rule = self.times[symbol], self.rule
+        lo = np.searchsorted(times, at - rule.lookback_ms, side="left")
+        closed = at - rule.interval_ms  # a candle opened by then has closed by `at`
+        hi = np.searchsorted(times, closed, side="right")
+        if hi <= lo:
+            return None
+        cum = self.cumulative[symbol]
+        return float(cum[hi] - cum[lo])
+
+    def pick(self, at: int) -> list[str]:
+        """The universe at refresh time `at`: the top scores, ties to the symbol sorting first."""
+        scored = [(s, self.score(s, at)) for s in self.symbols]
+        ranked = sorted(((-v, s) for s, v in scored if v is not None))
+        return sorted(s for _, s in ranked[: self.rule.top])
+
+
+def universe_history(
+    frames: Mapping[str, pd.DataFrame], rule: UniverseRule, start: int, end: int
+) -> list[tuple[int, list[str]]]:
+    """(refresh time, symbols) at every multiple of the refresh period in [start, end] (the
+    first at `start` rounded up to one), each chosen from what was known at that time."""
+    volumes = QuoteVolumes(frames, rule)
+    first = -(-start // rule.refresh_ms) * rule.refresh_ms
+    return [(t, volumes.pick(t)) for t in range(first, end + 1, rule.refresh_ms)]

@@ -1,0 +1,68 @@
+"""The point-in-time universe on four real Binance months: hand-checked picks, ties by symbol,
+a symbol with nothing closed yet is not eligible, and no pick ever sees a candle that had not
+closed at its refresh time (a planted future-volume spike changes nothing before it)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from botrader.core.data.files import read_candles_frame
+from botrader.core.errors import UserError
+from botrader.core.portfolio.universe import QuoteVolumes, UniverseRule, universe_history
+from tests.support.paths import REPO
+
+SYMBOLS = ("ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT")
+DAY, HOUR = 86_400_000, 3_600_000
+FEB = 1_738_368_000_000
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pd.DataFrame]:
+    return {s: read_candles_frame(REPO / "examples" / "data" / f"{s}-1m-2025-02.csv.gz") for s in SYMBOLS}
+
+
+def test_picks_by_trailing_quote_volume_as_computed_by_hand(frames) -> None:
+    rule = UniverseRule(top=2, lookback_ms=DAY, refresh_ms=DAY)
+    at = FEB + 7 * DAY
+    by_hand = {}
+    for s, f in frames.items():
+        window = f[(f.open_time >= at - DAY) & (f.open_time + 60_000 <= at)]  # closed by `at`
+        by_hand[s] = float((window.volume * window.close).sum())
+    volumes = QuoteVolumes(frames, rule)
+    for s in SYMBOLS:
+        assert volumes.score(s, at) == pytest.approx(by_hand[s], rel=1e-9)
+    top = sorted(sorted(by_hand, key=lambda s: (-by_hand[s], s))[:2])
+    assert volumes.pick(at) == top
+
+
+def test_ties_go_to_the_symbol_sorting_first_and_nothing_closed_is_not_eligible() -> None:
+    flat = pd.DataFrame(
+        {"open_time": [FEB], "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0], "volume": [5.0]}
+    )
+    frames = {"BBBUSDT": flat, "AAAUSDT": flat, "CCCUSDT": flat.assign(open_time=FEB + HOUR)}
+    rule = UniverseRule(top=2, lookback_ms=DAY, refresh_ms=HOUR)
+    assert QuoteVolumes(frames, rule).pick(FEB + 60_000) == ["AAAUSDT", "BBBUSDT"]  # CCC: not yet
+    assert QuoteVolumes(frames, rule).pick(FEB) == []  # the first candle closes at FEB + 1 min
+
+
+def test_no_pick_sees_the_future(frames) -> None:
+    """Plant a huge volume on the least traded symbol from mid-month on: every pick before the
+    plant is unchanged, and the first after it (the spike has closed) takes that symbol."""
+    rule = UniverseRule(top=2, lookback_ms=3 * DAY, refresh_ms=DAY)
+    before = universe_history(frames, rule, FEB + 3 * DAY, FEB + 27 * DAY)
+    plant = FEB + 14 * DAY
+    least = min(SYMBOLS, key=lambda s: QuoteVolumes(frames, rule).score(s, plant))
+    leaked = dict(frames)
+    f = frames[least]
+    leaked[least] = f.assign(volume=np.where(f.open_time >= plant, f.volume * 1e6, f.volume))
+    after = universe_history(leaked, rule, FEB + 3 * DAY, FEB + 27 * DAY)
+    assert [p for p in after if p[0] <= plant] == [p for p in before if p[0] <= plant]
+    first_after = next(p for t, p in after if t > plant)
+    assert least in first_after
+
+
+def test_bad_rules_are_named() -> None:
+    with pytest.raises(UserError, match="bad topByQuoteVolume 0"):
+        UniverseRule(top=0, lookback_ms=DAY, refresh_ms=DAY)
+    with pytest.raises(UserError, match="bad refresh"):
+        UniverseRule(top=2, lookback_ms=DAY, refresh_ms=1000)
