@@ -19,17 +19,14 @@ from typing import Any
 from botrader.core.bot_engine import engine_config, strategy_for
 from botrader.core.candles import make_key
 from botrader.core.db.candles import CandleStore
-from botrader.core.db.funding_rates import FundingRateStore
-from botrader.core.db.mark_prices import MarkPriceStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine.engine import Engine
-from botrader.core.engine.funding import StoredFunding
-from botrader.core.engine.marks import StoredMarks
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
 from botrader.core.timeutil import ms_to_datetime
 from botrader.services.trader import metrics
+from botrader.services.trader.collected import CollectedData
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +45,7 @@ class PaperTrader:
         self.key = make_key(spec.source, spec.symbol, spec.interval)
         self.market = market
         self.engine = Engine(strategy_for(bot), engine_config(spec, market))
+        self.collected = CollectedData(store.engine, self.key, self.engine.instrument)
         self.cursor: int | None = None  # open time of the last candle processed
         self.batch = batch
         # the loop steps in a worker thread while the API's controller may flip controls
@@ -66,6 +64,7 @@ class PaperTrader:
             if saved != self.market:  # units must not change under a saved state
                 self.market = saved
                 self.engine = Engine(strategy_for(self.bot), engine_config(self.bot.spec, saved))
+                self.collected = CollectedData(self.store.engine, self.key, self.engine.instrument)
             self.engine.restore(state["engine"])
             self.cursor, self.peak = self.engine.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
@@ -117,7 +116,9 @@ class PaperTrader:
 
     def _step(self, limit: int | None) -> int:
         start = None if self.cursor is None else self.cursor + 1
-        batch = self._fundable(self.candles.load(self.key, start=start, limit=limit or self.batch))
+        batch = self.collected.ready(
+            self.candles.load(self.key, start=start, limit=limit or self.batch), self.cursor
+        )
         if not batch:
             return 0
         marks = []
@@ -138,31 +139,6 @@ class PaperTrader:
             if fill.side == "sell" or fill.reason != "signal":  # a short's exits are buys
                 metrics.EXITS.labels(self.bot.name, fill.reason).inc()
         return len(batch)
-
-    def _fundable(self, batch: list[Any]) -> list[Any]:
-        """The batch up to the first candle the bot cannot price yet, for a bot that reads its
-        collector's perpetual data: a candle without its stored mark kline (`StoredMarks`), or at
-        or past a funding time whose rate is not stored (`StoredFunding`). That candle waits."""
-        instrument = self.engine.instrument
-        funding, marks = getattr(instrument, "funding", None), getattr(instrument, "marks", None)
-        if not batch or not (isinstance(funding, StoredFunding) or isinstance(marks, StoredMarks)):
-            return batch
-        exchange, symbol, engine = self.key.exchange, self.key.symbol, self.store.engine
-        held: list[int] = []
-        if isinstance(marks, StoredMarks):  # the batch's stretch (a late kline lands in its place)
-            first, last = batch[0].open_time, batch[-1].open_time
-            window = MarkPriceStore(engine).marks(exchange, symbol, self.key.interval, first - 1, last)
-            marks.extend(window)
-            held.append(marks.first_without([c.open_time for c in batch]) or 2**62)
-        if isinstance(funding, StoredFunding):
-            funding.extend(FundingRateStore(engine).schedule(exchange, symbol, funding.last))
-            after = self.cursor if self.cursor is not None else batch[0].open_time - 1
-            held.append(funding.missing(after, batch[-1].open_time) or 2**62)
-        until = min(held)
-        if until == 2**62:
-            return batch
-        log.info("%s: waiting for the perpetual's data of %s", self.bot.name, ms_to_datetime(until))
-        return [c for c in batch if c.open_time < until]
 
     def execute(self, orders: list[Any]) -> None:
         """Where the engine's orders go besides the paper fills: nowhere for a paper bot; a
