@@ -121,7 +121,7 @@ class EngineVecEnv:
             engine.on_bar(*self.candles[self.t[i]])
             after = engine.portfolio.equity(engine.last_close_ticks)
             equity[i] = after
-            rewards[i] = math.log(max(after, 1) / before)  # a wiped-out account: a large penalty
+            rewards[i] = math.log(max(after, 1) / max(before, 1))  # wiped out: a large penalty, once
         self.episode_return += rewards
         done = self.t >= self.end
         info = {"equity": equity, "traded": traded, "episode_return": self.episode_return * done}
