@@ -172,3 +172,26 @@ async def test_a_live_perpetual_bot_reads_the_collected_data_and_waits_for_what_
     paid = [datetime_to_ms(r["time"]) for r in TradingStore(db).funding("avax-perp")]
     assert paid == [t for t, _, _ in result.engine.funding_events] and paid
     assert trader.engine.portfolio.state() == result.engine.portfolio.state()
+
+
+async def test_a_live_perpetual_bot_takes_the_perpetual_s_filters(
+    candles_slice, fake_binance_factory, monkeypatch
+) -> None:
+    """A binance-usdm bot's money units come from USD-M's exchangeInfo (no symbol filter there:
+    the contract is picked out of every one), not from the spot pair's."""
+    from botrader.services.trader.service import market_rules
+    from tests.support.collector_harness import point_at
+
+    server = await fake_binance_factory(
+        {("AVAXUSDT", "1m"): candles_slice(0, 5)}, market="usdm", filters={"AVAXUSDT": ("0.0010", "1", "5")}
+    )
+    point_at(monkeypatch, server)
+    doc = perp_bot(Path("unused"))
+    doc["spec"]["source"] = "binance-usdm"
+    del doc["spec"]["replay"]
+    rules = await market_rules(parse_trading_bot(doc))
+    assert (rules.tick_size, rules.step_size, rules.min_notional) == (
+        Decimal("0.001"),
+        Decimal(1),
+        Decimal(5),
+    )
