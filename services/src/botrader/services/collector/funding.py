@@ -11,42 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.db.funding_rates import FundingRateStore
-from botrader.core.timeutil import now_ms
+from botrader.services.collector.polling import Poller
 
 log = logging.getLogger(__name__)
 PAGE = 1000  # fundingRate's most rows per request
 
 
-class FundingPoller:
-    def __init__(
-        self,
-        exchange: str,
-        symbols: list[str],
-        rest: BinanceRestClient,
-        store: FundingRateStore,
-        *,
-        start_ms: int,
-        every: float = 60.0,
-        clock: Callable[[], int] = now_ms,
-    ) -> None:
-        self.exchange, self.symbols, self.rest, self.store = exchange, symbols, rest, store
-        self.start_ms, self.every, self.clock = start_ms, every, clock
-        self.stored = 0
-
-    async def run(self) -> None:
-        """Until cancelled."""
-        while True:
-            await self.catch_up()
-            await asyncio.sleep(self.every)
+@dataclass
+class FundingPoller(Poller):
+    store: FundingRateStore | None = None
 
     async def catch_up(self) -> int:
         """Every rate that settled since the last one stored (or `start_ms`); how many were new."""
         new = 0
         for symbol in self.symbols:
+            assert self.store is not None
             last = await asyncio.to_thread(self.store.last_time, self.exchange, symbol)
             start = self.start_ms if last is None else last + 1
             while True:
@@ -59,5 +41,4 @@ class FundingPoller:
                 start = page[-1][0] + 1
         if new:
             log.info("stored %d funding rate(s)", new)
-        self.stored += new
         return new

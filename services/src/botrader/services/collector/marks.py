@@ -5,45 +5,23 @@ seconds what closed since — a live perpetual bot waits for a candle's mark bef
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from botrader.core.binance.rest import BinanceRestClient
 from botrader.core.db.mark_prices import MarkPriceStore
 from botrader.core.intervals import interval_ms, last_closed_open_time
-from botrader.core.timeutil import now_ms
-
-log = logging.getLogger(__name__)
+from botrader.services.collector.polling import Poller
 
 
-class MarkPoller:
-    def __init__(
-        self,
-        exchange: str,
-        symbols: list[str],
-        interval: str,
-        rest: BinanceRestClient,
-        store: MarkPriceStore,
-        *,
-        start_ms: int,
-        every: float = 5.0,
-        clock: Callable[[], int] = now_ms,
-    ) -> None:
-        self.exchange, self.symbols, self.interval = exchange, symbols, interval
-        self.rest, self.store = rest, store
-        self.start_ms, self.every, self.clock = start_ms, every, clock
-        self.stored = 0
-
-    async def run(self) -> None:
-        """Until cancelled."""
-        while True:
-            await self.catch_up()
-            await asyncio.sleep(self.every)
+@dataclass
+class MarkPoller(Poller):
+    interval: str = "1m"
+    store: MarkPriceStore | None = None
 
     async def catch_up(self) -> int:
         """Every mark kline closed since the last stored one (or `start_ms`); how many were new."""
         new, step = 0, interval_ms(self.interval)
         end = last_closed_open_time(self.clock(), self.interval)
+        assert self.store is not None
         for symbol in self.symbols:
             last = await asyncio.to_thread(self.store.last_open_time, self.exchange, symbol, self.interval)
             start = self.start_ms if last is None else last + step
@@ -52,5 +30,4 @@ class MarkPoller:
             pages = self.rest.iter_klines(symbol, self.interval, start, end, kind="markPriceKlines")
             async for page in pages:
                 new += await asyncio.to_thread(self.store.upsert, self.exchange, symbol, self.interval, page)
-        self.stored += new
         return new

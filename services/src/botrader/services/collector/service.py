@@ -150,9 +150,9 @@ def _perpetual(cfg: CollectorConfig, rest: BinanceRestClient, store: CandleStore
     symbols, clock = [s.upper() for s in cfg.symbols], cfg.clock
     rates, marks = FundingRateStore(store.engine), MarkPriceStore(store.engine)
     return [
-        FundingPoller(cfg.source, symbols, rest, rates, start_ms=first, every=cfg.funding_every, clock=clock),
+        FundingPoller(cfg.source, symbols, rest, first, cfg.funding_every, clock, store=rates),
         MarkPoller(
-            cfg.source, symbols, cfg.interval, rest, marks, start_ms=first, every=cfg.marks_every, clock=clock
+            cfg.source, symbols, rest, first, cfg.marks_every, clock, interval=cfg.interval, store=marks
         ),
     ]
 
