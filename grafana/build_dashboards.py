@@ -204,7 +204,7 @@ def bot_detail() -> dict[str, Any]:
 
 
 def perpetual_panels(bot: str) -> list[dict[str, Any]]:
-    """A perpetual bot's funding and margin (empty for spot bots)."""
+    """A perpetual bot's funding and margin (0 for spot bots)."""
     return [
         panel(
             "Funding received (+) or paid (−)",

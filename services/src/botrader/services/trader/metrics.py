@@ -18,10 +18,14 @@ EXITS = Counter(
     ["bot", "reason"],
 )
 FUNDING = Gauge(
-    "botrader_bot_funding_total", "Perpetual funding received (> 0) or paid (< 0), quote asset", ["bot"]
+    "botrader_bot_funding_total",
+    "Perpetual funding received (> 0) or paid (< 0), quote asset (spot: 0)",
+    ["bot"],
 )
 MARGIN_RATIO = Gauge(
-    "botrader_bot_margin_ratio", "Perpetual maintenance margin / margin balance (1: liquidated)", ["bot"]
+    "botrader_bot_margin_ratio",
+    "Perpetual maintenance margin / margin balance (1: liquidated; spot: 0)",
+    ["bot"],
 )
 BREAKER = Gauge("botrader_circuit_breaker_open", "1 while a circuit breaker is open", ["bot", "breaker"])
 PHASE = Gauge("botrader_bot_phase", "1 for the trader's current phase, 0 for the others", ["bot", "phase"])

@@ -198,10 +198,9 @@ class PaperTrader:
         metrics.POSITION.labels(name).set(float(self.market.to_base(pf.lots)))
         metrics.RETURN.labels(name).set(equity / self.budget_units - 1)
         metrics.DRAWDOWN.labels(name).set(1 - equity / self.peak if self.peak else 0.0)
-        perp = self.engine.instrument.position(pf, price)
-        if perp is not None:  # a perpetual's margin and funding
-            metrics.FUNDING.labels(name).set(float(self.market.to_quote(perp.funding)))
-            metrics.MARGIN_RATIO.labels(name).set(perp.margin_ratio)
+        perp = self.engine.instrument.position(pf, price)  # None on spot: no funding, no margin
+        metrics.FUNDING.labels(name).set(float(self.market.to_quote(perp.funding)) if perp else 0.0)
+        metrics.MARGIN_RATIO.labels(name).set(perp.margin_ratio if perp else 0.0)
         for breaker in metrics.BREAKERS:
             metrics.BREAKER.labels(name, breaker).set(1 if breaker in self.engine.risk.state.open else 0)
         for phase in metrics.PHASES:
