@@ -208,7 +208,7 @@ def perpetual_panels(bot: str) -> list[dict[str, Any]]:
     return [
         panel(
             "Funding received (+) or paid (−)",
-            [target(f"botrader_bot_funding_total{{{bot}}}", "funding")],
+            [target(f"botrader_bot_funding{{{bot}}}", "funding")],
             unit="currencyUSD",
             width=12,
             description="Cumulative funding of a USD-M perpetual bot, in the quote asset.",

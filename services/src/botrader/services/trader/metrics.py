@@ -18,7 +18,7 @@ EXITS = Counter(
     ["bot", "reason"],
 )
 FUNDING = Gauge(
-    "botrader_bot_funding_total",
+    "botrader_bot_funding",
     "Perpetual funding received (> 0) or paid (< 0), quote asset (spot: 0)",
     ["bot"],
 )
