@@ -24,6 +24,7 @@ BREAKERS = (
     "consecutive_losses",
     "stale_data",
     "emergency_stop",
+    "portfolio_drawdown",
     *VENUE_BREAKERS,
 )
 

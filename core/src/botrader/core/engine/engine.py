@@ -79,6 +79,9 @@ class Engine:
         self.order_base = self.fill_base = 0
         self.touched: dict[int, Order] = {}  # orders created or changed since the last drain
         self.paused = False  # candles still mark equity and warm indicators; no new orders
+        self.hold_orders = False  # a market order decided at a close waits for `fill_held`
+        self.book: Any = None  # the whole portfolio, for a symbol of a portfolio bot (`Account.portfolio`)
+        self.curve = True  # record this engine's equity curve (a portfolio's sleeve: the wallet's instead)
         self.times: list[int] = []
         self.equity: list[int] = []
         self.last_close_ticks = 0
@@ -105,7 +108,7 @@ class Engine:
         self._marks = getattr(self.instrument, "marks", None)  # mark-price candles, when given
         self.mark_cursor = 0
         # the common case (spot, close fills, no exits) skips all of it in one test
-        self._extras = self._next_open or self._exits_on or self._bar_hook
+        self.extras = self._next_open or self._exits_on or self._bar_hook
         self._strategy_decides = strategy.decide  # bound once: called for every candle
 
     # -- the hot path ---------------------------------------------------------------------
@@ -114,18 +117,50 @@ class Engine:
     ) -> list[Fill]:
         if self.last_time is not None and time <= self.last_time:
             return []  # already processed: replays are idempotent
+        fills: list[Fill] = []
         price = round(close * self._inv_tick)  # = MarketRules.ticks(close), inlined
-        pf, sim, fills = self.portfolio, self.sim, []
+        self._to_close(time, open_, high, low, price, volume, fills)
+        self.at_close(time, open_, high, low, close, volume, price, fills)
+        return fills
+
+    def to_close(
+        self, time: int, open_: float, high: float, low: float, close: float, volume: float
+    ) -> list[Fill]:
+        """Steps 1–4 of a candle alone (a portfolio runs every symbol's before any decides)."""
+        if self.last_time is not None and time <= self.last_time:
+            return []
+        fills: list[Fill] = []
+        self._to_close(time, open_, high, low, round(close * self._inv_tick), volume, fills)
+        return fills
+
+    def _to_close(
+        self, time: int, open_: float, high: float, low: float, price: int, volume: float, fills: list[Fill]
+    ) -> None:
         breakers = self.risk.state.open
         if breakers and "stale_data" in breakers:
             self.risk.clear("stale_data")  # a candle arrived: the data is fresh again
-        held = self._extras and self._before_close(time, open_, high, low, volume, fills)
-        if sim.active is not None and not self._next_open:
-            self._work(sim.active, time, price, volume, fills)
-        if held and pf.lots != 0:
-            inv = self._inv_tick
+        held = self.extras and self._before_close(time, open_, high, low, volume, fills)
+        if self.sim.active is not None and not self._next_open:
+            self._work(self.sim.active, time, price, volume, fills)
+        if held and self.portfolio.lots != 0:
+            inv, pf = self._inv_tick, self.portfolio
             if self.exits.after_close(pf.entry_notional, pf.lots, round(high * inv), round(low * inv)):
                 self._exit_order(time, price, "time_stop", fills)
+
+    def at_close(
+        self,
+        time: int,
+        open_: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        price: int,
+        fills: list[Fill],
+    ) -> None:
+        """Steps 5–8 of the candle `to_close` began (`price`: its close in ticks); its fills
+        are appended to `fills`."""
+        pf, sim = self.portfolio, self.sim
         bar = self._bar
         bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume = time, open_, high, low, close, volume
         equity = pf.equity(price)
@@ -138,14 +173,14 @@ class Engine:
         if self.emergency_requested:
             if not self._next_open:
                 self._emergency(time, price, fills)
-        elif action is not None and sim.active is None and not breakers and not self.paused:
+        elif action is not None and sim.active is None and not self.risk.state.open and not self.paused:
             self._decide(action, time, price, volume, equity, fills)
         if self._vwap:
             sim.note_volume(volume)
         self.last_time = time
-        self.times.append(time)
-        self.equity.append(pf.equity(price))
-        return fills
+        if self.curve:
+            self.times.append(time)
+            self.equity.append(pf.equity(price))
 
     def _before_close(
         self, time: int, open_: float, high: float, low: float, volume: float, fills: list[Fill]
@@ -249,6 +284,14 @@ class Engine:
         if fill is not None:
             self._record(fill, fills, before, price)
 
+    def close_position(self, reason: str) -> list[Fill]:
+        """Close the whole position at the last close, now (a portfolio's symbol that left
+        its universe: `universe_exit`)."""
+        fills: list[Fill] = []
+        if self.last_time is not None and self.portfolio.lots:
+            self._flatten(self.last_time, self.last_close_ticks, reason, fills)
+        return fills
+
     def _liquidated(self, order: Order, fill: Fill, fills: list[Fill]) -> None:
         """The instrument liquidated the position: record it as an order and a fill (reason
         `liquidation`); what was working is cancelled."""
@@ -322,8 +365,28 @@ class Engine:
         self.orders.append(order)
         self.touched[order.id] = order
         self.sim.active = order
-        if order.algo == "market" and not self._next_open:
+        if order.algo == "market" and not self._next_open and not self.hold_orders:
             self._work(order, time, price, volume, fills)
+
+    def fill_held(self) -> list[Fill]:
+        """Fill the market order held at the last close (`hold_orders`): a portfolio sizes
+        every symbol's order against one snapshot, then fills them, sells first."""
+        fills: list[Fill] = []
+        order = self.sim.active
+        if order is not None and order.algo == "market" and order.slices_done == 0:
+            self._work(order, self.last_time or 0, self.last_close_ticks, self._bar.volume, fills)
+        return fills
+
+    def reject_held(self) -> Order | None:
+        """Reject the order held at the last close (a portfolio rule refused it; the
+        portfolio records why)."""
+        order = self.sim.active
+        if order is None:
+            return None
+        order.status = "rejected"
+        self.touched[order.id] = order
+        self.sim.active = None
+        return order
 
     def _emergency(self, time: int, price: int, fills: list[Fill]) -> None:
         """Flatten now, at market, and halt until the stop is cleared."""

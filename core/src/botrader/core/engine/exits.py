@@ -35,7 +35,7 @@ from botrader.core.errors import UserError
 
 REASONS = (
     "signal", "stop_loss", "take_profit", "trailing_stop", "time_stop", "emergency_stop", "liquidation",
-    "liquidation_guard",
+    "liquidation_guard", "universe_exit",
 )  # fmt: skip
 
 

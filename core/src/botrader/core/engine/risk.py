@@ -112,6 +112,11 @@ class RiskManager:
     def observe(self, time: int, equity: int, portfolio: Portfolio, money: Any) -> None:
         """After each candle: roll the day, track the peak, trip breakers. `money` formats
         cash units for the reasons people read."""
+        self.observe_equity(time, equity, money)
+        self._count_losses(portfolio)
+
+    def observe_equity(self, time: int, equity: int, money: Any) -> None:
+        """The equity breakers alone (a portfolio's, over its whole wallet)."""
         cfg, st = self.config, self.state
         self.now = time
         day = time // DAY_MS
@@ -133,7 +138,6 @@ class RiskManager:
                     f"equity {money(equity)} is more than "
                     f"{cfg.max_drawdown_fraction:.1%} below its peak {money(st.peak_equity)}",
                 )
-        self._count_losses(portfolio)
 
     def _count_losses(self, portfolio: Portfolio) -> None:
         st, limit = self.state, self.config.max_consecutive_losses

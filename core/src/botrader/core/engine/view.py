@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from botrader.core.engine.engine import Engine
+    from botrader.core.portfolio.engine import PortfolioView
 
 
 class Bar:
@@ -71,6 +72,12 @@ class Account:
             return None
         at = rules.liquidation_price(e.portfolio.lots, e.portfolio.entry_notional, e.portfolio.margin)
         return None if at is None else at * e.tick
+
+    @property
+    def portfolio(self) -> PortfolioView | None:
+        """The whole wallet, for a symbol of a portfolio bot (None for a one-symbol bot)."""
+        e = self._engine
+        return e.book if e else None
 
     @property
     def cash(self) -> float:

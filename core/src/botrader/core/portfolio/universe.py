@@ -13,7 +13,8 @@ of the same stored candles therefore pick the same lists at the same times.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,3 +83,21 @@ def universe_history(
     volumes = QuoteVolumes(frames, rule)
     first = -(-start // rule.refresh_ms) * rule.refresh_ms
     return [(t, volumes.pick(t)) for t in range(first, end + 1, rule.refresh_ms)]
+
+
+class Schedule:
+    """The universe in force at any time: the list picked at the latest refresh at or before
+    it (before the first refresh: none — nothing may be entered yet)."""
+
+    def __init__(self, history: Sequence[tuple[int, Sequence[str]]]) -> None:
+        self.history = [(t, frozenset(symbols)) for t, symbols in history]
+        self._times = [t for t, _ in self.history]
+
+    @classmethod
+    def fixed(cls, symbols: Sequence[str]) -> Schedule:
+        """A fixed list (`spec.symbols`): in force from the beginning of time."""
+        return cls([(-(2**62), symbols)])
+
+    def at(self, time: int) -> frozenset[str]:
+        i = bisect_right(self._times, time) - 1
+        return self.history[i][1] if i >= 0 else frozenset()

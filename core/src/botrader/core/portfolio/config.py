@@ -1,0 +1,104 @@
+"""`spec.portfolio`: the caps and the breaker a portfolio bot adds above its per-symbol rules,
+and how much of the wallet one position may take (its stake)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from botrader.core.engine.risk import ppm_of
+from botrader.core.engine.units import PPM, fraction_of
+from botrader.core.errors import UserError
+
+OnExit = Literal["close", "hold"]
+
+
+class Stake(Protocol):
+    """The most a position of `symbol` may be worth, in wallet units, given the portfolio's
+    equity at this minute's snapshot: what a strategy's full buy (action 1) aims at."""
+
+    uniform: bool  # the same for every symbol (computed once a minute)
+
+    def of(self, symbol: str, equity: int) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FractionStake:
+    """Each position up to a fixed share of equity (`stake: {fraction: 0.1}`; `equal` is one
+    share per open-position slot: 1 / maxOpenPositions, or 1 / the number of symbols)."""
+
+    ppm: int
+    uniform: bool = True
+
+    def of(self, symbol: str, equity: int) -> int:
+        return fraction_of(max(equity, 0), self.ppm)
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioConfig:
+    max_open_positions: int | None = None
+    max_position_fraction: float = 1.0  # of portfolio equity, per symbol
+    max_gross_exposure: float = 1.0  # sum of |position value| over equity
+    max_drawdown_fraction: float | None = None  # the `portfolio_drawdown` breaker
+    stake: str = "equal"  # equal | fraction
+    stake_fraction: float | None = None  # with stake: fraction
+    on_exit: OnExit = "close"  # a symbol leaving the universe: close its position, or hold it
+
+    def __post_init__(self) -> None:
+        if self.max_open_positions is not None and self.max_open_positions < 1:
+            raise UserError(f"bad maxOpenPositions {self.max_open_positions}: must be >= 1")
+        for name, value in (
+            ("maxPositionFraction", self.max_position_fraction),
+            ("maxDrawdownFraction", self.max_drawdown_fraction),
+            ("stake fraction", self.stake_fraction),
+        ):
+            if value is not None and not 0 < value <= 1:
+                raise UserError(f"bad {name} {value}: expected a fraction in (0, 1]")
+        if not self.max_gross_exposure > 0:
+            raise UserError(f"bad maxGrossExposure {self.max_gross_exposure}: must be > 0")
+        if self.stake not in ("equal", "fraction"):
+            raise UserError(f"unknown stake {self.stake!r}: expected equal or fraction")
+        if self.stake == "fraction" and self.stake_fraction is None:
+            raise UserError("stake fraction needs its value: stake: {fraction: 0.1}")
+        if self.on_exit not in ("close", "hold"):
+            raise UserError(f"bad onExit {self.on_exit!r}: expected close or hold")
+
+    def stake_for(self, symbols: int) -> Stake:
+        """The stake rule for a portfolio of `symbols` symbols, capped by maxPositionFraction."""
+        if self.stake == "fraction":
+            share = ppm_of(self.stake_fraction or 0.0)
+        else:
+            share = PPM // (self.max_open_positions or symbols)
+        return FractionStake(min(share, ppm_of(self.max_position_fraction)))
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> PortfolioConfig:
+        """From a manifest's `spec.portfolio` (camelCase keys)."""
+        stake = spec.get("stake", "equal")
+        fraction = None
+        if isinstance(stake, dict):
+            if set(stake) != {"fraction"}:
+                raise UserError(f"bad stake {stake!r}: expected equal or {{fraction: F}}")
+            stake, fraction = "fraction", float(stake["fraction"])
+        known = {
+            "maxOpenPositions",
+            "maxPositionFraction",
+            "maxGrossExposure",
+            "maxDrawdownFraction",
+            "stake",
+            "onExit",
+        }
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise UserError(
+                f"unknown portfolio field {unknown[0]!r}: expected one of {', '.join(sorted(known))}"
+            )
+        return cls(
+            max_open_positions=spec.get("maxOpenPositions"),
+            max_position_fraction=float(spec.get("maxPositionFraction", 1.0)),
+            max_gross_exposure=float(spec.get("maxGrossExposure", 1.0)),
+            max_drawdown_fraction=spec.get("maxDrawdownFraction"),
+            stake=stake,
+            stake_fraction=fraction,
+            on_exit=spec.get("onExit", "close"),
+        )

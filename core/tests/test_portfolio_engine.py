@@ -1,0 +1,201 @@
+"""The portfolio engine on hand-computed cases: one wallet shared by three symbols whose cash
+units differ (A: 0.01 × 0.01 = 1e-4 USDT, B: 0.1 × 0.1 = 1e-2, C: 0.01 × 0.1 = 1e-3; the
+wallet's unit 1e-4, factors 1, 100, 10), fee 0.1%, flat prices (A 10, B 100, C 20), so every
+figure below is integer arithmetic one can redo by hand. Amounts in wallet units (1e-4 USDT)
+unless said otherwise."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from botrader.core.backtesting.runner import run_backtest
+from botrader.core.binance.filters import rules_for
+from botrader.core.data.files import read_candles_frame
+from botrader.core.engine.engine import Engine, EngineConfig
+from botrader.core.engine.exits import Exits
+from botrader.core.engine.risk import RiskConfig
+from botrader.core.engine.units import MarketRules
+from botrader.core.errors import UserError
+from botrader.core.portfolio.backtest import run_portfolio_backtest
+from botrader.core.portfolio.config import PortfolioConfig
+from botrader.core.portfolio.engine import PortfolioEngine, Refusal
+from botrader.core.portfolio.universe import Schedule
+from botrader.core.strategy.registry import make
+from engine_helpers import MINUTE, T0, Scripted
+from tests.support.paths import BINANCE_MONTH, SAMPLE
+
+A = MarketRules("AUSDT", Decimal("0.01"), Decimal("0.01"), Decimal("1"))
+B = MarketRules("BUSDT", Decimal("0.1"), Decimal("0.1"), Decimal("1"))
+C = MarketRules("CUSDT", Decimal("0.01"), Decimal("0.1"), Decimal("1"))
+PRICES = {"AUSDT": 10.0, "BUSDT": 100.0, "CUSDT": 20.0}
+
+
+def book(
+    scripts: dict[str, dict[int, float]],
+    config: PortfolioConfig,
+    schedule: Schedule | None = None,
+    exits: Exits | None = None,
+) -> PortfolioEngine:
+    markets = {"AUSDT": A, "BUSDT": B, "CUSDT": C}
+    engines = {
+        s: Engine(Scripted(actions, exits), EngineConfig(budget=Decimal(1000), market=markets[s]))
+        for s, actions in scripts.items()
+    }
+    return PortfolioEngine(engines, Decimal(1000), config, schedule)
+
+
+def candle(price: float) -> tuple[float, float, float, float, float]:
+    return (price, price, price, price, 1e9)
+
+
+def run(p: PortfolioEngine, minutes: int, prices: dict[int, dict[str, float | None]] | None = None) -> None:
+    """Step `minutes` minutes at PRICES, overridden per minute (None: no candle that minute)."""
+    for i in range(minutes):
+        now = {**PRICES, **(prices or {}).get(i, {})}
+        p.step(T0 + i * MINUTE, {s: candle(v) for s, v in now.items() if v is not None and s in p.by_symbol})
+
+
+def lots(p: PortfolioEngine) -> dict[str, int]:
+    return {s.symbol: s.engine.portfolio.lots for s in p.sleeves}
+
+
+def test_orders_of_one_minute_are_sized_on_one_snapshot_and_sells_fill_first() -> None:
+    # minute 0: C buys with its stake, half the equity: 5,000,000 → 500,000 C units → 249 lots
+    # (500,000e6 // (2000 ticks × 1,001,000)); cost 498,000 + fee 498 C units = 4,984,980
+    # minute 1: C sells everything while A and B buy. Snapshot: equity 5,015,020 + 4,980,000 =
+    # 9,995,020, stake 4,997,510; A sizes 4992 lots (4,997,510e6 // 1,001,000,000), B 49 lots
+    # (49,975 B units). C's sale (+4,975,020) fills first, so both buys fit: had A's buy come
+    # first, B would have found 18,028 left — not one lot.
+    p = book(
+        {"AUSDT": {1: 1.0}, "BUSDT": {1: 1.0}, "CUSDT": {0: 1.0, 1: -1.0}},
+        PortfolioConfig(stake="fraction", stake_fraction=0.5),
+    )
+    run(p, 1)
+    assert lots(p) == {"AUSDT": 0, "BUSDT": 0, "CUSDT": 249}
+    assert p.cash == 10_000_000 - 4_984_980
+    run(p, 2)  # minute 0 again is a replay: ignored
+    assert lots(p) == {"AUSDT": 4992, "BUSDT": 49, "CUSDT": 0}
+    assert p.cash == 9_990_040 - 4_996_992 - 4_904_900 == 88_148
+    assert p.equity == [9_995_020, 9_980_148]  # every fee paid: 10,000,000 − 19,852
+    seqs = [(f.time, f.side) for s in p.sleeves for f in s.engine.fills]
+    assert sorted(seqs) == [(T0, "buy"), (T0 + MINUTE, "buy"), (T0 + MINUTE, "buy"), (T0 + MINUTE, "sell")]
+
+
+def test_max_open_positions_refuses_in_symbol_order_and_a_sale_frees_a_slot() -> None:
+    p = book(
+        {"AUSDT": {0: 1.0, 1: -1.0}, "BUSDT": {0: 1.0}, "CUSDT": {0: 1.0, 1: 1.0}},
+        PortfolioConfig(max_open_positions=2),
+    )
+    run(p, 2)
+    # minute 0: stake = equity / 2 = 5,000,000 each; A and B fill, C (last) is refused
+    assert p.refusals == [Refusal(T0, "CUSDT", "buy", 249, "max_open_positions")]
+    # minute 1: A's sale fills before C's buy, so C takes the slot A left
+    assert lots(p)["AUSDT"] == 0 and lots(p)["BUSDT"] == 49 and lots(p)["CUSDT"] > 0
+    assert p.open_counts == [2, 2]
+
+
+def test_a_missing_candle_skips_the_symbol_and_marks_it_at_its_last_close() -> None:
+    p = book({"AUSDT": {}, "BUSDT": {0: 1.0}}, PortfolioConfig(stake="fraction", stake_fraction=1.0))
+    run(p, 3, {1: {"BUSDT": None, "AUSDT": 11.0}, 2: {"BUSDT": 120.0}})
+    b = p.by_symbol["BUSDT"].engine
+    # B bought at minute 0: 99 lots (100,000e6 // (1000 ticks × 1,001,000)) for 99,000 + fee 99
+    # B units: 9,909,900
+    assert b.portfolio.lots == 99 and p.cash == 10_000_000 - 9_909_900 == 90_100
+    assert b.strategy.i == 1  # B's strategy saw two candles: minutes 0 and 2
+    assert b.last_time == T0 + 2 * MINUTE
+    # minute 1 marks B at its last close (100), minute 2 at 120
+    assert p.equity[1] == 90_100 + 99 * 1000 * 100
+    assert p.equity[2] == 90_100 + 99 * 1200 * 100
+
+
+@pytest.mark.parametrize("on_exit", ["close", "hold"])
+def test_a_symbol_leaving_the_universe_is_closed_or_held_and_never_entered(on_exit: str) -> None:
+    schedule = Schedule([(T0, ["AUSDT", "BUSDT"]), (T0 + 2 * MINUTE, ["AUSDT"])])
+    p = book(
+        {"AUSDT": {}, "BUSDT": {0: 1.0, 3: -1.0, 4: 1.0}},
+        PortfolioConfig(stake="fraction", stake_fraction=0.5, on_exit=on_exit),  # type: ignore[arg-type]
+        schedule,
+    )
+    run(p, 5)
+    fills = [(f.time, f.side, f.reason) for f in p.by_symbol["BUSDT"].engine.fills]
+    if on_exit == "close":  # closed at the close of the minute it left
+        assert fills == [(T0, "buy", "signal"), (T0 + 2 * MINUTE, "sell", "universe_exit")]
+    else:  # held until the strategy's own sale
+        assert fills == [(T0, "buy", "signal"), (T0 + 3 * MINUTE, "sell", "signal")]
+    # never entered again: the buy of minute 4 is refused, and says why
+    assert [(r.time, r.symbol, r.side, r.reason) for r in p.refusals] == [
+        (T0 + 4 * MINUTE, "BUSDT", "buy", "universe")
+    ]
+    assert lots(p)["BUSDT"] == 0
+
+
+def test_the_portfolio_drawdown_breaker_halts_every_symbol_and_says_why() -> None:
+    p = book(
+        {"AUSDT": {0: 1.0, 3: -1.0}, "BUSDT": {3: 1.0}},
+        PortfolioConfig(stake="fraction", stake_fraction=1.0, max_drawdown_fraction=0.1),
+    )
+    run(p, 4, {i: {"AUSDT": 8.0} for i in (1, 2, 3)})  # A falls 20%: the wallet ~20%
+    assert [(t, b) for t, b, _ in p.risk.trips] == [(T0 + MINUTE, "max_drawdown")]
+    for sleeve in p.sleeves:  # neither A's sale nor B's buy at minute 3 became an order
+        assert "portfolio_drawdown" in sleeve.engine.risk.state.open
+    assert lots(p) == {"AUSDT": 9990, "BUSDT": 0}  # 1000e4 units // (1000 × 1,001,000/1e6)
+    assert len(p.by_symbol["BUSDT"].engine.orders) == 0
+
+
+def test_a_one_symbol_portfolio_is_the_same_bot() -> None:
+    frame = read_candles_frame(SAMPLE)
+    config = EngineConfig(budget=Decimal(10_000), market=rules_for("BTCUSDT"))
+    alone = run_backtest(frame, make("simple_rsi"), config, warmup=20)
+    together = run_portfolio_backtest(
+        {"BTCUSDT": frame}, lambda s: make("simple_rsi"), lambda s: config, Decimal(10_000), warmup=20
+    )
+    sleeve = together.engine.sleeves[0].engine
+    assert sleeve.fills == alone.engine.fills and len(sleeve.fills) > 10
+    assert together.engine.equity == alone.engine.equity
+    assert together.performance.final_equity == alone.performance.final_equity
+
+
+def test_every_symbol_s_contribution_adds_up_to_the_portfolio_s_result() -> None:
+    symbols = ("ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT")
+    frames = {s: read_candles_frame(BINANCE_MONTH[s]).iloc[:8000] for s in symbols}
+    result = run_portfolio_backtest(
+        frames,
+        lambda s: make("simple_rsi"),
+        lambda s: EngineConfig(budget=Decimal(10_000), market=rules_for(s)),
+        Decimal(10_000),
+        PortfolioConfig(max_open_positions=2),
+        warmup=100,
+    )
+    p = result.engine
+    total = sum(
+        (s.engine.portfolio.realized_pnl + s.engine.portfolio.unrealized_pnl(s.engine.last_close_ticks))
+        * s.factor
+        for s in p.sleeves
+    )
+    assert total == p.equity_now() - p.budget  # to the unit
+    assert min(p.equity) > 0 and p.cash >= 0
+    rows = result.summary()["symbols"]
+    assert [r["symbol"] for r in rows] == list(symbols)
+    assert sum(r["fills"] for r in rows) == result.performance.trades > 50
+    assert max(p.open_counts) == 2 and any(
+        r["reason"] == "max_open_positions" for r in result.summary()["refusals"]
+    )
+
+
+def test_what_a_portfolio_refuses_to_carry() -> None:
+    def engine(**risk: float) -> Engine:
+        return Engine(Scripted(), EngineConfig(market=A, risk=RiskConfig(**risk)))
+
+    with pytest.raises(UserError, match=r"portfolio\.maxDrawdownFraction"):
+        PortfolioEngine({"AUSDT": engine(max_drawdown_fraction=0.1)}, Decimal(1000))
+    with pytest.raises(UserError, match="trades AUSDT"):
+        PortfolioEngine({"BUSDT": engine()}, Decimal(1000))
+    with pytest.raises(UserError, match="bad maxOpenPositions 0"):
+        PortfolioConfig.from_spec({"maxOpenPositions": 0})
+    with pytest.raises(UserError, match="unknown portfolio field 'maxOpen'"):
+        PortfolioConfig.from_spec({"maxOpen": 3})
+    assert PortfolioConfig.from_spec({"stake": {"fraction": 0.1}, "onExit": "hold"}) == PortfolioConfig(
+        stake="fraction", stake_fraction=0.1, on_exit="hold"
+    )
