@@ -168,7 +168,11 @@ def engine_from_options(
 def _backtest(
     strategy: StrategyOption = "simple_rsi",
     data: Annotated[
-        Path | None, typer.Option(help="Candle CSV(.gz)/parquet or a Binance dump .zip (default: read --db).")
+        list[Path] | None,
+        typer.Option(
+            help="Candle CSV(.gz)/parquet or a Binance dump .zip (default: read --db); repeat it, or "
+            "give a folder of Binance dump files, for a portfolio."
+        ),
     ] = None,
     db: DbOption = None,
     symbol: Annotated[
@@ -222,6 +226,29 @@ def _backtest(
         ),
     ] = None,
     fills: Annotated[bool, typer.Option("--fills", help="With --json: add every fill as `fills`.")] = False,
+    symbols: Annotated[
+        str | None,
+        typer.Option(
+            rich_help_panel="Portfolio",
+            help="SYMBOL,SYMBOL,…: one wallet over these symbols (their files in --data, or --db).",
+        ),
+    ] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            rich_help_panel="Portfolio",
+            help="top=N,lookback=7d,refresh=1d: trade the N symbols of highest trailing quote volume, "
+            "picked at each refresh from the candles closed by then.",
+        ),
+    ] = None,
+    portfolio: Annotated[
+        str | None,
+        typer.Option(
+            rich_help_panel="Portfolio",
+            help="maxOpenPositions=5,maxPositionFraction=0.25,maxGrossExposure=1,maxDrawdownFraction=0.1,"
+            "stake=equal|FRACTION,onExit=close|hold.",
+        ),
+    ] = None,
     **market_options: Any,
 ) -> None:
     """Backtest a strategy on candles from a file or the database. Exits (fractions of the
@@ -247,6 +274,31 @@ def _backtest(
     params = parse_params(param or [])
     if model is not None:
         params["model"] = model
+    paths = data or []
+    if symbols or universe or portfolio or len(paths) > 1 or any(p.is_dir() for p in paths):
+        _portfolio(
+            paths,
+            db,
+            exchange,
+            interval,
+            start,
+            end,
+            symbols,
+            universe,
+            portfolio,
+            strategy,
+            params,
+            budget,
+            fee,
+            slippage_bps,
+            fill,
+            cli_exits,
+            json_out,
+            trades,
+            fills,
+        )
+        return
+    data = paths[0] if paths else None
     if bot is not None:
         from botrader.core.bot_engine import engine_config, strategy_params
         from botrader.core.manifests import load_trading_bot
@@ -297,15 +349,95 @@ def _backtest(
         console.print(f"{len(result.fills)} fills written to {trades}")
 
 
+def _portfolio(
+    paths: list[Path],
+    db: str | None,
+    exchange: str | None,
+    interval: str,
+    start: str | None,
+    end: str | None,
+    symbols: str | None,
+    universe: str | None,
+    portfolio: str | None,
+    strategy: str,
+    params: dict[str, object],
+    budget: float,
+    fee: float,
+    slippage_bps: float,
+    fill: str,
+    exits: dict[str, Any],
+    json_out: bool,
+    trades: Path | None,
+    fills: bool,
+) -> None:
+    """One strategy over many symbols and one wallet."""
+    from decimal import Decimal
+
+    from botrader.core.binance.filters import rules_for
+    from botrader.core.cli import portfolio_backtest as pb
+    from botrader.core.strategy.registry import resolve
+    from botrader.core.timeutil import parse_instant
+
+    if trades is not None and trades.suffix not in (".csv", ".parquet"):
+        raise UserError(f"bad --trades {str(trades)!r}: expected a .csv or .parquet file name")
+    request = pb.PortfolioRequest(
+        pb.split_list(symbols), pb.parse_universe(universe, interval), pb.parse_portfolio(portfolio)
+    )
+    cls = resolve(strategy)
+    cls(**params)  # a bad parameter is one line before any candle is read
+    if paths:
+        first = parse_instant(start, option="--start") if start else None
+        last = parse_instant(end, option="--end") if end else None
+        frames = pb.frames_from_files(paths, request.symbols, first, last)
+    else:
+        frames = pb.frames_from_db(
+            lambda s: load_candles(None, db, exchange or "binance", s, interval, start, end),
+            request.symbols,
+            lambda: stored_symbols(db, exchange or "binance", interval),
+        )
+    markets = {s: rules_for(s) for s in frames}
+    result = pb.run(
+        frames,
+        request,
+        lambda s: cls(**params),
+        lambda s: engine_from_options(markets[s], budget, fee, slippage_bps, fill, exits=exits),
+        Decimal(str(budget)),
+        warmup=0,
+    )
+    if trades is not None:
+        write_fills(result.fill_rows(), trades, symbol=True)
+    pb.report(result, json_out, fills)
+    if trades is not None and not json_out:
+        make_console().print(f"{result.performance.trades} fills written to {trades}")
+
+
+def stored_symbols(db: str | None, exchange: str, interval: str) -> list[str]:
+    """Every symbol with stored candles of this exchange and interval."""
+    from botrader.core.db import connect_to_read
+    from botrader.core.db.candles import CandleStore
+    from botrader.core.db.connection import redact_url
+
+    url = settings.db_url(db)
+    store = CandleStore(connect_to_read(url, "candles", "no candles", "pass --data FILES or --db URL"))
+    found = sorted(k.symbol for k, _ in store.series() if k.exchange == exchange and k.interval == interval)
+    if not found:
+        raise UserError(
+            f"no stored {exchange} {interval} candles in {redact_url(url)}: run a collector, or pass --data"
+        )
+    return found
+
+
 # the market options are declared once, in botrader.core.market_kind (optimize has them too)
 backtest = with_options(_backtest, MarketOptions, {})
 
 
-def write_fills(rows: list[dict[str, Any]], path: Path) -> None:
-    """CSV (decimals as written, exact) or parquet (quantity, price, fee and PnL as floats)."""
+def write_fills(rows: list[dict[str, Any]], path: Path, *, symbol: bool = False) -> None:
+    """CSV (decimals as written, exact) or parquet (quantity, price, fee and PnL as floats);
+    a portfolio's rows carry their symbol first."""
     import pandas as pd
 
     columns = [
+        *(["symbol"] if symbol else []),
         "seq",
         "time",
         "time_utc",

@@ -48,7 +48,9 @@ class PortfolioResult:
     def summary(self) -> dict[str, Any]:
         """The `--json` object: the portfolio's metrics, per symbol, refusals, breakers."""
         e = self.engine
-        breakers = [{"time": iso(t), "breaker": DRAWDOWN, "why": why} for t, _, why in e.risk.trips]
+        breakers = [
+            {"time": iso(t), "breaker": DRAWDOWN, "why": f"portfolio {why}"} for t, _, why in e.risk.trips
+        ]
         for s in e.sleeves:
             breakers += [
                 {"time": iso(t), "breaker": b, "why": why, "symbol": s.symbol}

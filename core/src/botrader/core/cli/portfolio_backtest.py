@@ -1,0 +1,229 @@
+"""`botrader backtest --symbols … | --universe …`: one strategy over many symbols and one
+wallet (`botrader.core.portfolio`), from a folder of candle files or the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from botrader.core.errors import UserError
+from botrader.core.intervals import interval_ms
+from botrader.core.portfolio.config import PortfolioConfig
+from botrader.core.portfolio.universe import Schedule, UniverseRule, universe_history
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class PortfolioRequest:
+    """What the command line (or a manifest) asks of a portfolio backtest."""
+
+    symbols: list[str] | None  # None: every symbol found (a universe picks among them)
+    universe: UniverseRule | None
+    config: PortfolioConfig
+
+
+def split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [s.strip().upper() for s in text.split(",") if s.strip()]
+    if not items:
+        raise UserError(f"bad --symbols {text!r}: expected SYMBOL,SYMBOL,…")
+    return items
+
+
+def key_values(text: str, option: str) -> dict[str, str]:
+    """`a=1,b=2` → {a: 1, b: 2} (one line naming the bad item)."""
+    out = {}
+    for item in text.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep or not key or not value:
+            raise UserError(f"bad {option} item {item!r}: expected NAME=VALUE")
+        out[key] = value
+    return out
+
+
+def duration_ms(text: str, name: str) -> int:
+    """7d, 12h, 30m → milliseconds."""
+    units = {"m": 60_000, "h": 3_600_000, "d": DAY_MS, "w": 7 * DAY_MS}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) < 1:
+        raise UserError(f"bad universe {name} {text!r}: expected a duration like 30m, 12h, 7d or 1w")
+    return int(number) * units[unit]
+
+
+def parse_universe(text: str | None, interval: str = "1m") -> UniverseRule | None:
+    """`--universe top=20,lookback=7d,refresh=1d[,quote=USDT]` (the manifest's
+    `spec.universe` keys, shortened: topByQuoteVolume → top)."""
+    if text is None:
+        return None
+    values = key_values(text, "--universe")
+    unknown = sorted(set(values) - {"top", "lookback", "refresh", "quote"})
+    if unknown:
+        raise UserError(f"unknown --universe item {unknown[0]!r}: expected top, lookback, refresh, quote")
+    if "top" not in values or not values["top"].isdigit():
+        raise UserError(f"bad --universe {text!r}: top=N (how many symbols) is required")
+    return UniverseRule(
+        top=int(values["top"]),
+        lookback_ms=duration_ms(values.get("lookback", "7d"), "lookback"),
+        refresh_ms=duration_ms(values.get("refresh", "1d"), "refresh"),
+        interval_ms=interval_ms(interval),
+        quote=values.get("quote", "USDT").upper(),
+    )
+
+
+def parse_portfolio(text: str | None) -> PortfolioConfig:
+    """`--portfolio maxOpenPositions=5,stake=0.1,onExit=hold,…`: the manifest's
+    `spec.portfolio` keys (stake: equal or a fraction)."""
+    if text is None:
+        return PortfolioConfig()
+    values: dict[str, Any] = key_values(text, "--portfolio")
+    for key in ("maxPositionFraction", "maxGrossExposure", "maxDrawdownFraction", "maxOpenPositions"):
+        if key in values:
+            values[key] = number(values[key], key)
+    stake = values.get("stake")
+    if stake is not None and stake != "equal":
+        values["stake"] = {"fraction": number(stake, "stake")}
+    return PortfolioConfig.from_spec(values)
+
+
+def number(text: str, name: str) -> float | int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"bad {name} {text!r}: expected a number") from None
+    return int(value) if name == "maxOpenPositions" and value.is_integer() else value
+
+
+def frames_from_files(
+    paths: list[Path], wanted: list[str] | None, start: int | None, end: int | None
+) -> dict[str, Any]:
+    """Each symbol's candles from files and folders of them; a file's symbol is its Binance
+    dump name's (`AVAXUSDT-1m-2025-02.csv.gz`). Several files of one symbol are joined."""
+    import pandas as pd
+
+    from botrader.core.data.files import read_candles_frame, symbol_of
+
+    found: dict[str, list[Path]] = {}
+    for path in paths:
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            symbol = symbol_of(file)
+            if symbol is None:
+                if path.is_dir():
+                    continue  # a folder may hold other files (a README, a checksum)
+                example = "AVAXUSDT-1m-2025-02.csv.gz"
+                raise UserError(
+                    f"{file}: no symbol in its name (expected a Binance dump name like {example})"
+                )
+            found.setdefault(symbol, []).append(file)
+    if not found:
+        raise UserError(
+            f"no candle files named like SYMBOL-1m-YYYY-MM.csv(.gz)/.zip in {', '.join(map(str, paths))}"
+        )
+    missing = sorted(set(wanted or []) - set(found))
+    if missing:
+        raise UserError(f"no candle file for {missing[0]} (found: {', '.join(sorted(found))})")
+    frames = {}
+    for symbol in wanted or sorted(found):
+        parts = [read_candles_frame(f, start, end) for f in found[symbol]]
+        frame = pd.concat(parts).drop_duplicates("open_time").sort_values("open_time").reset_index(drop=True)
+        if len(frame):
+            frames[symbol] = frame
+    return frames
+
+
+def frames_from_db(
+    load: Callable[[str], Any], symbols: list[str] | None, stored: Callable[[], list[str]]
+) -> dict[str, Any]:
+    """Each symbol's stored candles (`load(symbol)`); without --symbols, every stored series."""
+    return {s: load(s) for s in (symbols or stored())}
+
+
+def schedule_for(frames: Mapping[str, Any], rule: UniverseRule | None, warmup: int) -> Schedule | None:
+    """The universe's picks over the backtest's minutes, each from what was known then."""
+    if rule is None:
+        return None
+    import numpy as np
+
+    clock = np.unique(np.concatenate([f["open_time"].to_numpy(dtype=np.int64) for f in frames.values()]))
+    if len(clock) <= warmup:
+        raise UserError("no candles to backtest")
+    return Schedule(universe_history(frames, rule, int(clock[warmup]), int(clock[-1])))
+
+
+def run(
+    frames: Mapping[str, Any],
+    request: PortfolioRequest,
+    make_strategy: Callable[[str], Any],
+    config_for: Callable[[str], Any],
+    budget: Decimal,
+    warmup: int,
+) -> Any:
+    from botrader.core.portfolio.backtest import run_portfolio_backtest
+
+    if not frames:
+        raise UserError("no candles to backtest in the period asked")
+    schedule = schedule_for(frames, request.universe, warmup)
+    return run_portfolio_backtest(
+        frames, make_strategy, config_for, budget, request.config, schedule, warmup=warmup
+    )
+
+
+def report(result: Any, json_out: bool, with_fills: bool) -> None:
+    """Tables (the portfolio's metrics, then one row per symbol) or one JSON object."""
+    import typer
+    from rich.table import Table
+
+    from botrader.core.backtesting import html_report
+    from botrader.core.cli.common import console as make_console
+
+    summary = result.summary()
+    if with_fills:
+        summary["fills"] = result.fill_rows()
+    if json_out:
+        typer.echo(json.dumps(summary))
+        return
+    console = make_console()
+    console.print(html_report.summary_table(summary))
+    table = Table(title="per symbol")
+    for column in (
+        "symbol",
+        "fills",
+        "round trips",
+        "realised",
+        "open PnL",
+        "contribution",
+        "fees",
+        "weight",
+    ):
+        table.add_column(column, justify="right")
+    for r in summary["symbols"]:
+        table.add_row(
+            r["symbol"],
+            str(r["fills"]),
+            str(r["round_trips"]),
+            f"{r['realized_pnl']:,.2f}",
+            f"{r['open_pnl']:,.2f}",
+            f"{r['contribution']:+,.2f}",
+            f"{r['fees']:,.2f}",
+            f"{r['weight']:.1%}",
+        )
+    console.print(table)
+    refusals: dict[str, int] = {}
+    for r in summary["refusals"]:
+        refusals[r["reason"]] = refusals.get(r["reason"], 0) + 1
+    if refusals:
+        console.print("orders refused: " + ", ".join(f"{n} by {why}" for why, n in sorted(refusals.items())))
+    before = None
+    for change in summary["universe"]:  # the changes (--json has every refresh)
+        if change["symbols"] != before:
+            console.print(f"universe from {change['time']}: {', '.join(change['symbols']) or '(none)'}")
+        before = change["symbols"]
+    for trip in summary["breakers"]:
+        where = f" ({trip['symbol']})" if "symbol" in trip else ""
+        console.print(f"circuit breaker {trip['breaker']}{where} opened at {trip['time']}: {trip['why']}")
