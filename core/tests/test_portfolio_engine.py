@@ -199,3 +199,28 @@ def test_what_a_portfolio_refuses_to_carry() -> None:
     assert PortfolioConfig.from_spec({"stake": {"fraction": 0.1}, "onExit": "hold"}) == PortfolioConfig(
         stake="fraction", stake_fraction=0.1, on_exit="hold"
     )
+
+
+def test_a_backtest_with_gaps_steps_each_symbol_only_at_its_own_candles() -> None:
+    avax = read_candles_frame(BINANCE_MONTH["AVAXUSDT"]).iloc[:3000]
+    near = read_candles_frame(BINANCE_MONTH["NEARUSDT"]).iloc[:3000]
+    holed = near.drop(index=range(1000, 1060)).reset_index(drop=True)  # an hour without NEAR candles
+    frames = {"AVAXUSDT": avax, "NEARUSDT": holed}
+
+    def config(s: str) -> EngineConfig:
+        return EngineConfig(budget=Decimal(10_000), market=rules_for(s))
+
+    result = run_portfolio_backtest(frames, lambda s: make("simple_rsi"), config, Decimal(10_000))
+    # the same minutes stepped by hand, each symbol's candle given only where it has one
+    engines = {s: Engine(make("simple_rsi"), config(s)) for s in frames}
+    by_hand = PortfolioEngine(engines, Decimal(10_000))
+    rows = {
+        s: {int(r.open_time): (r.open, r.high, r.low, r.close, r.volume) for r in f.itertuples()}
+        for s, f in frames.items()
+    }
+    for t in sorted(rows["AVAXUSDT"]):
+        by_hand.step(t, {s: r[t] for s, r in rows.items() if t in r})
+    assert by_hand.equity == result.engine.equity and len(result.engine.equity) == 3000
+    near_engine = result.engine.by_symbol["NEARUSDT"].engine
+    assert near_engine.last_time == int(holed.open_time.iloc[-1])
+    assert sum(len(s.engine.fills) for s in result.engine.sleeves) > 4

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -135,16 +135,14 @@ def run_portfolio_backtest(
         strategy.prepare(frame)
         engines[symbol] = engine = Engine(strategy, config_for(symbol))
         times = frame["open_time"].to_numpy(dtype=np.int64)
-        candles = list(zip(*(frame[c].to_numpy(dtype=np.float64).tolist() for c in COLUMNS), strict=True))
+        values = [frame[c].to_numpy(dtype=np.float64) for c in COLUMNS]
         warm = int(np.searchsorted(times, start))
-        for t, row in zip(times[:warm].tolist(), candles[:warm], strict=True):
+        for t, *row in zip(times[:warm].tolist(), *(v[:warm].tolist() for v in values), strict=True):
             engine.warm_up(t, *row)
-        column: list[Candle | None] = [None] * (len(clock) - warmup)  # the symbol's row per minute
-        for i, row in zip(
-            (np.searchsorted(clock, times[warm:]) - warmup).tolist(), candles[warm:], strict=True
-        ):
-            column[i] = row
-        columns[symbol] = column
+        # rows made as they are stepped (a month of 20 symbols held as tuples costs more to make
+        # and to keep than to step)
+        rows = zip(*(v[warm:].tolist() for v in values), strict=True)
+        columns[symbol] = on_clock(clock[warmup:], times[warm:], rows)
     book = PortfolioEngine(engines, budget, portfolio, schedule)
     step = book.step_rows
     for t, rows in zip(
@@ -152,6 +150,18 @@ def run_portfolio_backtest(
     ):
         step(t, rows)
     return summarize(book, next(iter(engines.values())).strategy.name, index_closes(frames, book.times))
+
+
+def on_clock(clock: np.ndarray, times: np.ndarray, rows: Iterator[Candle]) -> Iterator[Candle | None]:
+    """A symbol's candles at the clock's minutes, None where it has none."""
+    if len(times) == len(clock) and np.array_equal(times, clock):
+        return rows  # no gap: the common case
+    return with_gaps(clock.tolist(), set(times.tolist()), rows)
+
+
+def with_gaps(clock: list[int], present: set[int], rows: Iterator[Candle]) -> Iterator[Candle | None]:
+    for t in clock:
+        yield next(rows) if t in present else None
 
 
 def index_closes(frames: Mapping[str, pd.DataFrame], times: list[int]) -> np.ndarray:

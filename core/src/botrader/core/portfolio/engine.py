@@ -48,16 +48,20 @@ DRAWDOWN = "portfolio_drawdown"
 class Sleeve:
     """One symbol's engine inside the portfolio; `factor` wallet units per cash unit of its own."""
 
-    __slots__ = ("busy", "close", "engine", "factor", "inv_tick", "min_notional", "symbol")
+    __slots__ = (
+        "at_close", "busy", "close", "engine", "factor", "inv_tick", "min_notional", "sim", "symbol", "worth",
+    )  # fmt: skip
 
     def __init__(self, symbol: str, engine: Engine, factor: int) -> None:
         self.symbol, self.engine, self.factor = symbol, engine, factor
         self.inv_tick = 1.0 / float(engine.market.tick_size)
         self.min_notional = engine.market.min_notional_units
         self.close = engine.last_close_ticks  # its mark: this minute's close, or its last one
+        self.worth = 0  # the position's value at the snapshot (wallet units; while it holds one)
         # whether something may happen before every close (exits, a perpetual's funding): if
         # not, `to_close` runs only while an order works or a breaker is open
         self.busy = engine.extras
+        self.sim, self.at_close = engine.sim, engine.at_close  # the engine's for life: looked up once
 
     def value(self) -> int:
         """What the position is worth at its mark, in wallet units (its ledger holds no cash
@@ -146,6 +150,9 @@ class PortfolioEngine:
         self.refusals: list[Refusal] = []
         self.last_time: int | None = None
         self._scratch: list[Fill] = []  # one symbol's fills of one call (reused)
+        # the sleeves whose step 1 may do something or that hold a position (`needs_attention`):
+        # re-listed after a minute with fills or orders, or a change from outside (None: re-list)
+        self._attention: list[int] | None = None
 
     # -- one minute ---------------------------------------------------------------------------
     def step(self, time: int, candles: Mapping[str, Candle]) -> list[tuple[str, Fill]]:
@@ -159,17 +166,21 @@ class PortfolioEngine:
         out: list[tuple[str, Fill]] = []
         self.members = self.schedule.at(time)
         held_value, open_now = 0, 0  # steps 1 and 2 in one pass: a symbol's step 1 moves only its own value
-        for sleeve, row in zip(self.sleeves, rows, strict=True):
+        if self._attention is None:
+            self._attention = [i for i, s in enumerate(self.sleeves) if needs_attention(s)]
+        for i in self._attention:  # the others have nothing before the close, and no value
+            sleeve, row = self.sleeves[i], rows[i]
             engine = sleeve.engine
-            if row is not None:
-                if sleeve.busy or engine.sim.active is not None or engine.risk.state.open:
-                    self._run(sleeve, self.cash, out, engine.to_close, time, *row)
-                if engine.portfolio.lots:  # marked at this close (a flat one: in _decide)
-                    sleeve.close = round(row[3] * sleeve.inv_tick)  # = MarketRules.ticks
+            if row is not None and (sleeve.busy or sleeve.sim.active is not None or engine.risk.state.open):
+                self._run(sleeve, self.cash, out, engine.to_close, time, *row)
             ledger = engine.portfolio
-            if ledger.lots:
-                held_value += ledger.equity(sleeve.close) * sleeve.factor
-                open_now += abs(ledger.lots) * sleeve.close >= sleeve.min_notional
+            lots = ledger.lots
+            if lots:
+                if row is not None:  # marked at this close (a flat one: in _decide)
+                    sleeve.close = round(row[3] * sleeve.inv_tick)  # = MarketRules.ticks
+                sleeve.worth = ledger.equity(sleeve.close) * sleeve.factor
+                held_value += sleeve.worth
+                open_now += abs(lots) * sleeve.close >= sleeve.min_notional
         equity = self.cash + held_value
         self.snapshot_equity, self.snapshot_cash = equity, self.cash
         held = self._decide(time, rows, equity, out)
@@ -178,6 +189,8 @@ class PortfolioEngine:
             self._apply(time, held, present, equity, out)
         if out:  # something filled: mark again (else the snapshot is this minute's close)
             equity, open_now = self._mark()
+        if out or any(s.sim.active is not None for s in held):  # a refused order changes nothing
+            self._attention = None
         self.last_time = time
         self.times.append(time)
         self.equity.append(equity)
@@ -192,26 +205,27 @@ class PortfolioEngine:
         """Step 3: every present symbol decides against the snapshot; returns those holding an
         order. `_run`'s cash window, inlined (this loop runs for every symbol every minute)."""
         cash, stake, held, fills, moved = self.cash, self.stake, [], self._scratch, 0
-        share = stake.of("", equity) if stake.uniform else 0
+        uniform = stake.uniform
+        share = stake.of("", equity) if uniform else 0
         for sleeve, row in zip(self.sleeves, rows, strict=True):
             if row is None:
                 continue
             o, h, lo, c, v = row
             sleeve.close = price = round(c * sleeve.inv_tick)
-            engine, f = sleeve.engine, sleeve.factor
-            ledger = engine.portfolio
-            room = share if stake.uniform else stake.of(sleeve.symbol, equity)
+            f = sleeve.factor
+            ledger = sleeve.engine.portfolio
+            room = share if uniform else stake.of(sleeve.symbol, equity)
             if ledger.lots:
-                room = max(room - ledger.equity(price) * f, 0)
+                room = max(room - sleeve.worth, 0)  # its value at this close, from step 2
             shown = (cash if cash < room else room) // f
             ledger.cash = shown
-            engine.at_close(time, o, h, lo, c, v, price, fills)
+            sleeve.at_close(time, o, h, lo, c, v, price, fills)
             moved += (ledger.cash - shown) * f
             ledger.cash = 0
             if fills:
                 out.extend((sleeve.symbol, fill) for fill in fills)
                 fills.clear()
-            if engine.sim.active is not None:
+            if sleeve.sim.active is not None:
                 held.append(sleeve)
         self.cash += moved
         return held
@@ -270,7 +284,7 @@ class PortfolioEngine:
             elif order is not None:
                 opening.append(sleeve)
         limit = self.config.max_open_positions
-        open_now = sum(1 for s in self.sleeves if s.is_open())
+        open_now = sum(1 for s in self.sleeves if s.engine.portfolio.lots and s.is_open())
         for sleeve in opening:
             was_open = sleeve.is_open()
             if sleeve.symbol not in self.members:
@@ -283,6 +297,11 @@ class PortfolioEngine:
                 self._run(sleeve, min(self.cash, room), out, sleeve.engine.fill_held)
                 open_now += int(sleeve.is_open() and not was_open)
 
+    def changed(self) -> None:
+        """Say that something outside the minute's steps changed a symbol's engine (a control,
+        a breaker, a restore): the next minute looks at every symbol again."""
+        self._attention = None
+
     def _refuse(self, sleeve: Sleeve, reason: str) -> None:
         order = sleeve.engine.reject_held()
         if order is not None:
@@ -293,6 +312,7 @@ class PortfolioEngine:
         self.risk.observe_equity(time, self.equity[-1], self.money)
         why = self.risk.state.open.get("max_drawdown")
         if why is not None:
+            self._attention = None
             for sleeve in self.sleeves:
                 sleeve.engine.risk.now = time
                 sleeve.engine.risk.trip(DRAWDOWN, f"portfolio {why}")
@@ -325,6 +345,18 @@ def check_sleeve(symbol: str, engine: Engine) -> None:
                 f"risk {name} for {symbol}: a portfolio's equity breaker is portfolio.maxDrawdownFraction "
                 "(one symbol's share of the wallet has no equity of its own)"
             )
+
+
+def needs_attention(sleeve: Sleeve) -> bool:
+    """Whether a symbol's step 1 may do something (exits, funding, a working order, a stale
+    breaker to clear) or its position must be marked."""
+    engine = sleeve.engine
+    return bool(
+        sleeve.busy
+        or engine.portfolio.lots
+        or sleeve.sim.active is not None
+        or "stale_data" in engine.risk.state.open
+    )
 
 
 def held(engine: Engine, time: int) -> Order | None:
