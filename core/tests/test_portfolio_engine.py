@@ -137,6 +137,7 @@ def test_the_portfolio_drawdown_breaker_halts_every_symbol_and_says_why() -> Non
         PortfolioConfig(stake="fraction", stake_fraction=1.0, max_drawdown_fraction=0.1),
     )
     run(p, 4, {i: {"AUSDT": 8.0} for i in (1, 2, 3)})  # A falls 20%: the wallet ~20%
+    assert p.risk.state.open["max_drawdown"].startswith("equity 799.")
     assert [(t, b) for t, b, _ in p.risk.trips] == [(T0 + MINUTE, "max_drawdown")]
     for sleeve in p.sleeves:  # neither A's sale nor B's buy at minute 3 became an order
         assert "portfolio_drawdown" in sleeve.engine.risk.state.open
@@ -224,3 +225,53 @@ def test_a_backtest_with_gaps_steps_each_symbol_only_at_its_own_candles() -> Non
     near_engine = result.engine.by_symbol["NEARUSDT"].engine
     assert near_engine.last_time == int(holed.open_time.iloc[-1])
     assert sum(len(s.engine.fills) for s in result.engine.sleeves) > 4
+
+
+def test_a_portfolio_resumed_from_its_snapshot_ends_where_an_uninterrupted_one_does() -> None:
+    import json
+
+    symbols = ("AVAXUSDT", "FILUSDT", "NEARUSDT")
+    frames = {s: read_candles_frame(BINANCE_MONTH[s]).iloc[:6000] for s in symbols}
+    rows = {
+        s: [(int(r.open_time), (r.open, r.high, r.low, r.close, r.volume)) for r in f.itertuples()]
+        for s, f in frames.items()
+    }
+    config = PortfolioConfig(max_open_positions=2, max_drawdown_fraction=0.5)
+
+    def fresh() -> PortfolioEngine:
+        engines = {
+            s: Engine(make("simple_rsi"), EngineConfig(budget=Decimal(1), market=rules_for(s)))
+            for s in symbols
+        }
+        return PortfolioEngine(engines, Decimal(10_000), config)
+
+    def feed(p: PortfolioEngine, lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            p.step(rows["AVAXUSDT"][i][0], {s: r[i][1] for s, r in rows.items()})
+
+    whole = fresh()
+    feed(whole, 0, 6000)
+    first = fresh()
+    feed(first, 0, 2500)
+    resumed = fresh()
+    resumed.restore(json.loads(json.dumps(first.snapshot())))  # through JSON, as the trader stores it
+    feed(resumed, 2500, 6000)
+    assert resumed.equity == whole.equity[2500:] and resumed.cash == whole.cash
+    for a, b in zip(resumed.sleeves, whole.sleeves, strict=True):
+        assert a.engine.portfolio == b.engine.portfolio
+        assert a.engine.fills == b.engine.fills[len(first.by_symbol[a.symbol].engine.fills) :]
+    assert sum(len(s.engine.fills) for s in whole.sleeves) > 20
+
+
+def test_the_portfolio_day_loss_breaker_closes_at_the_next_utc_midnight() -> None:
+    p = book(
+        {"AUSDT": {0: 1.0}, "BUSDT": {}},
+        PortfolioConfig(stake="fraction", stake_fraction=1.0, daily_loss_limit_fraction=0.05),
+    )
+    day = 86_400_000
+    p.step(T0, {"AUSDT": candle(10.0), "BUSDT": candle(100.0)})
+    p.step(T0 + MINUTE, {"AUSDT": candle(9.0), "BUSDT": candle(100.0)})  # −10% of the day's equity
+    assert all("daily_loss" in s.engine.risk.state.open for s in p.sleeves)
+    p.step(T0 + day, {"AUSDT": candle(9.0), "BUSDT": candle(100.0)})  # a new UTC day
+    assert not any(s.engine.risk.state.open for s in p.sleeves)
+    assert [b for _, b, _ in p.risk.trips] == ["daily_loss"]

@@ -19,7 +19,7 @@ from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.performance import Performance
 from botrader.core.errors import UserError
 from botrader.core.portfolio.config import PortfolioConfig
-from botrader.core.portfolio.engine import DRAWDOWN, Candle, PortfolioEngine, Sleeve
+from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine, Sleeve
 from botrader.core.portfolio.universe import Schedule
 from botrader.core.strategy.base import Strategy
 from botrader.core.timeutil import ms_to_datetime
@@ -49,13 +49,13 @@ class PortfolioResult:
         """The `--json` object: the portfolio's metrics, per symbol, refusals, breakers."""
         e = self.engine
         breakers = [
-            {"time": iso(t), "breaker": DRAWDOWN, "why": f"portfolio {why}"} for t, _, why in e.risk.trips
+            {"time": iso(t), "breaker": MIRRORED[b], "why": f"portfolio {why}"} for t, b, why in e.risk.trips
         ]
         for s in e.sleeves:
             breakers += [
                 {"time": iso(t), "breaker": b, "why": why, "symbol": s.symbol}
                 for t, b, why in s.engine.risk.trips
-                if b != DRAWDOWN
+                if b not in MIRRORED.values()
             ]
         refusals = [{**dataclasses.asdict(r), "time": iso(r.time)} for r in e.refusals]
         universe = [{"time": iso(t), "symbols": sorted(s)} for t, s in e.schedule.history if t > -(2**62)]

@@ -40,6 +40,7 @@ class PortfolioConfig:
     max_position_fraction: float = 1.0  # of portfolio equity, per symbol
     max_gross_exposure: float = 1.0  # sum of |position value| over equity
     max_drawdown_fraction: float | None = None  # the `portfolio_drawdown` breaker
+    daily_loss_limit_fraction: float | None = None  # `daily_loss`, over the whole wallet
     stake: str = "equal"  # equal | fraction
     stake_fraction: float | None = None  # with stake: fraction
     on_exit: OnExit = "close"  # a symbol leaving the universe: close its position, or hold it
@@ -50,6 +51,7 @@ class PortfolioConfig:
         for name, value in (
             ("maxPositionFraction", self.max_position_fraction),
             ("maxDrawdownFraction", self.max_drawdown_fraction),
+            ("dailyLossLimitFraction", self.daily_loss_limit_fraction),
             ("stake fraction", self.stake_fraction),
         ):
             if value is not None and not 0 < value <= 1:

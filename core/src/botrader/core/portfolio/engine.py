@@ -43,6 +43,7 @@ from botrader.core.portfolio.wallet import common_unit, factor
 
 Candle = tuple[float, float, float, float, float]  # open, high, low, close, volume
 DRAWDOWN = "portfolio_drawdown"
+MIRRORED = {"max_drawdown": DRAWDOWN, "daily_loss": "daily_loss"}  # the portfolio's → each symbol's
 
 
 class Sleeve:
@@ -142,7 +143,12 @@ class PortfolioEngine:
         self.members: frozenset[str] = frozenset()
         self.stake = config.stake_for(len(self.sleeves))
         self.gross_ppm = ppm_of(config.max_gross_exposure)
-        self.risk = RiskManager(RiskConfig(max_drawdown_fraction=config.max_drawdown_fraction))
+        self.risk = RiskManager(
+            RiskConfig(
+                max_drawdown_fraction=config.max_drawdown_fraction,
+                daily_loss_limit_fraction=config.daily_loss_limit_fraction,
+            )
+        )
         self.snapshot_equity = self.snapshot_cash = self.budget
         self.times: list[int] = []
         self.equity: list[int] = []  # wallet units, at each minute's closes
@@ -195,7 +201,7 @@ class PortfolioEngine:
         self.times.append(time)
         self.equity.append(equity)
         self.open_counts.append(open_now)
-        if self.config.max_drawdown_fraction is not None:
+        if self.risk.watching:
             self._observe(time)
         return out
 
@@ -308,14 +314,46 @@ class PortfolioEngine:
             self.refusals.append(Refusal(order.time, sleeve.symbol, order.side, order.lots, reason))
 
     def _observe(self, time: int) -> None:
-        """The portfolio's drawdown breaker: once open, every symbol halts new orders."""
+        """The portfolio's equity breakers (its drawdown, its UTC day's loss), mirrored into
+        every symbol while open: each symbol halts new orders (exits still work)."""
         self.risk.observe_equity(time, self.equity[-1], self.money)
-        why = self.risk.state.open.get("max_drawdown")
-        if why is not None:
-            self._attention = None
-            for sleeve in self.sleeves:
-                sleeve.engine.risk.now = time
-                sleeve.engine.risk.trip(DRAWDOWN, f"portfolio {why}")
+        opened = self.risk.state.open
+        for sleeve in self.sleeves:
+            risk = sleeve.engine.risk
+            for name, mirrored in MIRRORED.items():
+                why = opened.get(name)
+                if why is not None and mirrored not in risk.state.open:
+                    risk.now = time
+                    risk.trip(mirrored, f"portfolio {why}")
+                    self._attention = None
+                elif why is None and mirrored in risk.state.open:
+                    risk.clear(mirrored)  # the day's loss breaker closes at the next UTC midnight
+
+    # -- saving ---------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to resume exactly here (JSON-able): the wallet, the portfolio's
+        breakers and every symbol's engine and mark."""
+        return {
+            "unit": str(self.unit),
+            "cash": self.cash,
+            "risk": self.risk.snapshot(),
+            "last_time": self.last_time,
+            "sleeves": {s.symbol: {"engine": s.engine.snapshot(), "close": s.close} for s in self.sleeves},
+        }
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        if Decimal(snap["unit"]) != self.unit:
+            raise UserError(f"the saved wallet counts in {snap['unit']} USDT units, this one in {self.unit}")
+        self.cash, self.last_time = snap["cash"], snap["last_time"]
+        self.risk.restore(snap["risk"])
+        for sleeve in self.sleeves:
+            saved = snap["sleeves"].get(sleeve.symbol)
+            if saved is not None:  # a symbol new to the portfolio starts flat
+                sleeve.engine.restore(saved["engine"])
+                sleeve.engine.portfolio.cash = 0
+                sleeve.close = saved["close"]
+        self.snapshot_equity, self.snapshot_cash = self.equity_now(), self.cash
+        self._attention = None
 
     # -- reading --------------------------------------------------------------------------------
     def equity_now(self) -> int:
