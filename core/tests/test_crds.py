@@ -81,7 +81,20 @@ def run(**spec: object) -> dict:
             bot(execution={"algo": "twap", "slices": 1}),
             "twap and vwap need spec.execution.slices of at least 2",
         ),
-        ({**bot(), "spec": {}}, "spec.symbol: Required value"),
+        (
+            {**bot(), "spec": {}},
+            "give exactly one of spec.symbol, spec.symbols (a portfolio) or spec.universe",
+        ),
+        (bot(symbols=["AVAXUSDT"]), "give exactly one of spec.symbol, spec.symbols"),
+        (bot(portfolio={"maxOpenPositions": 2}), "spec.portfolio applies to a bot over many symbols"),
+        (
+            {**bot(), "spec": {"symbols": ["AVAXUSDT"], "portfolio": {"stake": "fraction"}}},
+            "spec.portfolio.stakeFraction goes with stake: fraction",
+        ),
+        (
+            {**bot(), "spec": {"universe": {"topByQuoteVolume": 0}}},
+            "spec.universe.topByQuoteVolume: Invalid value: 0",
+        ),
         (run(dataset={"start": "2025-01-01"}), "spec.dataset needs either path or both start and end"),
         (
             run(dataset={"path": "x", "start": "2025-01-01", "end": "2025-02-01"}),

@@ -68,11 +68,32 @@ def no_symbol() -> dict:
     return doc
 
 
+def many(**spec: object) -> dict:
+    """A portfolio bot: no spec.symbol."""
+    doc = no_symbol()
+    doc["spec"].update(spec)
+    return doc
+
+
 INVALID = [
     (bot(budget=-5), "spec.budget", "FieldValueInvalid"),
     (bot(interval="7m"), "spec.interval", "FieldValueNotSupported"),
     (bot(symbol="btc-usdt"), "spec.symbol", "FieldValueInvalid"),
-    (no_symbol(), "spec.symbol", "FieldValueRequired"),
+    (no_symbol(), "spec", "FieldValueInvalid"),  # CEL: one of symbol, symbols, universe
+    (bot(symbols=["AVAXUSDT", "NEARUSDT"]), "spec", "FieldValueInvalid"),  # CEL: symbol and symbols
+    (bot(portfolio={"maxOpenPositions": 2}), "spec", "FieldValueInvalid"),  # CEL: portfolio needs symbols
+    (many(symbols=["AVAXUSDT", "AVAXUSDT"]), "spec.symbols[1]", "FieldValueDuplicate"),  # a set
+    (many(universe={"quote": "USDT"}), "spec.universe.topByQuoteVolume", "FieldValueRequired"),
+    (
+        many(universe={"topByQuoteVolume": 5, "lookback": "7 days"}),
+        "spec.universe.lookback",
+        "FieldValueInvalid",
+    ),
+    (  # CEL: stakeFraction goes with stake fraction
+        many(symbols=["AVAXUSDT"], portfolio={"stakeFraction": 0.1}),
+        "spec.portfolio",
+        "FieldValueInvalid",
+    ),
     (bot(source="replay"), "spec", "FieldValueInvalid"),  # CEL: replay needs spec.replay
     (bot(strategy={"type": "ppo"}), "spec", "FieldValueInvalid"),  # CEL: ppo needs a modelRef
     (bot(execution={"algo": "twap", "slices": 1}), "spec", "FieldValueInvalid"),  # CEL: slices >= 2

@@ -107,3 +107,27 @@ def test_a_portfolio_from_the_database_equals_the_same_files(sqlite_url: str, ca
     assert every == named == files and files["trades"] > 0
     assert main(["backtest", "--db", sqlite_url, "--exchange", "replay", "--universe", "top=1"]) == 2
     one_error_line(capsys, "no stored replay 1m candles")
+
+
+def test_a_portfolio_manifest_backtests_with_its_own_caps_and_breakers(capsys, tmp_path: Path) -> None:
+    import yaml
+
+    from tests.support.paths import REPO
+
+    example = REPO / "examples" / "tradingbot-portfolio.yaml"
+    out = run_json(capsys, "--bot", str(example), "--data", str(DATA), "--end", "2025-02-10")
+    assert [r["symbol"] for r in out["symbols"]] == FOUR.split(",")
+    assert any(r["reason"] == "max_open_positions" for r in out["refusals"])
+    # the bot's drawdown limit watches the whole wallet (and is mirrored into every symbol)
+    assert {"portfolio_drawdown", "daily_loss"} <= {b["breaker"] for b in out["breakers"]}
+    doc = yaml.safe_load(example.read_text())
+    del doc["spec"]["symbols"]
+    doc["spec"]["universe"] = {"topByQuoteVolume": 2, "lookback": "3d", "refresh": "1d"}
+    (tmp_path / "bot.yaml").write_text(yaml.safe_dump(doc))
+    picked = run_json(capsys, "--bot", str(tmp_path / "bot.yaml"), "--data", str(DATA), "--end", "2025-02-12")
+    assert {u["time"]: u["symbols"] for u in picked["universe"]}["2025-02-11T00:00:00Z"] == [
+        "AVAXUSDT",
+        "NEARUSDT",
+    ]
+    assert main(["backtest", "--bot", str(example), "--data", str(DATA), "--symbols", "AVAXUSDT"]) == 2
+    one_error_line(capsys, "a portfolio bot names its symbols, universe and caps itself")

@@ -197,9 +197,9 @@ def test_what_a_portfolio_refuses_to_carry() -> None:
         PortfolioConfig.from_spec({"maxOpenPositions": 0})
     with pytest.raises(UserError, match="unknown portfolio field 'maxOpen'"):
         PortfolioConfig.from_spec({"maxOpen": 3})
-    assert PortfolioConfig.from_spec({"stake": {"fraction": 0.1}, "onExit": "hold"}) == PortfolioConfig(
-        stake="fraction", stake_fraction=0.1, on_exit="hold"
-    )
+    assert PortfolioConfig.from_spec(
+        {"stake": "fraction", "stakeFraction": 0.1, "onExit": "hold"}
+    ) == PortfolioConfig(stake="fraction", stake_fraction=0.1, on_exit="hold")
 
 
 def test_a_backtest_with_gaps_steps_each_symbol_only_at_its_own_candles() -> None:

@@ -14,8 +14,11 @@ from botrader.core.engine.execution import ExecutionConfig
 from botrader.core.engine.risk import RiskConfig
 from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
+from botrader.core.intervals import interval_ms
 from botrader.core.manifests import TradingBot, TradingBotSpec
 from botrader.core.market_kind import bot_instrument, filters_for
+from botrader.core.portfolio.config import PortfolioConfig
+from botrader.core.portfolio.universe import UniverseRule, rule_from_spec
 from botrader.core.strategy.base import Strategy
 from botrader.core.strategy.registry import resolve
 
@@ -38,6 +41,30 @@ def engine_config(spec: TradingBotSpec, market: MarketRules | None = None) -> En
     collected = spec.source in USDM_SOURCES  # its collector stores the perpetual's funding rates
     instrument = bot_instrument(spec.symbol, spec.market, spec.leverage, rate, market, collected=collected)
     return dataclasses.replace(config, instrument=instrument)
+
+
+def sleeve_config(spec: TradingBotSpec, symbol: str, market: MarketRules | None = None) -> EngineConfig:
+    """One symbol's engine in a portfolio bot: the bot's per-symbol rules (sizing, exits,
+    execution, losing streak); its equity breakers watch the whole wallet instead
+    (`portfolio_config`): one symbol's share of it has no equity of its own."""
+    config = engine_config(
+        spec.model_copy(update={"symbol": symbol}), market or filters_for(symbol, spec.market)
+    )
+    risk = dataclasses.replace(config.risk, daily_loss_limit_fraction=None, max_drawdown_fraction=None)
+    return dataclasses.replace(config, risk=risk)
+
+
+def portfolio_config(spec: TradingBotSpec) -> PortfolioConfig:
+    """`spec.portfolio`, with the bot's daily loss limit (and its drawdown limit, unless the
+    portfolio sets its own) over the whole wallet."""
+    portfolio = spec.portfolio.model_dump(by_alias=True, exclude_none=True) if spec.portfolio else {}
+    return PortfolioConfig.from_spec(portfolio, spec.risk.model_dump(by_alias=True))
+
+
+def universe_rule(spec: TradingBotSpec) -> UniverseRule | None:
+    if spec.universe is None:
+        return None
+    return rule_from_spec(spec.universe.model_dump(by_alias=True), interval_ms(spec.interval))
 
 
 def strategy_params(

@@ -136,6 +136,28 @@ def _cel_violations(value: Any, schema: dict[str, Any], path: list[Any]) -> list
     return found
 
 
+def _duplicates(value: Any, schema: dict[str, Any], path: list[Any]) -> list[Violation]:
+    """A `x-kubernetes-list-type: set` list holding a value twice (the server's
+    FieldValueDuplicate, at the repeat)."""
+    found = []
+    if isinstance(value, list):
+        if schema.get("x-kubernetes-list-type") == "set":
+            seen: list[Any] = []
+            for i, item in enumerate(value):
+                if item in seen:
+                    found.append(
+                        Violation(_path([*path, i]), "FieldValueDuplicate", f"Duplicate value: {item!r}")
+                    )
+                seen.append(item)
+        for i, item in enumerate(value):
+            found += _duplicates(item, schema.get("items", {}), [*path, i])
+    elif isinstance(value, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                found += _duplicates(value[name], sub, [*path, name])
+    return found
+
+
 SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -171,7 +193,7 @@ def violations(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Violation]]:
         Draft4Validator(_json_schema(schema)).iter_errors(defaulted),
         key=lambda e: list(map(str, e.absolute_path)),
     )
-    found = [_violation(e) for e in errors]
+    found = [_violation(e) for e in errors] + _duplicates(defaulted, schema, [])
     return defaulted, found or _cel_violations(defaulted, schema, [])
 
 

@@ -115,8 +115,34 @@ class Funding(_Spec):
     rate: str = Field(pattern=r"^-?\d+(\.\d{1,8})?$")  # Binance's eight decimals at most
 
 
+class Universe(_Spec):
+    """`spec.universe`: the `topByQuoteVolume` symbols of trailing quote volume, picked at each
+    refresh from the candles closed by then (`botrader.core.portfolio.universe`)."""
+
+    top_by_quote_volume: int = Field(alias="topByQuoteVolume", ge=1, le=500)
+    quote: str = Field(default="USDT", pattern=r"^[A-Z0-9]{2,10}$")
+    lookback: str = Field(default="7d", pattern=r"^[1-9]\d*[mhdw]$")
+    refresh: str = Field(default="1d", pattern=r"^[1-9]\d*[mhdw]$")
+
+
+class Portfolio(_Spec):
+    """`spec.portfolio`: the caps and breaker above the per-symbol rules of a bot over many
+    symbols (`botrader.core.portfolio.config.PortfolioConfig`)."""
+
+    max_open_positions: int | None = Field(default=None, ge=1, alias="maxOpenPositions")
+    max_position_fraction: float = Field(default=1.0, gt=0.0, le=1.0, alias="maxPositionFraction")
+    max_gross_exposure: float = Field(default=1.0, gt=0.0, alias="maxGrossExposure")
+    max_drawdown_fraction: float | None = Field(default=None, gt=0.0, le=1.0, alias="maxDrawdownFraction")
+    stake: Literal["equal", "fraction"] = "equal"
+    stake_fraction: float | None = Field(default=None, gt=0.0, le=1.0, alias="stakeFraction")
+    on_exit: Literal["close", "hold"] = Field(default="close", alias="onExit")
+
+
 class TradingBotSpec(_Spec):
-    symbol: str
+    symbol: str = ""  # one symbol; or `symbols`, or a `universe` (a portfolio bot)
+    symbols: list[str] | None = None
+    universe: Universe | None = None
+    portfolio: Portfolio | None = None
     interval: Literal["1m", "5m", "15m", "1h"] = "1m"
     source: Literal["binance", "binance-testnet", "binance-usdm", "binance-usdm-testnet", "replay"] = (
         "binance"
@@ -135,6 +161,11 @@ class TradingBotSpec(_Spec):
     paused: bool = False
     emergency_stop: bool = Field(default=False, alias="emergencyStop")
     image: str | None = None  # a user image with the strategy's package installed (cluster only)
+
+    @property
+    def is_portfolio(self) -> bool:
+        """Many symbols over one wallet (`symbols` or `universe`)."""
+        return self.symbols is not None or self.universe is not None
 
 
 class TradingBot(_Spec):

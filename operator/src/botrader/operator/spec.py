@@ -23,13 +23,22 @@ class SpecInvalid(ValueError):
     """The spec passed the CRD's schema but not the model (a CRD older than the operator)."""
 
 
+NOT_RUN_YET = (
+    "a portfolio bot (spec.symbols or spec.universe) is not run by the operator yet: "
+    "backtest it with botrader backtest --bot FILE --data DIR"
+)
+
+
 def parse_spec(spec: Mapping[str, Any]) -> TradingBotSpec:
     try:
-        return TradingBotSpec.model_validate(dict(spec))
+        parsed = TradingBotSpec.model_validate(dict(spec))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SpecInvalid(f"spec.{where}: {first['msg']} (got {first.get('input')!r})") from None
+    if parsed.is_portfolio:  # its trader and per-symbol collectors are the next step of #27
+        raise SpecInvalid(NOT_RUN_YET)
+    return parsed
 
 
 @dataclass(frozen=True)

@@ -275,35 +275,40 @@ def _backtest(
     if model is not None:
         params["model"] = model
     paths = data or []
-    if symbols or universe or portfolio or len(paths) > 1 or any(p.is_dir() for p in paths):
-        _portfolio(
-            paths,
-            db,
-            exchange,
-            interval,
-            start,
-            end,
-            symbols,
-            universe,
-            portfolio,
-            strategy,
-            params,
-            budget,
-            fee,
-            slippage_bps,
-            fill,
-            cli_exits,
-            json_out,
-            trades,
-            fills,
+    manifest = None
+    if bot is not None:
+        from botrader.core.manifests import load_trading_bot
+
+        manifest = load_trading_bot(bot)
+    many = symbols or universe or portfolio or len(paths) > 1 or any(p.is_dir() for p in paths)
+    if manifest is not None and manifest.spec.is_portfolio:
+        if symbols or universe or portfolio:
+            raise UserError(f"{bot}: a portfolio bot names its symbols, universe and caps itself")
+        _bot_portfolio(manifest, paths, db, exchange, start, end, params, cli_exits, json_out, trades, fills)
+        return
+    if many:
+        if manifest is not None:
+            raise UserError(f"{bot}: a one-symbol bot; drop --symbols/--universe/--portfolio or the folder")
+        from botrader.core.cli import portfolio_backtest as pb
+        from botrader.core.strategy.registry import resolve
+
+        request = pb.PortfolioRequest(
+            pb.split_list(symbols), pb.parse_universe(universe, interval), pb.parse_portfolio(portfolio)
         )
+
+        def config_for(s: str) -> Any:
+            from botrader.core.binance.filters import rules_for
+
+            return engine_from_options(rules_for(s), budget, fee, slippage_bps, fill, exits=cli_exits)
+
+        where = pb.Where(paths, db, exchange or "binance", interval, start, end)
+        _portfolio(where, request, resolve(strategy), params, config_for, budget, json_out, trades, fills)
         return
     data = paths[0] if paths else None
     if bot is not None:
         from botrader.core.bot_engine import engine_config, strategy_params
-        from botrader.core.manifests import load_trading_bot
 
-        manifest = load_trading_bot(bot)
+        assert manifest is not None
         spec = manifest.spec
         base = engine_config(spec, filters_for(symbol or spec.symbol, spec.market))
         config = dataclasses.replace(base, exits={**base.exits, **cli_exits})
@@ -350,65 +355,64 @@ def _backtest(
 
 
 def _portfolio(
-    paths: list[Path],
-    db: str | None,
-    exchange: str | None,
-    interval: str,
-    start: str | None,
-    end: str | None,
-    symbols: str | None,
-    universe: str | None,
-    portfolio: str | None,
-    strategy: str,
+    where: Any,
+    request: Any,
+    cls: Any,
     params: dict[str, object],
+    config_for: Any,
     budget: float,
-    fee: float,
-    slippage_bps: float,
-    fill: str,
-    exits: dict[str, Any],
     json_out: bool,
     trades: Path | None,
     fills: bool,
 ) -> None:
-    """One strategy over many symbols and one wallet."""
+    """One strategy over many symbols and one wallet (`where`: files or the database)."""
     from decimal import Decimal
 
-    from botrader.core.binance.filters import rules_for
     from botrader.core.cli import portfolio_backtest as pb
-    from botrader.core.strategy.registry import resolve
-    from botrader.core.timeutil import parse_instant
 
     if trades is not None and trades.suffix not in (".csv", ".parquet"):
         raise UserError(f"bad --trades {str(trades)!r}: expected a .csv or .parquet file name")
-    request = pb.PortfolioRequest(
-        pb.split_list(symbols), pb.parse_universe(universe, interval), pb.parse_portfolio(portfolio)
-    )
-    cls = resolve(strategy)
     cls(**params)  # a bad parameter is one line before any candle is read
-    if paths:
-        first = parse_instant(start, option="--start") if start else None
-        last = parse_instant(end, option="--end") if end else None
-        frames = pb.frames_from_files(paths, request.symbols, first, last)
-    else:
-        frames = pb.frames_from_db(
-            lambda s: load_candles(None, db, exchange or "binance", s, interval, start, end),
-            request.symbols,
-            lambda: stored_symbols(db, exchange or "binance", interval),
-        )
-    markets = {s: rules_for(s) for s in frames}
-    result = pb.run(
-        frames,
-        request,
-        lambda s: cls(**params),
-        lambda s: engine_from_options(markets[s], budget, fee, slippage_bps, fill, exits=exits),
-        Decimal(str(budget)),
-        warmup=0,
-    )
+    frames = where.frames(request.symbols, load_candles, stored_symbols)
+    result = pb.run(frames, request, lambda s: cls(**params), config_for, Decimal(str(budget)), warmup=0)
     if trades is not None:
         write_fills(result.fill_rows(), trades, symbol=True)
     pb.report(result, json_out, fills)
     if trades is not None and not json_out:
         make_console().print(f"{result.performance.trades} fills written to {trades}")
+
+
+def _bot_portfolio(
+    manifest: Any,
+    paths: list[Path],
+    db: str | None,
+    exchange: str | None,
+    start: str | None,
+    end: str | None,
+    params: dict[str, object],
+    exits: dict[str, Any],
+    json_out: bool,
+    trades: Path | None,
+    fills: bool,
+) -> None:
+    """`--bot` of a portfolio manifest: its symbols or universe, caps, budget and rules."""
+    import dataclasses
+
+    from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_params, universe_rule
+    from botrader.core.cli import portfolio_backtest as pb
+    from botrader.core.strategy.registry import resolve
+
+    spec = manifest.spec
+    request = pb.PortfolioRequest(spec.symbols, universe_rule(spec), portfolio_config(spec))
+    cls = resolve(manifest.strategy_reference())
+    params = strategy_params(manifest, cls, params)
+
+    def config_for(symbol: str) -> Any:
+        config = sleeve_config(spec, symbol)
+        return dataclasses.replace(config, exits={**config.exits, **exits})
+
+    where = pb.Where(paths, db, exchange or spec.source, spec.interval, start, end)
+    _portfolio(where, request, cls, params, config_for, spec.budget, json_out, trades, fills)
 
 
 def stored_symbols(db: str | None, exchange: str, interval: str) -> list[str]:

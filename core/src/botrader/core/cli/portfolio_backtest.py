@@ -13,9 +13,7 @@ from typing import Any
 from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
 from botrader.core.portfolio.config import PortfolioConfig
-from botrader.core.portfolio.universe import Schedule, UniverseRule, universe_history
-
-DAY_MS = 86_400_000
+from botrader.core.portfolio.universe import Schedule, UniverseRule, rule_from_spec, universe_history
 
 
 @dataclass(frozen=True)
@@ -25,6 +23,32 @@ class PortfolioRequest:
     symbols: list[str] | None  # None: every symbol found (a universe picks among them)
     universe: UniverseRule | None
     config: PortfolioConfig
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a portfolio's candles come from: files and folders of them, or the database."""
+
+    paths: list[Path]
+    db: str | None
+    exchange: str
+    interval: str
+    start: str | None
+    end: str | None
+
+    def frames(
+        self, symbols: list[str] | None, load: Callable[..., Any], stored: Callable[..., list[str]]
+    ) -> dict[str, Any]:
+        """`load`: one stored series' candles (backtest's `load_candles`); `stored`: every
+        stored symbol of the exchange and interval."""
+        from botrader.core.timeutil import parse_instant
+
+        if self.paths:
+            first = parse_instant(self.start, option="--start") if self.start else None
+            last = parse_instant(self.end, option="--end") if self.end else None
+            return frames_from_files(self.paths, symbols, first, last)
+        names = symbols or stored(self.db, self.exchange, self.interval)
+        return {s: load(None, self.db, self.exchange, s, self.interval, self.start, self.end) for s in names}
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -47,33 +71,19 @@ def key_values(text: str, option: str) -> dict[str, str]:
     return out
 
 
-def duration_ms(text: str, name: str) -> int:
-    """7d, 12h, 30m → milliseconds."""
-    units = {"m": 60_000, "h": 3_600_000, "d": DAY_MS, "w": 7 * DAY_MS}
-    number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit() or int(number) < 1:
-        raise UserError(f"bad universe {name} {text!r}: expected a duration like 30m, 12h, 7d or 1w")
-    return int(number) * units[unit]
-
-
 def parse_universe(text: str | None, interval: str = "1m") -> UniverseRule | None:
     """`--universe top=20,lookback=7d,refresh=1d[,quote=USDT]` (the manifest's
-    `spec.universe` keys, shortened: topByQuoteVolume → top)."""
+    `spec.universe` keys, topByQuoteVolume shortened to top)."""
     if text is None:
         return None
-    values = key_values(text, "--universe")
+    values: dict[str, object] = dict(key_values(text, "--universe"))
     unknown = sorted(set(values) - {"top", "lookback", "refresh", "quote"})
     if unknown:
         raise UserError(f"unknown --universe item {unknown[0]!r}: expected top, lookback, refresh, quote")
-    if "top" not in values or not values["top"].isdigit():
+    top = str(values.pop("top", ""))
+    if not top.isdigit():
         raise UserError(f"bad --universe {text!r}: top=N (how many symbols) is required")
-    return UniverseRule(
-        top=int(values["top"]),
-        lookback_ms=duration_ms(values.get("lookback", "7d"), "lookback"),
-        refresh_ms=duration_ms(values.get("refresh", "1d"), "refresh"),
-        interval_ms=interval_ms(interval),
-        quote=values.get("quote", "USDT").upper(),
-    )
+    return rule_from_spec({"topByQuoteVolume": int(top), **values}, interval_ms(interval))
 
 
 def parse_portfolio(text: str | None) -> PortfolioConfig:
@@ -86,8 +96,10 @@ def parse_portfolio(text: str | None) -> PortfolioConfig:
         if key in values:
             values[key] = number(values[key], key)
     stake = values.get("stake")
-    if stake is not None and stake != "equal":
-        values["stake"] = {"fraction": number(stake, "stake")}
+    if stake is not None and stake not in ("equal", "fraction"):  # stake=0.1: a fraction
+        values["stake"], values["stakeFraction"] = "fraction", number(stake, "stake")
+    if "stakeFraction" in values:
+        values["stakeFraction"] = number(values["stakeFraction"], "stakeFraction")
     return PortfolioConfig.from_spec(values)
 
 
@@ -135,13 +147,6 @@ def frames_from_files(
         if len(frame):
             frames[symbol] = frame
     return frames
-
-
-def frames_from_db(
-    load: Callable[[str], Any], symbols: list[str] | None, stored: Callable[[], list[str]]
-) -> dict[str, Any]:
-    """Each symbol's stored candles (`load(symbol)`); without --symbols, every stored series."""
-    return {s: load(s) for s in (symbols or stored())}
 
 
 def schedule_for(frames: Mapping[str, Any], rule: UniverseRule | None, warmup: int) -> Schedule | None:

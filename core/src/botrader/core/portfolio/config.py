@@ -74,33 +74,32 @@ class PortfolioConfig:
         return FractionStake(min(share, ppm_of(self.max_position_fraction)))
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> PortfolioConfig:
-        """From a manifest's `spec.portfolio` (camelCase keys)."""
-        stake = spec.get("stake", "equal")
-        fraction = None
-        if isinstance(stake, dict):
-            if set(stake) != {"fraction"}:
-                raise UserError(f"bad stake {stake!r}: expected equal or {{fraction: F}}")
-            stake, fraction = "fraction", float(stake["fraction"])
+    def from_spec(cls, spec: dict[str, Any], risk: dict[str, Any] | None = None) -> PortfolioConfig:
+        """From a manifest's `spec.portfolio` (camelCase keys); `risk`: the bot's `spec.risk`,
+        whose daily loss limit (and, without portfolio.maxDrawdownFraction, drawdown limit)
+        watch the whole wallet."""
         known = {
             "maxOpenPositions",
             "maxPositionFraction",
             "maxGrossExposure",
             "maxDrawdownFraction",
             "stake",
+            "stakeFraction",
             "onExit",
         }
         unknown = sorted(set(spec) - known)
         if unknown:
-            raise UserError(
-                f"unknown portfolio field {unknown[0]!r}: expected one of {', '.join(sorted(known))}"
-            )
+            expected = ", ".join(sorted(known))
+            raise UserError(f"unknown portfolio field {unknown[0]!r}: expected one of {expected}")
+        risk = risk or {}
+        drawdown = spec.get("maxDrawdownFraction", risk.get("maxDrawdownFraction"))
         return cls(
             max_open_positions=spec.get("maxOpenPositions"),
             max_position_fraction=float(spec.get("maxPositionFraction", 1.0)),
             max_gross_exposure=float(spec.get("maxGrossExposure", 1.0)),
-            max_drawdown_fraction=spec.get("maxDrawdownFraction"),
-            stake=stake,
-            stake_fraction=fraction,
+            max_drawdown_fraction=drawdown,
+            daily_loss_limit_fraction=risk.get("dailyLossLimitFraction"),
+            stake=spec.get("stake", "equal"),
+            stake_fraction=spec.get("stakeFraction"),
             on_exit=spec.get("onExit", "close"),
         )

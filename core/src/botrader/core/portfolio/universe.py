@@ -42,6 +42,36 @@ class UniverseRule:
             raise UserError(f"bad refresh {self.refresh_ms} ms: shorter than one candle")
 
 
+DURATION_UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def duration_ms(text: str, name: str) -> int:
+    """7d, 12h, 30m, 1w → milliseconds (one line naming a bad value)."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in DURATION_UNITS or not number.isdigit() or int(number) < 1:
+        raise UserError(f"bad universe {name} {text!r}: expected a duration like 30m, 12h, 7d or 1w")
+    return int(number) * DURATION_UNITS[unit]
+
+
+def rule_from_spec(spec: Mapping[str, object], interval_ms: int = 60_000) -> UniverseRule:
+    """From a manifest's `spec.universe` (topByQuoteVolume, quote, lookback, refresh)."""
+    unknown = sorted(set(spec) - {"topByQuoteVolume", "quote", "lookback", "refresh"})
+    if unknown:
+        raise UserError(
+            f"unknown universe field {unknown[0]!r}: expected topByQuoteVolume, quote, lookback, refresh"
+        )
+    top = spec.get("topByQuoteVolume")
+    if not isinstance(top, int) or isinstance(top, bool):
+        raise UserError(f"bad universe topByQuoteVolume {top!r}: expected how many symbols (a whole number)")
+    return UniverseRule(
+        top=top,
+        lookback_ms=duration_ms(str(spec.get("lookback", "7d")), "lookback"),
+        refresh_ms=duration_ms(str(spec.get("refresh", "1d")), "refresh"),
+        interval_ms=interval_ms,
+        quote=str(spec.get("quote", "USDT")).upper(),
+    )
+
+
 class QuoteVolumes:
     """Each symbol's cumulative quote volume by candle open time: a window's sum is two
     lookups, so a month of refreshes over many symbols costs microseconds each."""

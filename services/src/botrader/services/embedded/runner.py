@@ -67,7 +67,14 @@ def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Pat
     for path in files:
         for doc in load_manifests(path):
             if doc.get("kind") == "TradingBot":
-                bots.append(parse_trading_bot(doc, source=str(path), manifest_dir=path.parent))
+                bot = parse_trading_bot(doc, source=str(path), manifest_dir=path.parent)
+                if bot.spec.is_portfolio:
+                    raise UserError(
+                        f"{path}: {bot.name} is a portfolio bot (spec.symbols or spec.universe): "
+                        "paper trading one is not built yet; backtest it: "
+                        f"botrader backtest --bot {path} --data DIR"
+                    )
+                bots.append(bot)
             elif doc.get("kind") in ("TrainingRun", "OptimizationRun"):
                 runs.append((parse_training_run(doc, str(path)), path.parent))
             else:
