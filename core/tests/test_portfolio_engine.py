@@ -275,3 +275,39 @@ def test_the_portfolio_day_loss_breaker_closes_at_the_next_utc_midnight() -> Non
     p.step(T0 + day, {"AUSDT": candle(9.0), "BUSDT": candle(100.0)})  # a new UTC day
     assert not any(s.engine.risk.state.open for s in p.sleeves)
     assert [b for _, b, _ in p.risk.trips] == ["daily_loss"]
+
+
+class TopMover(Scripted):
+    """Holds its symbol only while it is the minute's strongest (close over open): a rotation
+    through the cross-sectional hook."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.top = False
+
+    def on_minute(self, symbol: str, bars: dict) -> None:
+        moves = {s: b.close / b.open for s, b in bars.items()}
+        self.top = max(sorted(moves), key=lambda s: moves[s]) == symbol
+
+    def on_candle(self, bar, ind, account) -> float | None:
+        if self.top:
+            return 1.0  # up to its stake: nothing more once there
+        return -1.0 if account.long else None
+
+
+def test_a_rotation_through_the_cross_sectional_hook_holds_the_minute_s_strongest() -> None:
+    markets = {"AUSDT": A, "BUSDT": B, "CUSDT": C}
+    engines = {s: Engine(TopMover(), EngineConfig(market=m)) for s, m in markets.items()}
+    p = PortfolioEngine(engines, Decimal(1000), PortfolioConfig(max_open_positions=1))
+    moves = [(1.01, 1.0, 0.99), (1.0, 1.02, 0.99), (1.0, 1.02, 0.99), (0.98, 0.99, 1.03), (0.99, 0.99, 1.01)]
+    for i, move in enumerate(moves):
+        candles = {}
+        for (s, base), m in zip(PRICES.items(), move, strict=True):
+            candles[s] = (base, base * max(m, 1), base * min(m, 1), round(base * m, 2), 1e9)
+        p.step(T0 + i * MINUTE, candles)
+        # where most of the wallet is; a sale funds the next minute's buy (this minute's orders
+        # are sized on its snapshot, when the cash was still in the position being sold)
+        most = [s.symbol for s in p.sleeves if s.value() * 2 > p.equity[-1]]
+        assert most == [["AUSDT"], [], ["BUSDT"], [], ["CUSDT"]][i]
+    assert not p.refusals
+    assert p.by_symbol["CUSDT"].engine.strategy.state()["attrs"]["top"] is True  # saved with its state

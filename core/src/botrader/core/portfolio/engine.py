@@ -20,9 +20,17 @@ without a candle this minute is skipped and keeps its last close as its mark):
    `universe_exit`); then held orders that reduce a position fill; then those that open or
    add, each capped by the cash left and the gross-exposure room, and refused — recorded with
    the reason — when the symbol is not in the universe (`universe`) or would be one open
-   position too many (`max_open_positions`);
+   position too many (`max_open_positions`). A sale frees its slot for this minute's buys,
+   but its cash funds the next minute's: every order was sized on the snapshot, before it;
 5. **mark**: the portfolio's equity at this minute's closes; its drawdown breaker
    (`portfolio_drawdown`) halts new orders in every symbol while open (exits still work).
+
+**The cross-sectional hook.** A strategy whose class defines `on_minute(self, symbol, bars)` sees
+every symbol's closed candle of the minute at once — `bars` maps each present symbol to its `Bar`,
+`symbol` is the instance's own —
+between steps 2 and 3, before any symbol decides: to rank, rotate or pick the strongest. Each
+symbol's instance gets the same bars and keeps what it works out in its own attributes (saved
+with its state like any other), which its `on_candle` reads a moment later.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from botrader.core.engine.engine import Engine
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.risk import RiskConfig, RiskManager, ppm_of
 from botrader.core.engine.units import fraction_of
+from botrader.core.engine.view import Bar
 from botrader.core.errors import UserError
 from botrader.core.portfolio.config import PortfolioConfig
 from botrader.core.portfolio.universe import Schedule
@@ -159,6 +168,11 @@ class PortfolioEngine:
         # the sleeves whose step 1 may do something or that hold a position (`needs_attention`):
         # re-listed after a minute with fills or orders, or a change from outside (None: re-list)
         self._attention: list[int] | None = None
+        self._hooks = [
+            (s, s.engine.strategy.on_minute)
+            for s in self.sleeves
+            if callable(getattr(s.engine.strategy, "on_minute", None))
+        ]  # the strategies with the cross-sectional hook
 
     # -- one minute ---------------------------------------------------------------------------
     def step(self, time: int, candles: Mapping[str, Candle]) -> list[tuple[str, Fill]]:
@@ -189,6 +203,8 @@ class PortfolioEngine:
                 open_now += abs(lots) * sleeve.close >= sleeve.min_notional
         equity = self.cash + held_value
         self.snapshot_equity, self.snapshot_cash = equity, self.cash
+        if self._hooks:
+            self._cross_section(time, rows)
         held = self._decide(time, rows, equity, out)
         if held or (self.config.on_exit == "close" and len(self.members) < len(self.sleeves)):
             present = [s for s, row in zip(self.sleeves, rows, strict=True) if row is not None]
@@ -204,6 +220,17 @@ class PortfolioEngine:
         if self.risk.watching:
             self._observe(time)
         return out
+
+    def _cross_section(self, time: int, rows: Sequence[Candle | None]) -> None:
+        """Every present symbol's candle of this minute, to each strategy with `on_minute`."""
+        bars: dict[str, Bar] = {}
+        for sleeve, row in zip(self.sleeves, rows, strict=True):
+            if row is not None:
+                bar = bars[sleeve.symbol] = Bar()
+                bar.time, (bar.open, bar.high, bar.low, bar.close, bar.volume) = time, row
+        for sleeve, hook in self._hooks:
+            if sleeve.symbol in bars:
+                hook(sleeve.symbol, bars)
 
     def _decide(
         self, time: int, rows: Sequence[Candle | None], equity: int, out: list[tuple[str, Fill]]
