@@ -75,6 +75,7 @@ class OrderRow(SQLModel, table=True):
     action: float = Field(sa_column=Column(Float(53), nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     explanation: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    symbol: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))  # a portfolio's
 
 
 class TradeRow(SQLModel, table=True):
@@ -94,6 +95,7 @@ class TradeRow(SQLModel, table=True):
     reason: str = Field(
         default="signal", sa_column=Column(String(32), nullable=False, server_default="signal")
     )
+    symbol: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))  # a portfolio's
 
 
 class EquityRow(SQLModel, table=True):

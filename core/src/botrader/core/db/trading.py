@@ -71,41 +71,89 @@ class TradingStore:
         """One transaction: new fills, orders as they now stand, equity marks
         (time, equity, cash, lots, price ticks), funding payments (time, rate in 1e-8, cash
         units; once per funding time) and the bot's snapshot and summary."""
+        funding_rows = [
+            {
+                "bot": name,
+                "time": ms_to_datetime(t),
+                "rate": Decimal(rate).scaleb(-8),
+                "amount": market.to_quote(amount),
+            }
+            for t, rate, amount in funding
+        ]
+        mark_rows = [
+            {
+                "bot": name,
+                "time": ms_to_datetime(t),
+                "equity": market.to_quote(eq),
+                "cash": market.to_quote(cash),
+                "position": market.to_base(lots),
+                "price": market.price(px),
+            }
+            for t, eq, cash, lots, px in marks
+        ]
+        self.save_rows(
+            name,
+            snapshot,
+            summary,
+            [self._fill_row(name, market, f) for f in fills],
+            [self._order_row(name, market, o) for o in orders],
+            mark_rows,
+            funding_rows,
+        )
+
+    def save_portfolio_progress(
+        self,
+        name: str,
+        snapshot: dict[str, Any],
+        summary: dict[str, Any],
+        fills: Sequence[tuple[str, MarketRules, Fill]],
+        orders: Sequence[tuple[str, MarketRules, Order]],
+        marks: Sequence[tuple[int, Decimal, Decimal]],
+    ) -> None:
+        """A portfolio bot's `save_progress`: each fill and order with its symbol (and that
+        symbol's units), equity marks as (time, equity, cash) in the quote asset."""
+        self.save_rows(
+            name,
+            snapshot,
+            summary,
+            [{**self._fill_row(name, m, f), "symbol": s} for s, m, f in fills],
+            [{**self._order_row(name, m, o), "symbol": s} for s, m, o in orders],
+            [
+                {
+                    "bot": name,
+                    "time": ms_to_datetime(t),
+                    "equity": eq,
+                    "cash": cash,
+                    "position": 0,
+                    "price": 0,
+                }
+                for t, eq, cash in marks
+            ],
+        )
+
+    def save_rows(
+        self,
+        name: str,
+        snapshot: dict[str, Any],
+        summary: dict[str, Any],
+        fills: Sequence[dict[str, Any]],
+        orders: Sequence[dict[str, Any]],
+        marks: Sequence[dict[str, Any]],
+        funding: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """The one transaction behind both: a fill and a funding payment stored once (by their
+        keys), orders as they now stand, the marks, the snapshot and the summary."""
         with self.engine.begin() as conn:
             if funding:
-                rows = [
-                    {
-                        "bot": name,
-                        "time": ms_to_datetime(t),
-                        "rate": Decimal(rate).scaleb(-8),
-                        "amount": market.to_quote(amount),
-                    }
-                    for t, rate, amount in funding
-                ]
-                conn.execute(_insert(conn, FUNDING).on_conflict_do_nothing(), rows)
+                conn.execute(_insert(conn, FUNDING).on_conflict_do_nothing(), list(funding))
             if fills:
-                conn.execute(
-                    _insert(conn, TRADES).on_conflict_do_nothing(),
-                    [self._fill_row(name, market, f) for f in fills],
-                )
-            for order in orders:
-                row = self._order_row(name, market, order)
+                conn.execute(_insert(conn, TRADES).on_conflict_do_nothing(), list(fills))
+            for row in orders:
                 stmt = _insert(conn, ORDERS).values(**row)
                 keep = {k: row[k] for k in ("filled_quantity", "status")}
                 conn.execute(stmt.on_conflict_do_update(index_elements=["bot", "id"], set_=keep))
             if marks:
-                rows = [
-                    {
-                        "bot": name,
-                        "time": ms_to_datetime(t),
-                        "equity": market.to_quote(eq),
-                        "cash": market.to_quote(cash),
-                        "position": market.to_base(lots),
-                        "price": market.price(px),
-                    }
-                    for t, eq, cash, lots, px in marks
-                ]
-                conn.execute(_insert(conn, EQUITY).on_conflict_do_nothing(), rows)
+                conn.execute(_insert(conn, EQUITY).on_conflict_do_nothing(), list(marks))
             conn.execute(
                 BOTS.update()
                 .where(BOTS.c.name == name)

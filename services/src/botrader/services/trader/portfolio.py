@@ -1,0 +1,192 @@
+"""The paper trader of a portfolio bot (`spec.symbols`): every symbol's stored candles merged
+into minutes and stepped through one `PortfolioEngine`, exactly as a backtest of the same
+candles steps them, with the same one-transaction checkpoint as the one-symbol trader.
+
+When a minute is ready: once every symbol's stored candles reach it. A symbol without a candle
+at a minute that its later candles have passed has a gap there, and is skipped that minute
+(the backtest skips it too); a minute no symbol has reached yet waits.
+
+Fills and orders are numbered across the symbols (`Numbering`), in the order (time, symbol,
+the symbol's own number): the same numbers whatever batches the candles came in, so a
+restarted trader stores nothing twice.
+
+Not yet: a `universe` bot (its collectors and warm-up follow the picks), the process and
+operator wiring (`botrader trade`/`up` refuse a portfolio bot), the dashboard's positions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from decimal import Decimal
+from typing import Any
+
+from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_for
+from botrader.core.candles import make_key
+from botrader.core.db.candles import CandleStore
+from botrader.core.db.trading import TradingStore
+from botrader.core.engine.engine import Engine
+from botrader.core.engine.orders import Fill, Order
+from botrader.core.engine.units import MarketRules
+from botrader.core.errors import UserError
+from botrader.core.manifests import TradingBot
+from botrader.core.phases import phase_of
+from botrader.core.portfolio.engine import Candle, PortfolioEngine
+from botrader.core.timeutil import ms_to_datetime
+
+log = logging.getLogger(__name__)
+FINAL = ("filled", "partially_filled", "rejected", "cancelled")
+
+
+class Numbering:
+    """Fill sequence numbers and order ids across a portfolio's symbols (each symbol's engine
+    counts its own from 1): assigned in (time, symbol, own number) order, the ids of orders
+    still working kept until they end. Saved with the snapshot."""
+
+    def __init__(self) -> None:
+        self.fills = 0
+        self.orders = 0
+        self.working: dict[str, int] = {}  # "SYMBOL:own id" → id, while the order works
+
+    def number(
+        self, fills: list[tuple[str, Fill]], orders: list[tuple[str, Order]]
+    ) -> tuple[list[tuple[str, Fill]], list[tuple[str, Order]]]:
+        ids: dict[str, int] = {}
+        out_orders = []
+        for symbol, order in sorted(orders, key=lambda so: (so[1].time, so[0], so[1].id)):
+            key = f"{symbol}:{order.id}"
+            if key not in self.working:
+                self.orders += 1
+                self.working[key] = self.orders
+            ids[key] = self.working[key]
+            out_orders.append((symbol, dataclasses.replace(order, id=ids[key])))
+            if order.status in FINAL:
+                del self.working[key]
+        out_fills = []
+        for symbol, fill in sorted(fills, key=lambda sf: (sf[1].time, sf[0], sf[1].seq)):
+            self.fills += 1
+            order_id = ids.get(f"{symbol}:{fill.order_id}", self.working.get(f"{symbol}:{fill.order_id}", 0))
+            out_fills.append((symbol, dataclasses.replace(fill, seq=self.fills, order_id=order_id)))
+        return out_fills, out_orders
+
+    def state(self) -> dict[str, Any]:
+        return {"fills": self.fills, "orders": self.orders, "working": dict(self.working)}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.fills, self.orders, self.working = state["fills"], state["orders"], dict(state["working"])
+
+
+class PortfolioTrader:
+    def __init__(self, bot: TradingBot, candles: CandleStore, store: TradingStore, batch: int = 2000) -> None:
+        spec = bot.spec
+        if spec.symbols is None:
+            raise UserError(f"{bot.name}: paper trading a universe bot is not built yet (spec.symbols is)")
+        self.bot, self.candles, self.store, self.batch = bot, candles, store, batch
+        self.symbols = sorted(spec.symbols)
+        self.keys = {s: make_key(spec.source, s, spec.interval) for s in self.symbols}
+        engines = {s: Engine(strategy_for(bot), sleeve_config(spec, s)) for s in self.symbols}
+        self.markets: dict[str, MarketRules] = {s: e.market for s, e in engines.items()}
+        self.book = PortfolioEngine(engines, Decimal(str(spec.budget)), portfolio_config(spec))
+        self.numbering = Numbering()
+        self.cursor: int | None = None  # open time of the last minute processed
+        self.peak = self.book.budget
+        self.lock = threading.RLock()
+
+    def start(self, actor: str = "trader") -> None:
+        row = self.store.register(
+            self.bot.name, self.bot.namespace, self.bot.spec.model_dump(by_alias=True, exclude_none=True)
+        )
+        state = row.get("state")
+        if state:
+            self.book.restore(state["portfolio"])
+            self.numbering.load(state["numbering"])
+            self.cursor, self.peak = self.book.last_time, state["peak"]
+            log.info("%s: resumed after %s", self.bot.name, self.cursor)
+        self.checkpoint([], [], [])
+
+    # -- work --------------------------------------------------------------------------------
+    def step(self, limit: int | None = None) -> int:
+        """Process the next ready minutes (at most `limit` candles of each symbol); returns how
+        many minutes there were."""
+        with self.lock:
+            return self._step(limit or self.batch)
+
+    def _step(self, limit: int) -> int:
+        start = None if self.cursor is None else self.cursor + 1
+        loaded: dict[str, dict[int, Candle]] = {}
+        ready: int | None = None  # the last minute every symbol's candles have reached
+        for symbol, key in self.keys.items():
+            candles = self.candles.load(key, start=start, limit=limit)
+            if not candles:
+                return 0  # a symbol with nothing new: its next candle may still come
+            loaded[symbol] = {c.open_time: (c.open, c.high, c.low, c.close, c.volume) for c in candles}
+            last = candles[-1].open_time
+            ready = last if ready is None else min(ready, last)
+        minutes = sorted({t for rows in loaded.values() for t in rows if ready is not None and t <= ready})
+        marks = []
+        for t in minutes:
+            self.book.step_rows(t, [loaded[s].get(t) for s in self.symbols])
+            equity = self.book.equity[-1]
+            self.peak = max(self.peak, equity)
+            marks.append((t, self.book.to_quote(equity), self.book.to_quote(self.book.cash)))
+        self.cursor = minutes[-1]
+        drained_fills, drained_orders = [], []
+        for sleeve in self.book.sleeves:
+            fills, orders = sleeve.engine.drain()
+            drained_fills += [(sleeve.symbol, f) for f in fills]
+            drained_orders += [(sleeve.symbol, o) for o in orders]
+        self.book.times.clear()
+        self.book.equity.clear()
+        self.book.open_counts.clear()
+        fills, orders = self.numbering.number(drained_fills, drained_orders)
+        self.checkpoint(fills, orders, marks)
+        return len(minutes)
+
+    def checkpoint(
+        self,
+        fills: list[tuple[str, Fill]],
+        orders: list[tuple[str, Order]],
+        marks: list[tuple[int, Decimal, Decimal]],
+    ) -> None:
+        with self.lock:
+            snapshot = {
+                "portfolio": self.book.snapshot(),
+                "numbering": self.numbering.state(),
+                "peak": self.peak,
+            }
+            self.store.save_portfolio_progress(
+                self.bot.name,
+                snapshot,
+                self.summary(),
+                [(s, self.markets[s], f) for s, f in fills],
+                [(s, self.markets[s], o) for s, o in orders],
+                marks,
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+    def breakers(self) -> dict[str, str]:
+        """The portfolio's breakers and each symbol's own (prefixed with it)."""
+        out = {}
+        for sleeve in self.book.sleeves:
+            for name, why in sleeve.engine.risk.state.open.items():
+                key = name if why.startswith("portfolio ") else f"{sleeve.symbol}:{name}"
+                out.setdefault(key, why)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        book = self.book
+        equity = book.equity_now()
+        breakers = self.breakers()
+        paused = all(s.engine.paused for s in book.sleeves)
+        return {
+            "phase": phase_of(breakers, paused=paused, emergency=False),
+            "message": "; ".join(breakers.values()),
+            "breakers": breakers,
+            "equity": book.to_quote(equity),
+            "cash": book.to_quote(book.cash),
+            "position": 0,  # per symbol: the snapshot's sleeves
+            "pnl_percent": (equity - book.budget) / book.budget * 100,
+            "trades": self.numbering.fills,
+            "last_candle_time": ms_to_datetime(self.cursor) if self.cursor is not None else None,
+        }
