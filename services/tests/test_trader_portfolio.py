@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_for
@@ -110,3 +111,37 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
     assert row["trades"] == len(want) and row["equity"] == expected.engine.to_quote(
         expected.engine.equity_now()
     )
+
+
+def test_the_api_shows_a_portfolio_bot_s_pairs_trips_and_performance(sqlite_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from botrader.services.api.main import create_app
+
+    data = {s: f.iloc[:3000] for s, f in frames().items()}
+    db = connect(sqlite_url)
+    upgrade(db)
+    for symbol, frame in data.items():
+        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame))
+    trader = PortfolioTrader(parse_trading_bot(BOT), CandleStore(db), TradingStore(db))
+    trader.start()
+    while trader.step():
+        pass
+    client = TestClient(create_app(db))
+    detail = client.get("/bots/four").json()
+    pairs = detail["positions"]
+    assert [p["symbol"] for p in pairs] == SYMBOLS
+    book = trader.book
+    assert sum(p["contribution"] for p in pairs) == pytest.approx(
+        float(book.to_quote(book.equity_now() - book.budget))
+    )
+    assert sum(p["weight"] for p in pairs) == pytest.approx(1 - float(book.cash) / book.equity_now())
+    trades = client.get("/bots/four/trades?limit=500").json()["items"]
+    assert {t["symbol"] for t in trades} <= set(SYMBOLS) and len(trades) == detail["trades"]
+    trips = client.get("/bots/four/round-trips").json()
+    assert trips and {t["symbol"] for t in trips} <= set(SYMBOLS)
+    realized = sum(p["realized_pnl"] for p in pairs)
+    assert sum(t["pnl"] for t in trips) == pytest.approx(realized, abs=1e-6)
+    perf = client.get("/bots/four/performance").json()
+    assert perf["trades"] == detail["trades"] and perf["round_trips"] == len(trips)
+    assert 0 < perf["exposure"] <= 1 and -1 < perf["buy_and_hold_return"] < 1

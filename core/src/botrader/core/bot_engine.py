@@ -47,6 +47,10 @@ def sleeve_config(spec: TradingBotSpec, symbol: str, market: MarketRules | None 
     """One symbol's engine in a portfolio bot: the bot's per-symbol rules (sizing, exits,
     execution, losing streak); its equity breakers watch the whole wallet instead
     (`portfolio_config`): one symbol's share of it has no equity of its own."""
+    if spec.market != "spot":
+        raise UserError(
+            f"market {spec.market} with spec.symbols or spec.universe: portfolios are spot-only for now"
+        )
     config = engine_config(
         spec.model_copy(update={"symbol": symbol}), market or filters_for(symbol, spec.market)
     )

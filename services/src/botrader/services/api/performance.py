@@ -42,7 +42,18 @@ def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
     market = market_of(bot)
     budget = float(bot["spec"].get("budget", 10_000))
     units = _units(market)
-    fills = [
+    fills = fills_of(store.fills(bot["name"]), market)
+    funding = [(datetime_to_ms(r["time"]), units(r["amount"])) for r in store.funding(bot["name"])]
+    instrument = instrument_of(bot, market)
+    ledger = instrument.new_ledger(market.cash_units(Decimal(str(budget))), True)
+    trips = walk(market, instrument, ledger, fills, funding)
+    return Replayed(market, budget, fills, ledger, trips)
+
+
+def fills_of(rows: list[dict[str, Any]], market: MarketRules) -> list[Fill]:
+    """Stored fill rows back in the engine's units."""
+    units = _units(market)
+    return [
         Fill(
             r["order_id"],
             r["seq"],
@@ -54,11 +65,14 @@ def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
             units(r["pnl"]),
             r.get("reason") or "signal",
         )
-        for r in store.fills(bot["name"])
+        for r in rows
     ]
-    funding = [(datetime_to_ms(r["time"]), units(r["amount"])) for r in store.funding(bot["name"])]
-    instrument = instrument_of(bot, market)
-    ledger = instrument.new_ledger(market.cash_units(Decimal(str(budget))), True)
+
+
+def walk(
+    market: MarketRules, instrument: Any, ledger: Ledger, fills: list[Fill], funding: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """The fills (and funding) through `ledger`, in order: the round trips it closes."""
     trips: list[dict[str, Any]] = []
     opened: list[Fill] = []
     paid = 0
@@ -78,7 +92,7 @@ def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
         if len(ledger.round_trips) > closed:  # the ledger just closed a round trip
             trips.append(_trip(market, opened, ledger.round_trips[-1], side))
             opened = [f] if ledger.lots else []  # a fill through zero opened the next one
-    return Replayed(market, budget, fills, ledger, trips)
+    return trips
 
 
 def _units(market: MarketRules) -> Any:

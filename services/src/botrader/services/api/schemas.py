@@ -47,10 +47,26 @@ class PerpetualPosition(BaseModel):
     funding: float  # received (> 0) or paid (< 0) since the bot started, quote asset
 
 
+class PortfolioPosition(BaseModel):
+    """One pair of a portfolio bot as it stands at its last close."""
+
+    symbol: str
+    side: str  # long or flat
+    quantity: float  # base asset
+    entry_price: float | None  # average, fees excluded (None when flat)
+    price: float  # its last close
+    value: float  # quote asset
+    open_pnl: float  # value − cost basis (buy fees included)
+    realized_pnl: float  # closed round trips, net of fees
+    contribution: float  # realised + open: the pairs' sum is the bot's PnL
+    weight: float  # value / the bot's equity
+
+
 class BotDetail(BotSummary):
     spec: dict[str, Any]
     last_decision: dict[str, Any] | None
     perpetual: PerpetualPosition | None = None
+    positions: list[PortfolioPosition] | None = None  # a portfolio bot's pairs
 
 
 class Trade(BaseModel):
@@ -63,6 +79,7 @@ class Trade(BaseModel):
     fee: float
     pnl: float
     reason: str  # signal, stop_loss, take_profit, trailing_stop, time_stop or emergency_stop
+    symbol: str | None = None  # a portfolio bot's pair (None: the bot's own symbol)
 
 
 class TradesPage(BaseModel):
@@ -94,6 +111,7 @@ class RoundTrip(BaseModel):
     fees: float
     fills: int
     reason: str  # the closing fill's: signal, stop_loss, take_profit, trailing_stop, time_stop, …
+    symbol: str | None = None  # a portfolio bot's pair
 
 
 class CandleOut(BaseModel):

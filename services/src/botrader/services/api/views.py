@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from botrader.core.db.trading import TradingStore
+from botrader.services.api.books import book_of
 from botrader.services.api.schemas import _utc
 
 
@@ -52,7 +53,13 @@ def detail(store: TradingStore, name: str) -> dict[str, Any]:
             k: decision[k] for k in ("id", "time", "side", "action", "reason", "status", "explanation")
         }
         decision["time"] = _utc(decision["time"])
-    return {**summary(row), "spec": row["spec"], "last_decision": decision, "perpetual": perpetual(row)}
+    return {
+        **summary(row),
+        "spec": row["spec"],
+        "last_decision": decision,
+        "perpetual": perpetual(row),
+        "positions": book_of(row).positions(),
+    }
 
 
 def perpetual(row: dict[str, Any]) -> dict[str, Any] | None:

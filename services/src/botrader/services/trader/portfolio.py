@@ -154,6 +154,7 @@ class PortfolioTrader:
                 "portfolio": self.book.snapshot(),
                 "numbering": self.numbering.state(),
                 "peak": self.peak,
+                "markets": {s: m.to_state() for s, m in self.markets.items()},  # each pair's units
             }
             self.store.save_portfolio_progress(
                 self.bot.name,

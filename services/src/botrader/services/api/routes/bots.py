@@ -17,9 +17,9 @@ from botrader.core.timeutil import ms_to_datetime
 from botrader.core.venue.divergence import divergence
 from botrader.core.venue.ledger import Ledger
 from botrader.services.api.answers import adapter, cache_key, encode, json_response
+from botrader.services.api.books import book_of
 from botrader.services.api.control import ControlError
 from botrader.services.api.deps import ActorDep, CacheDep, ControllerDep, TradingDep
-from botrader.services.api.performance import bot_performance, replay
 from botrader.services.api.schemas import (
     BotDetail,
     BotSummary,
@@ -118,7 +118,7 @@ async def round_trips(name: BotName, store: TradingDep, cache: CacheDep, request
         await cache.get(
             bot_topic(name),
             cache_key(request),
-            lambda: encode(TRIPS, replay(store, bot_row(store, name)).trips),
+            lambda: encode(TRIPS, book_of(bot_row(store, name)).trips(store)),
         )
     )
 
@@ -189,7 +189,7 @@ async def performance(name: BotName, store: TradingDep, cache: CacheDep, request
         row = bot_row(store, name)
         version = (row["last_candle_time"], row["trades"])
         if name not in figures or figures[name][0] != version:
-            found = bot_performance(store, row).to_dict()
+            found = book_of(row).performance(store).to_dict()
             figures[name] = (version, {"bot": name, **found, "sharpe_min_days": MIN_SHARPE_DAYS})
         return json.dumps(figures[name][1], allow_nan=False, separators=(",", ":")).encode()
 

@@ -1,0 +1,158 @@
+"""What the API reads of a bot's persisted book, as one small protocol: a one-symbol bot's
+ledger (`performance.replay`), or a portfolio bot's pairs, each through its own ledger. The
+routes ask `book_of(row)` and never which kind of bot it is."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, Protocol
+
+import numpy as np
+
+from botrader.core.db.trading import TradingStore
+from botrader.core.engine import performance as metrics
+from botrader.core.engine.instruments import Spot
+from botrader.core.engine.performance import Performance
+from botrader.core.engine.portfolio import Portfolio
+from botrader.core.engine.units import MarketRules
+from botrader.core.timeutil import datetime_to_ms
+from botrader.services.api.performance import bot_performance, fills_of, replay, walk
+
+UNBOUNDED = 10**30  # a pair's replay ledger's cash: its fills were paid from the shared wallet
+
+
+class Book(Protocol):
+    def trips(self, store: TradingStore) -> list[dict[str, Any]]:
+        """Closed round trips, oldest first."""
+        ...
+
+    def performance(self, store: TradingStore) -> Performance: ...
+
+    def positions(self) -> list[dict[str, Any]] | None:
+        """Each pair as it stands (None: a one-symbol bot)."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class OneSymbol:
+    row: dict[str, Any]
+
+    def trips(self, store: TradingStore) -> list[dict[str, Any]]:
+        return replay(store, self.row).trips
+
+    def performance(self, store: TradingStore) -> Performance:
+        return bot_performance(store, self.row)
+
+    def positions(self) -> list[dict[str, Any]] | None:
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pairs:
+    """A portfolio bot: its saved state holds every pair's ledger and units."""
+
+    row: dict[str, Any]
+
+    @property
+    def markets(self) -> dict[str, MarketRules]:
+        return {s: MarketRules.from_state(m) for s, m in self.row["state"]["markets"].items()}
+
+    def trips(self, store: TradingStore) -> list[dict[str, Any]]:
+        by_symbol: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in store.fills(self.row["name"]):
+            by_symbol[r["symbol"]].append(r)
+        out = []
+        for symbol, rows in by_symbol.items():
+            market = self.markets[symbol]
+            ledger = Spot().new_ledger(UNBOUNDED, False)
+            out += [{**t, "symbol": symbol} for t in walk(market, Spot(), ledger, fills_of(rows, market), [])]
+        return sorted(out, key=lambda t: (t["exit_time"], t["symbol"]))
+
+    def performance(self, store: TradingStore) -> Performance:
+        """The engine's metrics of the wallet's equity marks; round trips from every pair;
+        buy-and-hold: an equal-weight hold of the pairs (their first and last marked closes)."""
+        name = self.row["name"]
+        marks = store.equity_series(name)
+        times = np.array([datetime_to_ms(m["time"]) for m in marks], dtype=np.int64)
+        equity = np.array([float(m["equity"]) for m in marks], dtype=np.float64)
+        budget = float(self.row["spec"].get("budget", 10_000))
+        trips = self.trips(store)
+        rows = store.fills(name)
+        perf = metrics.compute(
+            times, equity, np.ones(max(len(marks), 1)), [], [t["pnl"] for t in trips], budget, 1.0, 0
+        )
+        traded = sum(float(Decimal(str(r["quantity"])) * Decimal(str(r["price"]))) for r in rows)
+        return dataclasses.replace(
+            perf,
+            trades=len(rows),
+            fees=sum(float(r["fee"]) for r in rows),
+            turnover=traded / float(np.mean(equity)) if len(equity) else 0.0,
+            exits=metrics.exit_counts(fills_of(rows, MarketRules())),
+            exposure=self._exposure(times, rows),
+            buy_and_hold_return=self._held(store, times),
+        )
+
+    def _exposure(self, times: np.ndarray, rows: list[dict[str, Any]]) -> float:
+        """Share of the marks with at least one pair held."""
+        if not len(times):
+            return 0.0
+        held = np.zeros(len(times), dtype=bool)
+        by_symbol: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            by_symbol[r["symbol"]].append(r)
+        for symbol_rows in by_symbol.values():
+            at = np.array([datetime_to_ms(r["time"]) for r in symbol_rows], dtype=np.int64)
+            signed = [float(r["quantity"]) * (1 if r["side"] == "buy" else -1) for r in symbol_rows]
+            position = np.cumsum(signed)
+            i = np.searchsorted(at, times, side="right") - 1
+            held |= np.where(i >= 0, position[np.maximum(i, 0)], 0) > 1e-12
+        return float(held.mean())
+
+    def _held(self, store: TradingStore, times: np.ndarray) -> float:
+        from botrader.core.candles import make_key
+        from botrader.core.db.candles import CandleStore
+
+        if not len(times):
+            return 0.0
+        spec, candles = self.row["spec"], CandleStore(store.engine)
+        ratios = []
+        for symbol in self.markets:
+            key = make_key(spec.get("source", "binance"), symbol, spec.get("interval", "1m"))
+            found = candles.load(key, start=int(times[0]), end=int(times[-1]))
+            if found:
+                ratios.append(found[-1].close / found[0].close)
+        return float(np.mean(ratios)) - 1.0 if ratios else 0.0
+
+    def positions(self) -> list[dict[str, Any]] | None:
+        book = self.row["state"]["portfolio"]
+        equity = float(self.row["equity"] or 0)
+        out = []
+        for symbol, sleeve in sorted(book["sleeves"].items()):
+            market = self.markets[symbol]
+            ledger, close = Portfolio.from_state(sleeve["engine"]["portfolio"]), int(sleeve["close"])
+            value = float(market.to_quote(ledger.equity(close) - ledger.cash))
+            open_pnl = ledger.unrealized_pnl(close)
+            out.append(
+                {
+                    "symbol": symbol,
+                    "side": "long" if ledger.lots > 0 else "flat",
+                    "quantity": float(market.to_base(ledger.lots)),
+                    "entry_price": ledger.average_entry_ticks() * float(market.tick_size)
+                    if ledger.lots
+                    else None,
+                    "price": float(market.price(close)),
+                    "value": value,
+                    "open_pnl": float(market.to_quote(open_pnl)),
+                    "realized_pnl": float(market.to_quote(ledger.realized_pnl)),
+                    "contribution": float(market.to_quote(ledger.realized_pnl + open_pnl)),
+                    "weight": value / equity if equity > 0 else 0.0,
+                }
+            )
+        return out
+
+
+def book_of(row: dict[str, Any]) -> Book:
+    """A portfolio bot's saved state carries its pairs' units (`markets`)."""
+    return Pairs(row) if (row.get("state") or {}).get("markets") else OneSymbol(row)
