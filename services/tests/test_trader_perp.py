@@ -189,7 +189,7 @@ async def test_a_live_perpetual_bot_takes_the_perpetual_s_filters(
     doc = perp_bot(Path("unused"))
     doc["spec"]["source"] = "binance-usdm"
     del doc["spec"]["replay"]
-    rules = await market_rules(parse_trading_bot(doc))
+    rules = (await market_rules(parse_trading_bot(doc)))["AVAXUSDT"]
     assert (rules.tick_size, rules.step_size, rules.min_notional) == (
         Decimal("0.001"),
         Decimal(1),

@@ -163,6 +163,12 @@ class TradingBotSpec(_Spec):
     image: str | None = None  # a user image with the strategy's package installed (cluster only)
 
     @property
+    def traded_symbols(self) -> list[str]:
+        """The pairs this bot's trader steps: its symbol, or its portfolio's (a universe's
+        picks are not known from the manifest: empty)."""
+        return sorted(self.symbols) if self.symbols is not None else [self.symbol] if self.symbol else []
+
+    @property
     def is_portfolio(self) -> bool:
         """Many symbols over one wallet (`symbols` or `universe`)."""
         return self.symbols is not None or self.universe is not None

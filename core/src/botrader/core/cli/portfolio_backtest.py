@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from botrader.core.data.files import frames_by_symbol
 from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
 from botrader.core.portfolio.config import PortfolioConfig
@@ -46,7 +47,7 @@ class Where:
         if self.paths:
             first = parse_instant(self.start, option="--start") if self.start else None
             last = parse_instant(self.end, option="--end") if self.end else None
-            return frames_from_files(self.paths, symbols, first, last)
+            return frames_by_symbol(self.paths, symbols, first, last)
         names = symbols or stored(self.db, self.exchange, self.interval)
         return {s: load(None, self.db, self.exchange, s, self.interval, self.start, self.end) for s in names}
 
@@ -109,44 +110,6 @@ def number(text: str, name: str) -> float | int:
     except ValueError:
         raise UserError(f"bad {name} {text!r}: expected a number") from None
     return int(value) if name == "maxOpenPositions" and value.is_integer() else value
-
-
-def frames_from_files(
-    paths: list[Path], wanted: list[str] | None, start: int | None, end: int | None
-) -> dict[str, Any]:
-    """Each symbol's candles from files and folders of them; a file's symbol is its Binance
-    dump name's (`AVAXUSDT-1m-2025-02.csv.gz`). Several files of one symbol are joined."""
-    import pandas as pd
-
-    from botrader.core.data.files import read_candles_frame, symbol_of
-
-    found: dict[str, list[Path]] = {}
-    for path in paths:
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            symbol = symbol_of(file)
-            if symbol is None:
-                if path.is_dir():
-                    continue  # a folder may hold other files (a README, a checksum)
-                example = "AVAXUSDT-1m-2025-02.csv.gz"
-                raise UserError(
-                    f"{file}: no symbol in its name (expected a Binance dump name like {example})"
-                )
-            found.setdefault(symbol, []).append(file)
-    if not found:
-        raise UserError(
-            f"no candle files named like SYMBOL-1m-YYYY-MM.csv(.gz)/.zip in {', '.join(map(str, paths))}"
-        )
-    missing = sorted(set(wanted or []) - set(found))
-    if missing:
-        raise UserError(f"no candle file for {missing[0]} (found: {', '.join(sorted(found))})")
-    frames = {}
-    for symbol in wanted or sorted(found):
-        parts = [read_candles_frame(f, start, end) for f in found[symbol]]
-        frame = pd.concat(parts).drop_duplicates("open_time").sort_values("open_time").reset_index(drop=True)
-        if len(frame):
-            frames[symbol] = frame
-    return frames
 
 
 def schedule_for(frames: Mapping[str, Any], rule: UniverseRule | None, warmup: int) -> Schedule | None:

@@ -203,3 +203,37 @@ def frame_to_candles(frame: pd.DataFrame) -> list[Candle]:
         Candle(int(t), float(o), float(h), float(lo), float(c), float(v))
         for t, o, h, lo, c, v in zip(*cols, strict=True)
     ]
+
+
+def frames_by_symbol(
+    paths: list[Path], wanted: list[str] | None, start: int | None, end: int | None
+) -> dict[str, pd.DataFrame]:
+    """Each symbol's candles from files and folders of them; a file's symbol is its Binance
+    dump name's (`AVAXUSDT-1m-2025-02.csv.gz`). Several files of one symbol are joined."""
+    found: dict[str, list[Path]] = {}
+    for path in paths:
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            symbol = symbol_of(file)
+            if symbol is None:
+                if path.is_dir():
+                    continue  # a folder may hold other files (a README, a checksum)
+                example = "AVAXUSDT-1m-2025-02.csv.gz"
+                raise UserError(
+                    f"{file}: no symbol in its name (expected a Binance dump name like {example})"
+                )
+            found.setdefault(symbol, []).append(file)
+    if not found:
+        raise UserError(
+            f"no candle files named like SYMBOL-1m-YYYY-MM.csv(.gz)/.zip in {', '.join(map(str, paths))}"
+        )
+    missing = sorted(set(wanted or []) - set(found))
+    if missing:
+        raise UserError(f"no candle file for {missing[0]} (found: {', '.join(sorted(found))})")
+    frames = {}
+    for symbol in wanted or sorted(found):
+        parts = [read_candles_frame(f, start, end) for f in found[symbol]]
+        frame = pd.concat(parts).drop_duplicates("open_time").sort_values("open_time").reset_index(drop=True)
+        if len(frame):
+            frames[symbol] = frame
+    return frames

@@ -20,13 +20,7 @@ def load_bot(bot: Path | None, name: str | None, db_url: str) -> object:
     if (bot is None) == (name is None):
         raise UserError("give exactly one of --bot FILE.yaml or --name NAME")
     if bot is not None:
-        loaded = load_trading_bot(bot)
-        if loaded.spec.is_portfolio:
-            raise UserError(
-                f"{bot}: a portfolio bot (spec.symbols or spec.universe): paper trading one is not built "
-                f"yet; backtest it: botrader backtest --bot {bot} --data DIR"
-            )
-        return loaded
+        return load_trading_bot(bot)
     from botrader.core.db import connect, upgrade
     from botrader.core.db.trading import TradingStore
 

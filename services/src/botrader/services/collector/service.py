@@ -88,13 +88,13 @@ async def run_collector(
     metrics.declare([(k.symbol, k.interval) for k in keys])
     if cfg.source == "replay" and cfg.replay_file is None:
         raise UserError("--source replay needs --replay-file")
-    replay_frame = read_candles_frame(cfg.replay_file) if cfg.replay_file and cfg.source == "replay" else None
+    replayed = replay_frames(cfg, keys) if cfg.replay_file and cfg.source == "replay" else None
     engine = connect(cfg.db_url)
     upgrade(engine)
     store = CandleStore(engine)
     try:
-        if replay_frame is not None:
-            wiring = _replay(keys[0], replay_frame, cfg, store, on_commit)
+        if replayed is not None:
+            wiring = _replay(replayed, cfg, store, on_commit)
         else:
             wiring = await _live(keys, cfg, store, on_commit)
         probe = ProbeServer(cfg.port, ready=wiring.ready).start() if cfg.port is not None else None
@@ -112,11 +112,23 @@ async def run_collector(
     return CollectorResult(wiring.writer.written, getattr(wiring.source, "connections", 0))
 
 
+def replay_frames(cfg: CollectorConfig, keys: list[SeriesKey]) -> dict[SeriesKey, Any]:
+    """The replayed candles of each series: one file for one symbol, or a folder of Binance
+    dump files for several (a portfolio's; each file's name gives its symbol)."""
+    assert cfg.replay_file is not None
+    if not cfg.replay_file.is_dir():
+        return {keys[0]: read_candles_frame(cfg.replay_file)}
+    from botrader.core.data.files import frames_by_symbol
+
+    frames = frames_by_symbol([cfg.replay_file], [k.symbol for k in keys], None, None)
+    return {k: frames[k.symbol] for k in keys}
+
+
 def _replay(
-    key: SeriesKey, frame: object, cfg: CollectorConfig, store: CandleStore, on_commit: CommitHook | None
+    series: dict[SeriesKey, Any], cfg: CollectorConfig, store: CandleStore, on_commit: CommitHook | None
 ) -> _Wiring:
     writer = CandleWriter(store, on_commit=on_commit)
-    source = ReplaySource(key, frame, cfg.speed, writer)  # type: ignore[arg-type]
+    source = ReplaySource(series, cfg.speed, writer)
     writer.clock = source.clock  # lag is measured on the replayed market's clock
     return _Wiring(source, writer, ready=lambda: True)
 

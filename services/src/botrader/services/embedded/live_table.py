@@ -62,7 +62,7 @@ class LiveCandles:
 def render_bot(trader: Any) -> Table:
     """The bot's line: phase, money, position and its latest decision."""
     s = trader.summary()
-    table = Table(title=f"bot {trader.bot.name} ({trader.engine.strategy.name})", expand=False)
+    table = Table(title=f"bot {trader.bot.name} ({trader.strategy_name})", expand=False)
     for name in ("phase", "equity", "PnL", "cash", "position", "fills", "breakers"):
         table.add_column(name, justify="right")
     color = "green" if s["pnl_percent"] >= 0 else "red"

@@ -38,8 +38,9 @@ def run_embedded(
     setup_logging("WARNING")
     bot, runs = _load(files)
     replay = bot.replay_path()
-    if replay is not None and not replay.is_file():  # before any training: fail fast
-        raise UserError(f"{bot.name}: spec.replay.path {bot.spec.replay.path!r} not found")  # type: ignore[union-attr]
+    wanted = "folder" if bot.spec.is_portfolio else "file"  # a portfolio replays a folder of dumps
+    if replay is not None and not (replay.is_dir() if bot.spec.is_portfolio else replay.is_file()):
+        raise UserError(f"{bot.name}: spec.replay.path {bot.spec.replay.path!r}: no such {wanted}")  # type: ignore[union-attr]
     searches = [r for r in runs if r[0]["kind"] == "OptimizationRun"]
     trainings = [r for r in runs if r[0]["kind"] == "TrainingRun"]
     if searches:
@@ -48,7 +49,7 @@ def run_embedded(
         bot = _train(bot, trainings, settings.db_url(db))
     spec = bot.spec
     cfg = collector_service.CollectorConfig(
-        symbols=[spec.symbol],
+        symbols=spec.traded_symbols,
         interval=spec.interval,
         source=spec.source,
         db_url=settings.db_url(db),
@@ -68,11 +69,10 @@ def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Pat
         for doc in load_manifests(path):
             if doc.get("kind") == "TradingBot":
                 bot = parse_trading_bot(doc, source=str(path), manifest_dir=path.parent)
-                if bot.spec.is_portfolio:
+                if bot.spec.universe is not None:
                     raise UserError(
-                        f"{path}: {bot.name} is a portfolio bot (spec.symbols or spec.universe): "
-                        "paper trading one is not built yet; backtest it: "
-                        f"botrader backtest --bot {path} --data DIR"
+                        f"{path}: {bot.name} picks its pairs by volume (spec.universe): paper trading "
+                        f"one is not built yet; backtest it: botrader backtest --bot {path} --data DIR"
                     )
                 bots.append(bot)
             elif doc.get("kind") in ("TrainingRun", "OptimizationRun"):
@@ -205,12 +205,12 @@ async def _run(cfg: Any, bot: TradingBot, port: int, exit_after_replay: bool, fi
     api, api_task, controller, token = await _start_api(cfg.db_url, port)
     url = f"http://127.0.0.1:{server.bound_port(api)}/"
     console.print(
-        f"[bold]botrader up[/bold]: {bot.name} ({spec.symbol} {spec.interval}, "
+        f"[bold]botrader up[/bold]: {bot.name} ({', '.join(spec.traded_symbols)} {spec.interval}, "
         f"source {spec.source}, strategy {spec.strategy.type}, budget {spec.budget:,.0f})\n"
         f"dashboard {url}  API docs {url}docs  control token {token}"
     )
-    view = LiveCandles(cfg.keys()[0])
-    waker = trader_service.Waker(str(cfg.keys()[0]))
+    view = LiveCandles(cfg.keys()[0])  # a portfolio's first pair
+    waker = trader_service.Waker({str(k) for k in cfg.keys()})
     trader_stop, started = asyncio.Event(), asyncio.Event()
     holder: dict[str, Any] = {}
 
@@ -242,7 +242,7 @@ async def _run(cfg: Any, bot: TradingBot, port: int, exit_after_replay: bool, fi
             view.add(key, candles, changed)
             waker.poke()
             refresh()
-            trips = holder["trader"].engine.risk.trips
+            trips = holder["trader"].trips
             for line in breaker_lines(bot.name, trips[said:]):
                 live.console.print(line)
             said = len(trips)

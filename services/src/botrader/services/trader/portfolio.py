@@ -10,8 +10,7 @@ Fills and orders are numbered across the symbols (`Numbering`), in the order (ti
 the symbol's own number): the same numbers whatever batches the candles came in, so a
 restarted trader stores nothing twice.
 
-Not yet: a `universe` bot (its collectors and warm-up follow the picks), the process and
-operator wiring (`botrader trade`/`up` refuse a portfolio bot), the dashboard's positions.
+Not yet: a `universe` bot (its collectors and warm-up follow the picks); the operator.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
-from botrader.core.portfolio.engine import Candle, PortfolioEngine
+from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine
 from botrader.core.timeutil import ms_to_datetime
 
 log = logging.getLogger(__name__)
@@ -78,14 +77,23 @@ class Numbering:
 
 
 class PortfolioTrader:
-    def __init__(self, bot: TradingBot, candles: CandleStore, store: TradingStore, batch: int = 2000) -> None:
+    def __init__(
+        self,
+        bot: TradingBot,
+        candles: CandleStore,
+        store: TradingStore,
+        batch: int = 2000,
+        markets: dict[str, MarketRules] | None = None,
+    ) -> None:
+        """`markets`: each pair's filters (default: the bundled ones)."""
         spec = bot.spec
         if spec.symbols is None:
             raise UserError(f"{bot.name}: paper trading a universe bot is not built yet (spec.symbols is)")
         self.bot, self.candles, self.store, self.batch = bot, candles, store, batch
         self.symbols = sorted(spec.symbols)
         self.keys = {s: make_key(spec.source, s, spec.interval) for s in self.symbols}
-        engines = {s: Engine(strategy_for(bot), sleeve_config(spec, s)) for s in self.symbols}
+        rules = markets or {}
+        engines = {s: Engine(strategy_for(bot), sleeve_config(spec, s, rules.get(s))) for s in self.symbols}
         self.markets: dict[str, MarketRules] = {s: e.market for s, e in engines.items()}
         self.book = PortfolioEngine(engines, Decimal(str(spec.budget)), portfolio_config(spec))
         self.numbering = Numbering()
@@ -103,7 +111,66 @@ class PortfolioTrader:
             self.numbering.load(state["numbering"])
             self.cursor, self.peak = self.book.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
+        self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)
         self.checkpoint([], [], [])
+
+    @property
+    def strategy_name(self) -> str:
+        return str(self.book.sleeves[0].engine.strategy.name)
+
+    @property
+    def trips(self) -> list[tuple[int, str, str]]:
+        """Every circuit breaker that opened this session: the wallet's, then each pair's own."""
+        out = [(t, MIRRORED[b], f"portfolio {why}") for t, b, why in self.book.risk.trips]
+        for sleeve in self.book.sleeves:
+            out += [
+                (t, f"{sleeve.symbol}:{b}", why)
+                for t, b, why in sleeve.engine.risk.trips
+                if b not in MIRRORED.values()
+            ]
+        return sorted(out)
+
+    @property
+    def series(self) -> set[str]:
+        """The candle series whose notifications wake this trader: every pair's."""
+        return {str(k) for k in self.keys.values()}
+
+    def check_stale(self, now_ms: int, interval_ms: int) -> bool:
+        """`stale_data` for each pair whose next candle is overdue (that pair stops trading;
+        the others go on); whether any is."""
+        with self.lock:
+            stale = [s.engine.check_stale(now_ms, interval_ms) for s in self.book.sleeves]
+            self.book.changed()
+            return any(stale)
+
+    def run_beside(self, wake: Any) -> None:
+        """Nothing beside the candle loop for a paper portfolio."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+    def set_controls(self, paused: bool, emergency_stop: bool, *, actor: str) -> None:
+        """The spec's controls, on every pair (an emergency stop flattens them all at their
+        next close); each change audited."""
+        with self.lock:
+            engines = [s.engine for s in self.book.sleeves]
+            stopped = any("emergency_stop" in e.risk.state.open or e.emergency_requested for e in engines)
+            before = {"paused": all(e.paused for e in engines), "emergencyStop": stopped}
+            after = {"paused": paused, "emergencyStop": emergency_stop}
+            if before == after:
+                return
+            for engine in engines:
+                engine.paused = paused
+                if emergency_stop and not stopped:
+                    engine.emergency_stop()
+                elif not emergency_stop and stopped:
+                    engine.clear_emergency_stop()
+            self.book.changed()
+            self.store.audit(actor, self.bot.name, "controls", before, after)
+
+    @property
+    def phase(self) -> str:
+        return str(self.summary()["phase"])
 
     # -- work --------------------------------------------------------------------------------
     def step(self, limit: int | None = None) -> int:
@@ -180,8 +247,9 @@ class PortfolioTrader:
         equity = book.equity_now()
         breakers = self.breakers()
         paused = all(s.engine.paused for s in book.sleeves)
+        emergency = any(s.engine.emergency_requested for s in book.sleeves)
         return {
-            "phase": phase_of(breakers, paused=paused, emergency=False),
+            "phase": phase_of(breakers, paused=paused, emergency=emergency),
             "message": "; ".join(breakers.values()),
             "breakers": breakers,
             "equity": book.to_quote(equity),

@@ -46,11 +46,13 @@ class TraderSettings:
     market: MarketRules | None = None  # default: Binance's filters (live) or the bundled ones (replay)
 
 
-async def market_rules(bot: TradingBot) -> MarketRules:
+async def market_rules(bot: TradingBot) -> dict[str, MarketRules]:
+    """Every traded pair's filters: the bundled ones on replay, else the exchange's."""
+    symbols = bot.spec.traded_symbols
     if bot.spec.source == "replay":
-        return filters_for(bot.spec.symbol, bot.spec.market)
+        return {s: filters_for(s, bot.spec.market) for s in symbols}
     async with BinanceRestClient.at(endpoints_for(bot.spec.source)) as rest:  # spot's, or USD-M's
-        return MarketRules.from_exchange_info(await rest.exchange_info(bot.spec.symbol))
+        return {s: MarketRules.from_exchange_info(await rest.exchange_info(s)) for s in symbols}
 
 
 async def run_trader(
@@ -70,14 +72,14 @@ async def run_trader(
     stop = stop or asyncio.Event()
     db = connect(settings.db_url)
     upgrade(db)
-    market = settings.market or await market_rules(bot)
+    markets = {bot.spec.symbol: settings.market} if settings.market else await market_rules(bot)
     try:
-        trader = trader_for(bot, CandleStore(db), TradingStore(db), market, batch=settings.batch)
+        trader = trader_for(bot, CandleStore(db), TradingStore(db), markets, batch=settings.batch)
     except UserError as exc:  # the strategy does not import or rejects its parameters
         report_failure(bot, TradingStore(db), f"StrategyInvalid: {exc}")
         raise
     await asyncio.to_thread(trader.start, settings.actor)
-    waker = waker or Waker(str(trader.key), poll_interval=settings.poll_interval)
+    waker = waker or Waker(trader.series, poll_interval=settings.poll_interval)
     if db.dialect.name == "postgresql":
         waker.listen_postgres(libpq_dsn(settings.db_url), NOTIFY_CHANNEL)
     probe = ProbeServer(settings.port).start() if settings.port is not None else None
@@ -103,7 +105,7 @@ async def run_trader(
 
 async def _loop(trader: PaperTrader, waker: Waker, stop: asyncio.Event, until_caught_up: bool) -> None:
     live = trader.bot.spec.source != "replay"
-    step_ms = interval_ms(trader.key.interval)
+    step_ms = interval_ms(trader.bot.spec.interval)
     latency = metrics.DECISION_LATENCY.labels(trader.bot.name)
     while not stop.is_set():
         began = time.perf_counter()
@@ -113,7 +115,7 @@ async def _loop(trader: PaperTrader, waker: Waker, stop: asyncio.Event, until_ca
             continue
         if until_caught_up:
             return
-        if live and trader.engine.check_stale(now_ms(), step_ms):
+        if live and trader.check_stale(now_ms(), step_ms):
             await asyncio.to_thread(trader.checkpoint, [], [], [])
         stopping = asyncio.create_task(stop.wait())
         waiting = asyncio.create_task(waker.wait())

@@ -73,6 +73,24 @@ class PaperTrader:
         self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)
         self.checkpoint([], [], [])
 
+    @property
+    def strategy_name(self) -> str:
+        return str(self.engine.strategy.name)
+
+    @property
+    def trips(self) -> list[tuple[int, str, str]]:
+        """Every circuit breaker that opened this session: (time, breaker, why)."""
+        return self.engine.risk.trips
+
+    @property
+    def series(self) -> set[str]:
+        """The candle series whose notifications wake this trader."""
+        return {str(self.key)}
+
+    def check_stale(self, now_ms: int, interval_ms: int) -> bool:
+        """Paper trading's timer: `stale_data` when the next candle is overdue."""
+        return self.engine.check_stale(now_ms, interval_ms)
+
     def run_beside(self, wake: Callable[[], None]) -> None:
         """Start what runs beside the candle loop; `wake` (thread-safe) makes the loop step
         now. Nothing for a paper bot; a venue bot's user data stream."""

@@ -241,8 +241,14 @@ class VenueTrader(PaperTrader):
 
 
 def trader_for(
-    bot: Any, candles: Any, store: Any, market: Any, *, batch: int = 2000, env: dict[str, str] | None = None
-) -> PaperTrader:
+    bot: Any,
+    candles: Any,
+    store: Any,
+    markets: dict[str, Any],
+    *,
+    batch: int = 2000,
+    env: dict[str, str] | None = None,
+) -> Any:
     """The trader a bot's `spec.venue` asks for: paper, or the venue with the paper engine
     beside it. Keys from BINANCE_API_KEY with BINANCE_PRIVATE_KEY_FILE or BINANCE_API_SECRET
     (the operator mounts the Secret's files and points these at them), the endpoints from
@@ -253,8 +259,14 @@ def trader_for(
     from botrader.core.errors import UserError
     from botrader.core.venue.binance_spot import TESTNET_REST, TESTNET_WS_API, Credentials, SpotClient
     from botrader.core.venue.orders import bot_prefix
+    from botrader.services.trader.portfolio import PortfolioTrader
 
     venue = bot.spec.venue
+    if bot.spec.is_portfolio:
+        if venue.on_exchange:
+            raise UserError(f"{bot.name}: a portfolio bot trades on paper for now (spec.venue.type paper)")
+        return PortfolioTrader(bot, candles, store, batch=batch, markets=markets)
+    market = markets[bot.spec.symbol]
     if not venue.on_exchange:
         return PaperTrader(bot, candles, store, market, batch=batch)
     if not venue.shadow_paper:

@@ -14,8 +14,9 @@ log = logging.getLogger(__name__)
 
 
 class Waker:
-    def __init__(self, channel_payload: str, *, poll_interval: float = 0.5) -> None:
-        self.payload = channel_payload
+    def __init__(self, channel_payload: str | set[str], *, poll_interval: float = 0.5) -> None:
+        """`channel_payload`: the series (`str(key)`) whose new candles wake the trader."""
+        self.payloads = {channel_payload} if isinstance(channel_payload, str) else set(channel_payload)
         self.poll_interval = poll_interval
         self.event = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
@@ -34,7 +35,7 @@ class Waker:
 
     async def _listen(self, dsn: str, channel: str) -> None:
         def note(_channel: str, payload: str) -> None:
-            if payload == self.payload:
+            if payload in self.payloads:
                 self.event.set()
 
         def lost(exc: Exception) -> None:

@@ -1,0 +1,63 @@
+"""`botrader up` of a portfolio bot: four pairs replayed together from a folder of Binance
+dump files, paper-traded in one process over one wallet — and the stored fills are exactly
+what `botrader backtest --bot` of the same manifest and folder makes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from botrader.core.data.files import read_candles_frame
+from tests.support.paths import BINANCE_MONTH, REPO
+
+MANIFEST = REPO / "examples" / "tradingbot-portfolio-replay.yaml"
+
+
+def botrader(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "botrader.core", *argv], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+@pytest.mark.slow
+def test_up_paper_trades_a_portfolio_exactly_as_its_backtest(tmp_path: Path) -> None:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for symbol, path in BINANCE_MONTH.items():  # two days of each pair, under its dump name
+        frame = read_candles_frame(path).iloc[:2880]
+        frame.to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
+    doc = yaml.safe_load(MANIFEST.read_text())
+    doc["spec"]["replay"]["path"] = str(folder)
+    manifest = tmp_path / "bot.yaml"
+    manifest.write_text(yaml.safe_dump(doc))
+    db = f"sqlite:///{tmp_path / 'up.db'}"
+    up = botrader(
+        "up",
+        "-f",
+        str(manifest),
+        "--db",
+        db,
+        "--speed",
+        "0",
+        "--port",
+        "0",
+        "--exit-after-replay",
+        cwd=tmp_path,
+    )
+    assert up.returncode == 0, up.stderr
+    assert "11520 candles written" in up.stdout and "ALGOUSDT, AVAXUSDT, FILUSDT, NEARUSDT" in up.stdout
+    backtest = botrader("backtest", "--bot", str(manifest), "--data", str(folder), "--json", cwd=tmp_path)
+    assert backtest.returncode == 0, backtest.stderr
+    expected = json.loads(backtest.stdout)
+    with create_engine(db).connect() as conn:
+        per_symbol = dict(conn.execute(text("SELECT symbol, count(*) FROM trades GROUP BY symbol")).all())
+        equity = conn.execute(text("SELECT equity FROM bots WHERE name='usdt-four-replay'")).scalar()
+    assert per_symbol == {r["symbol"]: r["fills"] for r in expected["symbols"] if r["fills"]}
+    assert sum(per_symbol.values()) == expected["trades"] > 10
+    assert float(equity) == pytest.approx(expected["final_equity"], abs=1e-6)
