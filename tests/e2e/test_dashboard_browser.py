@@ -344,3 +344,50 @@ def test_no_value_from_the_api_runs_as_markup(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr + run.stdout
     shown = json.loads(run.stdout.strip().splitlines()[-1])["shown"]
     assert all(count >= 1 for count in shown.values()), shown
+
+
+@pytest.mark.slow
+def test_a_portfolio_bot_s_positions_and_round_trips(tmp_path: Path) -> None:
+    """The portfolio replay example (four pairs, two days each) through `botrader up`, then the
+    Performance tab in Chromium: one Positions row per pair (side, quantity, entry, value,
+    open and realised PnL, contribution, weight) and round trips naming their pair."""
+    import yaml
+
+    from botrader.core.data.files import read_candles_frame
+    from tests.support.paths import BINANCE_MONTH
+
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for symbol, path in BINANCE_MONTH.items():
+        read_candles_frame(path).iloc[:2880].to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
+    doc = yaml.safe_load((REPO / "examples" / "tradingbot-portfolio-replay.yaml").read_text())
+    doc["spec"]["replay"]["path"] = str(folder)
+    (tmp_path / "bot.yaml").write_text(yaml.safe_dump(doc))
+    db = f"sqlite:///{tmp_path / 'portfolio.db'}"
+    up = [sys.executable, "-m", "botrader.core", "up", "-f", str(tmp_path / "bot.yaml"), "--db", db]
+    done = subprocess.run(
+        [*up, "--port", "0", "--exit-after-replay", "--speed", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    with standalone_api(db) as port:
+        run = subprocess.run(
+            [
+                "node",
+                str(BROWSER_DIR / "portfolio.mjs"),
+                f"http://127.0.0.1:{port}/",
+                "usdt-four-replay",
+                str(ARTIFACTS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 0, run.stderr + run.stdout
+    shown = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [row[0] for row in shown["pairs"]] == ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
+    assert set(shown["tripPairs"]) <= {"ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"} and shown["tripPairs"]
+    assert shown["candles"] > 0 and shown["error"] == ""  # Overview charts the first pair's candles

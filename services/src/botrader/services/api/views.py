@@ -20,7 +20,7 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "phase": row["phase"],
         "message": row["message"],
         "strategy": (spec.get("strategy") or {}).get("type", "rsi"),
-        "symbol": spec.get("symbol", ""),
+        "symbol": spec.get("symbol") or ",".join(sorted(spec.get("symbols") or [])),  # a portfolio's pairs
         "interval": spec.get("interval", "1m"),
         "source": spec.get("source", "binance"),
         "budget": float(spec.get("budget", 0)),

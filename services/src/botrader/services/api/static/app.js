@@ -87,8 +87,10 @@ async function refresh() {
 }
 
 const botPath = (name) => `/bots/${encodeURIComponent(name)}`;
-const candlesPath = () => `/candles?${new URLSearchParams({ symbol: state.detail.symbol, interval: state.interval, exchange: state.detail.source, limit: 500 })}`;
-const seriesKey = () => `${state.detail.source}:${state.detail.symbol}:1m`;
+// A portfolio bot's symbol lists its pairs: the chart shows the first.
+const chartSymbol = () => state.detail.symbol.split(",")[0];
+const candlesPath = () => `/candles?${new URLSearchParams({ symbol: chartSymbol(), interval: state.interval, exchange: state.detail.source, limit: 500 })}`;
+const seriesKey = () => `${state.detail.source}:${chartSymbol()}:1m`;
 
 function render() {
   renderView();
@@ -226,7 +228,7 @@ function bucket(ms) {
 function renderChart(candles, trades) {
   state.series.setData(candles.map((c) => ({ time: c.time / 1000, open: c.open, high: c.high, low: c.low, close: c.close })));
   const first = candles.length ? candles[0].time : Infinity;
-  const markers = trades.filter((t) => Date.parse(t.time + (t.time.endsWith("Z") || t.time.includes("+") ? "" : "Z")) >= first)
+  const markers = trades.filter((t) => (!t.symbol || t.symbol === chartSymbol()) && Date.parse(t.time + (t.time.endsWith("Z") || t.time.includes("+") ? "" : "Z")) >= first)
     .map((t) => ({ time: bucket(Date.parse(t.time + (t.time.endsWith("Z") || t.time.includes("+") ? "" : "Z"))),
       position: t.side === "buy" ? "belowBar" : "aboveBar", color: t.side === "buy" ? "#4ade80" : "#f87171",
       shape: t.side === "buy" ? "arrowUp" : "arrowDown", text: t.side }))
@@ -245,7 +247,7 @@ function markInterval() {
 function renderTrades(page) {
   $("trades").dataset.total = String(page.total);
   put($("trades").querySelector("tbody"), html`${page.items.slice(0, 25).map((t) =>
-    html`<tr><td>${t.time.slice(5, 16).replace("T", " ")}</td><td class="${t.side}">${t.side}</td><td>${fmt(t.quantity, 5)}</td>
+    html`<tr><td>${t.time.slice(5, 16).replace("T", " ")}</td><td>${t.symbol || state.detail.symbol}</td><td class="${t.side}">${t.side}</td><td>${fmt(t.quantity, 5)}</td>
     <td>${fmt(t.price)}</td><td>${fmt(t.fee, 4)}</td><td>${t.side === "sell" ? fmt(t.pnl) : ""}</td></tr>`)}`);
 }
 

@@ -101,12 +101,14 @@ function renderPerformance() {
     hold: equity.addSeries(LW.LineSeries, { color: "#a3a3a3", lineWidth: 1, title: "buy & hold" }),
     under: drawdown.addSeries(LW.AreaSeries, { lineColor: "#f87171", topColor: "rgba(248,113,113,0.1)", bottomColor: "rgba(248,113,113,0.5)" }),
   };
-  // Buy-and-hold: the budget in the market at the first mark's price, marked at each price since.
+  // Buy-and-hold: the budget in the market at the first mark's price, marked at each price since
+  // (a portfolio's marks carry no one price: its buy-and-hold is the metrics' equal-weight figure).
   const budget = state.detail ? state.detail.budget : marks.length ? marks[0].equity : 0;
-  const first = marks.length ? marks[0].price : 1;
+  const first = marks.length ? marks[0].price : 0;
+  const held = first > 0 ? marks : [];
   let peak = -Infinity;
   views.series.equity.setData(marks.map((m) => ({ time: t(m), value: m.equity })));
-  views.series.hold.setData(marks.map((m) => ({ time: t(m), value: budget * m.price / first })));
+  views.series.hold.setData(held.map((m) => ({ time: t(m), value: budget * m.price / first })));
   views.series.under.setData(marks.map((m) => { peak = Math.max(peak, m.equity); return { time: t(m), value: (m.equity / peak - 1) * 100 }; }));
   equity.timeScale().fitContent();
   drawdown.timeScale().fitContent();
@@ -123,13 +125,24 @@ function renderPerformance() {
   ];
   put($("metrics").querySelector("tbody"), html`${rows.map(([k, v]) => html`<tr><th>${k}</th><td data-metric="${k}">${v}</td></tr>`)}`);
   put($("round-trips").querySelector("tbody"), html`${views.trips.slice().reverse().slice(0, 100).map((r) =>
-    html`<tr><td>${r.side}</td><td>${day(r.entry_time)}</td><td>${day(r.exit_time)}</td><td>${fmt(r.quantity, 5)}</td><td>${fmt(r.entry_price)}</td>
+    html`<tr><td>${r.side}</td><td>${r.symbol || state.detail.symbol}</td><td>${day(r.entry_time)}</td><td>${day(r.exit_time)}</td><td>${fmt(r.quantity, 5)}</td><td>${fmt(r.entry_price)}</td>
     <td>${fmt(r.exit_price)}</td><td class="${r.pnl >= 0 ? "buy" : "sell"}">${fmt(r.pnl)}</td><td>${fmt(r.fees, 4)}</td><td>${r.reason}</td></tr>`)}`);
   $("round-trips").dataset.rows = String(views.trips.length);
   $("trips-empty").hidden = views.trips.length > 0;
   $("trips-empty").textContent = "No closed round trip yet: a trip is counted when the position is back to flat.";
   put($("histogram"), histogram(dailyReturns(marks, budget)));
+  renderPositions(state.detail && state.detail.positions);
   renderVenue(views.venue);
+}
+
+// A portfolio bot: each pair as it stands, and what it added to the bot's PnL.
+function renderPositions(pairs) {
+  $("positions-box").hidden = !pairs;
+  if (!pairs) return;
+  put($("positions").querySelector("tbody"), html`${pairs.map((p) => html`<tr data-pair="${p.symbol}"><td>${p.symbol}</td>
+    <td>${p.side}</td><td>${fmt(p.quantity, 5)}</td><td>${p.entry_price === null ? "–" : fmt(p.entry_price, 4)}</td>
+    <td>${fmt(p.price, 4)}</td><td>${fmt(p.value)}</td><td>${fmt(p.open_pnl)}</td><td>${fmt(p.realized_pnl)}</td>
+    <td class="${p.contribution >= 0 ? "buy" : "sell"}">${fmt(p.contribution)}</td><td>${pct(p.weight)}</td></tr>`)}`);
 }
 
 // A perpetual bot: where its position stands against liquidation, and what funding did.
