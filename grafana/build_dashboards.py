@@ -136,7 +136,7 @@ def overview() -> dict[str, Any]:
                 options={"textMode": "name", "colorMode": "background"},
                 width=8,
             ),
-            panel("Positions", [target("botrader_bot_position", "{{bot}}")], width=8),
+            panel("Positions", [target("botrader_bot_position", "{{bot}} {{symbol}}")], width=8),
             panel("Equity", [target("botrader_bot_equity", "{{bot}}")], unit="currencyUSD", width=8),
             panel(
                 "Return",
@@ -176,7 +176,7 @@ def bot_detail() -> dict[str, Any]:
                 [target(f"sum by (side) (increase(botrader_trades_total{{{bot}}}[{RATE}]))", "{{side}}")],
                 width=8,
             ),
-            panel("Position", [target(f"botrader_bot_position{{{bot}}}", "position")], width=8),
+            panel("Position", [target(f"botrader_bot_position{{{bot}}}", "{{symbol}}")], width=8),
             panel(
                 "Circuit breakers",
                 [target(f"max by (breaker) (botrader_circuit_breaker_open{{{bot}}})", "{{breaker}}")],

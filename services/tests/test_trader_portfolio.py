@@ -145,3 +145,28 @@ def test_the_api_shows_a_portfolio_bot_s_pairs_trips_and_performance(sqlite_url:
     perf = client.get("/bots/four/performance").json()
     assert perf["trades"] == detail["trades"] and perf["round_trips"] == len(trips)
     assert 0 < perf["exposure"] <= 1 and -1 < perf["buy_and_hold_return"] < 1
+
+
+def test_a_portfolio_bot_exports_a_position_per_pair(sqlite_url: str) -> None:
+    from prometheus_client import REGISTRY
+
+    data = {s: f.iloc[:1500] for s, f in frames().items()}
+    db = connect(sqlite_url)
+    upgrade(db)
+    for symbol, frame in data.items():
+        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame))
+    doc = {**BOT, "metadata": {"name": "four-metrics"}}
+    trader = PortfolioTrader(parse_trading_bot(doc), CandleStore(db), TradingStore(db))
+    trader.start()
+    while trader.step():
+        pass
+    for sleeve in trader.book.sleeves:
+        shown = REGISTRY.get_sample_value(
+            "botrader_bot_position", {"bot": "four-metrics", "symbol": sleeve.symbol}
+        )
+        assert shown == float(sleeve.engine.market.to_base(sleeve.engine.portfolio.lots))
+    equity = REGISTRY.get_sample_value("botrader_bot_equity", {"bot": "four-metrics"})
+    assert equity == float(trader.book.to_quote(trader.book.equity_now()))
+    buys = REGISTRY.get_sample_value("botrader_trades_total", {"bot": "four-metrics", "side": "buy"})
+    sells = REGISTRY.get_sample_value("botrader_trades_total", {"bot": "four-metrics", "side": "sell"})
+    assert buys + sells == trader.numbering.fills > 0

@@ -1,6 +1,8 @@
 """The trader's Prometheus metrics (names per DESIGN.md; label `bot` is bounded by the
 number of bots)."""
 
+from collections.abc import Collection, Sequence
+
 from prometheus_client import Counter, Gauge, Histogram
 
 from botrader.core.engine.exits import REASONS
@@ -8,7 +10,7 @@ from botrader.core.phases import BREAKERS as BREAKERS  # re-exported: the labels
 from botrader.core.phases import PHASES as PHASES_ALL
 
 EQUITY = Gauge("botrader_bot_equity", "Bot equity in the quote asset", ["bot"])
-POSITION = Gauge("botrader_bot_position", "Bot position in the base asset", ["bot"])
+POSITION = Gauge("botrader_bot_position", "Bot position in the base asset, per pair", ["bot", "symbol"])
 RETURN = Gauge("botrader_bot_return_ratio", "Return since start as a fraction of the budget", ["bot"])
 DRAWDOWN = Gauge("botrader_bot_drawdown_ratio", "Drawdown from the equity peak, as a fraction", ["bot"])
 TRADES = Counter("botrader_trades", "Fills executed on paper", ["bot", "side"])
@@ -61,3 +63,30 @@ VENUE_RECONCILE_SECONDS = Histogram(
     ["bot"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5),
 )
+
+
+def export_bot(
+    name: str, equity: float, budget: float, peak: float, breakers: Collection[str], phase: str
+) -> None:
+    """What every trader exports the same way: equity, return, drawdown, breakers, phase, and
+    the counters declared at 0 (so rate() works before the first fill)."""
+    EQUITY.labels(name).set(equity)
+    RETURN.labels(name).set(equity / budget - 1)
+    DRAWDOWN.labels(name).set(1 - equity / peak if peak else 0.0)
+    for breaker in BREAKERS:
+        BREAKER.labels(name, breaker).set(1 if breaker in breakers else 0)
+    for one in PHASES:
+        PHASE.labels(name, one).set(1 if one == phase else 0)
+    for side in SIDES:
+        TRADES.labels(name, side)
+    for reason in EXIT_REASONS:
+        EXITS.labels(name, reason)
+
+
+def count_fills(name: str, fills: Sequence[object]) -> None:
+    """Fills by side, and closing fills by why (a short's exits are buys)."""
+    for fill in fills:
+        side, reason = fill.side, fill.reason  # type: ignore[attr-defined]
+        TRADES.labels(name, side).inc()
+        if side == "sell" or reason != "signal":
+            EXITS.labels(name, reason).inc()

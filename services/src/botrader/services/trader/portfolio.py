@@ -33,6 +33,7 @@ from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
 from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine
 from botrader.core.timeutil import ms_to_datetime
+from botrader.services.trader import metrics
 
 log = logging.getLogger(__name__)
 FINAL = ("filled", "partially_filled", "rejected", "cancelled")
@@ -208,6 +209,7 @@ class PortfolioTrader:
         self.book.open_counts.clear()
         fills, orders = self.numbering.number(drained_fills, drained_orders)
         self.checkpoint(fills, orders, marks)
+        metrics.count_fills(self.bot.name, [f for _, f in fills])
         return len(minutes)
 
     def checkpoint(
@@ -231,6 +233,27 @@ class PortfolioTrader:
                 [(s, self.markets[s], o) for s, o in orders],
                 marks,
             )
+            self._export()
+
+    def _export(self) -> None:
+        book, name = self.book, self.bot.name
+        equity = book.equity_now()
+        breakers = {b.split(":")[-1] for b in self.breakers()}  # a pair's own: ALGOUSDT:consecutive_losses
+        money = book.to_quote
+        metrics.export_bot(
+            name,
+            float(money(equity)),
+            float(money(book.budget)),
+            float(money(self.peak)),
+            breakers,
+            self.phase,
+        )
+        for sleeve in book.sleeves:
+            metrics.POSITION.labels(name, sleeve.symbol).set(
+                float(sleeve.engine.market.to_base(sleeve.engine.portfolio.lots))
+            )
+        metrics.FUNDING.labels(name).set(0.0)  # spot pairs: no funding, no margin
+        metrics.MARGIN_RATIO.labels(name).set(0.0)
 
     # -- reading -----------------------------------------------------------------------------
     def breakers(self) -> dict[str, str]:

@@ -152,10 +152,7 @@ class PaperTrader:
         funding, engine.funding_events = engine.funding_events, []  # a perpetual's, stored once each
         self.execute(orders)
         self.checkpoint(fills, orders, marks, funding)
-        for fill in fills:
-            metrics.TRADES.labels(self.bot.name, fill.side).inc()
-            if fill.side == "sell" or fill.reason != "signal":  # a short's exits are buys
-                metrics.EXITS.labels(self.bot.name, fill.reason).inc()
+        metrics.count_fills(self.bot.name, fills)
         return len(batch)
 
     def execute(self, orders: list[Any]) -> None:
@@ -210,23 +207,21 @@ class PaperTrader:
         }
 
     def _export(self) -> None:
-        pf, price, name = self.engine.portfolio, self.engine.last_close_ticks, self.bot.name
+        pf, price, name, m = self.engine.portfolio, self.engine.last_close_ticks, self.bot.name, self.market
         equity = pf.equity(price)
-        metrics.EQUITY.labels(name).set(float(self.market.to_quote(equity)))
-        metrics.POSITION.labels(name).set(float(self.market.to_base(pf.lots)))
-        metrics.RETURN.labels(name).set(equity / self.budget_units - 1)
-        metrics.DRAWDOWN.labels(name).set(1 - equity / self.peak if self.peak else 0.0)
+        quote = lambda units: float(m.to_quote(units))  # noqa: E731
+        metrics.export_bot(
+            name,
+            quote(equity),
+            quote(self.budget_units),
+            quote(self.peak),
+            self.engine.risk.state.open,
+            self.phase,
+        )
+        metrics.POSITION.labels(name, self.bot.spec.symbol).set(float(m.to_base(pf.lots)))
         perp = self.engine.instrument.position(pf, price)  # None on spot: no funding, no margin
-        metrics.FUNDING.labels(name).set(float(self.market.to_quote(perp.funding)) if perp else 0.0)
+        metrics.FUNDING.labels(name).set(float(m.to_quote(perp.funding)) if perp else 0.0)
         metrics.MARGIN_RATIO.labels(name).set(perp.margin_ratio if perp else 0.0)
-        for breaker in metrics.BREAKERS:
-            metrics.BREAKER.labels(name, breaker).set(1 if breaker in self.engine.risk.state.open else 0)
-        for phase in metrics.PHASES:
-            metrics.PHASE.labels(name, phase).set(1 if phase == self.phase else 0)
-        for side in metrics.SIDES:
-            metrics.TRADES.labels(name, side)  # exported as 0 before the first fill, so rate() works
-        for reason in metrics.EXIT_REASONS:
-            metrics.EXITS.labels(name, reason)
 
     def state_for_api(self) -> dict[str, Any]:
         return {
