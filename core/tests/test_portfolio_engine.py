@@ -311,3 +311,54 @@ def test_a_rotation_through_the_cross_sectional_hook_holds_the_minute_s_stronges
         assert most == [["AUSDT"], [], ["BUSDT"], [], ["CUSDT"]][i]
     assert not p.refusals
     assert p.by_symbol["CUSDT"].engine.strategy.state()["attrs"]["top"] is True  # saved with its state
+
+
+def test_a_volatility_stake_gives_the_calmer_pair_more_hand_computed() -> None:
+    from botrader.core.portfolio.volatility import InverseVolatility
+
+    stake = PortfolioConfig(stake="volatility").stake_for(2)  # the equal share: 500,000 ppm
+    assert isinstance(stake, InverseVolatility)
+    for _ in range(13):  # A ranges 2% of its price every minute, B 1%; 13 candles: no ATR yet
+        stake.observe("AUSDT", 10.1, 9.9, 10.0)
+        stake.observe("BUSDT", 100.5, 99.5, 100.0)
+    stake.refresh()
+    assert stake.of("AUSDT", 1_000_000) == stake.of("BUSDT", 1_000_000) == 500_000
+    stake.observe("AUSDT", 10.1, 9.9, 10.0)
+    stake.observe("BUSDT", 100.5, 99.5, 100.0)
+    stake.refresh()
+    # ATR 0.2 (2%) and 1.0 (1%): inverse 50 and 100, mean 75 → 500,000 × 50/75 and × 100/75
+    assert stake.ppm == {"AUSDT": 333_333, "BUSDT": 666_667}
+    assert stake.of("AUSDT", 1_000_000) == 333_333
+    capped = PortfolioConfig(stake="volatility", max_position_fraction=0.6).stake_for(2)
+    capped.load(stake.state())
+    capped.refresh()
+    assert capped.of("BUSDT", 1_000_000) == 600_000  # maxPositionFraction still caps it
+
+
+def test_a_volatility_stake_sizes_a_real_portfolio_and_resumes_exactly() -> None:
+    import json
+
+    symbols = ("AVAXUSDT", "FILUSDT", "NEARUSDT")
+    frames = {s: read_candles_frame(BINANCE_MONTH[s]).iloc[:3000] for s in symbols}
+    config = PortfolioConfig(stake="volatility", max_open_positions=2)
+
+    def fresh() -> PortfolioEngine:
+        engines = {s: Engine(make("simple_rsi"), EngineConfig(market=rules_for(s))) for s in symbols}
+        return PortfolioEngine(engines, Decimal(10_000), config)
+
+    rows = {
+        s: [(int(r.open_time), (r.open, r.high, r.low, r.close, r.volume)) for r in f.itertuples()]
+        for s, f in frames.items()
+    }
+    whole, first = fresh(), fresh()
+    for i in range(3000):
+        whole.step(rows["AVAXUSDT"][i][0], {s: r[i][1] for s, r in rows.items()})
+        if i < 1200:
+            first.step(rows["AVAXUSDT"][i][0], {s: r[i][1] for s, r in rows.items()})
+    resumed = fresh()
+    resumed.restore(json.loads(json.dumps(first.snapshot())))
+    for i in range(1200, 3000):
+        resumed.step(rows["AVAXUSDT"][i][0], {s: r[i][1] for s, r in rows.items()})
+    assert resumed.equity == whole.equity[1200:]
+    shares = whole.stake.ppm  # type: ignore[attr-defined]
+    assert len(set(shares.values())) == 3 and sum(shares.values()) == pytest.approx(3 * 500_000, abs=3)

@@ -133,7 +133,7 @@ class Portfolio(_Spec):
     max_position_fraction: float = Field(default=1.0, gt=0.0, le=1.0, alias="maxPositionFraction")
     max_gross_exposure: float = Field(default=1.0, gt=0.0, alias="maxGrossExposure")
     max_drawdown_fraction: float | None = Field(default=None, gt=0.0, le=1.0, alias="maxDrawdownFraction")
-    stake: Literal["equal", "fraction"] = "equal"
+    stake: Literal["equal", "fraction", "volatility"] = "equal"
     stake_fraction: float | None = Field(default=None, gt=0.0, le=1.0, alias="stakeFraction")
     on_exit: Literal["close", "hold"] = Field(default="close", alias="onExit")
 

@@ -97,7 +97,7 @@ def parse_portfolio(text: str | None) -> PortfolioConfig:
         if key in values:
             values[key] = number(values[key], key)
     stake = values.get("stake")
-    if stake is not None and stake not in ("equal", "fraction"):  # stake=0.1: a fraction
+    if stake is not None and stake not in ("equal", "fraction", "volatility"):  # stake=0.1: a fraction
         values["stake"], values["stakeFraction"] = "fraction", number(stake, "stake")
     if "stakeFraction" in values:
         values["stakeFraction"] = number(values["stakeFraction"], "stakeFraction")

@@ -17,9 +17,21 @@ class Stake(Protocol):
     """The most a position of `symbol` may be worth, in wallet units, given the portfolio's
     equity at this minute's snapshot: what a strategy's full buy (action 1) aims at."""
 
-    uniform: bool  # the same for every symbol (computed once a minute)
+    uniform: bool  # the same for every symbol (computed once a minute); if not, it watches candles:
 
     def of(self, symbol: str, equity: int) -> int: ...
+
+    def observe(self, symbol: str, high: float, low: float, close: float) -> None:
+        """A pair's closed candle (before any pair of the minute is sized)."""
+        ...
+
+    def refresh(self) -> None:
+        """Every pair of the minute observed: the stakes it sizes with."""
+        ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def load(self, state: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,18 @@ class FractionStake:
     def of(self, symbol: str, equity: int) -> int:
         return fraction_of(max(equity, 0), self.ppm)
 
+    def observe(self, symbol: str, high: float, low: float, close: float) -> None:
+        return None
+
+    def refresh(self) -> None:
+        return None
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def load(self, state: dict[str, Any]) -> None:
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class PortfolioConfig:
@@ -41,7 +65,7 @@ class PortfolioConfig:
     max_gross_exposure: float = 1.0  # sum of |position value| over equity
     max_drawdown_fraction: float | None = None  # the `portfolio_drawdown` breaker
     daily_loss_limit_fraction: float | None = None  # `daily_loss`, over the whole wallet
-    stake: str = "equal"  # equal | fraction
+    stake: str = "equal"  # equal | fraction | volatility (inverse ATR)
     stake_fraction: float | None = None  # with stake: fraction
     on_exit: OnExit = "close"  # a symbol leaving the universe: close its position, or hold it
 
@@ -58,8 +82,8 @@ class PortfolioConfig:
                 raise UserError(f"bad {name} {value}: expected a fraction in (0, 1]")
         if not self.max_gross_exposure > 0:
             raise UserError(f"bad maxGrossExposure {self.max_gross_exposure}: must be > 0")
-        if self.stake not in ("equal", "fraction"):
-            raise UserError(f"unknown stake {self.stake!r}: expected equal or fraction")
+        if self.stake not in ("equal", "fraction", "volatility"):
+            raise UserError(f"unknown stake {self.stake!r}: expected equal, fraction or volatility")
         if self.stake == "fraction" and self.stake_fraction is None:
             raise UserError("stake fraction needs its value: stake: {fraction: 0.1}")
         if self.on_exit not in ("close", "hold"):
@@ -67,11 +91,13 @@ class PortfolioConfig:
 
     def stake_for(self, symbols: int) -> Stake:
         """The stake rule for a portfolio of `symbols` symbols, capped by maxPositionFraction."""
+        from botrader.core.portfolio.volatility import InverseVolatility
+
+        cap = ppm_of(self.max_position_fraction)
         if self.stake == "fraction":
-            share = ppm_of(self.stake_fraction or 0.0)
-        else:
-            share = PPM // (self.max_open_positions or symbols)
-        return FractionStake(min(share, ppm_of(self.max_position_fraction)))
+            return FractionStake(min(ppm_of(self.stake_fraction or 0.0), cap))
+        share = PPM // (self.max_open_positions or symbols)
+        return InverseVolatility(share, cap) if self.stake == "volatility" else FractionStake(min(share, cap))
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], risk: dict[str, Any] | None = None) -> PortfolioConfig:

@@ -203,6 +203,11 @@ class PortfolioEngine:
                 open_now += abs(lots) * sleeve.close >= sleeve.min_notional
         equity = self.cash + held_value
         self.snapshot_equity, self.snapshot_cash = equity, self.cash
+        if not self.stake.uniform:  # every pair of the minute observed before any is sized
+            for sleeve, row in zip(self.sleeves, rows, strict=True):
+                if row is not None:
+                    self.stake.observe(sleeve.symbol, row[1], row[2], row[3])
+            self.stake.refresh()
         if self._hooks:
             self._cross_section(time, rows)
         held = self._decide(time, rows, equity, out)
@@ -364,6 +369,7 @@ class PortfolioEngine:
             "unit": str(self.unit),
             "cash": self.cash,
             "risk": self.risk.snapshot(),
+            "stake": self.stake.state(),
             "last_time": self.last_time,
             "sleeves": {s.symbol: {"engine": s.engine.snapshot(), "close": s.close} for s in self.sleeves},
         }
@@ -373,6 +379,8 @@ class PortfolioEngine:
             raise UserError(f"the saved wallet counts in {snap['unit']} USDT units, this one in {self.unit}")
         self.cash, self.last_time = snap["cash"], snap["last_time"]
         self.risk.restore(snap["risk"])
+        if snap.get("stake"):
+            self.stake.load(snap["stake"])
         for sleeve in self.sleeves:
             saved = snap["sleeves"].get(sleeve.symbol)
             if saved is not None:  # a symbol new to the portfolio starts flat
