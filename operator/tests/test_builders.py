@@ -99,13 +99,13 @@ def test_pause_scales_to_zero_and_ppo_uses_the_jobs_image() -> None:
 
 def test_collector_is_shared_by_market_and_replay_args() -> None:
     other = {**SPEC, "budget": 1}
-    assert bot(SPEC).collector == bot(other).collector
+    assert bot(SPEC).collectors == bot(other).collectors
     replay = {"symbol": "BTCUSDT", "source": "replay", "replay": {"path": "/data/c.csv.gz", "speed": 600}}
-    args = builders.collector_deployment("n", bot(replay).spec, S)["spec"]["template"]["spec"]["containers"][
-        0
-    ]["args"]
+    args = builders.collector_deployment("n", bot(replay).spec, S, "BTCUSDT")["spec"]["template"]["spec"][
+        "containers"
+    ][0]["args"]
     assert args[-4:] == ["--replay-file", "/data/c.csv.gz", "--speed", "600"]
-    assert builders.backfill_job(bot(replay, "b", "n"), S) is None
+    assert builders.backfill_jobs(bot(replay, "b", "n"), S) == []
 
 
 def test_config_map_carries_a_valid_manifest() -> None:
@@ -239,3 +239,23 @@ def test_paused_and_emergency_stopped_is_halted_for_the_operator_too() -> None:
     spec = {**SPEC, "paused": True, "emergencyStop": True}
     assert phase(spec, trader_ready=False, breakers={}) == "Halted"
     assert phase({**SPEC, "paused": True}, trader_ready=False, breakers={"max_drawdown": "…"}) == "Halted"
+
+
+def test_a_portfolio_bot_gets_one_shared_collector_per_pair_and_one_trader() -> None:
+    many = bot({"symbols": ["NEARUSDT", "AVAXUSDT"], "backfill": {"start": "2025-02-01"}}, name="two")
+    one = bot({**SPEC, "symbol": "AVAXUSDT"}, name="avax")
+    assert list(many.collectors) == ["collector-binance-avaxusdt-1m", "collector-binance-nearusdt-1m"]
+    assert set(one.collectors) <= set(many.collectors)  # shared with the one-symbol bot on AVAX
+    children = builders.bot_children(many, S)
+    collectors = [c for c in children if c["metadata"]["name"].startswith("collector-")]
+    args = [c["spec"]["template"]["spec"]["containers"][0]["args"] for c in collectors]
+    assert [a[a.index("--symbol") + 1] for a in args] == ["AVAXUSDT", "NEARUSDT"]
+    assert [c["metadata"]["name"] for c in children if c["kind"] == "Job"] == [
+        "two-backfill-avaxusdt",
+        "two-backfill-nearusdt",
+    ]
+    assert [c["metadata"]["name"] for c in children if c["metadata"]["name"] == "two-trader"] == [
+        "two-trader"
+    ]
+    with pytest.raises(SpecInvalid, match=r"spec\.universe"):
+        bot({"universe": {"topByQuoteVolume": 2}})

@@ -19,7 +19,7 @@ def cache(trader_hash: str | None, collector: bool = True) -> tradingbot.Lookup:
     if trader_hash is not None:
         found[("default", "btc-trader")] = {"config": trader_hash}
     if collector:
-        found[("default", BOT.collector)] = {"hash": "x"}
+        found.update({("default", name): {"hash": "x"} for name in BOT.collectors})
     return lambda namespace, name: found.get((namespace, name))
 
 

@@ -109,11 +109,11 @@ def test_following_the_trader_keeps_what_the_refresh_decided(breakers: dict[str,
     api = Recorder()
     collector = {"spec": {"replicas": 1}, "status": {"readyReplicas": 1}}
     assert (
-        asyncio.run(tradingbot.follow_trader(tradingbot.followed(body), READY, api, collector)) is None
+        asyncio.run(tradingbot.follow_trader(tradingbot.followed(body), READY, api, [collector])) is None
     )  # nothing new
     entry = tradingbot.followed(body)
     assert (
-        status.bot_status(tradingbot.followed_inputs(entry["bot"], written, READY, None)).phase
+        status.bot_status(tradingbot.followed_inputs(entry["bot"], written, READY, [])).phase
         == refreshed.phase
     )
     assert api.patches == []

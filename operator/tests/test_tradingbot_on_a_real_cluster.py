@@ -182,6 +182,35 @@ def test_bots_created_at_once_share_one_collector_that_goes_with_the_last_even_w
         wait(lambda: get(plane, "Deployment", collector) is None, "the orphaned collector gone at start", 90)
 
 
+@pytest.mark.slow
+def test_a_portfolio_bot_runs_on_one_collector_per_pair_shared_with_others(cluster) -> None:
+    """A bot over three pairs: one trader, a collector per pair — one of them shared with a
+    one-symbol bot on the same pair, and kept when the portfolio goes while that bot stays."""
+    plane, identity, workdir, _ = cluster
+    portfolio = trading_bot(
+        "three", symbols=["ADAUSDT", "DOTUSDT", "LTCUSDT"], portfolio={"maxOpenPositions": 2}
+    )
+    del portfolio["spec"]["symbol"]
+    single = trading_bot("ltc-one", symbol="LTCUSDT")
+    names = [f"collector-binance-{s}-1m" for s in ("adausdt", "dotusdt", "ltcusdt")]
+    with operator_process(plane, identity, workdir, "--standalone"):
+        apply(plane, [portfolio, single])
+        wait_phase(plane, "TradingBot", "three", "Running", 90)
+        assert conditions(plane, "TradingBot", "three")["CollectorReady"]["status"] == "True"
+        for name in names:
+            found = wait(lambda name=name: get(plane, "Deployment", name), name, 30)
+            args = found["spec"]["template"]["spec"]["containers"][0]["args"]
+            assert args[args.index("--symbol") + 1] == name.split("-")[2].upper()
+        assert get(plane, "Deployment", "three-trader") is not None
+        kubectl(plane, "delete", "tradingbot", "three", "--wait=true", "--timeout=60s")
+        wait(lambda: get(plane, "Deployment", names[0]) is None, "ADA's collector went with its only bot", 90)
+        assert get(plane, "Deployment", names[1]) is None or wait(
+            lambda: get(plane, "Deployment", names[1]) is None, "and DOT's", 90
+        )
+        assert get(plane, "Deployment", names[2]) is not None  # ltc-one still trades on LTC
+        kubectl(plane, "delete", "tradingbot", "ltc-one", "--wait=true", "--timeout=60s")
+
+
 BROKEN = "from botrader.core.strategy import Strategy\n\nclass Mine(Strategy)\n    pass\n"
 FIXED = (
     "from botrader.core.strategy import Strategy\n\n"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_for
 from botrader.core.candles import make_key
@@ -42,12 +42,18 @@ def frames() -> dict[str, pd.DataFrame]:
     return out
 
 
-def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> None:
-    data = frames()
-    db = connect(pg_url)
+def stored(url: str, data: dict[str, pd.DataFrame]) -> Engine:
+    """A database at the newest schema holding each pair's candles (as its collector would)."""
+    db = connect(url)
     upgrade(db)
     for symbol, frame in data.items():
         CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame))
+    return db
+
+
+def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> None:
+    data = frames()
+    db = stored(pg_url, data)
     bot = parse_trading_bot(BOT)
 
     first = PortfolioTrader(bot, CandleStore(db), TradingStore(db), batch=1500)
@@ -68,7 +74,7 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
         portfolio_config(spec),
     )
     store = TradingStore(db)
-    stored = [
+    rows = [
         (
             r["symbol"],
             datetime_to_ms(r["time"]),
@@ -95,10 +101,10 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
         for s in expected.engine.sleeves
         for f in s.engine.fills
     )
-    assert len(stored) == len(want) > 20
-    assert sorted(stored) == want  # every fill once, to the unit
+    assert len(rows) == len(want) > 20
+    assert sorted(rows) == want  # every fill once, to the unit
     assert [r["seq"] for r in store.fills("four")] == list(range(1, len(want) + 1))
-    times = [t for _, t, *_ in stored]
+    times = [t for _, t, *_ in rows]
     assert times == sorted(times)  # numbered across the symbols in time order
     with db.connect() as conn:
         orders = conn.execute(text("select symbol, status from orders where bot = 'four'")).all()
@@ -119,10 +125,7 @@ def test_the_api_shows_a_portfolio_bot_s_pairs_trips_and_performance(sqlite_url:
     from botrader.services.api.main import create_app
 
     data = {s: f.iloc[:3000] for s, f in frames().items()}
-    db = connect(sqlite_url)
-    upgrade(db)
-    for symbol, frame in data.items():
-        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame))
+    db = stored(sqlite_url, data)
     trader = PortfolioTrader(parse_trading_bot(BOT), CandleStore(db), TradingStore(db))
     trader.start()
     while trader.step():
@@ -151,10 +154,7 @@ def test_a_portfolio_bot_exports_a_position_per_pair(sqlite_url: str) -> None:
     from prometheus_client import REGISTRY
 
     data = {s: f.iloc[:1500] for s, f in frames().items()}
-    db = connect(sqlite_url)
-    upgrade(db)
-    for symbol, frame in data.items():
-        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame))
+    db = stored(sqlite_url, data)
     doc = {**BOT, "metadata": {"name": "four-metrics"}}
     trader = PortfolioTrader(parse_trading_bot(doc), CandleStore(db), TradingStore(db))
     trader.start()

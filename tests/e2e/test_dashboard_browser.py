@@ -286,13 +286,10 @@ def plant_markup(tmp_path: Path) -> tuple[str, str]:
     return db, tracking
 
 
-@pytest.mark.slow
-def test_a_perpetual_bot_s_performance(tmp_path: Path) -> None:
-    """The long/short example (a month of AVAX at 2x) through `botrader up`, then the
-    dashboard's Performance tab: position and leverage, margin, liquidation price, margin
-    ratio, funding paid or received, and round trips both long and short."""
-    db = f"sqlite:///{tmp_path / 'perp.db'}"
-    manifest = REPO / "examples" / "strategies" / "tradingbot-bollinger-long-short.yaml"
+def up_then_browse(manifest: Path, tmp_path: Path, script: str, bot: str) -> dict:
+    """`botrader up` the manifest to the end of its replay, then `script` in Chromium against
+    the API over the same database: what the script printed last (JSON)."""
+    db = f"sqlite:///{tmp_path / 'up.db'}"
     up = [sys.executable, "-m", "botrader.core", "up", "-f", str(manifest), "--db", db]
     done = subprocess.run(
         [*up, "--port", "0", "--exit-after-replay", "--speed", "0"],
@@ -304,19 +301,22 @@ def test_a_perpetual_bot_s_performance(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     with standalone_api(db) as port:
         run = subprocess.run(
-            [
-                "node",
-                str(BROWSER_DIR / "perpetual.mjs"),
-                f"http://127.0.0.1:{port}/",
-                "avax-long-short",
-                str(ARTIFACTS),
-            ],
+            ["node", str(BROWSER_DIR / script), f"http://127.0.0.1:{port}/", bot, str(ARTIFACTS)],
             capture_output=True,
             text=True,
             timeout=120,
         )
     assert run.returncode == 0, run.stderr + run.stdout
-    shown = json.loads(run.stdout.strip().splitlines()[-1])
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_perpetual_bot_s_performance(tmp_path: Path) -> None:
+    """The long/short example (a month of AVAX at 2x) through `botrader up`, then the
+    dashboard's Performance tab: position and leverage, margin, liquidation price, margin
+    ratio, funding paid or received, and round trips both long and short."""
+    manifest = REPO / "examples" / "strategies" / "tradingbot-bollinger-long-short.yaml"
+    shown = up_then_browse(manifest, tmp_path, "perpetual.mjs", "avax-long-short")
     assert shown["position"].endswith("2x isolated") and shown["funding"].startswith("-36.4")
     assert shown["sides"] == ["long", "short"]
 
@@ -363,31 +363,7 @@ def test_a_portfolio_bot_s_positions_and_round_trips(tmp_path: Path) -> None:
     doc = yaml.safe_load((REPO / "examples" / "tradingbot-portfolio-replay.yaml").read_text())
     doc["spec"]["replay"]["path"] = str(folder)
     (tmp_path / "bot.yaml").write_text(yaml.safe_dump(doc))
-    db = f"sqlite:///{tmp_path / 'portfolio.db'}"
-    up = [sys.executable, "-m", "botrader.core", "up", "-f", str(tmp_path / "bot.yaml"), "--db", db]
-    done = subprocess.run(
-        [*up, "--port", "0", "--exit-after-replay", "--speed", "0"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    with standalone_api(db) as port:
-        run = subprocess.run(
-            [
-                "node",
-                str(BROWSER_DIR / "portfolio.mjs"),
-                f"http://127.0.0.1:{port}/",
-                "usdt-four-replay",
-                str(ARTIFACTS),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert run.returncode == 0, run.stderr + run.stdout
-    shown = json.loads(run.stdout.strip().splitlines()[-1])
+    shown = up_then_browse(tmp_path / "bot.yaml", tmp_path, "portfolio.mjs", "usdt-four-replay")
     assert [row[0] for row in shown["pairs"]] == ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
     assert set(shown["tripPairs"]) <= {"ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"} and shown["tripPairs"]
     assert shown["candles"] > 0 and shown["error"] == ""  # Overview charts the first pair's candles

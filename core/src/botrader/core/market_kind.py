@@ -242,6 +242,6 @@ def with_collected(config: Any, frame: Any, stored: Collected | None) -> Any:
 
 
 def ms_to_iso(ms: int) -> str:
-    from botrader.core.timeutil import ms_to_datetime
+    from botrader.core.timeutil import iso_ms
 
-    return ms_to_datetime(ms).isoformat().replace("+00:00", "Z")
+    return iso_ms(ms)

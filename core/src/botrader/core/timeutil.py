@@ -46,3 +46,8 @@ def parse_instant(text: str, *, option: str = "date") -> int:
 
 def format_ms(ms: int) -> str:
     return ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M")
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch ms as ISO-8601 UTC with a Z (what --json and exports print)."""
+    return ms_to_datetime(ms).isoformat().replace("+00:00", "Z")

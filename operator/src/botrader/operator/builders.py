@@ -252,15 +252,17 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def collector_deployment(namespace: str, spec: TradingBotSpec, settings: OperatorSettings) -> dict[str, Any]:
-    """Shared by every bot on the same source/symbol/interval, owned by none of them
-    (`botrader.operator.collectors` keeps it); its annotation changes exactly when it must be
-    applied again."""
-    name = collector_name(spec)
+def collector_deployment(
+    namespace: str, spec: TradingBotSpec, settings: OperatorSettings, symbol: str
+) -> dict[str, Any]:
+    """`symbol`'s collector, shared by every bot on the same source/symbol/interval, owned by
+    none of them (`botrader.operator.collectors` keeps it); its annotation changes exactly when
+    it must be applied again. A portfolio's replay path is a folder: each pair replays its file."""
+    name = collector_name(spec, symbol)
     args = [
         "collect",
         "--symbol",
-        spec.symbol,
+        symbol,
         "--interval",
         spec.interval,
         "--source",
@@ -311,15 +313,26 @@ def metrics_service(name: str, namespace: str) -> dict[str, Any]:
     }
 
 
-def backfill_job(bot: Bot, settings: OperatorSettings) -> dict[str, Any] | None:
+def backfill_jobs(bot: Bot, settings: OperatorSettings) -> list[dict[str, Any]]:
+    """One backfill Job per pair the bot trades (none on replay, or without backfill.start)."""
+    start = bot.spec.backfill.start if bot.spec.backfill is not None else None
+    if not start or bot.spec.source == "replay":
+        return []
+    many = bot.spec.is_portfolio
+    return [
+        backfill_job(bot, settings, s, start, f"-{s.lower()}" if many else "")
+        for s in bot.spec.traded_symbols
+    ]
+
+
+def backfill_job(
+    bot: Bot, settings: OperatorSettings, symbol: str, start: str, suffix: str
+) -> dict[str, Any]:
     name, namespace, spec = bot.name, bot.namespace, bot.spec
-    start = spec.backfill.start if spec.backfill is not None else None
-    if not start or spec.source == "replay":
-        return None
     args = [
         "backfill",
         "--symbol",
-        spec.symbol,
+        symbol,
         "--interval",
         spec.interval,
         "--start",
@@ -340,7 +353,11 @@ def backfill_job(bot: Bot, settings: OperatorSettings) -> dict[str, Any] | None:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": f"{name}-backfill", "namespace": namespace, "labels": labels(name, "backfill")},
+        "metadata": {
+            "name": f"{name}-backfill{suffix}",
+            "namespace": namespace,
+            "labels": labels(name, "backfill"),
+        },
         "spec": {"backoffLimit": 6, "ttlSecondsAfterFinished": 86400, "template": template},
     }
 
@@ -350,9 +367,8 @@ def bot_children(
 ) -> list[dict[str, Any]]:
     children = [
         bot_config_map(bot),
-        collector_deployment(bot.namespace, bot.spec, settings),
+        *(collector_deployment(bot.namespace, bot.spec, settings, s) for s in bot.collectors.values()),
         trader_deployment(bot, settings, hold, strategy_hash),
         metrics_service(bot.name, bot.namespace),
     ]
-    job = backfill_job(bot, settings)
-    return [*children, job] if job else children
+    return [*children, *backfill_jobs(bot, settings)]

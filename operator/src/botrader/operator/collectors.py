@@ -48,15 +48,20 @@ async def ensure(child: dict[str, Any], known: Mapping[str, Any] | None, applier
 
 def needed(bots: Iterable[Mapping[str, Any]], namespace: str) -> set[str]:
     """The collectors the bots of `namespace` trade on (`bots`: the bots index's values)."""
-    return {bot["bot"].collector for bot in bots if bot["namespace"] == namespace and bot["bot"] is not None}
+    return {
+        name
+        for bot in bots
+        if bot["namespace"] == namespace and bot["bot"] is not None
+        for name in bot["bot"].collectors
+    }
 
 
-def needing(bots: Iterable[Mapping[str, Any]], namespace: str, name: str) -> Bot | None:
-    """A bot of `namespace` that trades on the collector `name`, if any."""
+def needing(bots: Iterable[Mapping[str, Any]], namespace: str, name: str) -> tuple[Bot, str] | None:
+    """A bot of `namespace` that trades on the collector `name`, and the pair it collects."""
     for entry in bots:
         bot = entry["bot"]
-        if entry["namespace"] == namespace and bot is not None and bot.collector == name:
-            return bot
+        if entry["namespace"] == namespace and bot is not None and name in bot.collectors:
+            return bot, bot.collectors[name]
     return None
 
 

@@ -96,7 +96,7 @@ async def reconcile_bot(
     try:
         async with _applying():  # a burst of new bots queues here, not in the API server
             applied = await tradingbot.apply_bot(bot, SETTINGS, Applier(), known=known, owner=body)
-        if old is not None and Bot.of(bot.name, bot.namespace, old).collector != bot.collector:
+        if old is not None and set(Bot.of(bot.name, bot.namespace, old).collectors) != set(bot.collectors):
             await _collectors_unneeded(bot.namespace, deployments_by_name, bots_by_name)  # the old market's
     except Exception as exc:
         RECONCILES.labels("TradingBot", "error").inc()
@@ -176,9 +176,12 @@ async def keep_collector(type: str, name: str, namespace: str, bots_by_name: kop
     if type != "DELETED":
         await collectors.remove_unneeded(namespace, [name], alive, Applier())
         return
-    bot = collectors.needing(alive, namespace, name)
-    if bot is not None:
-        await collectors.ensure(builders.collector_deployment(namespace, bot.spec, SETTINGS), None, Applier())
+    found = collectors.needing(alive, namespace, name)
+    if found is not None:
+        bot, symbol = found
+        await collectors.ensure(
+            builders.collector_deployment(namespace, bot.spec, SETTINGS, symbol), None, Applier()
+        )
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=TRADERS)
@@ -192,8 +195,9 @@ async def follow_trader(
     instance = (body["metadata"].get("labels") or {}).get("app.kubernetes.io/instance")
     for entry in bots_by_name.get((namespace, instance), []):
         bot = entry["bot"]
-        collector = cached(deployments_by_name)(namespace, bot.collector) if bot is not None else None
-        await tradingbot.follow_trader(entry, dict(body), Applier(), collector)
+        known = cached(deployments_by_name)
+        feeds = [known(namespace, name) for name in bot.collectors] if bot is not None else []
+        await tradingbot.follow_trader(entry, dict(body), Applier(), feeds)
 
 
 @kopf.on.event(GROUP, VERSION, "tradingbots")

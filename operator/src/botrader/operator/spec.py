@@ -24,8 +24,8 @@ class SpecInvalid(ValueError):
 
 
 NOT_RUN_YET = (
-    "a portfolio bot (spec.symbols or spec.universe) is not run by the operator yet: "
-    "backtest it with botrader backtest --bot FILE --data DIR"
+    "a portfolio bot picking its pairs by volume (spec.universe) is not run by the operator yet: "
+    "backtest it with botrader backtest --bot FILE --data DIR, or name its pairs (spec.symbols)"
 )
 
 
@@ -36,7 +36,7 @@ def parse_spec(spec: Mapping[str, Any]) -> TradingBotSpec:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SpecInvalid(f"spec.{where}: {first['msg']} (got {first.get('input')!r})") from None
-    if parsed.is_portfolio:  # its trader and per-symbol collectors are the next step of #27
+    if parsed.universe is not None:  # its collectors would follow the picks: the next step of #27
         raise SpecInvalid(NOT_RUN_YET)
     return parsed
 
@@ -67,14 +67,15 @@ class Bot:
         return self if manifest == self.manifest else Bot.of(self.name, self.namespace, manifest)
 
     @property
-    def collector(self) -> str:
-        return collector_name(self.spec)
+    def collectors(self) -> dict[str, str]:
+        """The collectors it trades on (name → pair): one, or one per pair of a portfolio."""
+        return {collector_name(self.spec, s): s for s in self.spec.traded_symbols}
 
     @property
     def trader(self) -> str:
         return f"{self.name}-trader"
 
 
-def collector_name(spec: TradingBotSpec) -> str:
+def collector_name(spec: TradingBotSpec, symbol: str) -> str:
     """One collector per source, symbol and interval in a namespace, shared by its bots."""
-    return f"collector-{spec.source}-{spec.symbol.lower()}-{spec.interval}"
+    return f"collector-{spec.source}-{symbol.lower()}-{spec.interval}"

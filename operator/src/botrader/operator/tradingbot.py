@@ -135,7 +135,7 @@ def children_current(body: Any, bot: Bot, known: Lookup) -> str | None:
     trader = known(bot.namespace, bot.trader)
     if applied is None or trader is None or trader.get("config") != applied:
         return None
-    return applied if known(bot.namespace, bot.collector) is not None else None
+    return applied if all(known(bot.namespace, name) is not None for name in bot.collectors) else None
 
 
 def cached_inputs(bot: Bot, known: Lookup, **learned: Any) -> status.BotInputs:
@@ -146,7 +146,7 @@ def cached_inputs(bot: Bot, known: Lookup, **learned: Any) -> status.BotInputs:
         paused=bot.spec.paused,
         emergency=bot.spec.emergency_stop,
         trader=known(bot.namespace, bot.trader),
-        collector_ready=status.ready(known(bot.namespace, bot.collector)),
+        collector_ready=all(status.ready(known(bot.namespace, name)) for name in bot.collectors),
         **learned,
     )
 
@@ -331,7 +331,7 @@ def forget(namespace: str, name: str) -> None:
 
 
 def followed_inputs(
-    bot: Bot, known: dict[str, Any], trader: dict[str, Any], collector: Any
+    bot: Bot, known: dict[str, Any], trader: dict[str, Any], collectors: list[Any]
 ) -> status.BotInputs:
     """The phase inputs as far as a trader's watch event tells: its readiness and (when the
     cache holds it) the collector's; breakers, a failed strategy, the references and the
@@ -343,9 +343,9 @@ def followed_inputs(
         strategy = status.condition(
             "StrategyReady", True if ready else None, "Loaded" if ready else "NotStarted"
         )
-    collector_ready = (
-        status.ready(collector)
-        if collector is not None
+    collector_ready = (  # the cache's word when it holds them all, else the last refresh's
+        all(status.ready(c) for c in collectors)
+        if collectors and all(c is not None for c in collectors)
         else before.get("CollectorReady", {}).get("status") == "True"
     )
     return status.BotInputs(
@@ -362,7 +362,7 @@ def followed_inputs(
 
 
 async def follow_trader(
-    entry: dict[str, Any], trader: dict[str, Any], applier: Applier, collector: dict[str, Any] | None = None
+    entry: dict[str, Any], trader: dict[str, Any], applier: Applier, collectors: list[Any] | None = None
 ) -> str | None:
     """The bot's phase and conditions as soon as its trader Deployment's readiness changes (a
     watch event), instead of at the next status refresh. Returns the new phase, or None when
@@ -376,7 +376,7 @@ async def follow_trader(
     key, version = (bot.namespace, bot.name), entry.get("resourceVersion")
     if version is not None and _REFUSED.get(key) == version:
         return None  # the server said this version is stale: wait for the newer one's event
-    found = status.bot_status(followed_inputs(bot, known, trader, collector))
+    found = status.bot_status(followed_inputs(bot, known, trader, collectors or []))
     if found.same_as(known):
         return None
     merged = status.merge_conditions(known.get("conditions"), found.conditions, status.now())

@@ -17,7 +17,7 @@ from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.performance import Performance
 from botrader.core.errors import UserError
 from botrader.core.strategy.base import Strategy
-from botrader.core.timeutil import ms_to_datetime
+from botrader.core.timeutil import iso_ms
 
 
 @dataclass
@@ -41,10 +41,7 @@ class BacktestResult:
         """The `--json` object (DESIGN.md contract), plus the other metrics and every circuit
         breaker that opened (when, which, why): a bot halted by one trades less than its
         backtest without breakers, and this says where."""
-        breakers = [
-            {"time": ms_to_datetime(t).isoformat().replace("+00:00", "Z"), "breaker": b, "why": why}
-            for t, b, why in self.engine.risk.trips
-        ]
+        breakers = [{"time": iso_ms(t), "breaker": b, "why": why} for t, b, why in self.engine.risk.trips]
         pf, unit = self.engine.portfolio, self.engine.market.cash_unit
         market = {
             "market": self.engine.instrument.name,
@@ -58,24 +55,29 @@ class BacktestResult:
         """Every fill in exact decimals (as text), with why it happened: the exit or the
         strategy's signal and the explanation its order carried — what `--trades` exports for
         checking the engine against a reference of one's own."""
-        m = self.engine.market
-        orders = {o.id: o for o in self.orders}
-        return [
-            {
-                "seq": f.seq,
-                "time": f.time,
-                "time_utc": ms_to_datetime(f.time).isoformat().replace("+00:00", "Z"),
-                "side": f.side,
-                "quantity": format(m.to_base(f.lots), "f"),
-                "price": format(m.price(f.price), "f"),
-                "fee": format(m.to_quote(f.fee), "f"),
-                "pnl": format(m.to_quote(f.pnl), "f"),
-                "order_id": f.order_id,
-                "reason": f.reason,
-                "explanation": json.dumps(orders[f.order_id].explanation, default=str),
-            }
-            for f in self.fills
-        ]
+        return fill_rows(self.engine)
+
+
+def fill_rows(engine: Engine) -> list[dict[str, Any]]:
+    """An engine's fills as `--trades` rows (a portfolio's pairs each have one engine)."""
+    m = engine.market
+    orders = {o.id: o for o in engine.orders}
+    return [
+        {
+            "seq": f.seq,
+            "time": f.time,
+            "time_utc": iso_ms(f.time),
+            "side": f.side,
+            "quantity": format(m.to_base(f.lots), "f"),
+            "price": format(m.price(f.price), "f"),
+            "fee": format(m.to_quote(f.fee), "f"),
+            "pnl": format(m.to_quote(f.pnl), "f"),
+            "order_id": f.order_id,
+            "reason": f.reason,
+            "explanation": json.dumps(orders[f.order_id].explanation, default=str),
+        }
+        for f in engine.fills
+    ]
 
 
 def run_backtest(

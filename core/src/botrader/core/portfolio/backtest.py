@@ -5,7 +5,6 @@ performance, and each symbol's share of it."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from botrader.core.backtesting.runner import fill_rows
 from botrader.core.engine import performance
 from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.performance import Performance
@@ -22,13 +22,9 @@ from botrader.core.portfolio.config import PortfolioConfig
 from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine, Sleeve
 from botrader.core.portfolio.universe import Schedule
 from botrader.core.strategy.base import Strategy
-from botrader.core.timeutil import ms_to_datetime
+from botrader.core.timeutil import iso_ms
 
 COLUMNS = ("open", "high", "low", "close", "volume")
-
-
-def iso(ms: int) -> str:
-    return ms_to_datetime(ms).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -49,16 +45,17 @@ class PortfolioResult:
         """The `--json` object: the portfolio's metrics, per symbol, refusals, breakers."""
         e = self.engine
         breakers = [
-            {"time": iso(t), "breaker": MIRRORED[b], "why": f"portfolio {why}"} for t, b, why in e.risk.trips
+            {"time": iso_ms(t), "breaker": MIRRORED[b], "why": f"portfolio {why}"}
+            for t, b, why in e.risk.trips
         ]
         for s in e.sleeves:
             breakers += [
-                {"time": iso(t), "breaker": b, "why": why, "symbol": s.symbol}
+                {"time": iso_ms(t), "breaker": b, "why": why, "symbol": s.symbol}
                 for t, b, why in s.engine.risk.trips
                 if b not in MIRRORED.values()
             ]
-        refusals = [{**dataclasses.asdict(r), "time": iso(r.time)} for r in e.refusals]
-        universe = [{"time": iso(t), "symbols": sorted(s)} for t, s in e.schedule.history if t > -(2**62)]
+        refusals = [{**dataclasses.asdict(r), "time": iso_ms(r.time)} for r in e.refusals]
+        universe = [{"time": iso_ms(t), "symbols": sorted(s)} for t, s in e.schedule.history if t > -(2**62)]
         return {
             "strategy": self.strategy,
             **self.performance.to_dict(),
@@ -69,25 +66,9 @@ class PortfolioResult:
         }
 
     def fill_rows(self) -> list[dict[str, Any]]:
-        """Every fill of every symbol in time order (exact decimals as text), with its symbol."""
-        rows = []
-        for s in self.engine.sleeves:
-            m, orders = s.engine.market, {o.id: o for o in s.engine.orders}
-            rows += [
-                {
-                    "symbol": s.symbol,
-                    "time": f.time,
-                    "time_utc": iso(f.time),
-                    "side": f.side,
-                    "quantity": format(m.to_base(f.lots), "f"),
-                    "price": format(m.price(f.price), "f"),
-                    "fee": format(m.to_quote(f.fee), "f"),
-                    "pnl": format(m.to_quote(f.pnl), "f"),
-                    "reason": f.reason,
-                    "explanation": json.dumps(orders[f.order_id].explanation, default=str),
-                }
-                for f in s.engine.fills
-            ]
+        """Every fill of every pair in time order (exact decimals as text), with its pair (the
+        sequence numbers and order ids are each pair's own)."""
+        rows = [{"symbol": s.symbol, **row} for s in self.engine.sleeves for row in fill_rows(s.engine)]
         return sorted(rows, key=lambda r: (r["time"], r["symbol"]))
 
 

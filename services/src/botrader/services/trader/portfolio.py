@@ -10,7 +10,7 @@ Fills and orders are numbered across the symbols (`Numbering`), in the order (ti
 the symbol's own number): the same numbers whatever batches the candles came in, so a
 restarted trader stores nothing twice.
 
-Not yet: a `universe` bot (its collectors and warm-up follow the picks); the operator.
+Not yet: a `universe` bot (its collectors and warm-up would follow the picks).
 """
 
 from __future__ import annotations
