@@ -204,9 +204,7 @@ def test_a_portfolio_bot_runs_on_one_collector_per_pair_shared_with_others(clust
         assert get(plane, "Deployment", "three-trader") is not None
         kubectl(plane, "delete", "tradingbot", "three", "--wait=true", "--timeout=60s")
         wait(lambda: get(plane, "Deployment", names[0]) is None, "ADA's collector went with its only bot", 90)
-        assert get(plane, "Deployment", names[1]) is None or wait(
-            lambda: get(plane, "Deployment", names[1]) is None, "and DOT's", 90
-        )
+        wait(lambda: get(plane, "Deployment", names[1]) is None, "and DOT's", 90)
         assert get(plane, "Deployment", names[2]) is not None  # ltc-one still trades on LTC
         kubectl(plane, "delete", "tradingbot", "ltc-one", "--wait=true", "--timeout=60s")
 
