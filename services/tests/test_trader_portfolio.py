@@ -5,9 +5,12 @@ the same candles to the unit — an hour of NEAR candles missing included."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from sqlalchemy import Engine, text
 
 from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_for
@@ -16,11 +19,12 @@ from botrader.core.data.files import frame_to_candles, read_candles_frame
 from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
-from botrader.core.manifests import parse_trading_bot
+from botrader.core.manifests import TradingBot, parse_trading_bot
 from botrader.core.portfolio.backtest import run_portfolio_backtest
 from botrader.core.timeutil import datetime_to_ms
 from botrader.services.trader.portfolio import PortfolioTrader
 from tests.support.paths import BINANCE_MONTH
+from tests.support.trader_process import kill_midway_then_resume
 
 SYMBOLS = ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
 BOT = {
@@ -42,12 +46,12 @@ def frames() -> dict[str, pd.DataFrame]:
     return out
 
 
-def stored(url: str, data: dict[str, pd.DataFrame]) -> Engine:
+def stored(url: str, data: dict[str, pd.DataFrame], source: str = "binance") -> Engine:
     """A database at the newest schema holding each pair's candles (as its collector would)."""
     db = connect(url)
     upgrade(db)
     for symbol, frame in data.items():
-        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame))
+        CandleStore(db).upsert(make_key(source, symbol, "1m"), frame_to_candles(frame))
     return db
 
 
@@ -65,14 +69,37 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
     while second.step():
         pass
 
+    assert_equals_backtest(db, bot, data)
+    assert second.book.cash == run_portfolio_backtest(*backtest_of(bot, data)).engine.cash
+
+
+@pytest.mark.slow
+async def test_a_portfolio_bot_killed_midway_equals_its_backtest(pg_url: str, tmp_path: Path) -> None:
+    """`botrader trade` of the portfolio, SIGKILLed once it has committed a fill, started again."""
+    data = frames()
+    db = stored(pg_url, data, source="replay")
+    doc = {**BOT, "spec": {**BOT["spec"], "source": "replay", "replay": {"path": "unused"}}}
+    manifest = tmp_path / "bot.yaml"
+    manifest.write_text(yaml.safe_dump(doc))
+    await kill_midway_then_resume(manifest, pg_url, "four", int(data["ALGOUSDT"]["open_time"].iloc[-1]))
+    assert_equals_backtest(db, parse_trading_bot(doc), data)
+
+
+def backtest_of(bot: TradingBot, data: dict[str, pd.DataFrame]) -> tuple[Any, ...]:
     spec = bot.spec
-    expected = run_portfolio_backtest(
+    return (
         data,
         lambda s: strategy_for(bot),
         lambda s: sleeve_config(spec, s),
         Decimal(str(spec.budget)),
         portfolio_config(spec),
     )
+
+
+def assert_equals_backtest(db: Engine, bot: TradingBot, data: dict[str, pd.DataFrame]) -> None:
+    """The stored fills (with their pair, numbered across pairs in time order), orders, equity
+    marks and summary are the backtest's, to the unit."""
+    expected = run_portfolio_backtest(*backtest_of(bot, data))
     store = TradingStore(db)
     rows = [
         (
@@ -85,7 +112,7 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
             r["pnl"],
             r["reason"],
         )
-        for r in store.fills("four")
+        for r in store.fills(bot.name)
     ]
     want = sorted(
         (
@@ -103,20 +130,18 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
     )
     assert len(rows) == len(want) > 20
     assert sorted(rows) == want  # every fill once, to the unit
-    assert [r["seq"] for r in store.fills("four")] == list(range(1, len(want) + 1))
+    assert [r["seq"] for r in store.fills(bot.name)] == list(range(1, len(want) + 1))
     times = [t for _, t, *_ in rows]
     assert times == sorted(times)  # numbered across the symbols in time order
     with db.connect() as conn:
-        orders = conn.execute(text("select symbol, status from orders where bot = 'four'")).all()
-    assert {s for s, _ in orders} == set(SYMBOLS) and len(orders) >= len(want)
-    marks = store.equity_series("four")
+        orders = conn.execute(text("select symbol from orders where bot = :b"), {"b": bot.name}).all()
+    assert {s for (s,) in orders} == set(SYMBOLS) and len(orders) >= len(want)
+    marks = store.equity_series(bot.name)
     unit = expected.engine.unit
     assert [m["equity"] for m in marks] == [e * unit for e in expected.engine.equity]
-    assert second.book.cash == expected.engine.cash
-    row = store.bot("four")
-    assert row["trades"] == len(want) and row["equity"] == expected.engine.to_quote(
-        expected.engine.equity_now()
-    )
+    row = store.bot(bot.name)
+    assert row["trades"] == len(want)
+    assert row["equity"] == expected.engine.to_quote(expected.engine.equity_now())
 
 
 def test_the_api_shows_a_portfolio_bot_s_pairs_trips_and_performance(sqlite_url: str) -> None:
