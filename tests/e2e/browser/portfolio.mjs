@@ -1,13 +1,9 @@
 // A portfolio bot's Performance tab: one Positions row per pair, round trips naming their pair,
 // no page error. Usage: node portfolio.mjs URL BOT SCREENSHOT_DIR
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url, bot, shots] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-});
-const fail = async (message) => { console.error(message); await browser.close(); process.exit(1); };
+const { browser, fail } = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors = [];
