@@ -65,9 +65,14 @@ def test_a_universe_trades_only_what_it_picked_when_it_picked_it(capsys) -> None
     ("argv", "needles"),
     [
         (["--symbols", "AVAXUSDT,DOGEUSDT"], ["no candle file for DOGEUSDT", "found: ALGOUSDT"]),
-        (["--portfolio", "stake=2"], ["bad stake fraction 2.0"]),
+        (["--portfolio", "stake=2"], ["bad stake fraction 2: expected a fraction in (0, 1]"]),
+        (
+            ["--portfolio", "maxOpenPositions=two"],
+            ["bad maxOpenPositions 'two': expected a whole number >= 1"],
+        ),
+        (["--portfolio", "maxGrossExposure=all"], ["bad maxGrossExposure 'all': expected a number"]),
         (["--portfolio", "maxOpen=2"], ["unknown portfolio field 'maxOpen'"]),
-        (["--portfolio", "maxOpenPositions"], ["bad --portfolio item 'maxOpenPositions'"]),
+        (["--portfolio", "maxOpenPositions"], ["bad --portfolio 'maxOpenPositions': expected NAME=VALUE"]),
         (["--universe", "top=3,lookback=7x"], ["bad universe lookback '7x'"]),
         (["--universe", "lookback=7d"], ["top=N"]),
         (["--symbols", ","], ["bad --symbols ','"]),

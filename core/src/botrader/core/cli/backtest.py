@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from botrader.core import settings
+from botrader.core.cli.common import assignments
 from botrader.core.cli.common import console as make_console
 from botrader.core.cli.db import DbOption
 from botrader.core.cli.generated import with_options
@@ -123,16 +124,14 @@ def file_symbol(data: Path | None, symbol: str | None) -> str:
 
 def parse_params(items: list[str]) -> dict[str, object]:
     """`--param NAME=VALUE`: values as JSON when they parse (14, 0.5, true), else text."""
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"bad --param {item!r}: expected NAME=VALUE")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out
+    return assignments(items, "--param")
+
+
+def trades_path(trades: Path | None) -> Path | None:
+    """`--trades FILE`: a .csv or .parquet name (checked before any candle is read)."""
+    if trades is not None and trades.suffix not in (".csv", ".parquet"):
+        raise UserError(f"bad --trades {str(trades)!r}: expected a .csv or .parquet file name")
+    return trades
 
 
 def engine_from_options(
@@ -246,7 +245,7 @@ def _backtest(
         typer.Option(
             rich_help_panel="Portfolio",
             help="maxOpenPositions=5,maxPositionFraction=0.25,maxGrossExposure=1,maxDrawdownFraction=0.1,"
-            "stake=equal|FRACTION,onExit=close|hold.",
+            "stake=equal|volatility|FRACTION,onExit=close|hold.",
         ),
     ] = None,
     **market_options: Any,
@@ -329,8 +328,7 @@ def _backtest(
     if walk_forward:
         _walk_forward(frame, cls, config, walk_forward, params, json_out)
         return
-    if trades is not None and trades.suffix not in (".csv", ".parquet"):
-        raise UserError(f"bad --trades {str(trades)!r}: expected a .csv or .parquet file name")
+    trades_path(trades)
     result = bt.run_backtest(frame, cls(**params), config)
     summary = result.summary()
     if trades is not None:
@@ -370,8 +368,7 @@ def _portfolio(
 
     from botrader.core.cli import portfolio_backtest as pb
 
-    if trades is not None and trades.suffix not in (".csv", ".parquet"):
-        raise UserError(f"bad --trades {str(trades)!r}: expected a .csv or .parquet file name")
+    trades_path(trades)
     cls(**params)  # a bad parameter is one line before any candle is read
     frames = where.frames(request.symbols, load_candles, stored_symbols)
     result = pb.run(frames, request, lambda s: cls(**params), config_for, Decimal(str(budget)), warmup=0)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from botrader.core.cli.common import assignments
 from botrader.core.data.files import frames_by_symbol
 from botrader.core.errors import UserError
 from botrader.core.intervals import interval_ms
@@ -61,55 +62,30 @@ def split_list(text: str | None) -> list[str] | None:
     return items
 
 
-def key_values(text: str, option: str) -> dict[str, str]:
-    """`a=1,b=2` → {a: 1, b: 2} (one line naming the bad item)."""
-    out = {}
-    for item in text.split(","):
-        key, sep, value = item.strip().partition("=")
-        if not sep or not key or not value:
-            raise UserError(f"bad {option} item {item!r}: expected NAME=VALUE")
-        out[key] = value
-    return out
-
-
 def parse_universe(text: str | None, interval: str = "1m") -> UniverseRule | None:
     """`--universe top=20,lookback=7d,refresh=1d[,quote=USDT]` (the manifest's
     `spec.universe` keys, topByQuoteVolume shortened to top)."""
     if text is None:
         return None
-    values: dict[str, object] = dict(key_values(text, "--universe"))
+    values = assignments(text.split(","), "--universe")
     unknown = sorted(set(values) - {"top", "lookback", "refresh", "quote"})
     if unknown:
         raise UserError(f"unknown --universe item {unknown[0]!r}: expected top, lookback, refresh, quote")
-    top = str(values.pop("top", ""))
-    if not top.isdigit():
+    if "top" not in values:
         raise UserError(f"bad --universe {text!r}: top=N (how many symbols) is required")
-    return rule_from_spec({"topByQuoteVolume": int(top), **values}, interval_ms(interval))
+    return rule_from_spec({"topByQuoteVolume": values.pop("top"), **values}, interval_ms(interval))
 
 
 def parse_portfolio(text: str | None) -> PortfolioConfig:
     """`--portfolio maxOpenPositions=5,stake=0.1,onExit=hold,…`: the manifest's
-    `spec.portfolio` keys (stake: equal or a fraction)."""
+    `spec.portfolio` keys (`stake` a number: a fraction of equity per position)."""
     if text is None:
         return PortfolioConfig()
-    values: dict[str, Any] = key_values(text, "--portfolio")
-    for key in ("maxPositionFraction", "maxGrossExposure", "maxDrawdownFraction", "maxOpenPositions"):
-        if key in values:
-            values[key] = number(values[key], key)
+    values = assignments(text.split(","), "--portfolio")
     stake = values.get("stake")
-    if stake is not None and stake not in ("equal", "fraction", "volatility"):  # stake=0.1: a fraction
-        values["stake"], values["stakeFraction"] = "fraction", number(stake, "stake")
-    if "stakeFraction" in values:
-        values["stakeFraction"] = number(values["stakeFraction"], "stakeFraction")
+    if isinstance(stake, int | float) and not isinstance(stake, bool):
+        values["stake"], values["stakeFraction"] = "fraction", stake
     return PortfolioConfig.from_spec(values)
-
-
-def number(text: str, name: str) -> float | int:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UserError(f"bad {name} {text!r}: expected a number") from None
-    return int(value) if name == "maxOpenPositions" and value.is_integer() else value
 
 
 def schedule_for(frames: Mapping[str, Any], rule: UniverseRule | None, warmup: int) -> Schedule | None:

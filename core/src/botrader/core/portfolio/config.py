@@ -70,22 +70,26 @@ class PortfolioConfig:
     on_exit: OnExit = "close"  # a symbol leaving the universe: close its position, or hold it
 
     def __post_init__(self) -> None:
-        if self.max_open_positions is not None and self.max_open_positions < 1:
-            raise UserError(f"bad maxOpenPositions {self.max_open_positions}: must be >= 1")
+        whole = self.max_open_positions
+        if whole is not None and (not isinstance(whole, int) or isinstance(whole, bool) or whole < 1):
+            raise UserError(f"bad maxOpenPositions {whole!r}: expected a whole number >= 1")
         for name, value in (
             ("maxPositionFraction", self.max_position_fraction),
             ("maxDrawdownFraction", self.max_drawdown_fraction),
             ("dailyLossLimitFraction", self.daily_loss_limit_fraction),
             ("stake fraction", self.stake_fraction),
+            ("maxGrossExposure", self.max_gross_exposure),
         ):
-            if value is not None and not 0 < value <= 1:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise UserError(f"bad {name} {value!r}: expected a number")
+            if value is not None and name != "maxGrossExposure" and not 0 < value <= 1:
                 raise UserError(f"bad {name} {value}: expected a fraction in (0, 1]")
         if not self.max_gross_exposure > 0:
             raise UserError(f"bad maxGrossExposure {self.max_gross_exposure}: must be > 0")
         if self.stake not in ("equal", "fraction", "volatility"):
             raise UserError(f"unknown stake {self.stake!r}: expected equal, fraction or volatility")
         if self.stake == "fraction" and self.stake_fraction is None:
-            raise UserError("stake fraction needs its value: stake: {fraction: 0.1}")
+            raise UserError("stake fraction needs stakeFraction (e.g. 0.1: a tenth of equity per position)")
         if self.on_exit not in ("close", "hold"):
             raise UserError(f"bad onExit {self.on_exit!r}: expected close or hold")
 
@@ -121,8 +125,8 @@ class PortfolioConfig:
         drawdown = spec.get("maxDrawdownFraction", risk.get("maxDrawdownFraction"))
         return cls(
             max_open_positions=spec.get("maxOpenPositions"),
-            max_position_fraction=float(spec.get("maxPositionFraction", 1.0)),
-            max_gross_exposure=float(spec.get("maxGrossExposure", 1.0)),
+            max_position_fraction=spec.get("maxPositionFraction", 1.0),
+            max_gross_exposure=spec.get("maxGrossExposure", 1.0),
             max_drawdown_fraction=drawdown,
             daily_loss_limit_fraction=risk.get("dailyLossLimitFraction"),
             stake=spec.get("stake", "equal"),
