@@ -78,11 +78,17 @@ def exposure(times: np.ndarray, fills: list[Fill]) -> float:
     """Fraction of candles that end with a position open."""
     if not fills or len(times) == 0:
         return 0.0
+    return float(held(times, fills).mean())
+
+
+def held(times: np.ndarray, fills: list[Fill]) -> np.ndarray:
+    """Whether a (long) position is open at each of `times`, from one instrument's fills."""
+    if not fills:
+        return np.zeros(len(times), dtype=bool)
     fill_times = np.array([f.time for f in fills], dtype=np.int64)
     position = np.cumsum([f.lots if f.side == "buy" else -f.lots for f in fills])
     idx = np.searchsorted(fill_times, times, side="right") - 1
-    held = np.where(idx >= 0, position[np.maximum(idx, 0)], 0)
-    return float((held > 0).mean())
+    return np.where(idx >= 0, position[np.maximum(idx, 0)], 0) > 0
 
 
 def compute(

@@ -5,8 +5,8 @@ routes ask `book_of(row)` and never which kind of bot it is."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any, Protocol
 
 import numpy as np
@@ -14,6 +14,7 @@ import numpy as np
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine import performance as metrics
 from botrader.core.engine.instruments import Spot
+from botrader.core.engine.orders import Fill
 from botrader.core.engine.performance import Performance
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.units import MarketRules
@@ -55,60 +56,53 @@ class Pairs:
 
     row: dict[str, Any]
 
-    @property
+    @functools.cached_property
     def markets(self) -> dict[str, MarketRules]:
         return {s: MarketRules.from_state(m) for s, m in self.row["state"]["markets"].items()}
 
-    def trips(self, store: TradingStore) -> list[dict[str, Any]]:
-        by_symbol: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    def _fills(self, store: TradingStore) -> dict[str, list[Fill]]:
+        """Each pair's stored fills, in its own units."""
+        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in store.fills(self.row["name"]):
-            by_symbol[r["symbol"]].append(r)
+            rows[r["symbol"]].append(r)
+        return {s: fills_of(found, self.markets[s]) for s, found in rows.items()}
+
+    def trips(self, store: TradingStore) -> list[dict[str, Any]]:
+        return self._trips(self._fills(store))
+
+    def _trips(self, fills: dict[str, list[Fill]]) -> list[dict[str, Any]]:
         out = []
-        for symbol, rows in by_symbol.items():
-            market = self.markets[symbol]
+        for symbol, found in fills.items():
             ledger = Spot().new_ledger(UNBOUNDED, False)
-            out += [{**t, "symbol": symbol} for t in walk(market, Spot(), ledger, fills_of(rows, market), [])]
+            out += [{**t, "symbol": symbol} for t in walk(self.markets[symbol], Spot(), ledger, found, [])]
         return sorted(out, key=lambda t: (t["exit_time"], t["symbol"]))
 
     def performance(self, store: TradingStore) -> Performance:
         """The engine's metrics of the wallet's equity marks; round trips from every pair;
-        buy-and-hold: an equal-weight hold of the pairs (their first and last marked closes)."""
-        name = self.row["name"]
-        marks = store.equity_series(name)
+        exposure: the marks with any pair held; buy-and-hold: an equal-weight hold of the pairs
+        (their first and last closes over the marks)."""
+        marks = store.equity_series(self.row["name"])
         times = np.array([datetime_to_ms(m["time"]) for m in marks], dtype=np.int64)
         equity = np.array([float(m["equity"]) for m in marks], dtype=np.float64)
         budget = float(self.row["spec"].get("budget", 10_000))
-        trips = self.trips(store)
-        rows = store.fills(name)
-        perf = metrics.compute(
-            times, equity, np.ones(max(len(marks), 1)), [], [t["pnl"] for t in trips], budget, 1.0, 0
-        )
-        traded = sum(float(Decimal(str(r["quantity"])) * Decimal(str(r["price"]))) for r in rows)
+        fills = self._fills(store)
+        pnls = [t["pnl"] for t in self._trips(fills)]
+        perf = metrics.compute(times, equity, np.ones(max(len(marks), 1)), [], pnls, budget, 1.0, 0)
+        quote = {s: float(m.cash_unit) for s, m in self.markets.items()}
+        every = [f for found in fills.values() for f in found]
+        traded = sum(f.notional * quote[s] for s, found in fills.items() for f in found)
+        exposed = np.zeros(len(times), dtype=bool)
+        for found in fills.values():
+            exposed |= metrics.held(times, found)
         return dataclasses.replace(
             perf,
-            trades=len(rows),
-            fees=sum(float(r["fee"]) for r in rows),
+            trades=len(every),
+            fees=sum(f.fee * quote[s] for s, found in fills.items() for f in found),
             turnover=traded / float(np.mean(equity)) if len(equity) else 0.0,
-            exits=metrics.exit_counts(fills_of(rows, MarketRules())),
-            exposure=self._exposure(times, rows),
+            exits=metrics.exit_counts(every),
+            exposure=float(exposed.mean()) if len(times) else 0.0,
             buy_and_hold_return=self._held(store, times),
         )
-
-    def _exposure(self, times: np.ndarray, rows: list[dict[str, Any]]) -> float:
-        """Share of the marks with at least one pair held."""
-        if not len(times):
-            return 0.0
-        held = np.zeros(len(times), dtype=bool)
-        by_symbol: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in rows:
-            by_symbol[r["symbol"]].append(r)
-        for symbol_rows in by_symbol.values():
-            at = np.array([datetime_to_ms(r["time"]) for r in symbol_rows], dtype=np.int64)
-            signed = [float(r["quantity"]) * (1 if r["side"] == "buy" else -1) for r in symbol_rows]
-            position = np.cumsum(signed)
-            i = np.searchsorted(at, times, side="right") - 1
-            held |= np.where(i >= 0, position[np.maximum(i, 0)], 0) > 1e-12
-        return float(held.mean())
 
     def _held(self, store: TradingStore, times: np.ndarray) -> float:
         from botrader.core.candles import make_key
@@ -120,9 +114,10 @@ class Pairs:
         ratios = []
         for symbol in self.markets:
             key = make_key(spec.get("source", "binance"), symbol, spec.get("interval", "1m"))
-            found = candles.load(key, start=int(times[0]), end=int(times[-1]))
-            if found:
-                ratios.append(found[-1].close / found[0].close)
+            first = candles.load(key, start=int(times[0]), limit=1)
+            last = candles.load(key, end=int(times[-1]), limit=1, newest=True)
+            if first and last:
+                ratios.append(last[0].close / first[0].close)
         return float(np.mean(ratios)) - 1.0 if ratios else 0.0
 
     def positions(self) -> list[dict[str, Any]] | None:
