@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 from prometheus_client import Counter, Gauge, Histogram
 
 from botrader.core.engine.exits import REASONS
+from botrader.core.engine.orders import Fill
 from botrader.core.phases import BREAKERS as BREAKERS  # re-exported: the labels of BREAKER
 from botrader.core.phases import PHASES as PHASES_ALL
 
@@ -83,10 +84,9 @@ def export_bot(
         EXITS.labels(name, reason)
 
 
-def count_fills(name: str, fills: Sequence[object]) -> None:
+def count_fills(name: str, fills: Sequence[Fill]) -> None:
     """Fills by side, and closing fills by why (a short's exits are buys)."""
     for fill in fills:
-        side, reason = fill.side, fill.reason  # type: ignore[attr-defined]
-        TRADES.labels(name, side).inc()
-        if side == "sell" or reason != "signal":
-            EXITS.labels(name, reason).inc()
+        TRADES.labels(name, fill.side).inc()
+        if fill.side == "sell" or fill.reason != "signal":
+            EXITS.labels(name, fill.reason).inc()

@@ -225,28 +225,30 @@ class PortfolioTrader:
                 "peak": self.peak,
                 "markets": {s: m.to_state() for s, m in self.markets.items()},  # each pair's units
             }
+            summary = self.summary()
             self.store.save_portfolio_progress(
                 self.bot.name,
                 snapshot,
-                self.summary(),
+                summary,
                 [(s, self.markets[s], f) for s, f in fills],
                 [(s, self.markets[s], o) for s, o in orders],
                 marks,
             )
-            self._export()
+            self._export(summary)
 
-    def _export(self) -> None:
+    def _export(self, summary: dict[str, Any]) -> None:
+        """The metrics, from the summary just committed (its equity, breakers and phase)."""
         book, name = self.book, self.bot.name
-        equity = book.equity_now()
-        breakers = {b.split(":")[-1] for b in self.breakers()}  # a pair's own: ALGOUSDT:consecutive_losses
-        money = book.to_quote
+        breakers = {
+            b.split(":")[-1] for b in summary["breakers"]
+        }  # a pair's own: ALGOUSDT:consecutive_losses
         metrics.export_bot(
             name,
-            float(money(equity)),
-            float(money(book.budget)),
-            float(money(self.peak)),
+            float(summary["equity"]),
+            float(book.to_quote(book.budget)),
+            float(book.to_quote(self.peak)),
             breakers,
-            self.phase,
+            summary["phase"],
         )
         for sleeve in book.sleeves:
             metrics.POSITION.labels(name, sleeve.symbol).set(
