@@ -9,3 +9,21 @@ export async function launch() {
   const fail = async (message) => { console.error(message); await browser.close(); process.exit(1); };
   return { browser, fail };
 }
+
+// One page in Chromium: `body(page, fail)` drives it and returns what it saw; a page error
+// fails the check; what it saw is printed as the last line (JSON) for the Python test.
+export async function check(body) {
+  const { browser, fail } = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const shown = await body(page, fail);
+    if (errors.length) await fail("page errors: " + errors.join("; "));
+    console.log(JSON.stringify(shown));
+  } catch (err) {
+    await fail(String(err));
+  } finally {
+    await browser.close();
+  }
+}

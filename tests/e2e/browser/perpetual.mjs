@@ -1,13 +1,9 @@
 // A perpetual bot's Performance tab: its position, margin, liquidation price, margin ratio and
 // funding rows, and round trips that say long or short. Usage: node perpetual.mjs URL BOT SCREENSHOT_DIR
-import { launch } from "./launch.mjs";
+import { check } from "./launch.mjs";
 
 const [url, bot, shots] = process.argv.slice(2);
-const { browser, fail } = await launch();
-try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+await check(async (page, fail) => {
   await page.goto(`${url}?tab=performance&bot=${bot}`);
   await page.waitForFunction(() => document.querySelector('#metrics td[data-metric="funding"]') &&
     Number(document.getElementById("round-trips").dataset.rows) > 0, null, { timeout: 20000 });
@@ -19,10 +15,5 @@ try {
   });
   await page.screenshot({ path: `${shots}/tab-performance-perpetual.png`, fullPage: true });
   if (!/isolated/.test(shown.position) || !/(received|paid)/.test(shown.funding)) await fail(`no perpetual rows: ${JSON.stringify(shown)}`);
-  if (errors.length) await fail("page errors: " + errors.join("; "));
-  console.log(JSON.stringify(shown));
-} catch (err) {
-  await fail(String(err));
-} finally {
-  await browser.close();
-}
+  return shown;
+});
