@@ -195,3 +195,27 @@ def test_a_portfolio_bot_exports_a_position_per_pair(sqlite_url: str) -> None:
     buys = REGISTRY.get_sample_value("botrader_trades_total", {"bot": "four-metrics", "side": "buy"})
     sells = REGISTRY.get_sample_value("botrader_trades_total", {"bot": "four-metrics", "side": "sell"})
     assert buys + sells == trader.numbering.fills > 0
+
+
+def test_a_pair_whose_candles_stop_is_skipped_once_stale_never_waited_on(sqlite_url: str) -> None:
+    """NEAR's collector stops after 50 minutes while AVAX's goes on: the portfolio waits for
+    NEAR only until NEAR is stale (5 minutes without a candle: `staleDataSeconds`), then trades
+    AVAX alone; NEAR's late candles, older than the minutes stepped, are gaps."""
+    avax = read_candles_frame(BINANCE_MONTH["AVAXUSDT"]).iloc[:100]
+    near = read_candles_frame(BINANCE_MONTH["NEARUSDT"]).iloc[:100]
+    db = stored(sqlite_url, {"AVAXUSDT": avax, "NEARUSDT": near.iloc[:50]})
+    doc = {**BOT, "metadata": {"name": "two"}, "spec": {**BOT["spec"], "symbols": ["AVAXUSDT", "NEARUSDT"]}}
+    trader = PortfolioTrader(parse_trading_bot(doc), CandleStore(db), TradingStore(db))
+    trader.start()
+    t = [int(x) for x in avax["open_time"]]
+    assert trader.step() == 50 and trader.step() == 0  # NEAR's minute 50 may still come
+    minute = 60_000
+    assert not trader.check_stale(t[52] + minute, minute)  # NEAR 3 minutes late: not stale yet
+    assert trader.step() == 0
+    assert trader.check_stale(t[99] + 2 * minute, minute)  # NEAR 50 minutes late, AVAX current
+    assert set(trader.breakers()) == {"NEARUSDT:stale_data"}
+    assert trader.step() == 50 and trader.cursor == t[99]  # AVAX alone
+    assert trader.book.by_symbol["NEARUSDT"].engine.last_time == t[49]
+    CandleStore(db).upsert(make_key("binance", "NEARUSDT", "1m"), frame_to_candles(near.iloc[50:]))
+    assert trader.step() == 0  # older than the minutes stepped: gaps, never replayed
+    assert not trader.check_stale(t[99] + 2 * minute, minute) and trader.breakers() == {}

@@ -4,7 +4,9 @@ candles steps them, with the same one-transaction checkpoint as the one-symbol t
 
 When a minute is ready: once every symbol's stored candles reach it. A symbol without a candle
 at a minute that its later candles have passed has a gap there, and is skipped that minute
-(the backtest skips it too); a minute no symbol has reached yet waits.
+(the backtest skips it too); a minute no symbol has reached yet waits — unless the lagging
+pair is stale (`check_stale`: its newest stored candle older than `staleDataSeconds`), which
+is then skipped, never waited on forever.
 
 Fills and orders are numbered across the symbols (`Numbering`), in the order (time, symbol,
 the symbol's own number): the same numbers whatever batches the candles came in, so a
@@ -137,10 +139,15 @@ class PortfolioTrader:
         return {str(k) for k in self.keys.values()}
 
     def check_stale(self, now_ms: int, interval_ms: int) -> bool:
-        """`stale_data` for each pair whose next candle is overdue (that pair stops trading;
-        the others go on); whether any is."""
+        """`stale_data` for each pair whose next stored candle is overdue, measured from its
+        newest *stored* candle (the minutes the portfolio has not stepped yet are not the pair's
+        fault); a stale pair is no longer waited on, the others go on. Whether any is."""
         with self.lock:
-            stale = [s.engine.check_stale(now_ms, interval_ms) for s in self.book.sleeves]
+            stale = []
+            for sleeve in self.book.sleeves:
+                newest = self.candles.last_open_time(self.keys[sleeve.symbol])
+                seen = None if newest is None else newest + interval_ms
+                stale.append(sleeve.engine.risk.check_gap(seen, now_ms))
             self.book.changed()
             return any(stale)
 
@@ -183,15 +190,18 @@ class PortfolioTrader:
     def _step(self, limit: int) -> int:
         start = None if self.cursor is None else self.cursor + 1
         loaded: dict[str, dict[int, Candle]] = {}
-        ready: int | None = None  # the last minute every symbol's candles have reached
+        ready: int | None = None  # the last minute every live pair's candles have reached
         for symbol, key in self.keys.items():
             candles = self.candles.load(key, start=start, limit=limit)
-            if not candles:
-                return 0  # a symbol with nothing new: its next candle may still come
+            stale = "stale_data" in self.book.by_symbol[symbol].engine.risk.state.open
+            if not candles and not stale:
+                return 0  # a pair with nothing new: its next candle may still come
             loaded[symbol] = {c.open_time: (c.open, c.high, c.low, c.close, c.volume) for c in candles}
-            last = candles[-1].open_time
-            ready = last if ready is None else min(ready, last)
-        minutes = sorted({t for rows in loaded.values() for t in rows if ready is not None and t <= ready})
+            if candles and not stale:  # a stale pair is skipped, never waited on
+                ready = candles[-1].open_time if ready is None else min(ready, candles[-1].open_time)
+        if ready is None:
+            return 0
+        minutes = sorted({t for rows in loaded.values() for t in rows if t <= ready})
         marks = []
         for t in minutes:
             self.book.step_rows(t, [loaded[s].get(t) for s in self.symbols])
