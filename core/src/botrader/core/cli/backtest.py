@@ -291,14 +291,26 @@ def _backtest(
         from botrader.core.cli import portfolio_backtest as pb
         from botrader.core.strategy.registry import resolve
 
+        pb.refuse_unsupported(
+            {
+                "--market " + str(market_options.get("market")): market_options.get("market") != "spot",
+                "--walk-forward": walk_forward,
+                "--plot": plot,
+                "--symbol": symbol,
+                "--model": model,
+            }
+        )
         request = pb.PortfolioRequest(
             pb.split_list(symbols), pb.parse_universe(universe, interval), pb.parse_portfolio(portfolio)
         )
+        execution = dict(algo=algo, slices=slices, participation=participation)
 
         def config_for(s: str) -> Any:
             from botrader.core.binance.filters import rules_for
 
-            return engine_from_options(rules_for(s), budget, fee, slippage_bps, fill, exits=cli_exits)
+            return engine_from_options(
+                rules_for(s), budget, fee, slippage_bps, fill, exits=cli_exits, **execution
+            )
 
         where = pb.Where(paths, db, exchange or "binance", interval, start, end)
         _portfolio(where, request, resolve(strategy), params, config_for, budget, json_out, trades, fills)

@@ -53,6 +53,14 @@ class Where:
         return {s: load(None, self.db, self.exchange, s, self.interval, self.start, self.end) for s in names}
 
 
+def refuse_unsupported(asked: Mapping[str, object]) -> None:
+    """Options a portfolio does not honour, given anyway: one line naming the first, never a
+    silent one-pair or spot run in their place."""
+    for flag, given in asked.items():
+        if given:
+            raise UserError(f"{flag}: not with a portfolio (--symbols, --universe or a folder of pairs)")
+
+
 def split_list(text: str | None) -> list[str] | None:
     if text is None:
         return None
