@@ -15,23 +15,10 @@ import pytest
 
 from botrader.core.cli.main import main
 from tests.support.servers import MlflowServer
+from tests.support.shuffle import shuffled
 
 CONTROLS = Path(__file__).parent / "strategies" / "controls.py"
 SPACE = "period: {low: 7, high: 28}\noversold: {low: 15, high: 35}\noverbought: {low: 65, high: 85}\n"
-
-
-def shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """The month's own one-minute returns in a random order: every property of real returns
-    except any order a strategy could exploit."""
-    rng = np.random.default_rng(seed)
-    log_returns = np.diff(np.log(frame["close"].to_numpy()))
-    rng.shuffle(log_returns)
-    close = frame["close"].iloc[0] * np.exp(np.concatenate([[0.0], np.cumsum(log_returns)]))
-    opened = np.concatenate([[close[0]], close[:-1]])
-    out = frame.copy()
-    out["open"], out["close"] = opened, close
-    out["high"], out["low"] = np.maximum(opened, close), np.minimum(opened, close)
-    return out
 
 
 def optimize(capsys, *argv: str) -> dict:

@@ -30,9 +30,27 @@ class OptimizeOptions(MarketOptions):
     """The market's options (inherited from `market_kind.MarketOptions`), then its own."""
 
     strategy: str = _o("simple_rsi", "", option="strategy")
-    data: Path | None = _o(None, "Candle CSV(.gz)/parquet or a Binance dump .zip (default: read --db).")  # noqa: RUF009
+    data: Path | None = _o(  # noqa: RUF009
+        None, "Candle CSV(.gz)/parquet, a Binance dump .zip, or a folder of them (a portfolio); default --db."
+    )
     db: str | None = _o(None, "", option="db")
     symbol: str | None = _o(None, "The pair (sets the money units).")
+    symbols: str | None = _o(
+        None,
+        "SYMBOL,SYMBOL,…: search one wallet over these pairs (their files in a --data folder, or "
+        "--db); the objective is the portfolio's returns.",
+        panel="Portfolio",
+    )
+    universe: str | None = _o(
+        None,
+        "top=N,lookback=7d,refresh=1d: a point-in-time universe of the folder's (or --db's) pairs.",
+        panel="Portfolio",
+    )
+    portfolio: str | None = _o(
+        None,
+        "maxOpenPositions=5,maxPositionFraction=0.25,stake=equal|volatility|FRACTION,onExit=close|hold,…",
+        panel="Portfolio",
+    )
     interval: str = _o("1m", "With --db: the interval.")
     exchange: str = _o("binance", "With --db: binance, binance-testnet or replay.")
     start: str | None = _o(None, "First candle (UTC).")
@@ -79,6 +97,12 @@ class OptimizeOptions(MarketOptions):
         spec=("walkForward",),
         flag="--walk-forward",
     )
+
+    @property
+    def is_portfolio(self) -> bool:
+        """Many pairs and one wallet: asked for by name, or a folder of candle files given."""
+        many = self.symbols or self.universe or self.portfolio
+        return bool(many or (self.data is not None and self.data.is_dir()))
 
 
 def flag_of(f: Any) -> str:

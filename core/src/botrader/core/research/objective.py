@@ -142,7 +142,12 @@ def evaluate(
     """One trial through the exact engine. Raises UserError for parameters the strategy
     rejects (e.g. oversold above overbought): the search records those as invalid."""
     result = run_backtest(frame, cls(**params), config)
-    returns = hourly(result.times, result.equity, float(config.budget))
+    return scored(params, result, float(config.budget), folds, objective)
+
+
+def scored(params: dict[str, Any], result: Any, budget: float, folds: int, objective: str) -> Trial:
+    """A trial from any run's equity marks and performance (one pair's backtest, a portfolio's)."""
+    returns = hourly(result.times, result.equity, budget)
     perf = result.performance
     metrics = {"total_return": perf.total_return, "trades": float(perf.trades), "fees": perf.fees}
     return score_returns(params, returns, folds, objective, metrics)

@@ -14,7 +14,7 @@ import numpy as np
 
 from botrader.core.backtesting.runner import BacktestResult
 from botrader.core.engine.engine import EngineConfig
-from botrader.core.research.objective import Split, held_out_of, held_out_run, hourly
+from botrader.core.research.objective import Split, held_out_of, hourly
 from botrader.core.research.sharpe import sharpe_of
 from botrader.core.strategy.base import Strategy
 
@@ -46,7 +46,8 @@ def baselines_for(config: EngineConfig) -> tuple[str, ...]:
     return BASELINES + tuple(config.instrument.baselines)
 
 
-def _row(name: str, result: BacktestResult, budget: float) -> dict[str, Any]:
+def _row(name: str, result: BacktestResult | Any, budget: float) -> dict[str, Any]:
+    """`result`: a one-pair backtest's, or a portfolio's (the same times, equity, performance)."""
     perf = result.performance
     gross = perf.final_equity - budget + perf.fees
     return {
@@ -72,14 +73,26 @@ def stress(
 
 def stress_of(make: Callable[[], Strategy], split: Split, config: EngineConfig) -> list[dict[str, Any]]:
     """`stress` for any strategy `make` builds afresh per run (a PPO policy's, say)."""
+    return stress_on(lambda fresh, costs: held_out_of(fresh(), split, costs), make, config)
+
+
+# a fresh strategy's maker and the costs → its result on the held-out tail (times, equity, performance)
+TailRun = Callable[[Callable[[], Strategy], EngineConfig], Any]
+
+
+def stress_on(
+    tail: TailRun,
+    make: Callable[[], Strategy],
+    config: EngineConfig,
+    supported: Callable[[EngineConfig], bool] = lambda _: True,
+) -> list[dict[str, Any]]:
+    """The stress rows over any way of trading the tail: one symbol's candles, or a portfolio's
+    (`supported`: the variants it can trade; a portfolio fills at the close only)."""
     from botrader.core.strategy.registry import resolve
 
     budget = float(config.budget)
-    rows = [_row(name, held_out_of(make(), split, v), budget) for name, v in variants(config).items()]
-    rows += [
-        _row(f"baseline {ref}", held_out_run(resolve(ref), {}, split, config), budget)
-        for ref in baselines_for(config)
-    ]
+    rows = [_row(name, tail(make, v), budget) for name, v in variants(config).items() if supported(v)]
+    rows += [_row(f"baseline {ref}", tail(resolve(ref), config), budget) for ref in baselines_for(config)]
     return rows
 
 
@@ -87,12 +100,20 @@ def baseline_returns(frame: Any, config: EngineConfig) -> dict[str, np.ndarray]:
     """Each rule baseline's hourly returns over `frame` (the search set), at its defaults and
     the search's costs: what the walk-forward's folds are set beside."""
     from botrader.core.backtesting.runner import run_backtest
+
+    return baseline_returns_on(lambda make: run_backtest(frame, make(), config), config)
+
+
+def baseline_returns_on(
+    run: Callable[[Callable[[], Strategy]], Any], config: EngineConfig
+) -> dict[str, np.ndarray]:
+    """`baseline_returns` over any way of running a strategy on the search set."""
     from botrader.core.strategy.registry import resolve
 
     budget = float(config.budget)
     out = {}
     for ref in baselines_for(config):
-        result = run_backtest(frame, resolve(ref)(), config)
+        result = run(resolve(ref))
         out[ref] = hourly(result.times, result.equity, budget)
     return out
 

@@ -86,6 +86,9 @@ class PpoSubject:
         cut = int(np.searchsorted(frame["open_time"].to_numpy(), test_start))
         return Split(frame, cut, cut)
 
+    def about(self, config: Any) -> dict[str, Any]:
+        return {"evaluated_by": "training"}
+
     def batch(self, config: Any) -> int:
         return 1  # each trial a training run
 

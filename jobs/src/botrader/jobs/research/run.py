@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from botrader.core.engine.engine import EngineConfig
 from botrader.core.errors import UserError
 from botrader.core.market_kind import MarketOptions
 from botrader.core.optimize_options import OptimizeOptions
@@ -61,8 +62,7 @@ def _check_numbers(o: OptimizeOptions) -> None:
 
 def prepare(o: OptimizeOptions) -> Request:
     """Everything checked before anything starts: a bad value is one UserError naming it."""
-    from botrader.core.binance.filters import rules_for
-    from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles, parse_params
+    from botrader.core.cli.backtest import parse_params
 
     _check_numbers(o)
     data = str(o.data.resolve()) if o.data else None
@@ -76,12 +76,15 @@ def prepare(o: OptimizeOptions) -> Request:
         else declared(subject.space_owner, params)
     )
     check(subject.space_owner, space)
-    rules = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
-    config = engine_from_options(rules, o.budget, o.fee, o.slippage_bps, o.fill)
-    subject.check(o.data, o.walk_forward)
-    series = (o.exchange, rules.symbol, o.interval)
-    frame = load_candles(o.data, o.db, *series, o.start, o.end, assumed=o.symbol is None)
-    config = o.apply(config, frame)  # its market options
+    portfolio = None
+    if o.is_portfolio:
+        from botrader.jobs.research import portfolio as many
+
+        portfolio = many.load(o)
+        frame, config = portfolio.minutes(), portfolio.reference
+    else:
+        subject.check(o.data, o.walk_forward)
+        frame, config = _one_pair(o)
     search = Search(
         absolute_reference(o.strategy),
         space,
@@ -95,11 +98,12 @@ def prepare(o: OptimizeOptions) -> Request:
         data,
         o.budget,
         market,
+        portfolio,
     )
     uri = None if o.mlflow_uri == "none" else resolve_uri(o.mlflow_uri)
     if o.report is not None and o.report.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"bad --report {str(o.report)!r}: write an .html file")
-    parts = subject.split(frame, o.holdout, o.embargo)
+    parts = subject_of(search).split(frame, o.holdout, o.embargo)
     return Request(
         search,
         parts,
@@ -111,6 +115,18 @@ def prepare(o: OptimizeOptions) -> Request:
         o.report,
         o.walk_forward,
     )
+
+
+def _one_pair(o: OptimizeOptions) -> tuple[pd.DataFrame, EngineConfig]:
+    """One pair's candles and engine: from its file (the name gives the pair) or the database."""
+    from botrader.core.binance.filters import rules_for
+    from botrader.core.cli.backtest import engine_from_options, file_symbol, load_candles
+
+    rules = rules_for(file_symbol(o.data, o.symbol) if o.data else (o.symbol or "BTCUSDT"))
+    config = engine_from_options(rules, o.budget, o.fee, o.slippage_bps, o.fill)
+    series = (o.exchange, rules.symbol, o.interval)
+    frame = load_candles(o.data, o.db, *series, o.start, o.end, assumed=o.symbol is None)
+    return frame, o.apply(config, frame)  # its market options
 
 
 def run(
@@ -229,17 +245,6 @@ def _annual(sharpe: float | None) -> float | None:
     return None if sharpe is None else sharpe * math.sqrt(HOURS_PER_YEAR)
 
 
-def _evaluated_by(request: Request) -> str:
-    """How the trials ran: the vectorised sweep, or the engine and why the sweep stepped aside."""
-    from botrader.core.research.sweep import supports
-    from botrader.core.strategy.registry import resolve
-
-    if request.search.strategy == "ppo":
-        return "training"
-    why = supports(resolve(request.search.strategy), request.search.config)
-    return "vectorised sweep (checked against the engine)" if why is None else f"the engine ({why})"
-
-
 def _result(
     request: Request, outcome: Outcome, best: Trial, card: Card, run_id: str | None
 ) -> dict[str, Any]:
@@ -247,7 +252,7 @@ def _result(
     return {
         "strategy": request.search.strategy,
         "market": request.search.config.instrument.name,
-        "evaluated_by": _evaluated_by(request),
+        **subject_of(request.search).about(request.search.config),
         "objective": request.search.objective,
         "trials": len(outcome.trials),
         "invalid": outcome.invalid,
@@ -255,6 +260,7 @@ def _result(
             "params": best.params,
             "objective": best.objective,
             "folds": best.folds,
+            "search_set": best.metrics,  # its return, fills, fees and drawdown on the search set
             "oos": {
                 "return": card.oos_return,
                 "sharpe": card.oos_sharpe,
@@ -305,6 +311,8 @@ def print_result(console: Any, result: dict[str, Any]) -> None:
         ("held out from", f"{result['held_out']['start']} ({result['held_out']['candles']:,} candles)"),
         ("market, trials evaluated by", f"{result['market']}, {result['evaluated_by']}"),
     ]
+    if result.get("symbols"):
+        rows.append(("pairs (one wallet; held out counts minutes)", ", ".join(result["symbols"])))
     if result["mlflow_run_id"]:
         rows.append(("MLflow run", result["mlflow_run_id"]))
     for row in rows:

@@ -42,6 +42,7 @@ class Search:
     data: str | None = None  # the candle file each trial trains on (absolute), for subjects that train
     budget: float = 10_000.0  # the account each trial trains for, for subjects that train
     market: MarketOptions = field(default_factory=MarketOptions)  # what a training subject trains on
+    portfolio: Any = None  # a `research.portfolio.Portfolio`: the pairs and wallet searched over
 
 
 @dataclass(slots=True)

@@ -3,9 +3,9 @@ nothing about any kind in particular. A subject says what its space is read from
 periods are split, how its trials run (one, or many at once), what it did on the held-out tail
 and under stress, what it is compared with, and how it is walked forward when asked.
 
-Two subjects today: a rule strategy (`Rules`, by reference) and PPO's hyperparameters
-(`botrader.jobs.research.ppo.PpoSubject`). A new kind (portfolios, long/short) is a new class
-in `SUBJECTS`.
+Three subjects today: a rule strategy (`Rules`, by reference), PPO's hyperparameters
+(`botrader.jobs.research.ppo.PpoSubject`) and a rule strategy over a portfolio
+(`botrader.jobs.research.portfolio.PortfolioRules`). A new kind is a new class in `SUBJECTS`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from botrader.core.research.objective import (
 from botrader.core.strategy.registry import resolve
 
 if TYPE_CHECKING:
+    from botrader.jobs.research.portfolio import Portfolio
     from botrader.jobs.research.search import Search
 
 BATCH = 16  # proposals swept at once in-process (TPE's first 10 are random anyway)
@@ -54,6 +55,10 @@ class Subject(Protocol):
 
     def batch(self, config: EngineConfig) -> int:
         """How many proposals to evaluate at once in this process."""
+        ...
+
+    def about(self, config: EngineConfig) -> dict[str, Any]:
+        """What the result says of the subject: `evaluated_by` (how its trials ran), and more."""
         ...
 
     def trials(self, search: Search, frame: pd.DataFrame, sets: list[dict[str, Any]]) -> list[Trial | None]:
@@ -110,6 +115,16 @@ class Rules:
 
         return BATCH if supports(self.space_owner, config) is None else 1
 
+    def about(self, config: EngineConfig) -> dict[str, Any]:
+        from botrader.core.research.sweep import supports
+
+        why = supports(self.space_owner, config)
+        return {
+            "evaluated_by": "vectorised sweep (checked against the engine)"
+            if why is None
+            else f"the engine ({why})"
+        }
+
     def trials(self, search: Search, frame: pd.DataFrame, sets: list[dict[str, Any]]) -> list[Trial | None]:
         if len(sets) == 1:  # one trial (a Ray worker): the engine itself
             try:
@@ -152,12 +167,21 @@ SUBJECTS: dict[str, Callable[[str | None, float, MarketOptions], Subject]] = {"p
 
 
 def subject_for(
-    strategy: str, data: str | None = None, budget: float = 10_000.0, market: MarketOptions | None = None
+    strategy: str,
+    data: str | None = None,
+    budget: float = 10_000.0,
+    market: MarketOptions | None = None,
+    portfolio: Portfolio | None = None,
 ) -> Subject:
-    """`data`, `budget` and `market`: what a trial trains on, for subjects that train (PPO)."""
+    """`data`, `budget` and `market`: what a trial trains on, for subjects that train (PPO);
+    `portfolio`: the pairs and wallet a rule strategy is searched over."""
+    if portfolio is not None:
+        from botrader.jobs.research.portfolio import PortfolioRules
+
+        return PortfolioRules(strategy, portfolio)
     make = SUBJECTS.get(strategy)
     return make(data, budget, market or MarketOptions()) if make is not None else Rules(strategy)
 
 
 def subject_of(search: Search) -> Subject:
-    return subject_for(search.strategy, search.data, search.budget, search.market)
+    return subject_for(search.strategy, search.data, search.budget, search.market, search.portfolio)
