@@ -182,6 +182,13 @@ async def _supervise(
         for task in done:
             if task is not stop_task and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
+        if source_task in done and not stop.is_set():
+            # a replay that ended: every candle it played is written, however far behind the
+            # writer is (the grace below is for a stop, and would drop the backlog)
+            await asyncio.wait(
+                {asyncio.ensure_future(writer.drain()), stop_task, writer_task},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
     finally:
         source_task.cancel()
         stop_task.cancel()
