@@ -85,6 +85,11 @@ INVALID = [
     (many(symbols=["AVAXUSDT", "AVAXUSDT"]), "spec.symbols[1]", "FieldValueDuplicate"),  # a set
     (many(universe={"quote": "USDT"}), "spec.universe.topByQuoteVolume", "FieldValueRequired"),
     (
+        many(universe={"topByQuoteVolume": 1, "candidates": ["AVAXUSDT", "AVAXUSDT"]}),
+        "spec.universe.candidates[1]",
+        "FieldValueDuplicate",
+    ),
+    (
         many(universe={"topByQuoteVolume": 5, "lookback": "7 days"}),
         "spec.universe.lookback",
         "FieldValueInvalid",

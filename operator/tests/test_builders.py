@@ -257,5 +257,7 @@ def test_a_portfolio_bot_gets_one_shared_collector_per_pair_and_one_trader() -> 
     assert [c["metadata"]["name"] for c in children if c["metadata"]["name"] == "two-trader"] == [
         "two-trader"
     ]
-    with pytest.raises(SpecInvalid, match=r"spec\.universe"):
-        bot({"universe": {"topByQuoteVolume": 2}})
+    with pytest.raises(SpecInvalid, match=r"spec\.universe\.candidates"):
+        bot({"universe": {"topByQuoteVolume": 2}})  # a universe over every pair: nothing to collect
+    picked = bot({"universe": {"topByQuoteVolume": 1, "candidates": ["NEARUSDT", "AVAXUSDT"]}}, name="top")
+    assert list(picked.collectors) == list(many.collectors)  # every candidate collected, shared

@@ -347,10 +347,12 @@ def test_no_value_from_the_api_runs_as_markup(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_portfolio_bot_s_positions_and_round_trips(tmp_path: Path) -> None:
-    """The portfolio replay example (four pairs, two days each) through `botrader up`, then the
-    Performance tab in Chromium: one Positions row per pair (side, quantity, entry, value,
-    open and realised PnL, contribution, weight) and round trips naming their pair."""
+def test_a_portfolio_bot_s_positions_round_trips_and_universe(tmp_path: Path) -> None:
+    """The universe replay example (the top two of four candidates by volume, two days each)
+    through `botrader up`, then the Performance tab in Chromium: one Positions row per pair
+    (side, quantity, entry, value, open and realised PnL, contribution, weight), round trips
+    naming their pair, and the universe's picks — each change, newest first, as the API has
+    them."""
     import yaml
 
     from botrader.core.data.files import read_candles_frame
@@ -360,10 +362,13 @@ def test_a_portfolio_bot_s_positions_and_round_trips(tmp_path: Path) -> None:
     folder.mkdir()
     for symbol, path in BINANCE_MONTH.items():
         read_candles_frame(path).iloc[:2880].to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
-    doc = yaml.safe_load((REPO / "examples" / "tradingbot-portfolio-replay.yaml").read_text())
+    doc = yaml.safe_load((REPO / "examples" / "tradingbot-universe-replay.yaml").read_text())
     doc["spec"]["replay"]["path"] = str(folder)
     (tmp_path / "bot.yaml").write_text(yaml.safe_dump(doc))
-    shown = up_then_browse(tmp_path / "bot.yaml", tmp_path, "portfolio.mjs", "usdt-four-replay")
+    shown = up_then_browse(tmp_path / "bot.yaml", tmp_path, "portfolio.mjs", "usdt-top-two-replay")
     assert [row[0] for row in shown["pairs"]] == ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
     assert set(shown["tripPairs"]) <= {"ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"} and shown["tripPairs"]
     assert shown["candles"] > 0 and shown["error"] == ""  # Overview charts the first pair's candles
+    assert not shown["universeHidden"] and len(shown["universe"]) >= 2  # the picks changed at least once
+    assert all(len(pairs.split(", ")) == 2 for _, pairs in shown["universe"][:-1])  # the top two
+    assert shown["universe"][-1] == ["02-01 00:00", "(none yet)"]  # the first refresh has nothing closed

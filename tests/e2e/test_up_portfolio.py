@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from botrader.core.data.files import read_candles_frame
 from tests.support.paths import BINANCE_MONTH, REPO
 
-MANIFEST = REPO / "examples" / "tradingbot-portfolio-replay.yaml"
+EXAMPLES = REPO / "examples"
 
 
 def botrader(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -26,13 +26,20 @@ def botrader(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_up_paper_trades_a_portfolio_exactly_as_its_backtest(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("example", "name"),
+    [
+        ("tradingbot-portfolio-replay.yaml", "usdt-four-replay"),
+        ("tradingbot-universe-replay.yaml", "usdt-top-two-replay"),  # the same picks at the same times
+    ],
+)
+def test_up_paper_trades_a_portfolio_exactly_as_its_backtest(tmp_path: Path, example: str, name: str) -> None:
     folder = tmp_path / "dumps"
     folder.mkdir()
     for symbol, path in BINANCE_MONTH.items():  # two days of each pair, under its dump name
         frame = read_candles_frame(path).iloc[:2880]
         frame.to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
-    doc = yaml.safe_load(MANIFEST.read_text())
+    doc = yaml.safe_load((EXAMPLES / example).read_text())
     doc["spec"]["replay"]["path"] = str(folder)
     manifest = tmp_path / "bot.yaml"
     manifest.write_text(yaml.safe_dump(doc))
@@ -57,7 +64,7 @@ def test_up_paper_trades_a_portfolio_exactly_as_its_backtest(tmp_path: Path) -> 
     expected = json.loads(backtest.stdout)
     with create_engine(db).connect() as conn:
         per_symbol = dict(conn.execute(text("SELECT symbol, count(*) FROM trades GROUP BY symbol")).all())
-        equity = conn.execute(text("SELECT equity FROM bots WHERE name='usdt-four-replay'")).scalar()
+        equity = conn.execute(text("SELECT equity FROM bots WHERE name=:n"), {"n": name}).scalar()
     assert per_symbol == {r["symbol"]: r["fills"] for r in expected["symbols"] if r["fills"]}
     assert sum(per_symbol.values()) == expected["trades"] > 10
     assert float(equity) == pytest.approx(expected["final_equity"], abs=1e-6)

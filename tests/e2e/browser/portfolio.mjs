@@ -1,5 +1,5 @@
 // A portfolio bot's Performance tab: one Positions row per pair, round trips naming their pair,
-// no page error. Usage: node portfolio.mjs URL BOT SCREENSHOT_DIR
+// a universe bot's picks (each change), no page error. Usage: node portfolio.mjs URL BOT SCREENSHOT_DIR
 import { check } from "./launch.mjs";
 
 const [url, bot, shots] = process.argv.slice(2);
@@ -11,7 +11,9 @@ await check(async (page, fail) => {
     const rows = [...document.querySelectorAll("#positions tbody tr")];
     const pairs = rows.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent));
     const tripPairs = [...document.querySelectorAll("#round-trips tbody tr td:nth-child(2)")].map((td) => td.textContent);
-    return { pairs, tripPairs: [...new Set(tripPairs)].sort(), boxHidden: document.getElementById("positions-box").hidden };
+    const universe = [...document.querySelectorAll("#universe tbody tr")].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent));
+    return { pairs, tripPairs: [...new Set(tripPairs)].sort(), boxHidden: document.getElementById("positions-box").hidden,
+      universe, universeHidden: document.getElementById("universe-box").hidden };
   });
   await page.screenshot({ path: `${shots}/tab-performance-portfolio.png`, fullPage: true });
   if (shown.boxHidden) await fail("the positions table is hidden");

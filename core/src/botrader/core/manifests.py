@@ -123,6 +123,7 @@ class Universe(_Spec):
     quote: str = Field(default="USDT", pattern=r"^[A-Z0-9]{2,10}$")
     lookback: str = Field(default="7d", pattern=r"^[1-9]\d*[mhdw]$")
     refresh: str = Field(default="1d", pattern=r"^[1-9]\d*[mhdw]$")
+    candidates: list[str] | None = None  # the pairs ranked (and collected); None: every pair found
 
 
 class Portfolio(_Spec):
@@ -136,6 +137,16 @@ class Portfolio(_Spec):
     stake: Literal["equal", "fraction", "volatility"] = "equal"
     stake_fraction: float | None = Field(default=None, gt=0.0, le=1.0, alias="stakeFraction")
     on_exit: Literal["close", "hold"] = Field(default="close", alias="onExit")
+
+
+def pairs_of(symbol: str | None, symbols: list[str] | None, candidates: list[str] | None) -> list[str]:
+    """A bot's pairs from its spec's fields (a parsed spec's, or a stored spec's as the API reads
+    it): `symbols`, else a universe's candidates, else its one `symbol`."""
+    if symbols is not None:
+        return sorted(symbols)
+    if candidates is not None:
+        return sorted(candidates)
+    return [symbol] if symbol else []
 
 
 class TradingBotSpec(_Spec):
@@ -165,8 +176,8 @@ class TradingBotSpec(_Spec):
     @property
     def traded_symbols(self) -> list[str]:
         """The pairs this bot's trader steps: its symbol, or its portfolio's (a universe's
-        picks are not known from the manifest: empty)."""
-        return sorted(self.symbols) if self.symbols is not None else [self.symbol] if self.symbol else []
+        candidates, every one stepped so each is warm when picked; none named: empty)."""
+        return pairs_of(self.symbol, self.symbols, self.universe.candidates if self.universe else None)
 
     @property
     def is_portfolio(self) -> bool:

@@ -23,9 +23,9 @@ class SpecInvalid(ValueError):
     """The spec passed the CRD's schema but not the model (a CRD older than the operator)."""
 
 
-NOT_RUN_YET = (
-    "a portfolio bot picking its pairs by volume (spec.universe) is not run by the operator yet: "
-    "backtest it with botrader backtest --bot FILE --data DIR, or name its pairs (spec.symbols)"
+NO_CANDIDATES = (
+    "a portfolio bot picking its pairs by volume (spec.universe) ranks the pairs it collects: "
+    "name them in spec.universe.candidates"
 )
 
 
@@ -36,8 +36,8 @@ def parse_spec(spec: Mapping[str, Any]) -> TradingBotSpec:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SpecInvalid(f"spec.{where}: {first['msg']} (got {first.get('input')!r})") from None
-    if parsed.universe is not None:  # its collectors would follow the picks: the next step of #27
-        raise SpecInvalid(NOT_RUN_YET)
+    if parsed.is_portfolio and not parsed.traded_symbols:  # a universe over every pair: no collectors to make
+        raise SpecInvalid(NO_CANDIDATES)
     return parsed
 
 

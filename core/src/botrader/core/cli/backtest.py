@@ -412,7 +412,7 @@ def _bot_portfolio(
     from botrader.core.strategy.registry import resolve
 
     spec = manifest.spec
-    request = pb.PortfolioRequest(spec.symbols, universe_rule(spec), portfolio_config(spec))
+    request = pb.PortfolioRequest(spec.traded_symbols or None, universe_rule(spec), portfolio_config(spec))
     cls = resolve(manifest.strategy_reference())
     params = strategy_params(manifest, cls, params)
 

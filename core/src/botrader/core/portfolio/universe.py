@@ -32,6 +32,10 @@ class UniverseRule:
     refresh_ms: int
     interval_ms: int = 60_000
     quote: str = "USDT"
+    candidates: frozenset[str] | None = None  # the pairs ranked (None: every pair of the data)
+
+    def ranks(self, symbol: str) -> bool:
+        return symbol.upper().endswith(self.quote) and (self.candidates is None or symbol in self.candidates)
 
     def __post_init__(self) -> None:
         if self.top < 1:
@@ -54,12 +58,14 @@ def duration_ms(text: str, name: str) -> int:
 
 
 def rule_from_spec(spec: Mapping[str, object], interval_ms: int = 60_000) -> UniverseRule:
-    """From a manifest's `spec.universe` (topByQuoteVolume, quote, lookback, refresh)."""
-    unknown = sorted(set(spec) - {"topByQuoteVolume", "quote", "lookback", "refresh"})
+    """From a manifest's `spec.universe` (topByQuoteVolume, quote, lookback, refresh, candidates)."""
+    unknown = sorted(set(spec) - {"topByQuoteVolume", "quote", "lookback", "refresh", "candidates"})
     if unknown:
         raise UserError(
-            f"unknown universe field {unknown[0]!r}: expected topByQuoteVolume, quote, lookback, refresh"
+            f"unknown universe field {unknown[0]!r}: expected topByQuoteVolume, quote, lookback, refresh, "
+            "candidates"
         )
+    candidates = spec.get("candidates")
     top = spec.get("topByQuoteVolume")
     if not isinstance(top, int) or isinstance(top, bool):
         raise UserError(f"bad universe topByQuoteVolume {top!r}: expected how many symbols (a whole number)")
@@ -69,6 +75,7 @@ def rule_from_spec(spec: Mapping[str, object], interval_ms: int = 60_000) -> Uni
         refresh_ms=duration_ms(str(spec.get("refresh", "1d")), "refresh"),
         interval_ms=interval_ms,
         quote=str(spec.get("quote", "USDT")).upper(),
+        candidates=None if candidates is None else frozenset(str(c).upper() for c in candidates),  # type: ignore[attr-defined]
     )
 
 
@@ -78,7 +85,7 @@ class QuoteVolumes:
 
     def __init__(self, frames: Mapping[str, pd.DataFrame], rule: UniverseRule) -> None:
         self.rule = rule
-        self.symbols = sorted(s for s in frames if s.upper().endswith(rule.quote))
+        self.symbols = sorted(s for s in frames if rule.ranks(s))
         self.times: dict[str, np.ndarray] = {}
         self.cumulative: dict[str, np.ndarray] = {}
         for symbol in self.symbols:
@@ -111,8 +118,13 @@ def universe_history(
     """(refresh time, symbols) at every multiple of the refresh period in [start, end] (the
     first at `start` rounded up to one), each chosen from what was known at that time."""
     volumes = QuoteVolumes(frames, rule)
-    first = -(-start // rule.refresh_ms) * rule.refresh_ms
-    return [(t, volumes.pick(t)) for t in range(first, end + 1, rule.refresh_ms)]
+    return [(t, volumes.pick(t)) for t in range(first_refresh(rule, start), end + 1, rule.refresh_ms)]
+
+
+def first_refresh(rule: UniverseRule, start: int) -> int:
+    """A run's first refresh: its first minute rounded up to a multiple of the refresh period
+    (a backtest's and a paper run's of the same candles meet the same ones)."""
+    return -(-start // rule.refresh_ms) * rule.refresh_ms
 
 
 class Schedule:
@@ -127,6 +139,18 @@ class Schedule:
     def fixed(cls, symbols: Sequence[str]) -> Schedule:
         """A fixed list (`spec.symbols`): in force from the beginning of time."""
         return cls([(-(2**62), symbols)])
+
+    def add(self, time: int, symbols: Sequence[str]) -> None:
+        """The next refresh's picks (a paper run's, as time reaches it)."""
+        if self._times and time <= self._times[-1]:
+            raise ValueError(f"refresh {time} is not after the last, {self._times[-1]}")
+        self.history.append((time, frozenset(symbols)))
+        self._times.append(time)
+
+    @property
+    def last(self) -> int | None:
+        """The latest refresh (None: none yet)."""
+        return self._times[-1] if self._times else None
 
     def at(self, time: int) -> frozenset[str]:
         i = bisect_right(self._times, time) - 1

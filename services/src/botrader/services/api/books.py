@@ -18,7 +18,7 @@ from botrader.core.engine.orders import Fill
 from botrader.core.engine.performance import Performance
 from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.units import MarketRules
-from botrader.core.timeutil import datetime_to_ms
+from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
 from botrader.services.api.performance import bot_performance, fills_of, replay, walk
 
 UNBOUNDED = 10**30  # a pair's replay ledger's cash: its fills were paid from the shared wallet
@@ -35,6 +35,10 @@ class Book(Protocol):
         """Each pair as it stands (None: a one-symbol bot)."""
         ...
 
+    def universe(self) -> list[dict[str, Any]] | None:
+        """A universe bot's picks, each change oldest first (None: its pairs are fixed)."""
+        ...
+
 
 @dataclasses.dataclass(frozen=True)
 class OneSymbol:
@@ -47,6 +51,9 @@ class OneSymbol:
         return bot_performance(store, self.row)
 
     def positions(self) -> list[dict[str, Any]] | None:
+        return None
+
+    def universe(self) -> list[dict[str, Any]] | None:
         return None
 
 
@@ -145,6 +152,15 @@ class Pairs:
                     "weight": value / equity if equity > 0 else 0.0,
                 }
             )
+        return out
+
+    def universe(self) -> list[dict[str, Any]] | None:
+        if not (self.row.get("spec") or {}).get("universe"):
+            return None
+        out: list[dict[str, Any]] = []
+        for time, symbols in self.row["state"].get("universe") or []:
+            if not out or out[-1]["symbols"] != symbols:
+                out.append({"time": ms_to_datetime(time), "symbols": symbols})
         return out
 
 

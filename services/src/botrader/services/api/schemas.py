@@ -62,11 +62,19 @@ class PortfolioPosition(BaseModel):
     weight: float  # value / the bot's equity
 
 
+class UniverseChange(BaseModel):
+    """A universe bot's picks from a refresh on (until the next change)."""
+
+    time: UtcDatetime
+    symbols: list[str]
+
+
 class BotDetail(BotSummary):
     spec: dict[str, Any]
     last_decision: dict[str, Any] | None
     perpetual: PerpetualPosition | None = None
     positions: list[PortfolioPosition] | None = None  # a portfolio bot's pairs
+    universe: list[UniverseChange] | None = None  # a universe bot's picks, each change, oldest first
 
 
 class Trade(BaseModel):

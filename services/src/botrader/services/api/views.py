@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from botrader.core.db.trading import TradingStore
+from botrader.core.manifests import pairs_of
 from botrader.services.api.books import book_of
 from botrader.services.api.schemas import _utc
 
@@ -20,7 +21,9 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "phase": row["phase"],
         "message": row["message"],
         "strategy": (spec.get("strategy") or {}).get("type", "rsi"),
-        "symbol": spec.get("symbol") or ",".join(sorted(spec.get("symbols") or [])),  # a portfolio's pairs
+        "symbol": ",".join(  # a portfolio's pairs, joined
+            pairs_of(spec.get("symbol"), spec.get("symbols"), (spec.get("universe") or {}).get("candidates"))
+        ),
         "interval": spec.get("interval", "1m"),
         "source": spec.get("source", "binance"),
         "budget": float(spec.get("budget", 0)),
@@ -53,12 +56,14 @@ def detail(store: TradingStore, name: str) -> dict[str, Any]:
             k: decision[k] for k in ("id", "time", "side", "action", "reason", "status", "explanation")
         }
         decision["time"] = _utc(decision["time"])
+    book = book_of(row)
     return {
         **summary(row),
         "spec": row["spec"],
         "last_decision": decision,
         "perpetual": perpetual(row),
-        "positions": book_of(row).positions(),
+        "positions": book.positions(),
+        "universe": book.universe(),
     }
 
 

@@ -69,10 +69,10 @@ def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Pat
         for doc in load_manifests(path):
             if doc.get("kind") == "TradingBot":
                 bot = parse_trading_bot(doc, source=str(path), manifest_dir=path.parent)
-                if bot.spec.universe is not None:
+                if bot.spec.is_portfolio and not bot.spec.traded_symbols:
                     raise UserError(
-                        f"{path}: {bot.name} picks its pairs by volume (spec.universe): paper trading "
-                        f"one is not built yet; backtest it: botrader backtest --bot {path} --data DIR"
+                        f"{path}: {bot.name} picks its pairs by volume (spec.universe): on paper it "
+                        "collects and ranks spec.universe.candidates; name them"
                     )
                 bots.append(bot)
             elif doc.get("kind") in ("TrainingRun", "OptimizationRun"):

@@ -1,6 +1,7 @@
-"""The paper trader of a portfolio bot (`spec.symbols`): every symbol's stored candles merged
-into minutes and stepped through one `PortfolioEngine`, exactly as a backtest of the same
-candles steps them, with the same one-transaction checkpoint as the one-symbol trader.
+"""The paper trader of a portfolio bot (`spec.symbols`, or `spec.universe` over its
+candidates): every symbol's stored candles merged into minutes and stepped through one
+`PortfolioEngine`, exactly as a backtest of the same candles steps them, with the same
+one-transaction checkpoint as the one-symbol trader.
 
 When a minute is ready: once every symbol's stored candles reach it. A symbol without a candle
 at a minute that its later candles have passed has a gap there, and is skipped that minute
@@ -12,7 +13,10 @@ Fills and orders are numbered across the symbols (`Numbering`), in the order (ti
 the symbol's own number): the same numbers whatever batches the candles came in, so a
 restarted trader stores nothing twice.
 
-Not yet: a `universe` bot (its collectors and warm-up would follow the picks).
+A universe bot steps every candidate (so each is warm the minute it is picked) and picks at
+each refresh time, before stepping it, from the stored candles closed by then
+(`universe.QuoteVolumes`, the backtest's own ranking): the same lists at the same times as a
+backtest of the same candles. The picks are saved with the snapshot and shown by the API.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_for
+from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_for, universe_rule
 from botrader.core.candles import make_key
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
@@ -34,6 +38,7 @@ from botrader.core.errors import UserError
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
 from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine
+from botrader.core.portfolio.universe import QuoteVolumes, Schedule, first_refresh
 from botrader.core.timeutil import ms_to_datetime
 from botrader.services.trader import metrics
 
@@ -90,15 +95,20 @@ class PortfolioTrader:
     ) -> None:
         """`markets`: each pair's filters (default: the bundled ones)."""
         spec = bot.spec
-        if spec.symbols is None:
-            raise UserError(f"{bot.name}: paper trading a universe bot is not built yet (spec.symbols is)")
+        if not spec.traded_symbols:
+            raise UserError(
+                f"{bot.name}: a universe bot on paper ranks the pairs it collects: "
+                "name them in spec.universe.candidates"
+            )
         self.bot, self.candles, self.store, self.batch = bot, candles, store, batch
-        self.symbols = sorted(spec.symbols)
+        self.symbols = spec.traded_symbols
+        self.rule = universe_rule(spec)  # None: a fixed list
         self.keys = {s: make_key(spec.source, s, spec.interval) for s in self.symbols}
         rules = markets or {}
         engines = {s: Engine(strategy_for(bot), sleeve_config(spec, s, rules.get(s))) for s in self.symbols}
         self.markets: dict[str, MarketRules] = {s: e.market for s, e in engines.items()}
-        self.book = PortfolioEngine(engines, Decimal(str(spec.budget)), portfolio_config(spec))
+        schedule = Schedule([]) if self.rule is not None else None  # nothing entered before a pick
+        self.book = PortfolioEngine(engines, Decimal(str(spec.budget)), portfolio_config(spec), schedule)
         self.numbering = Numbering()
         self.cursor: int | None = None  # open time of the last minute processed
         self.peak = self.book.budget
@@ -111,6 +121,8 @@ class PortfolioTrader:
         state = row.get("state")
         if state:
             self.book.restore(state["portfolio"])
+            for time, symbols in state.get("universe") or []:
+                self.book.schedule.add(time, symbols)
             self.numbering.load(state["numbering"])
             self.cursor, self.peak = self.book.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
@@ -202,6 +214,8 @@ class PortfolioTrader:
         if ready is None:
             return 0
         minutes = sorted({t for rows in loaded.values() for t in rows if t <= ready})
+        if self.rule is not None:
+            self._pick(minutes[0] if self.cursor is None else self.cursor + 1, minutes[-1])
         marks = []
         for t in minutes:
             self.book.step_rows(t, [loaded[s].get(t) for s in self.symbols])
@@ -222,6 +236,24 @@ class PortfolioTrader:
         metrics.count_fills(self.bot.name, [f for _, f in fills])
         return len(minutes)
 
+    def _pick(self, first: int, last: int) -> None:
+        """The universe's refreshes up to minute `last` (`first`: the first minute not stepped
+        yet), each picked from the stored candles closed by its time."""
+        rule, schedule = self.rule, self.book.schedule
+        assert rule is not None
+        at = first_refresh(rule, first) if schedule.last is None else schedule.last + rule.refresh_ms
+        while at <= last:
+            window = (at - rule.lookback_ms, at - rule.interval_ms)
+            frames = {s: self.candles.load_frame(key, *window) for s, key in self.keys.items()}
+            schedule.add(at, QuoteVolumes(frames, rule).pick(at))
+            at += rule.refresh_ms
+
+    def universe(self) -> list[tuple[int, list[str]]]:
+        """Every refresh so far and its picks (empty for a fixed list)."""
+        if self.rule is None:
+            return []
+        return [(t, sorted(symbols)) for t, symbols in self.book.schedule.history]
+
     def checkpoint(
         self,
         fills: list[tuple[str, Fill]],
@@ -234,6 +266,7 @@ class PortfolioTrader:
                 "numbering": self.numbering.state(),
                 "peak": self.peak,
                 "markets": {s: m.to_state() for s, m in self.markets.items()},  # each pair's units
+                "universe": self.universe(),
             }
             summary = self.summary()
             self.store.save_portfolio_progress(

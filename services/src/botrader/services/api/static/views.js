@@ -132,6 +132,7 @@ function renderPerformance() {
   $("trips-empty").textContent = "No closed round trip yet: a trip is counted when the position is back to flat.";
   put($("histogram"), histogram(dailyReturns(marks, budget)));
   renderPositions(state.detail && state.detail.positions);
+  renderUniverse(state.detail && state.detail.universe);
   renderVenue(views.venue);
 }
 
@@ -143,6 +144,16 @@ function renderPositions(pairs) {
     <td>${p.side}</td><td>${fmt(p.quantity, 5)}</td><td>${p.entry_price === null ? "–" : fmt(p.entry_price, 4)}</td>
     <td>${fmt(p.price, 4)}</td><td>${fmt(p.value)}</td><td>${fmt(p.open_pnl)}</td><td>${fmt(p.realized_pnl)}</td>
     <td class="${p.contribution >= 0 ? "buy" : "sell"}">${fmt(p.contribution)}</td><td>${pct(p.weight)}</td></tr>`)}`);
+}
+
+// A universe bot: which pairs it could enter when (each change of its picks).
+function renderUniverse(changes) {
+  $("universe-box").hidden = !changes;
+  if (!changes) return;
+  const rows = changes.slice().reverse().slice(0, 50);
+  put($("universe").querySelector("tbody"), html`${rows.map((c) => html`<tr><td>${day(c.time)}</td>
+    <td>${c.symbols.length ? c.symbols.join(", ") : "(none yet)"}</td></tr>`)}`);
+  $("universe").dataset.rows = String(changes.length);
 }
 
 // A perpetual bot: where its position stands against liquidation, and what funding did.
