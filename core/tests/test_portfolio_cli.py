@@ -76,9 +76,11 @@ def test_a_universe_trades_only_what_it_picked_when_it_picked_it(capsys) -> None
         (["--universe", "top=3,lookback=7x"], ["bad universe lookback '7x'"]),
         (["--universe", "lookback=7d"], ["top=N"]),
         (["--symbols", ","], ["bad --symbols ','"]),
-        # options a portfolio does not honour are refused, never silently dropped (a spot run
-        # answered --market usdm-perp before)
-        (["--market", "usdm-perp"], ["--market usdm-perp: not with a portfolio"]),
+        # options a portfolio does not honour are refused, never silently dropped
+        (
+            ["--market", "usdm-perp", "--funding-rate", "0", "--mark", "marks.csv"],
+            ["--mark (one file for many pairs): not with a portfolio"],
+        ),
         (["--walk-forward", "1000,100"], ["--walk-forward: not with a portfolio"]),
         (["--plot", "chart.html"], ["--plot: not with a portfolio"]),
         (["--symbol", "AVAXUSDT"], ["--symbol: not with a portfolio"]),

@@ -71,6 +71,14 @@ def test_the_winner_scores_what_a_portfolio_backtest_of_the_search_set_gives(tmp
     backtest_agrees(capsys, found, data, caps)
 
 
+def test_a_perpetual_portfolio_search_goes_long_and_short(tmp_path: Path, capsys) -> None:
+    data = folder(tmp_path)
+    perp = ["--market", "usdm-perp", "--leverage", "2", "--funding-rate", "0.0001", "--fee", "0.0005"]
+    found = optimize(capsys, "--data", str(data), "--strategy", "rsi_long_short", *perp, "--trials", "4")
+    assert found["market"] == "usdm-perp" and found["trials"] == 4
+    assert "baseline rsi_long_short" in {row["variant"] for row in found["stress"]}  # the market's own
+
+
 @pytest.mark.slow
 def test_a_portfolio_search_runs_on_ray_tune(tmp_path: Path, capsys) -> None:
     """Through Ray Tune the portfolio travels to the workers inside the search: the same
@@ -99,7 +107,7 @@ def backtest_agrees(capsys, found: dict, data: Path, caps: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--market", "usdm-perp", "--funding-rate", "0"], "--market usdm-perp: not with a portfolio"),
+        (["--market", "usdm-perp", "--funding", str(DATA)], "--funding (one file for many pairs"),
         (["--strategy", "ppo"], "--strategy ppo: not with a portfolio"),
         (["--symbol", "AVAXUSDT"], "--symbol: not with a portfolio"),
         (["--portfolio", "stake=2"], "bad stake fraction 2"),

@@ -261,3 +261,6 @@ def test_a_portfolio_bot_gets_one_shared_collector_per_pair_and_one_trader() -> 
         bot({"universe": {"topByQuoteVolume": 2}})  # a universe over every pair: nothing to collect
     picked = bot({"universe": {"topByQuoteVolume": 1, "candidates": ["NEARUSDT", "AVAXUSDT"]}}, name="top")
     assert list(picked.collectors) == list(many.collectors)  # every candidate collected, shared
+    with pytest.raises(SpecInvalid, match="a perpetual portfolio"):  # backtested only, for now
+        perp = {"symbols": ["AVAXUSDT"], "market": "usdm-perp", "source": "binance-usdm"}
+        bot({**perp, "funding": {"rate": "0.0001"}})

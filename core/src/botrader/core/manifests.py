@@ -180,6 +180,22 @@ class TradingBotSpec(_Spec):
         return pairs_of(self.symbol, self.symbols, self.universe.candidates if self.universe else None)
 
     @property
+    def not_on_paper(self) -> str | None:
+        """Why this bot cannot trade on paper or in a cluster yet (None: it can) — the one rule
+        `botrader up`, `botrader trade` and the operator apply."""
+        if self.is_portfolio and not self.traded_symbols:
+            return (
+                "a portfolio bot picking its pairs by volume (spec.universe) ranks the pairs it "
+                "collects: name them in spec.universe.candidates"
+            )
+        if self.is_portfolio and self.market != "spot":
+            return (
+                "a perpetual portfolio (spec.market usdm-perp over many pairs) is backtested only for "
+                "now: botrader backtest --bot FILE --data DIR"
+            )
+        return None
+
+    @property
     def is_portfolio(self) -> bool:
         """Many symbols over one wallet (`symbols` or `universe`)."""
         return self.symbols is not None or self.universe is not None

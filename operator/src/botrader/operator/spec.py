@@ -23,12 +23,6 @@ class SpecInvalid(ValueError):
     """The spec passed the CRD's schema but not the model (a CRD older than the operator)."""
 
 
-NO_CANDIDATES = (
-    "a portfolio bot picking its pairs by volume (spec.universe) ranks the pairs it collects: "
-    "name them in spec.universe.candidates"
-)
-
-
 def parse_spec(spec: Mapping[str, Any]) -> TradingBotSpec:
     try:
         parsed = TradingBotSpec.model_validate(dict(spec))
@@ -36,8 +30,8 @@ def parse_spec(spec: Mapping[str, Any]) -> TradingBotSpec:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SpecInvalid(f"spec.{where}: {first['msg']} (got {first.get('input')!r})") from None
-    if parsed.is_portfolio and not parsed.traded_symbols:  # a universe over every pair: no collectors to make
-        raise SpecInvalid(NO_CANDIDATES)
+    if parsed.not_on_paper:
+        raise SpecInvalid(parsed.not_on_paper)
     return parsed
 
 

@@ -293,7 +293,8 @@ def _backtest(
 
         pb.refuse_unsupported(
             {
-                "--market " + str(market_options.get("market")): market_options.get("market") != "spot",
+                "--funding (one file for many pairs; give --funding-rate)": market_options.get("funding"),
+                "--mark (one file for many pairs)": market_options.get("mark"),
                 "--walk-forward": walk_forward,
                 "--plot": plot,
                 "--symbol": symbol,
@@ -313,7 +314,10 @@ def _backtest(
             )
 
         where = pb.Where(paths, db, exchange or "binance", interval, start, end)
-        _portfolio(where, request, resolve(strategy), params, config_for, budget, json_out, trades, fills)
+        market = MarketOptions(**market_options)
+        _portfolio(
+            where, request, resolve(strategy), params, config_for, budget, json_out, trades, fills, market
+        )
         return
     data = paths[0] if paths else None
     if bot is not None:
@@ -374,8 +378,10 @@ def _portfolio(
     json_out: bool,
     trades: Path | None,
     fills: bool,
+    market: MarketOptions | None = None,
 ) -> None:
-    """One strategy over many symbols and one wallet (`where`: files or the database)."""
+    """One strategy over many symbols and one wallet (`where`: files or the database);
+    `market`: the command line's market, on every pair (a manifest's engines carry their own)."""
     from decimal import Decimal
 
     from botrader.core.cli import portfolio_backtest as pb
@@ -383,6 +389,8 @@ def _portfolio(
     trades_path(trades)
     cls(**params)  # a bad parameter is one line before any candle is read
     frames = where.frames(request.symbols, load_candles, stored_symbols)
+    if market is not None:
+        config_for = pb.on_market(config_for, market, frames)
     result = pb.run(frames, request, lambda s: cls(**params), config_for, Decimal(str(budget)), warmup=0)
     if trades is not None:
         write_fills(result.fill_rows(), trades, symbol=True)

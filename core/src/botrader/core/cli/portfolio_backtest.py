@@ -61,6 +61,14 @@ def refuse_unsupported(asked: Mapping[str, object]) -> None:
             raise UserError(f"{flag}: not with a portfolio (--symbols, --universe or a folder of pairs)")
 
 
+def on_market(
+    config_for: Callable[[str], Any], market: Any, frames: Mapping[str, Any]
+) -> Callable[[str], Any]:
+    """Each pair's engine on the command line's market (`MarketOptions`: a perpetual at one
+    leverage and one funding rate for every pair) over its own candles."""
+    return lambda symbol: market.apply(config_for(symbol), frames[symbol])
+
+
 def split_list(text: str | None) -> list[str] | None:
     if text is None:
         return None

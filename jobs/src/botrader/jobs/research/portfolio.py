@@ -88,7 +88,8 @@ def load(o: OptimizeOptions) -> Portfolio:
 
     pb.refuse_unsupported(
         {
-            f"--market {o.market}": o.market != "spot",
+            "--funding (one file for many pairs; give --funding-rate)": o.funding,
+            "--mark (one file for many pairs)": o.mark,
             f"--strategy {o.strategy}": o.strategy == "ppo",
             "--symbol": o.symbol,
             "--walk-forward": o.walk_forward,
@@ -101,7 +102,8 @@ def load(o: OptimizeOptions) -> Portfolio:
     frames = where.frames(request.symbols, load_candles, stored_symbols)
     if not frames:
         raise UserError("no candles to search in the period asked")
-    configs = {s: engine_from_options(rules_for(s), o.budget, o.fee, o.slippage_bps, o.fill) for s in frames}
+    spot = {s: engine_from_options(rules_for(s), o.budget, o.fee, o.slippage_bps, o.fill) for s in frames}
+    configs = {s: o.apply(config, frames[s]) for s, config in spot.items()}  # its market, on every pair
     return Portfolio(frames, configs, Decimal(str(o.budget)), request.config, request.universe)
 
 

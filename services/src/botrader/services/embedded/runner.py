@@ -69,11 +69,8 @@ def _load(files: list[Path]) -> tuple[TradingBot, list[tuple[dict[str, Any], Pat
         for doc in load_manifests(path):
             if doc.get("kind") == "TradingBot":
                 bot = parse_trading_bot(doc, source=str(path), manifest_dir=path.parent)
-                if bot.spec.is_portfolio and not bot.spec.traded_symbols:
-                    raise UserError(
-                        f"{path}: {bot.name} picks its pairs by volume (spec.universe): on paper it "
-                        "collects and ranks spec.universe.candidates; name them"
-                    )
+                if bot.spec.not_on_paper:
+                    raise UserError(f"{path}: {bot.name}: {bot.spec.not_on_paper}")
                 bots.append(bot)
             elif doc.get("kind") in ("TrainingRun", "OptimizationRun"):
                 runs.append((parse_training_run(doc, str(path)), path.parent))

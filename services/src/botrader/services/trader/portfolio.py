@@ -95,11 +95,8 @@ class PortfolioTrader:
     ) -> None:
         """`markets`: each pair's filters (default: the bundled ones)."""
         spec = bot.spec
-        if not spec.traded_symbols:
-            raise UserError(
-                f"{bot.name}: a universe bot on paper ranks the pairs it collects: "
-                "name them in spec.universe.candidates"
-            )
+        if spec.not_on_paper:
+            raise UserError(f"{bot.name}: {spec.not_on_paper}")
         self.bot, self.candles, self.store, self.batch = bot, candles, store, batch
         self.symbols = spec.traded_symbols
         self.rule = universe_rule(spec)  # None: a fixed list
