@@ -44,6 +44,13 @@ def search(**spec: object) -> dict:
     return doc
 
 
+def many_search(**spec: object) -> dict:
+    """A search over a portfolio: no spec.symbol."""
+    doc = search(**spec)
+    del doc["spec"]["symbol"]
+    return doc
+
+
 def bot(**spec: object) -> dict:
     doc = copy.deepcopy(BOT)
     doc["spec"].update(spec)
@@ -145,6 +152,13 @@ INVALID = [
     (search(gate={"maxPbo": 2}), "spec.gate.maxPbo", "FieldValueInvalid"),
     (search(strategy={"type": "ppo"}), "spec", "FieldValueInvalid"),  # CEL: ppo trains on a file
     (search(walkForward=True), "spec", "FieldValueInvalid"),  # CEL: walkForward is for ppo
+    (search(symbols=["AVAXUSDT", "NEARUSDT"]), "spec", "FieldValueInvalid"),  # CEL: symbol or symbols
+    (search(portfolio={"maxOpenPositions": 2}), "spec", "FieldValueInvalid"),  # CEL: portfolio needs pairs
+    (  # CEL: a ppo search trains on one pair
+        many_search(symbols=["AVAXUSDT", "NEARUSDT"], strategy={"type": "ppo"}, dataset={"path": "d"}),
+        "spec",
+        "FieldValueInvalid",
+    ),
 ]
 
 

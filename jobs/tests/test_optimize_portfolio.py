@@ -120,3 +120,30 @@ def test_a_bad_portfolio_search_is_one_line_before_anything_starts(
 ) -> None:
     assert main(["optimize", "--data", str(DATA), "--trials", "4", "--mlflow-uri", "none", *argv]) == 2
     one_error_line(capsys, needle)
+
+
+def test_a_portfolio_optimization_run_is_a_command_line_the_cli_runs(tmp_path: Path, capsys) -> None:
+    """The portfolio example's spec (its pairs, caps and folder) becomes `--symbols`,
+    `--portfolio` and `--data`, and the search it runs is over those pairs; a universe's
+    candidates become `--symbols` beside `--universe`."""
+    import yaml
+
+    from botrader.core.crds import validate
+    from botrader.core.optimization_spec import optimize_command
+    from tests.support.paths import REPO
+
+    doc = yaml.safe_load((REPO / "examples" / "optimizationrun-portfolio.yaml").read_text())
+    doc["spec"].update(dataset={"path": str(folder(tmp_path))}, trials=4)
+    command = optimize_command(
+        "portfolio-search", validate(doc)["spec"], ray_address="none", tracking_uri="none"
+    )
+    assert command[command.index("--symbols") + 1] == PAIRS
+    assert "maxOpenPositions=2" in command[command.index("--portfolio") + 1]
+    assert main(command[1:]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["symbols"] == PAIRS.split(",") and found["trials"] == 4
+    del doc["spec"]["symbols"]
+    doc["spec"]["universe"] = {"topByQuoteVolume": 2, "candidates": ["AVAXUSDT", "NEARUSDT", "FILUSDT"]}
+    command = optimize_command("top-two", validate(doc)["spec"], ray_address="none", tracking_uri="none")
+    assert command[command.index("--symbols") + 1] == "AVAXUSDT,NEARUSDT,FILUSDT"
+    assert command[command.index("--universe") + 1] == "top=2,quote=USDT,lookback=7d,refresh=1d"

@@ -10,7 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from botrader.core.optimize_options import DEFAULT_EXPERIMENT, OptimizeOptions, flag_of
-from botrader.core.training_spec import period_flags
+from botrader.core.training_spec import range_flags
 
 __all__ = ["DEFAULT_EXPERIMENT", "optimize_command", "strategy_reference"]
 
@@ -32,11 +32,11 @@ def optimize_command(
     """The command line; candles from spec.dataset.path (`data_path` overrides it) or from the
     database ($BOTRADER_DB_URL) over spec.dataset's period."""
     dataset = spec["dataset"]
-    command = ["botrader", "optimize", "--strategy", strategy_reference(spec)]
+    command = ["botrader", "optimize", "--strategy", strategy_reference(spec), *pair_flags(spec)]
     if "path" in dataset:
-        command += ["--symbol", spec["symbol"], "--data", data_path or dataset["path"]]
+        command += ["--data", data_path or dataset["path"]]
     else:
-        command += period_flags(spec)
+        command += range_flags(spec)
     for key, value in sorted(((spec.get("strategy") or {}).get("params") or {}).items()):
         command += ["--param", f"{key}={json.dumps(value)}"]
     if spec.get("space"):
@@ -50,6 +50,22 @@ def optimize_command(
     if ray_address:
         command += ["--ray-address", ray_address]
     return command
+
+
+def pair_flags(spec: dict[str, Any]) -> list[str]:
+    """spec.symbol, or a portfolio's pairs (`symbols`, a universe's `candidates`), its universe
+    rule and its caps (`--symbols`, `--universe`, `--portfolio`, in the manifests' own keys)."""
+    if "symbol" in spec:
+        return ["--symbol", spec["symbol"]]
+    universe = dict(spec.get("universe") or {})
+    pairs = spec.get("symbols") or universe.pop("candidates", None)
+    flags = ["--symbols", ",".join(pairs)] if pairs else []
+    if universe:
+        rule = {"top": universe.pop("topByQuoteVolume"), **universe}
+        flags += ["--universe", ",".join(f"{k}={v}" for k, v in rule.items())]
+    if spec.get("portfolio"):
+        flags += ["--portfolio", ",".join(f"{k}={v}" for k, v in spec["portfolio"].items())]
+    return flags
 
 
 def _flags(f: Any, spec: dict[str, Any]) -> list[str]:

@@ -37,17 +37,13 @@ def market_flags(spec: dict[str, Any]) -> list[str]:
 def period_flags(spec: dict[str, Any]) -> list[str]:
     """spec.symbol, spec.interval and spec.dataset's period as command options (a TrainingRun's
     dataset build, an OptimizationRun's search over the database)."""
+    return ["--symbol", spec["symbol"], *range_flags(spec)]
+
+
+def range_flags(spec: dict[str, Any]) -> list[str]:
+    """spec.interval and spec.dataset's period (the database's candles) as command options."""
     dataset = spec["dataset"]
-    return [
-        "--symbol",
-        spec["symbol"],
-        "--interval",
-        spec.get("interval", "1m"),
-        "--start",
-        dataset["start"],
-        "--end",
-        dataset["end"],
-    ]
+    return ["--interval", spec.get("interval", "1m"), "--start", dataset["start"], "--end", dataset["end"]]
 
 
 def train_command(
