@@ -8,7 +8,7 @@ import pytest
 
 from botrader.core.data.files import read_candles_frame
 from botrader.core.errors import UserError
-from botrader.core.portfolio.universe import QuoteVolumes, UniverseRule, universe_history
+from botrader.core.portfolio.universe import QuoteVolumes, Schedule, UniverseRule, universe_history
 from tests.support.paths import REPO
 
 SYMBOLS = ("ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT")
@@ -66,3 +66,17 @@ def test_bad_rules_are_named() -> None:
         UniverseRule(top=0, lookback_ms=DAY, refresh_ms=DAY)
     with pytest.raises(UserError, match="bad refresh"):
         UniverseRule(top=2, lookback_ms=DAY, refresh_ms=1000)
+
+
+def test_a_schedule_keeps_its_changes_and_latest_refresh_and_resumes_from_them() -> None:
+    schedule = Schedule([])
+    for t, picked in [(0, ["A"]), (10, ["A"]), (20, ["B", "A"]), (30, ["A", "B"]), (40, ["A", "B"])]:
+        schedule.add(t, picked)
+    assert schedule.changes() == [(0, ["A"]), (20, ["A", "B"]), (40, ["A", "B"])]
+    resumed = Schedule([])
+    for t, picked in schedule.changes():
+        resumed.add(t, picked)
+    assert [resumed.at(t) for t in range(-5, 50, 5)] == [schedule.at(t) for t in range(-5, 50, 5)]
+    assert resumed.last == schedule.last == 40
+    with pytest.raises(ValueError, match="not after the last"):
+        schedule.add(40, ["C"])

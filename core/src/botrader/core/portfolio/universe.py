@@ -152,6 +152,15 @@ class Schedule:
         """The latest refresh (None: none yet)."""
         return self._times[-1] if self._times else None
 
+    def changes(self) -> list[tuple[int, list[str]]]:
+        """The history without its repeats — the first refresh, each change and the latest
+        refresh (so `last` survives): what a paper run saves, however long it runs."""
+        out = []
+        for i, (t, symbols) in enumerate(self.history):
+            if i == 0 or symbols != self.history[i - 1][1] or i == len(self.history) - 1:
+                out.append((t, sorted(symbols)))
+        return out
+
     def at(self, time: int) -> frozenset[str]:
         i = bisect_right(self._times, time) - 1
         return self.history[i][1] if i >= 0 else frozenset()

@@ -246,10 +246,8 @@ class PortfolioTrader:
             at += rule.refresh_ms
 
     def universe(self) -> list[tuple[int, list[str]]]:
-        """Every refresh so far and its picks (empty for a fixed list)."""
-        if self.rule is None:
-            return []
-        return [(t, sorted(symbols)) for t, symbols in self.book.schedule.history]
+        """The picks so far, each change and the latest refresh (empty for a fixed list)."""
+        return [] if self.rule is None else self.book.schedule.changes()
 
     def checkpoint(
         self,
