@@ -115,10 +115,39 @@ def test_the_command_line_backtests_a_perpetual_portfolio(capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     contributions = sum(r["contribution"] for r in out["symbols"])
     assert contributions == pytest.approx(out["final_equity"] - 10_000, abs=1e-6) and out["trades"] > 100
-    assert main([*argv, "--funding", str(DATA)]) == 2  # a folder of many pairs' rates: not yet
-    one_error_line(capsys, "--funding (one file for many pairs; give --funding-rate): not with a portfolio")
     assert main(argv) == 2  # a perpetual never silently goes unfunded
     one_error_line(capsys, "needs its funding")
+
+
+def test_a_folder_of_every_pair_s_funding_dumps_pays_each_pair_its_own(capsys, tmp_path) -> None:
+    """Each pair reads its own dumps from one folder (Binance's names begin with the pair): at
+    0.01% everywhere, the same to the unit as --funding-rate 0.0001; a pair without dumps, or
+    one file for all, is one line."""
+    from botrader.core.binance.usdm import perp_rules_for
+
+    feb = 1_738_368_000_000
+    for symbol in SYMBOLS:
+        every = perp_rules_for(symbol).funding_interval_ms
+        rows = "".join(f"{t},{every // 3_600_000},0.0001\n" for t in range(feb, feb + 28 * 86_400_000, every))
+        (tmp_path / f"{symbol}-fundingRate-2025-02.csv").write_text(
+            "calc_time,funding_interval_hours,last_funding_rate\n" + rows
+        )
+    pairs = ["backtest", "--data", str(DATA), "--symbols", ",".join(SYMBOLS), "--end", "2025-02-05"]
+    argv = [*pairs, "--market", "usdm-perp", "--strategy", "rsi_long_short", "--json"]
+    assert main([*argv, "--funding-rate", "0.0001"]) == 0
+    constant = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--funding", str(tmp_path)]) == 0
+    dumps = json.loads(capsys.readouterr().out)
+    assert dumps["final_equity"] == constant["final_equity"] and dumps["trades"] == constant["trades"] > 20
+    assert main([*argv, "--funding-rate", "0"]) == 0  # funding is paid here: without it, another result
+    assert json.loads(capsys.readouterr().out)["final_equity"] != constant["final_equity"]
+    assert main([*argv, "--funding", str(tmp_path / "AVAXUSDT-fundingRate-2025-02.csv")]) == 2
+    one_error_line(
+        capsys, "--funding FILE (one pair's; give a folder of every pair's dumps): not with a portfolio"
+    )
+    (tmp_path / "NEARUSDT-fundingRate-2025-02.csv").unlink()
+    assert main([*argv, "--funding", str(tmp_path)]) == 2
+    one_error_line(capsys, "no NEARUSDT-fundingRate files in the folder")
 
 
 def test_a_perpetual_portfolio_manifest_backtests_and_is_refused_on_paper(capsys, tmp_path) -> None:

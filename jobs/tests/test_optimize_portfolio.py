@@ -107,7 +107,7 @@ def backtest_agrees(capsys, found: dict, data: Path, caps: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--market", "usdm-perp", "--funding", str(DATA)], "--funding (one file for many pairs"),
+        (["--market", "usdm-perp", "--funding", str(DATA / "x-fundingRate.csv")], "funding file not found"),
         (["--strategy", "ppo"], "--strategy ppo: not with a portfolio"),
         (["--symbol", "AVAXUSDT"], "--symbol: not with a portfolio"),
         (["--portfolio", "stake=2"], "bad stake fraction 2"),

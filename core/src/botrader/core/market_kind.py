@@ -102,7 +102,9 @@ def with_market(
 
     rules = perp_rules_for(config.market.symbol)
     stored = stored or Collected()
-    schedule = _funding(funding, funding_rate, first, last, rules.funding_interval_ms, stored.funding)
+    schedule = _funding(
+        funding, funding_rate, first, last, rules.funding_interval_ms, stored.funding, rules.market.symbol
+    )
     risk = config.risk
     if liquidation_buffer is not None:
         risk = dataclasses.replace(risk, liquidation_buffer=liquidation_buffer)
@@ -124,7 +126,13 @@ def _marks(path: Path, first: int, last: int) -> Any:
 
 
 def _funding(
-    path: Path | None, rate: str | None, first: int, last: int, interval_ms: int, stored: Any = None
+    path: Path | None,
+    rate: str | None,
+    first: int,
+    last: int,
+    interval_ms: int,
+    stored: Any = None,
+    symbol: str | None = None,
 ) -> Any:
     from botrader.core.engine.funding import ConstantFunding
 
@@ -146,7 +154,7 @@ def _funding(
         return ConstantFunding.of(rate, interval_ms)
     from botrader.core.data.funding import read_funding
 
-    schedule = read_funding(path)  # type: ignore[arg-type]
+    schedule = read_funding(path, symbol)  # type: ignore[arg-type]  # a folder: the pair's own dumps
     missing = schedule.first_missing(first, last, interval_ms)
     if missing is not None:
         when = ms_to_iso(missing)

@@ -293,7 +293,9 @@ def _backtest(
 
         pb.refuse_unsupported(
             {
-                "--funding (one file for many pairs; give --funding-rate)": market_options.get("funding"),
+                "--funding FILE (one pair's; give a folder of every pair's dumps)": bool(
+                    market_options.get("funding") and Path(market_options["funding"]).is_file()
+                ),
                 "--mark (one file for many pairs)": market_options.get("mark"),
                 "--walk-forward": walk_forward,
                 "--plot": plot,

@@ -25,14 +25,20 @@ from botrader.core.errors import UserError
 COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
 
 
-def read_funding(path: str | Path) -> FundingSchedule:
+def read_funding(path: str | Path, symbol: str | None = None) -> FundingSchedule:
     """A dump, or a folder holding dumps (their rows merged; a time given twice with two
-    different rates is refused)."""
+    different rates is refused). `symbol`: only its own dumps of the folder (their names begin
+    with it, as Binance names them), so one folder serves a portfolio's pairs."""
     root = Path(path)
     if root.is_dir():
-        files = sorted(p for p in root.iterdir() if "fundingRate" in p.name and p.is_file())
+        files = sorted(
+            p
+            for p in root.iterdir()
+            if "fundingRate" in p.name and p.is_file() and (symbol is None or p.name.startswith(f"{symbol}-"))
+        )
         if not files:
-            raise UserError(f"{root}: no fundingRate files in the folder (SYMBOL-fundingRate-YYYY-MM.zip)")
+            name = f"{symbol}-fundingRate" if symbol else "fundingRate"
+            raise UserError(f"{root}: no {name} files in the folder (SYMBOL-fundingRate-YYYY-MM.zip)")
     elif root.is_file():
         files = [root]
     else:

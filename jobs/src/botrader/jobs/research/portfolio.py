@@ -88,7 +88,8 @@ def load(o: OptimizeOptions) -> Portfolio:
 
     pb.refuse_unsupported(
         {
-            "--funding (one file for many pairs; give --funding-rate)": o.funding,
+            "--funding FILE (one pair's; give a folder of every pair's dumps)": o.funding is not None
+            and o.funding.is_file(),
             "--mark (one file for many pairs)": o.mark,
             f"--strategy {o.strategy}": o.strategy == "ppo",
             "--symbol": o.symbol,
