@@ -196,7 +196,11 @@ def test_a_portfolio_bot_runs_on_one_collector_per_pair_shared_with_others(clust
     with operator_process(plane, identity, workdir, "--standalone"):
         apply(plane, [portfolio, single])
         wait_phase(plane, "TradingBot", "three", "Running", 90)
-        assert conditions(plane, "TradingBot", "three")["CollectorReady"]["status"] == "True"
+        wait(  # the trader may be ready first: the condition follows at the next status refresh
+            lambda: conditions(plane, "TradingBot", "three")["CollectorReady"]["status"] == "True",
+            "CollectorReady once the three collectors are",
+            60,
+        )
         for name in names:
             found = wait(lambda name=name: get(plane, "Deployment", name), name, 30)
             args = found["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -207,6 +211,29 @@ def test_a_portfolio_bot_runs_on_one_collector_per_pair_shared_with_others(clust
         wait(lambda: get(plane, "Deployment", names[1]) is None, "and DOT's", 90)
         assert get(plane, "Deployment", names[2]) is not None  # ltc-one still trades on LTC
         kubectl(plane, "delete", "tradingbot", "ltc-one", "--wait=true", "--timeout=60s")
+
+
+@pytest.mark.slow
+def test_a_universe_bot_collects_every_candidate_and_one_without_candidates_is_refused(cluster) -> None:
+    """A bot picking the top pair of two candidates by volume: one trader and a collector for
+    each candidate (every one is ranked, so every one is collected); without candidates the
+    bot is refused (a permanent error naming spec.universe.candidates) and nothing is made."""
+    plane, identity, workdir, _ = cluster
+    picked = trading_bot("top-one", universe={"topByQuoteVolume": 1, "candidates": ["XRPUSDT", "SOLUSDT"]})
+    unnamed = trading_bot("top-any", universe={"topByQuoteVolume": 1})
+    for doc in (picked, unnamed):
+        del doc["spec"]["symbol"]
+    names = ["collector-binance-solusdt-1m", "collector-binance-xrpusdt-1m"]
+    with operator_process(plane, identity, workdir, "--standalone"):
+        apply(plane, [picked, unnamed])
+        wait_phase(plane, "TradingBot", "top-one", "Running", 90)
+        for name in names:
+            wait(lambda name=name: get(plane, "Deployment", name), name, 30)
+        assert get(plane, "Deployment", "top-one-trader") is not None
+        assert get(plane, "Deployment", "top-any-trader") is None  # refused: nothing to collect or trade
+        kubectl(plane, "delete", "tradingbot", "top-one", "top-any", "--wait=true", "--timeout=60s")
+        for name in names:
+            wait(lambda name=name: get(plane, "Deployment", name) is None, f"{name} gone with its bot", 90)
 
 
 BROKEN = "from botrader.core.strategy import Strategy\n\nclass Mine(Strategy)\n    pass\n"
