@@ -19,7 +19,7 @@ def test_migrations_create_the_candles_table_and_are_repeatable(db_url: str) -> 
     engine = connect(db_url)
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == "0007"
     columns = [c["name"] for c in inspect(engine).get_columns("candles")]
     assert columns[:4] == ["exchange", "symbol", "interval", "open_time"]
     pk = inspect(engine).get_pk_constraint("candles")["constrained_columns"]

@@ -41,7 +41,7 @@ def test_unconnectable_database(capsys, tmp_path: Path) -> None:
 
 def test_db_upgrade_on_both_databases(db_url: str, capsys) -> None:
     assert main(["db", "upgrade", "--db", db_url]) == 0
-    assert "at revision 0006" in capsys.readouterr().out
+    assert "at revision 0007" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", db_url]) == 0
 
 

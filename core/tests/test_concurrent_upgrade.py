@@ -24,7 +24,7 @@ def test_concurrent_upgrades_of_a_fresh_database(db_url: str) -> None:
     results = [(p.wait(60), p.stderr.read()) for p in procs]
     assert [rc for rc, _ in results] == [0] * PROCESSES, [err[-500:] for rc, err in results if rc]
     engine = connect(db_url)
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == "0007"
     assert {"candles", "bots", "orders", "trades", "equity", "audit"} <= set(
         inspect(engine).get_table_names()
     )

@@ -150,7 +150,7 @@ def test_a_folder_of_every_pair_s_funding_dumps_pays_each_pair_its_own(capsys, t
     one_error_line(capsys, "no NEARUSDT-fundingRate files in the folder")
 
 
-def test_a_perpetual_portfolio_manifest_backtests_and_is_refused_on_paper(capsys, tmp_path) -> None:
+def test_a_perpetual_portfolio_manifest_backtests(capsys, tmp_path) -> None:
     import yaml
 
     doc = {
@@ -174,5 +174,3 @@ def test_a_perpetual_portfolio_manifest_backtests_and_is_refused_on_paper(capsys
     assert main([*backtest, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["trades"] > 20 and {r["symbol"] for r in out["symbols"]} == set(SYMBOLS)
-    assert main(["up", "-f", str(manifest), "--port", "0"]) == 2
-    one_error_line(capsys, "a perpetual portfolio (spec.market usdm-perp over many pairs) is backtested only")

@@ -261,6 +261,10 @@ def test_a_portfolio_bot_gets_one_shared_collector_per_pair_and_one_trader() -> 
         bot({"universe": {"topByQuoteVolume": 2}})  # a universe over every pair: nothing to collect
     picked = bot({"universe": {"topByQuoteVolume": 1, "candidates": ["NEARUSDT", "AVAXUSDT"]}}, name="top")
     assert list(picked.collectors) == list(many.collectors)  # every candidate collected, shared
-    with pytest.raises(SpecInvalid, match="a perpetual portfolio"):  # backtested only, for now
-        perp = {"symbols": ["AVAXUSDT"], "market": "usdm-perp", "source": "binance-usdm"}
-        bot({**perp, "funding": {"rate": "0.0001"}})
+    perp = bot(
+        {"symbols": ["NEARUSDT", "AVAXUSDT"], "market": "usdm-perp", "source": "binance-usdm"}, name="pp"
+    )
+    assert list(perp.collectors) == [  # each pair's USD-M collector: its candles, marks and rates
+        "collector-binance-usdm-avaxusdt-1m",
+        "collector-binance-usdm-nearusdt-1m",
+    ]

@@ -4,26 +4,21 @@ the same candles to the unit — an hour of NEAR candles missing included."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
-from sqlalchemy import Engine, text
 
-from botrader.core.bot_engine import portfolio_config, sleeve_config, strategy_for
 from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles, read_candles_frame
-from botrader.core.db import connect, upgrade
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
-from botrader.core.manifests import TradingBot, parse_trading_bot
+from botrader.core.manifests import parse_trading_bot
 from botrader.core.portfolio.backtest import run_portfolio_backtest
-from botrader.core.timeutil import datetime_to_ms
 from botrader.services.trader.portfolio import PortfolioTrader
 from tests.support.paths import BINANCE_MONTH
+from tests.support.portfolio_paper import assert_equals_backtest, backtest_of, stored
 from tests.support.trader_process import kill_midway_then_resume
 
 SYMBOLS = ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
@@ -45,15 +40,6 @@ def frames() -> dict[str, pd.DataFrame]:
     out = {s: read_candles_frame(BINANCE_MONTH[s]).iloc[:5000].reset_index(drop=True) for s in SYMBOLS}
     out["NEARUSDT"] = out["NEARUSDT"].drop(index=range(2000, 2060)).reset_index(drop=True)
     return out
-
-
-def stored(url: str, data: dict[str, pd.DataFrame], source: str = "binance") -> Engine:
-    """A database at the newest schema holding each pair's candles (as its collector would)."""
-    db = connect(url)
-    upgrade(db)
-    for symbol, frame in data.items():
-        CandleStore(db).upsert(make_key(source, symbol, "1m"), frame_to_candles(frame))
-    return db
 
 
 def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> None:
@@ -119,69 +105,6 @@ def test_a_universe_bot_picks_what_its_backtest_picks_and_equals_it_across_a_res
     assert second.book.schedule.last == times[-1]
     assert len(second.universe()) >= 4  # the picks do change (saved: each change, not each refresh)
     assert_equals_backtest(db, bot, data)
-
-
-def backtest_of(bot: TradingBot, data: dict[str, pd.DataFrame]) -> tuple[Any, ...]:
-    from botrader.core.bot_engine import universe_rule
-    from botrader.core.cli.portfolio_backtest import schedule_for
-
-    spec = bot.spec
-    return (
-        data,
-        lambda s: strategy_for(bot),
-        lambda s: sleeve_config(spec, s),
-        Decimal(str(spec.budget)),
-        portfolio_config(spec),
-        schedule_for(data, universe_rule(spec), 0),
-    )
-
-
-def assert_equals_backtest(db: Engine, bot: TradingBot, data: dict[str, pd.DataFrame]) -> None:
-    """The stored fills (with their pair, numbered across pairs in time order), orders, equity
-    marks and summary are the backtest's, to the unit."""
-    expected = run_portfolio_backtest(*backtest_of(bot, data))
-    store = TradingStore(db)
-    rows = [
-        (
-            r["symbol"],
-            datetime_to_ms(r["time"]),
-            r["side"],
-            r["quantity"],
-            r["price"],
-            r["fee"],
-            r["pnl"],
-            r["reason"],
-        )
-        for r in store.fills(bot.name)
-    ]
-    want = sorted(
-        (
-            s.symbol,
-            f.time,
-            f.side,
-            s.engine.market.to_base(f.lots),
-            s.engine.market.price(f.price),
-            s.engine.market.to_quote(f.fee),
-            s.engine.market.to_quote(f.pnl),
-            f.reason,
-        )
-        for s in expected.engine.sleeves
-        for f in s.engine.fills
-    )
-    assert len(rows) == len(want) > 20
-    assert sorted(rows) == want  # every fill once, to the unit
-    assert [r["seq"] for r in store.fills(bot.name)] == list(range(1, len(want) + 1))
-    times = [t for _, t, *_ in rows]
-    assert times == sorted(times)  # numbered across the symbols in time order
-    with db.connect() as conn:
-        orders = conn.execute(text("select symbol from orders where bot = :b"), {"b": bot.name}).all()
-    assert {s for (s,) in orders} >= {s for s, *_ in want} and len(orders) >= len(want)
-    marks = store.equity_series(bot.name)
-    unit = expected.engine.unit
-    assert [m["equity"] for m in marks] == [e * unit for e in expected.engine.equity]
-    row = store.bot(bot.name)
-    assert row["trades"] == len(want)
-    assert row["equity"] == expected.engine.to_quote(expected.engine.equity_now())
 
 
 def test_the_api_shows_a_portfolio_bot_s_pairs_trips_and_performance(sqlite_url: str) -> None:

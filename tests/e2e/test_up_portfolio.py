@@ -31,6 +31,7 @@ def botrader(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
     [
         ("tradingbot-portfolio-replay.yaml", "usdt-four-replay"),
         ("tradingbot-universe-replay.yaml", "usdt-top-two-replay"),  # the same picks at the same times
+        ("tradingbot-portfolio-perp-replay.yaml", "usdt-four-perp-replay"),  # long, short and funding
     ],
 )
 def test_up_paper_trades_a_portfolio_exactly_as_its_backtest(tmp_path: Path, example: str, name: str) -> None:
@@ -68,3 +69,8 @@ def test_up_paper_trades_a_portfolio_exactly_as_its_backtest(tmp_path: Path, exa
     assert per_symbol == {r["symbol"]: r["fills"] for r in expected["symbols"] if r["fills"]}
     assert sum(per_symbol.values()) == expected["trades"] > 10
     assert float(equity) == pytest.approx(expected["final_equity"], abs=1e-6)
+    if doc["spec"].get("market") == "usdm-perp":  # each pair's funding, stored with it
+        with create_engine(db).connect() as conn:
+            paid = conn.execute(text("SELECT symbol, sum(amount) FROM funding GROUP BY symbol")).all()
+        funding = {r["symbol"]: r["funding"] for r in expected["symbols"] if r.get("funding")}
+        assert {s: float(a) for s, a in paid} == pytest.approx(funding, abs=1e-6) and funding

@@ -47,10 +47,11 @@ def sleeve_config(spec: TradingBotSpec, symbol: str, market: MarketRules | None 
     """One symbol's engine in a portfolio bot: the bot's per-symbol rules (sizing, exits,
     execution, losing streak); its equity breakers watch the whole wallet instead
     (`portfolio_config`): one symbol's share of it has no equity of its own."""
-    if spec.market != "spot" and spec.funding is None:
+    if spec.market != "spot" and spec.funding is None and spec.source not in USDM_SOURCES:
         raise UserError(
-            f"market {spec.market} with spec.symbols or spec.universe: a perpetual portfolio pays one "
-            "funding rate on every pair for now: spec.funding.rate (e.g. '0.0001'; '0' for none)"
+            f"market {spec.market} with spec.symbols or spec.universe on source {spec.source}: give "
+            "every pair one funding rate, spec.funding.rate (e.g. '0.0001'; '0' for none), or trade "
+            "a binance-usdm source, whose collectors store each pair's rates"
         )
     config = engine_config(
         spec.model_copy(update={"symbol": symbol}), market or filters_for(symbol, spec.market)

@@ -132,7 +132,8 @@ class Portfolio(_Spec):
 
     max_open_positions: int | None = Field(default=None, ge=1, alias="maxOpenPositions")
     max_position_fraction: float = Field(default=1.0, gt=0.0, le=1.0, alias="maxPositionFraction")
-    max_gross_exposure: float = Field(default=1.0, gt=0.0, alias="maxGrossExposure")
+    # None: the pairs' leverage (1 on spot), so a perpetual portfolio may use what it was given
+    max_gross_exposure: float | None = Field(default=None, gt=0.0, alias="maxGrossExposure")
     max_drawdown_fraction: float | None = Field(default=None, gt=0.0, le=1.0, alias="maxDrawdownFraction")
     stake: Literal["equal", "fraction", "volatility"] = "equal"
     stake_fraction: float | None = Field(default=None, gt=0.0, le=1.0, alias="stakeFraction")
@@ -187,11 +188,6 @@ class TradingBotSpec(_Spec):
             return (
                 "a portfolio bot picking its pairs by volume (spec.universe) ranks the pairs it "
                 "collects: name them in spec.universe.candidates"
-            )
-        if self.is_portfolio and self.market != "spot":
-            return (
-                "a perpetual portfolio (spec.market usdm-perp over many pairs) is backtested only for "
-                "now: botrader backtest --bot FILE --data DIR"
             )
         return None
 

@@ -391,8 +391,15 @@ def _portfolio(
     trades_path(trades)
     cls(**params)  # a bad parameter is one line before any candle is read
     frames = where.frames(request.symbols, load_candles, stored_symbols)
-    if market is not None:
-        config_for = pb.on_market(config_for, market, frames)
+
+    def stored_for(symbol: str) -> Any:  # a binance-usdm pair's collected rates and marks
+        return (
+            None
+            if where.paths
+            else collected(where.db, where.exchange, symbol, where.interval, frames[symbol])
+        )
+
+    config_for = pb.per_pair(config_for, frames, stored_for, market)
     result = pb.run(frames, request, lambda s: cls(**params), config_for, Decimal(str(budget)), warmup=0)
     if trades is not None:
         write_fills(result.fill_rows(), trades, symbol=True)

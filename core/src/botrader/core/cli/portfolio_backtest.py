@@ -61,12 +61,24 @@ def refuse_unsupported(asked: Mapping[str, object]) -> None:
             raise UserError(f"{flag}: not with a portfolio (--symbols, --universe or a folder of pairs)")
 
 
-def on_market(
-    config_for: Callable[[str], Any], market: Any, frames: Mapping[str, Any]
+def per_pair(
+    config_for: Callable[[str], Any],
+    frames: Mapping[str, Any],
+    stored_for: Callable[[str], Any],
+    market: Any = None,
 ) -> Callable[[str], Any]:
-    """Each pair's engine on the command line's market (`MarketOptions`: a perpetual at one
-    leverage and one funding rate for every pair) over its own candles."""
-    return lambda symbol: market.apply(config_for(symbol), frames[symbol])
+    """Each pair's engine over its own candles: on the command line's market (`MarketOptions`:
+    a perpetual at one leverage for every pair), with what its collector stored beside them
+    (`stored_for(symbol)`: a binance-usdm pair's funding rates and mark klines, else None) where
+    the market or the manifest reads them."""
+    from botrader.core.market_kind import with_collected
+
+    def config(symbol: str) -> Any:
+        frame, stored = frames[symbol], stored_for(symbol)
+        built = config_for(symbol) if market is None else market.apply(config_for(symbol), frame, stored)
+        return with_collected(built, frame, stored)
+
+    return config
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -151,26 +163,21 @@ def report(result: Any, json_out: bool, with_fills: bool) -> None:
     console = make_console()
     console.print(html_report.summary_table(summary))
     table = Table(title="per symbol")
-    for column in (
-        "symbol",
-        "fills",
-        "round trips",
-        "realised",
-        "open PnL",
-        "contribution",
-        "fees",
-        "weight",
-    ):
+    perp = any(r["funding"] is not None for r in summary["symbols"])
+    columns = ["symbol", "side", "fills", "round trips", "realised", "open PnL", "contribution", "fees"]
+    for column in [*columns, *(["funding"] if perp else []), "weight"]:
         table.add_column(column, justify="right")
     for r in summary["symbols"]:
         table.add_row(
             r["symbol"],
+            r["side"],
             str(r["fills"]),
             str(r["round_trips"]),
             f"{r['realized_pnl']:,.2f}",
             f"{r['open_pnl']:,.2f}",
             f"{r['contribution']:+,.2f}",
             f"{r['fees']:,.2f}",
+            *([f"{r['funding']:+,.2f}"] if perp else []),
             f"{r['weight']:.1%}",
         )
     console.print(table)

@@ -116,6 +116,8 @@ class FundingRow(SQLModel, table=True):
     __tablename__ = "funding"
 
     bot: str = Field(sa_column=Column(String(128), primary_key=True))
+    # a portfolio's pair ('' for a one-symbol bot): every pair settles at the same times
+    symbol: str = Field(default="", sa_column=Column(String(32), primary_key=True, server_default=""))
     time: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True))
     rate: float = Field(sa_column=Column(MONEY, nullable=False))
     amount: float = Field(sa_column=Column(MONEY, nullable=False))

@@ -71,15 +71,7 @@ class TradingStore:
         """One transaction: new fills, orders as they now stand, equity marks
         (time, equity, cash, lots, price ticks), funding payments (time, rate in 1e-8, cash
         units; once per funding time) and the bot's snapshot and summary."""
-        funding_rows = [
-            {
-                "bot": name,
-                "time": ms_to_datetime(t),
-                "rate": Decimal(rate).scaleb(-8),
-                "amount": market.to_quote(amount),
-            }
-            for t, rate, amount in funding
-        ]
+        funding_rows = [self._funding_row(name, market, event) for event in funding]
         mark_rows = [
             {
                 "bot": name,
@@ -109,9 +101,11 @@ class TradingStore:
         fills: Sequence[tuple[str, MarketRules, Fill]],
         orders: Sequence[tuple[str, MarketRules, Order]],
         marks: Sequence[tuple[int, Decimal, Decimal]],
+        funding: Sequence[tuple[str, MarketRules, tuple[int, int, int]]] = (),
     ) -> None:
-        """A portfolio bot's `save_progress`: each fill and order with its symbol (and that
-        symbol's units), equity marks as (time, equity, cash) in the quote asset."""
+        """A portfolio bot's `save_progress`: each fill, order and funding payment with its
+        symbol (and that symbol's units), equity marks as (time, equity, cash) in the quote
+        asset."""
         self.save_rows(
             name,
             snapshot,
@@ -129,7 +123,19 @@ class TradingStore:
                 }
                 for t, eq, cash in marks
             ],
+            [{**self._funding_row(name, m, event), "symbol": s} for s, m, event in funding],
         )
+
+    @staticmethod
+    def _funding_row(name: str, market: MarketRules, event: tuple[int, int, int]) -> dict[str, Any]:
+        """(time, rate in 1e-8, cash units) as a `funding` row in the quote asset."""
+        time, rate, amount = event
+        return {
+            "bot": name,
+            "time": ms_to_datetime(time),
+            "rate": Decimal(rate).scaleb(-8),
+            "amount": market.to_quote(amount),
+        }
 
     def save_rows(
         self,
@@ -264,9 +270,10 @@ class TradingStore:
             return [dict(r) for r in rows]
 
     def funding(self, name: str) -> list[dict[str, Any]]:
-        """A perpetual bot's funding payments, oldest first."""
+        """A perpetual bot's funding payments, oldest first (a portfolio's: each with its
+        pair, in pair order within a funding time)."""
         with self.engine.connect() as conn:
-            query = select(FUNDING).where(FUNDING.c.bot == name).order_by(FUNDING.c.time)
+            query = select(FUNDING).where(FUNDING.c.bot == name).order_by(FUNDING.c.time, FUNDING.c.symbol)
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def audit_log(

@@ -379,10 +379,12 @@ class Engine:
 
     def reject_held(self) -> Order | None:
         """Reject the order held at the last close (a portfolio rule refused it; the
-        portfolio records why)."""
+        portfolio records why). A shorting strategy's target was not reached: saying it again
+        orders again (once a slot or room frees), as after an exit."""
         order = self.sim.active
         if order is None:
             return None
+        self.target = None
         order.status = "rejected"
         self.touched[order.id] = order
         self.sim.active = None

@@ -56,6 +56,7 @@ class Instrument(Protocol):
     bar_hook: bool  # whether `before_bar`/`intrabar` run (the spot loop skips them in one test)
     baselines: tuple[str, ...]  # rule strategies a card adds for this market (beyond spot's)
     shorts: bool  # whether a position may go below zero (a `can_short` strategy needs it)
+    leverage: int  # notional per unit of cash an opening takes (spot: 1)
 
     def new_ledger(self, cash: int, can_short: bool) -> Ledger: ...
 
@@ -91,6 +92,7 @@ class Instrument(Protocol):
 @dataclass(frozen=True, slots=True)
 class Spot:
     name: str = "spot"
+    leverage: int = 1
     bar_hook: bool = False
     baselines: tuple[str, ...] = ()
     shorts: bool = False

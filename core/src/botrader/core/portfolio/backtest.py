@@ -77,8 +77,10 @@ def sleeve_row(sleeve: Sleeve, final_equity: int) -> dict[str, Any]:
     pf, unit = e.portfolio, e.market.cash_unit
     value = pf.equity(e.last_close_ticks)
     open_pnl = pf.unrealized_pnl(e.last_close_ticks)
+    perp = e.instrument.position(pf, e.last_close_ticks)  # None on spot
     return {
         "symbol": sleeve.symbol,
+        "side": "long" if pf.lots > 0 else "short" if pf.lots < 0 else "flat",
         "fills": len(e.fills),
         "round_trips": len(pf.round_trips),
         "realized_pnl": float(pf.realized_pnl * unit),
@@ -86,7 +88,8 @@ def sleeve_row(sleeve: Sleeve, final_equity: int) -> dict[str, Any]:
         "contribution": float((pf.realized_pnl + open_pnl) * unit),
         "fees": float(pf.fees_paid * unit),
         "position": float(e.market.to_base(pf.lots)),
-        "value": float(value * unit),
+        "value": float(value * unit),  # a perpetual's: its margin and PnL
+        "funding": float(perp.funding * unit) if perp else None,  # received (> 0) or paid, in realised
         "weight": value * sleeve.factor / final_equity if final_equity > 0 else 0.0,
     }
 

@@ -62,7 +62,7 @@ class FractionStake:
 class PortfolioConfig:
     max_open_positions: int | None = None
     max_position_fraction: float = 1.0  # of portfolio equity, per symbol
-    max_gross_exposure: float = 1.0  # sum of |position value| over equity
+    max_gross_exposure: float | None = None  # sum of |notional| over equity (None: the leverage)
     max_drawdown_fraction: float | None = None  # the `portfolio_drawdown` breaker
     daily_loss_limit_fraction: float | None = None  # `daily_loss`, over the whole wallet
     stake: str = "equal"  # equal | fraction | volatility (inverse ATR)
@@ -84,7 +84,7 @@ class PortfolioConfig:
                 raise UserError(f"bad {name} {value!r}: expected a number")
             if value is not None and name != "maxGrossExposure" and not 0 < value <= 1:
                 raise UserError(f"bad {name} {value}: expected a fraction in (0, 1]")
-        if not self.max_gross_exposure > 0:
+        if self.max_gross_exposure is not None and not self.max_gross_exposure > 0:
             raise UserError(f"bad maxGrossExposure {self.max_gross_exposure}: must be > 0")
         if self.stake not in ("equal", "fraction", "volatility"):
             raise UserError(f"unknown stake {self.stake!r}: expected equal, fraction or volatility")
@@ -126,7 +126,7 @@ class PortfolioConfig:
         return cls(
             max_open_positions=spec.get("maxOpenPositions"),
             max_position_fraction=spec.get("maxPositionFraction", 1.0),
-            max_gross_exposure=spec.get("maxGrossExposure", 1.0),
+            max_gross_exposure=spec.get("maxGrossExposure"),
             max_drawdown_fraction=drawdown,
             daily_loss_limit_fraction=risk.get("dailyLossLimitFraction"),
             stake=spec.get("stake", "equal"),

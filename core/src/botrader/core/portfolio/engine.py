@@ -18,10 +18,12 @@ without a candle this minute is skipped and keeps its last close as its mark):
    its position's value)` — and held, not filled;
 4. **apply**: positions of symbols that left the universe close (`onExit: close`, reason
    `universe_exit`); then held orders that reduce a position fill; then those that open or
-   add, each capped by the cash left and the gross-exposure room, and refused — recorded with
-   the reason — when the symbol is not in the universe (`universe`) or would be one open
-   position too many (`max_open_positions`). A sale frees its slot for this minute's buys,
-   but its cash funds the next minute's: every order was sized on the snapshot, before it;
+   add, each capped by the cash left and the gross-exposure room (|notional|; an opening takes
+   notional ÷ leverage of cash), and refused — recorded with the reason — when the symbol is
+   not in the universe (`universe`), would be one open position too many
+   (`max_open_positions`) or finds no gross-exposure room left (`max_gross_exposure`). A sale
+   frees its slot for this minute's buys, but its cash funds the next minute's: every order
+   was sized on the snapshot, before it;
 5. **mark**: the portfolio's equity at this minute's closes; its drawdown breaker
    (`portfolio_drawdown`) halts new orders in every symbol while open (exits still work).
 
@@ -59,13 +61,15 @@ class Sleeve:
     """One symbol's engine inside the portfolio; `factor` wallet units per cash unit of its own."""
 
     __slots__ = (
-        "at_close", "busy", "close", "engine", "factor", "inv_tick", "min_notional", "sim", "symbol", "worth",
+        "at_close", "busy", "close", "engine", "factor", "inv_tick", "leverage", "min_notional", "sim",
+        "symbol", "worth",
     )  # fmt: skip
 
     def __init__(self, symbol: str, engine: Engine, factor: int) -> None:
         self.symbol, self.engine, self.factor = symbol, engine, factor
         self.inv_tick = 1.0 / float(engine.market.tick_size)
         self.min_notional = engine.market.min_notional_units
+        self.leverage = engine.instrument.leverage  # notional per unit of cash an opening takes
         self.close = engine.last_close_ticks  # its mark: this minute's close, or its last one
         self.worth = 0  # the position's value at the snapshot (wallet units; while it holds one)
         # whether something may happen before every close (exits, a perpetual's funding): if
@@ -94,7 +98,7 @@ class Refusal:
     symbol: str
     side: str
     lots: int
-    reason: str  # universe | max_open_positions
+    reason: str  # universe | max_open_positions | max_gross_exposure
 
 
 class PortfolioView:
@@ -151,7 +155,8 @@ class PortfolioEngine:
         self.schedule = schedule or Schedule.fixed(list(engines))
         self.members: frozenset[str] = frozenset()
         self.stake = config.stake_for(len(self.sleeves))
-        self.gross_ppm = ppm_of(config.max_gross_exposure)
+        gross = config.max_gross_exposure
+        self.gross_ppm = ppm_of(gross if gross is not None else max(s.leverage for s in self.sleeves))
         self.risk = RiskManager(
             RiskConfig(
                 max_drawdown_fraction=config.max_drawdown_fraction,
@@ -331,8 +336,11 @@ class PortfolioEngine:
                 self._refuse(sleeve, "max_open_positions")
             else:
                 gross = sum(s.exposure() for s in self.sleeves)
-                room = max(fraction_of(equity, self.gross_ppm) - gross, 0)
-                self._run(sleeve, min(self.cash, room), out, sleeve.engine.fill_held)
+                room = fraction_of(equity, self.gross_ppm) - gross  # notional still allowed
+                if room < sleeve.min_notional * sleeve.factor:
+                    self._refuse(sleeve, "max_gross_exposure")
+                    continue
+                self._run(sleeve, min(self.cash, room // sleeve.leverage), out, sleeve.engine.fill_held)
                 open_now += int(sleeve.is_open() and not was_open)
 
     def changed(self) -> None:

@@ -13,13 +13,19 @@ import numpy as np
 
 from botrader.core.db.trading import TradingStore
 from botrader.core.engine import performance as metrics
-from botrader.core.engine.instruments import Spot
 from botrader.core.engine.orders import Fill
 from botrader.core.engine.performance import Performance
-from botrader.core.engine.portfolio import Portfolio
 from botrader.core.engine.units import MarketRules
 from botrader.core.timeutil import datetime_to_ms, ms_to_datetime
-from botrader.services.api.performance import bot_performance, fills_of, replay, walk
+from botrader.services.api.performance import (
+    bot_performance,
+    fills_of,
+    pair_instrument,
+    replay,
+    units_of,
+    walk,
+)
+from botrader.services.api.perpetual import perpetual_of
 
 UNBOUNDED = 10**30  # a pair's replay ledger's cash: its fills were paid from the shared wallet
 
@@ -59,13 +65,27 @@ class OneSymbol:
 
 @dataclasses.dataclass(frozen=True)
 class Pairs:
-    """A portfolio bot: its saved state holds every pair's ledger and units."""
+    """A portfolio bot: its saved state holds every pair's ledger and units; each pair is read
+    through its own instrument (spot, or its perpetual)."""
 
     row: dict[str, Any]
 
     @functools.cached_property
     def markets(self) -> dict[str, MarketRules]:
         return {s: MarketRules.from_state(m) for s, m in self.row["state"]["markets"].items()}
+
+    @functools.cached_property
+    def instruments(self) -> dict[str, Any]:
+        return {s: pair_instrument(self.row, s, m) for s, m in self.markets.items()}
+
+    def _funding(self, store: TradingStore) -> dict[str, list[tuple[int, int]]]:
+        """Each perpetual pair's stored funding payments (time, cash units), oldest first."""
+        out: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for r in store.funding(self.row["name"]):
+            out[r["symbol"]].append(
+                (datetime_to_ms(r["time"]), units_of(self.markets[r["symbol"]])(r["amount"]))
+            )
+        return out
 
     def _fills(self, store: TradingStore) -> dict[str, list[Fill]]:
         """Each pair's stored fills, in its own units."""
@@ -75,13 +95,17 @@ class Pairs:
         return {s: fills_of(found, self.markets[s]) for s, found in rows.items()}
 
     def trips(self, store: TradingStore) -> list[dict[str, Any]]:
-        return self._trips(self._fills(store))
+        return self._trips(self._fills(store), self._funding(store))
 
-    def _trips(self, fills: dict[str, list[Fill]]) -> list[dict[str, Any]]:
+    def _trips(
+        self, fills: dict[str, list[Fill]], funding: dict[str, list[tuple[int, int]]]
+    ) -> list[dict[str, Any]]:
         out = []
         for symbol, found in fills.items():
-            ledger = Spot().new_ledger(UNBOUNDED, False)
-            out += [{**t, "symbol": symbol} for t in walk(self.markets[symbol], Spot(), ledger, found, [])]
+            instrument = self.instruments[symbol]
+            ledger = instrument.new_ledger(UNBOUNDED, True)
+            walked = walk(self.markets[symbol], instrument, ledger, found, funding.get(symbol, []))
+            out += [{**t, "symbol": symbol} for t in walked]
         return sorted(out, key=lambda t: (t["exit_time"], t["symbol"]))
 
     def performance(self, store: TradingStore) -> Performance:
@@ -93,7 +117,7 @@ class Pairs:
         equity = np.array([float(m["equity"]) for m in marks], dtype=np.float64)
         budget = float(self.row["spec"].get("budget", 10_000))
         fills = self._fills(store)
-        pnls = [t["pnl"] for t in self._trips(fills)]
+        pnls = [t["pnl"] for t in self._trips(fills, self._funding(store))]
         perf = metrics.compute(times, equity, np.ones(max(len(marks), 1)), [], pnls, budget, 1.0, 0)
         quote = {s: float(m.cash_unit) for s, m in self.markets.items()}
         every = [f for found in fills.values() for f in found]
@@ -132,15 +156,16 @@ class Pairs:
         equity = float(self.row["equity"] or 0)
         out = []
         for symbol, sleeve in sorted(book["sleeves"].items()):
-            market = self.markets[symbol]
-            ledger, close = Portfolio.from_state(sleeve["engine"]["portfolio"]), int(sleeve["close"])
-            value = float(market.to_quote(ledger.equity(close) - ledger.cash))
+            market, instrument = self.markets[symbol], self.instruments[symbol]
+            ledger, close = instrument.ledger_from_state(sleeve["engine"]["portfolio"]), int(sleeve["close"])
+            value = float(market.to_quote(ledger.equity(close) - ledger.cash))  # a perpetual's: margin + PnL
             open_pnl = ledger.unrealized_pnl(close)
+            perp = instrument.position(ledger, close)  # None on spot
             out.append(
                 {
                     "symbol": symbol,
-                    "side": "long" if ledger.lots > 0 else "flat",
-                    "quantity": float(market.to_base(ledger.lots)),
+                    "side": perp.side if perp else "long" if ledger.lots > 0 else "flat",
+                    "quantity": float(market.to_base(abs(ledger.lots))),
                     "entry_price": ledger.average_entry_ticks() * float(market.tick_size)
                     if ledger.lots
                     else None,
@@ -150,6 +175,7 @@ class Pairs:
                     "realized_pnl": float(market.to_quote(ledger.realized_pnl)),
                     "contribution": float(market.to_quote(ledger.realized_pnl + open_pnl)),
                     "weight": value / equity if equity > 0 else 0.0,
+                    "perpetual": perpetual_of(market, perp, close) if perp else None,
                 }
             )
         return out

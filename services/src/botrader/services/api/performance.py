@@ -41,7 +41,7 @@ class Replayed:
 def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
     market = market_of(bot)
     budget = float(bot["spec"].get("budget", 10_000))
-    units = _units(market)
+    units = units_of(market)
     fills = fills_of(store.fills(bot["name"]), market)
     funding = [(datetime_to_ms(r["time"]), units(r["amount"])) for r in store.funding(bot["name"])]
     instrument = instrument_of(bot, market)
@@ -52,7 +52,7 @@ def replay(store: TradingStore, bot: dict[str, Any]) -> Replayed:
 
 def fills_of(rows: list[dict[str, Any]], market: MarketRules) -> list[Fill]:
     """Stored fill rows back in the engine's units."""
-    units = _units(market)
+    units = units_of(market)
     return [
         Fill(
             r["order_id"],
@@ -95,7 +95,7 @@ def walk(
     return trips
 
 
-def _units(market: MarketRules) -> Any:
+def units_of(market: MarketRules) -> Any:
     """A stored quote amount as cash units (exact on PostgreSQL; SQLite's floats rounded)."""
     return lambda value: round(Decimal(str(value)) / market.cash_unit)
 
@@ -106,6 +106,15 @@ def instrument_of(bot: dict[str, Any], market: MarketRules) -> Any:
     from botrader.core.manifests import TradingBotSpec
 
     return engine_config(TradingBotSpec.model_validate(bot["spec"]), market).instrument
+
+
+def pair_instrument(bot: dict[str, Any], symbol: str, market: MarketRules) -> Any:
+    """One pair's instrument in a portfolio bot, from its spec as stored (the trader's own
+    `sleeve_config`: spot, or that pair's perpetual)."""
+    from botrader.core.bot_engine import sleeve_config
+    from botrader.core.manifests import TradingBotSpec
+
+    return sleeve_config(TradingBotSpec.model_validate(bot["spec"]), symbol, market).instrument
 
 
 def _trip(market: MarketRules, fills: list[Fill], pnl: int, side: int) -> dict[str, Any]:

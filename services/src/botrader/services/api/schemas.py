@@ -51,15 +51,16 @@ class PortfolioPosition(BaseModel):
     """One pair of a portfolio bot as it stands at its last close."""
 
     symbol: str
-    side: str  # long or flat
-    quantity: float  # base asset
+    side: str  # long, short (perpetuals) or flat
+    quantity: float  # base asset, unsigned (the side says which way)
     entry_price: float | None  # average, fees excluded (None when flat)
     price: float  # its last close
     value: float  # quote asset
     open_pnl: float  # value − cost basis (buy fees included)
     realized_pnl: float  # closed round trips, net of fees
     contribution: float  # realised + open: the pairs' sum is the bot's PnL
-    weight: float  # value / the bot's equity
+    weight: float  # value / the bot's equity (a perpetual's value: its margin and PnL)
+    perpetual: PerpetualPosition | None = None  # a perpetual pair's margin and funding (None on spot)
 
 
 class UniverseChange(BaseModel):

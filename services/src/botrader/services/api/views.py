@@ -10,6 +10,7 @@ from fastapi import HTTPException
 from botrader.core.db.trading import TradingStore
 from botrader.core.manifests import pairs_of
 from botrader.services.api.books import book_of
+from botrader.services.api.perpetual import perpetual_of
 from botrader.services.api.schemas import _utc
 
 
@@ -79,20 +80,7 @@ def perpetual(row: dict[str, Any]) -> dict[str, Any] | None:
     instrument = instrument_of(row, market)
     mark = int(state["last_close_ticks"])
     p = instrument.position(instrument.ledger_from_state(state["portfolio"]), mark)
-    if p is None:
-        return None
-    at = None if p.liquidation_price is None else float(market.price(p.liquidation_price))
-    price = float(market.price(mark))
-    distance = None if at is None or not price else (price - at) / price * (1 if p.side == "long" else -1)
-    return {
-        "side": p.side,
-        "leverage": p.leverage,
-        "margin": float(market.to_quote(p.margin)),
-        "liquidation_price": at,
-        "liquidation_distance": distance,
-        "margin_ratio": p.margin_ratio,
-        "funding": float(market.to_quote(p.funding)),
-    }
+    return None if p is None else perpetual_of(market, p, mark)
 
 
 def candle_out(c: Any) -> dict[str, Any]:

@@ -13,6 +13,11 @@ Fills and orders are numbered across the symbols (`Numbering`), in the order (ti
 the symbol's own number): the same numbers whatever batches the candles came in, so a
 restarted trader stores nothing twice.
 
+A perpetual portfolio (`market: usdm-perp`) is the same loop over perpetual sleeves: on a
+binance-usdm source without `spec.funding.rate`, each pair reads its own collected mark klines
+and funding rates (`CollectedData`), and a minute waits until every pair's are stored, as a
+one-symbol perpetual bot waits for its own. Each pair's funding payments are stored with it.
+
 A universe bot steps every candidate (so each is warm the minute it is picked) and picks at
 each refresh time, before stepping it, from the stored candles closed by then
 (`universe.QuoteVolumes`, the backtest's own ranking): the same lists at the same times as a
@@ -41,6 +46,7 @@ from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine
 from botrader.core.portfolio.universe import QuoteVolumes, Schedule, first_refresh
 from botrader.core.timeutil import ms_to_datetime
 from botrader.services.trader import metrics
+from botrader.services.trader.collected import CollectedData
 
 log = logging.getLogger(__name__)
 FINAL = ("filled", "partially_filled", "rejected", "cancelled")
@@ -104,6 +110,9 @@ class PortfolioTrader:
         rules = markets or {}
         engines = {s: Engine(strategy_for(bot), sleeve_config(spec, s, rules.get(s))) for s in self.symbols}
         self.markets: dict[str, MarketRules] = {s: e.market for s, e in engines.items()}
+        self.collected = {
+            s: CollectedData(store.engine, self.keys[s], e.instrument) for s, e in engines.items()
+        }
         schedule = Schedule([]) if self.rule is not None else None  # nothing entered before a pick
         self.book = PortfolioEngine(engines, Decimal(str(spec.budget)), portfolio_config(spec), schedule)
         self.numbering = Numbering()
@@ -201,7 +210,9 @@ class PortfolioTrader:
         loaded: dict[str, dict[int, Candle]] = {}
         ready: int | None = None  # the last minute every live pair's candles have reached
         for symbol, key in self.keys.items():
-            candles = self.candles.load(key, start=start, limit=limit)
+            candles = self.collected[symbol].ready(
+                self.candles.load(key, start=start, limit=limit), self.cursor
+            )
             stale = "stale_data" in self.book.by_symbol[symbol].engine.risk.state.open
             if not candles and not stale:
                 return 0  # a pair with nothing new: its next candle may still come
@@ -220,16 +231,19 @@ class PortfolioTrader:
             self.peak = max(self.peak, equity)
             marks.append((t, self.book.to_quote(equity), self.book.to_quote(self.book.cash)))
         self.cursor = minutes[-1]
-        drained_fills, drained_orders = [], []
+        drained_fills, drained_orders, funding = [], [], []
         for sleeve in self.book.sleeves:
-            fills, orders = sleeve.engine.drain()
+            engine = sleeve.engine
+            fills, orders = engine.drain()
             drained_fills += [(sleeve.symbol, f) for f in fills]
             drained_orders += [(sleeve.symbol, o) for o in orders]
+            funding += [(sleeve.symbol, event) for event in engine.funding_events]  # stored once each
+            engine.funding_events = []
         self.book.times.clear()
         self.book.equity.clear()
         self.book.open_counts.clear()
         fills, orders = self.numbering.number(drained_fills, drained_orders)
-        self.checkpoint(fills, orders, marks)
+        self.checkpoint(fills, orders, marks, funding)
         metrics.count_fills(self.bot.name, [f for _, f in fills])
         return len(minutes)
 
@@ -254,6 +268,7 @@ class PortfolioTrader:
         fills: list[tuple[str, Fill]],
         orders: list[tuple[str, Order]],
         marks: list[tuple[int, Decimal, Decimal]],
+        funding: list[tuple[str, tuple[int, int, int]]] | None = None,
     ) -> None:
         with self.lock:
             snapshot = {
@@ -271,6 +286,7 @@ class PortfolioTrader:
                 [(s, self.markets[s], f) for s, f in fills],
                 [(s, self.markets[s], o) for s, o in orders],
                 marks,
+                [(s, self.markets[s], event) for s, event in funding or []],
             )
             self._export(summary)
 
@@ -288,12 +304,18 @@ class PortfolioTrader:
             breakers,
             summary["phase"],
         )
+        funding, ratio = Decimal(0), 0.0
         for sleeve in book.sleeves:
+            engine = sleeve.engine
             metrics.POSITION.labels(name, sleeve.symbol).set(
-                float(sleeve.engine.market.to_base(sleeve.engine.portfolio.lots))
+                float(engine.market.to_base(engine.portfolio.lots))
             )
-        metrics.FUNDING.labels(name).set(0.0)  # spot pairs: no funding, no margin
-        metrics.MARGIN_RATIO.labels(name).set(0.0)
+            perp = engine.instrument.position(engine.portfolio, sleeve.close)  # None on spot
+            if perp is not None:
+                funding += engine.market.to_quote(perp.funding)
+                ratio = max(ratio, perp.margin_ratio)
+        metrics.FUNDING.labels(name).set(float(funding))  # every pair's, received (> 0) or paid
+        metrics.MARGIN_RATIO.labels(name).set(ratio)  # the pair nearest its liquidation
 
     # -- reading -----------------------------------------------------------------------------
     def breakers(self) -> dict[str, str]:

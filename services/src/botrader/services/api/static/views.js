@@ -136,14 +136,19 @@ function renderPerformance() {
   renderVenue(views.venue);
 }
 
-// A portfolio bot: each pair as it stands, and what it added to the bot's PnL.
+// A portfolio bot: each pair as it stands, and what it added to the bot's PnL (a perpetual
+// portfolio's pairs also show where each would be liquidated and the funding it paid or got).
 function renderPositions(pairs) {
   $("positions-box").hidden = !pairs;
   if (!pairs) return;
+  const perp = pairs.some((p) => p.perpetual);
+  $("positions").classList.toggle("spot", !perp);
+  const margin = (p) => p.perpetual ? html`<td class="perp">${p.perpetual.liquidation_price === null ? "–" : fmt(p.perpetual.liquidation_price, 4)}</td>
+    <td class="perp">${fmt(p.perpetual.funding)}</td>` : html``;
   put($("positions").querySelector("tbody"), html`${pairs.map((p) => html`<tr data-pair="${p.symbol}"><td>${p.symbol}</td>
-    <td>${p.side}</td><td>${fmt(p.quantity, 5)}</td><td>${p.entry_price === null ? "–" : fmt(p.entry_price, 4)}</td>
+    <td class="${p.side === "short" ? "sell" : ""}">${p.side}</td><td>${fmt(p.quantity, 5)}</td><td>${p.entry_price === null ? "–" : fmt(p.entry_price, 4)}</td>
     <td>${fmt(p.price, 4)}</td><td>${fmt(p.value)}</td><td>${fmt(p.open_pnl)}</td><td>${fmt(p.realized_pnl)}</td>
-    <td class="${p.contribution >= 0 ? "buy" : "sell"}">${fmt(p.contribution)}</td><td>${pct(p.weight)}</td></tr>`)}`);
+    <td class="${p.contribution >= 0 ? "buy" : "sell"}">${fmt(p.contribution)}</td><td>${pct(p.weight)}</td>${margin(p)}</tr>`)}`);
 }
 
 // A universe bot: which pairs it could enter when (each change of its picks).
