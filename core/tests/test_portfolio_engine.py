@@ -96,6 +96,20 @@ def test_max_open_positions_refuses_in_symbol_order_and_a_sale_frees_a_slot() ->
     assert p.open_counts == [2, 2]
 
 
+def test_max_gross_exposure_caps_an_opening_and_refuses_one_with_no_room_left() -> None:
+    # stake 0.2 of equity, gross cap 0.3 (3,000,000). A, B and C buy at minute 0, in that order.
+    # A fills its stake: 1998 lots (2,000,000e6 // 1,001,000,000), exposure 1,998,000. B finds
+    # 1,002,000 of room: 10,020 B units buy 10 lots (10,010 with the fee), exposure 1,000,000.
+    # C finds 2,000 of room, under its minimum notional (1 USDT = 10,000): refused, recorded.
+    p = book(
+        {"AUSDT": {0: 1.0}, "BUSDT": {0: 1.0}, "CUSDT": {0: 1.0}},
+        PortfolioConfig(stake="fraction", stake_fraction=0.2, max_gross_exposure=0.3),
+    )
+    run(p, 1)
+    assert lots(p) == {"AUSDT": 1998, "BUSDT": 10, "CUSDT": 0}
+    assert p.refusals == [Refusal(T0, "CUSDT", "buy", 99, "max_gross_exposure")]
+
+
 def test_a_missing_candle_skips_the_symbol_and_marks_it_at_its_last_close() -> None:
     p = book({"AUSDT": {}, "BUSDT": {0: 1.0}}, PortfolioConfig(stake="fraction", stake_fraction=1.0))
     run(p, 3, {1: {"BUSDT": None, "AUSDT": 11.0}, 2: {"BUSDT": 120.0}})

@@ -24,6 +24,7 @@ from botrader.core.portfolio.backtest import run_portfolio_backtest
 from botrader.core.portfolio.config import PortfolioConfig
 from botrader.core.portfolio.engine import PortfolioEngine
 from botrader.core.strategy.registry import make
+from engine_helpers import Scripted
 from tests.support.cli import one_error_line
 from tests.support.paths import BINANCE_MONTH, DATA
 
@@ -78,6 +79,53 @@ def test_four_perpetual_pairs_contributions_add_up_shorts_included() -> None:
     shorted = [s.symbol for s in p.sleeves if min(signed_path(s.engine.fills), default=0) < 0]
     assert len(shorted) >= 3 and max(p.open_counts) == 2 and p.cash >= 0
     assert any(r.reason == "max_open_positions" for r in p.refusals)
+
+
+def test_a_refused_target_is_ordered_again_once_a_slot_frees() -> None:
+    """A long/short strategy says a target (re-traded only when it changes). AVAX holds the one
+    slot; NEAR's target is refused, said again every minute, and enters the minute AVAX's
+    sale frees the slot. Before the fix a refused target still counted as NEAR's own, so NEAR
+    never ordered again."""
+
+    class Target(Scripted):
+        can_short = True
+
+    data = {s: f.iloc[:6] for s, f in frames(6).items() if s in ("AVAXUSDT", "NEARUSDT")}
+    scripts = {"AVAXUSDT": {0: 1.0, 3: 0.0}, "NEARUSDT": dict.fromkeys(range(6), -1.0)}
+    p = run_portfolio_backtest(
+        data,
+        lambda s: Target(scripts[s]),
+        lambda s: perp_config(s, data[s]),
+        Decimal(10_000),
+        PortfolioConfig(max_open_positions=1),
+    ).engine
+    t0 = int(data["NEARUSDT"]["open_time"].iloc[0])
+    assert [(r.time - t0) // 60_000 for r in p.refusals] == [0, 1, 2]
+    near = p.by_symbol["NEARUSDT"].engine
+    assert [((f.time - t0) // 60_000, f.side) for f in near.fills] == [(3, "sell")]  # short from minute 3
+    assert near.portfolio.lots < 0 and p.by_symbol["AVAXUSDT"].engine.portfolio.lots == 0
+
+
+def test_a_perpetual_portfolio_may_use_its_leverage_unless_capped() -> None:
+    """The gross cap counts |notional|; by default it is the leverage (2x here), so two pairs
+    each staked half the equity hold about twice the equity in notional — and an explicit
+    maxGrossExposure 1 leaves the second pair only what the first pair's last lot left."""
+
+    class Target(Scripted):
+        can_short = True
+
+    data = {s: f.iloc[:3] for s, f in frames(3).items() if s in ("AVAXUSDT", "NEARUSDT")}
+
+    def run(cap: float | None) -> PortfolioEngine:
+        config = PortfolioConfig(stake="fraction", stake_fraction=0.5, max_gross_exposure=cap)
+        return run_portfolio_backtest(
+            data, lambda s: Target({0: 1.0}), lambda s: perp_config(s, data[s]), Decimal(10_000), config
+        ).engine
+
+    free, capped = run(None), run(1.0)
+    assert 1.9 < sum(s.exposure() for s in free.sleeves) / free.equity_now() < 2.01  # fees: a hair over
+    gross = [s.exposure() for s in capped.sleeves]
+    assert 0.97 < sum(gross) / capped.equity_now() < 1.01 and gross[1] < gross[0] / 20  # NEAR: the crumbs
 
 
 def test_a_resumed_perpetual_portfolio_ends_where_an_uninterrupted_one_does() -> None:
