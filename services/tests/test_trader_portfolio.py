@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from botrader.core.bot_engine import strategy_for
 from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles, read_candles_frame
 from botrader.core.db.candles import CandleStore
@@ -29,6 +30,8 @@ BOT = {
     "metadata": {"name": "four"},
     "spec": {
         "symbols": SYMBOLS,
+        "source": "replay",  # trades from the first stored candle, as a backtest does
+        "replay": {"path": "unused"},
         "strategy": {"type": "rsi"},
         "portfolio": {"maxOpenPositions": 2, "maxDrawdownFraction": 0.5},
         "risk": {"dailyLossLimitFraction": 1, "maxConsecutiveLosses": 1000},
@@ -60,12 +63,37 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
     assert second.book.cash == run_portfolio_backtest(*backtest_of(bot, data)).engine.cash
 
 
+def test_a_live_portfolio_bot_warms_up_on_the_backfill_and_trades_what_follows(pg_url: str) -> None:
+    """On a live source a new bot warms every pair on its stored candles up to the minute every
+    pair has reached (NEAR's backfill ends 50 minutes before AVAX's), trades nothing of the
+    backfill, and from there equals a backtest that warms on the same candles."""
+    data = {
+        s: f.iloc[:1500].reset_index(drop=True) for s, f in frames().items() if s in ("AVAXUSDT", "NEARUSDT")
+    }
+    spec = {k: v for k, v in BOT["spec"].items() if k not in ("source", "replay")}
+    doc = {**BOT, "metadata": {"name": "live-two"}, "spec": {**spec, "symbols": ["AVAXUSDT", "NEARUSDT"]}}
+    bot = parse_trading_bot(doc)
+    db = stored(
+        pg_url, {"AVAXUSDT": data["AVAXUSDT"].iloc[:400], "NEARUSDT": data["NEARUSDT"].iloc[:350]}, "binance"
+    )
+    trader = PortfolioTrader(bot, CandleStore(db), TradingStore(db))
+    trader.start()
+    t = [int(x) for x in data["AVAXUSDT"]["open_time"]]
+    assert trader.cursor == t[349] and TradingStore(db).fills("live-two") == []
+    for symbol, frame in data.items():  # the collectors go on
+        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame.iloc[350:]))
+    while trader.step():
+        pass
+    warm = strategy_for(bot).warmup_length()
+    assert_equals_backtest(db, bot, {s: f.iloc[350 - warm :] for s, f in data.items()}, least=10, warmup=warm)
+
+
 @pytest.mark.slow
 async def test_a_portfolio_bot_killed_midway_equals_its_backtest(pg_url: str, tmp_path: Path) -> None:
     """`botrader trade` of the portfolio, SIGKILLed once it has committed a fill, started again."""
     data = frames()
-    db = stored(pg_url, data, source="replay")
-    doc = {**BOT, "spec": {**BOT["spec"], "source": "replay", "replay": {"path": "unused"}}}
+    db = stored(pg_url, data)
+    doc = BOT
     manifest = tmp_path / "bot.yaml"
     manifest.write_text(yaml.safe_dump(doc))
     await kill_midway_then_resume(manifest, pg_url, "four", int(data["ALGOUSDT"]["open_time"].iloc[-1]))
@@ -179,6 +207,6 @@ def test_a_pair_whose_candles_stop_is_skipped_once_stale_never_waited_on(sqlite_
     assert set(trader.breakers()) == {"NEARUSDT:stale_data"}
     assert trader.step() == 50 and trader.cursor == t[99]  # AVAX alone
     assert trader.book.by_symbol["NEARUSDT"].engine.last_time == t[49]
-    CandleStore(db).upsert(make_key("binance", "NEARUSDT", "1m"), frame_to_candles(near.iloc[50:]))
+    CandleStore(db).upsert(make_key("replay", "NEARUSDT", "1m"), frame_to_candles(near.iloc[50:]))
     assert trader.step() == 0  # older than the minutes stepped: gaps, never replayed
     assert not trader.check_stale(t[99] + 2 * minute, minute) and trader.breakers() == {}

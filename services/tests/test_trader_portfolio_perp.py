@@ -11,7 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from botrader.core.bot_engine import sleeve_config
+from botrader.core.bot_engine import sleeve_config, strategy_for
+from botrader.core.candles import make_key
 from botrader.core.data.files import frame_to_candles, read_candles_frame
 from botrader.core.db.candles import CandleStore
 from botrader.core.db.funding_rates import FundingRateStore
@@ -113,21 +114,29 @@ def test_a_live_perpetual_portfolio_reads_each_pair_s_collected_data_and_waits(p
     """Source binance-usdm without spec.funding: each pair pays its own collected rates and
     reads its own mark klines. A pair's late mark kline, or its unsettled rate, holds every
     pair at that minute; once stored, the portfolio goes on — and equals a backtest of the
-    database (`botrader backtest --bot` reads each pair's collected data the same way)."""
+    database (`botrader backtest --bot` reads each pair's collected data the same way). The bot
+    starts on the backfill (its warm-up) and trades the candles collected after it."""
     from botrader.core.cli import portfolio_backtest as pb
     from botrader.core.cli.backtest import collected
 
     symbols = ["AVAXUSDT", "NEARUSDT"]
-    data = frames(symbols, 1500, skip=24_000)  # 25 hours from Feb 17: four funding times
-    db = stored(pg_url, data, source="binance-usdm")  # exact money: every mark to the unit
-    bot = parse_trading_bot(perp_bot(symbols, source="binance-usdm"))
+    rsi = {"type": "rsi_long_short", "params": {"period": 30, "oversold": 40, "overbought": 60}}
+    bot = parse_trading_bot(perp_bot(symbols, source="binance-usdm", strategy=rsi))
+    warm = strategy_for(bot).warmup_length()  # the backfill: 613 minutes
+    data = frames(symbols, warm + 1500, skip=24_000)  # then 25 hours, from Feb 17
+    backfill = {s: f.iloc[:warm] for s, f in data.items()}
+    db = stored(pg_url, backfill, source="binance-usdm")  # exact money: every mark to the unit
     first, last = int(data["AVAXUSDT"]["open_time"].iloc[0]), int(data["AVAXUSDT"]["open_time"].iloc[-1])
     times = list(range(-(-first // (8 * HOUR)) * 8 * HOUR, last + 1, 8 * HOUR))
-    rates = {"AVAXUSDT": [30_000, -20_000, 50_000, 10_000], "NEARUSDT": [-10_000, 40_000, 20_000, -5_000]}
+    assert len(times) == 5 and times[0] < int(data["AVAXUSDT"]["open_time"].iloc[warm])
+    rates = {
+        "AVAXUSDT": [30_000, -20_000, 50_000, 10_000, -15_000],
+        "NEARUSDT": [-10_000, 40_000, 20_000, -5_000, 0],
+    }
     funding, marks = FundingRateStore(db), MarkPriceStore(db)
     funding.upsert("binance-usdm", "NEARUSDT", list(zip(times, rates["NEARUSDT"], strict=True)))
     funding.upsert("binance-usdm", "AVAXUSDT", list(zip(times[:-1], rates["AVAXUSDT"][:-1], strict=True)))
-    late = 700  # NEAR's mark kline of this minute arrives late
+    late = warm + 300  # NEAR's mark kline of this minute arrives late
     mark_klines = {
         s: frame_to_candles(f.assign(high=(f.high + f.close) / 2, low=(f.low + f.close) / 2))
         for s, f in data.items()
@@ -138,6 +147,9 @@ def test_a_live_perpetual_portfolio_reads_each_pair_s_collected_data_and_waits(p
 
     trader = PortfolioTrader(bot, CandleStore(db), TradingStore(db), batch=600)
     trader.start()
+    assert trader.cursor == int(data["AVAXUSDT"]["open_time"].iloc[warm - 1])  # warmed, not traded
+    for symbol, frame in data.items():  # what the collectors store from now on
+        CandleStore(db).upsert(make_key("binance-usdm", symbol, "1m"), frame_to_candles(frame.iloc[warm:]))
     while trader.step():
         pass
     assert trader.cursor == near[late].open_time - 60_000  # every pair held before it
@@ -154,7 +166,7 @@ def test_a_live_perpetual_portfolio_reads_each_pair_s_collected_data_and_waits(p
         return collected(pg_url, "binance-usdm", symbol, "1m", data[symbol])
 
     config_for = pb.per_pair(lambda s: sleeve_config(bot.spec, s), data, stored_for)
-    expected = assert_equals_backtest(db, bot, data, config_for, least=5)
+    expected = assert_equals_backtest(db, bot, data, config_for, least=5, warmup=warm)
     paid = {
         (r["symbol"], r["time"].timestamp() * 1000, float(r["rate"]))
         for r in TradingStore(db).funding(bot.name)

@@ -20,7 +20,7 @@ from botrader.core.portfolio.backtest import run_portfolio_backtest
 from botrader.core.timeutil import datetime_to_ms
 
 
-def stored(url: str, data: dict[str, pd.DataFrame], source: str = "binance") -> Engine:
+def stored(url: str, data: dict[str, pd.DataFrame], source: str = "replay") -> Engine:
     """A database at the newest schema holding each pair's candles (as its collector would)."""
     db = connect(url)
     upgrade(db)
@@ -29,9 +29,11 @@ def stored(url: str, data: dict[str, pd.DataFrame], source: str = "binance") -> 
     return db
 
 
-def backtest_of(bot: TradingBot, data: dict[str, pd.DataFrame], config_for: Any = None) -> tuple[Any, ...]:
+def backtest_of(
+    bot: TradingBot, data: dict[str, pd.DataFrame], config_for: Any = None, warmup: int = 0
+) -> tuple[Any, ...]:
     """`run_portfolio_backtest`'s arguments for the bot over `data` (`config_for`: each pair's
-    engine, default the manifest's `sleeve_config`)."""
+    engine, default the manifest's `sleeve_config`; `warmup`: minutes that only warm)."""
     from botrader.core.bot_engine import universe_rule
     from botrader.core.cli.portfolio_backtest import schedule_for
 
@@ -42,17 +44,22 @@ def backtest_of(bot: TradingBot, data: dict[str, pd.DataFrame], config_for: Any 
         config_for or (lambda s: sleeve_config(spec, s)),
         Decimal(str(spec.budget)),
         portfolio_config(spec),
-        schedule_for(data, universe_rule(spec), 0),
+        schedule_for(data, universe_rule(spec), warmup),
     )
 
 
 def assert_equals_backtest(
-    db: Engine, bot: TradingBot, data: dict[str, pd.DataFrame], config_for: Any = None, least: int = 20
+    db: Engine,
+    bot: TradingBot,
+    data: dict[str, pd.DataFrame],
+    config_for: Any = None,
+    least: int = 20,
+    warmup: int = 0,
 ) -> Any:
     """The stored fills (with their pair, numbered across pairs in time order), orders, equity
     marks, funding payments (each with its pair) and summary are the backtest's, to the unit.
     Returns the backtest (which made more than `least` fills)."""
-    expected = run_portfolio_backtest(*backtest_of(bot, data, config_for))
+    expected = run_portfolio_backtest(*backtest_of(bot, data, config_for, warmup), warmup=warmup)
     store = TradingStore(db)
     rows = [
         (

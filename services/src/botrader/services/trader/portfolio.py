@@ -18,6 +18,9 @@ binance-usdm source without `spec.funding.rate`, each pair reads its own collect
 and funding rates (`CollectedData`), and a minute waits until every pair's are stored, as a
 one-symbol perpetual bot waits for its own. Each pair's funding payments are stored with it.
 
+A new bot on a live source warms each pair's indicators on its stored candles and trades from
+the next minute (`_warm_up`), as the one-symbol trader does; on replay it trades from the first.
+
 A universe bot steps every candidate (so each is warm the minute it is picked) and picks at
 each refresh time, before stepping it, from the stored candles closed by then
 (`universe.QuoteVolumes`, the backtest's own ranking): the same lists at the same times as a
@@ -132,8 +135,26 @@ class PortfolioTrader:
             self.numbering.load(state["numbering"])
             self.cursor, self.peak = self.book.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
+        elif self.bot.spec.source != "replay":
+            self._warm_up()
         self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)
         self.checkpoint([], [], [])
+
+    def _warm_up(self) -> None:
+        """A new bot on a live source warms every pair's indicators on its last stored candles
+        (as many as the strategy's warm-up length) up to the newest minute every pair has
+        reached, and trades from the next one — never through the backfill as if it were live,
+        as the one-symbol trader does. A pair with nothing stored yet starts cold."""
+        newest = [t for t in (self.candles.last_open_time(k) for k in self.keys.values()) if t is not None]
+        if not newest:
+            return
+        until = min(newest)
+        for sleeve in self.book.sleeves:
+            length = max(1, sleeve.engine.strategy.warmup_length())
+            for c in self.candles.load(self.keys[sleeve.symbol], end=until, limit=length, newest=True):
+                sleeve.engine.warm_up(c.open_time, c.open, c.high, c.low, c.close, c.volume)
+        self.cursor = self.book.last_time = until
+        log.info("%s: warmed up to %s", self.bot.name, ms_to_datetime(until))
 
     @property
     def strategy_name(self) -> str:
