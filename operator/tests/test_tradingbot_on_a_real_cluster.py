@@ -193,14 +193,25 @@ def test_a_portfolio_bot_runs_on_one_collector_per_pair_shared_with_others(clust
     del portfolio["spec"]["symbol"]
     single = trading_bot("ltc-one", symbol="LTCUSDT")
     names = [f"collector-binance-{s}-1m" for s in ("adausdt", "dotusdt", "ltcusdt")]
-    with operator_process(plane, identity, workdir, "--standalone"):
+    # the status refresh ten minutes apart: CollectorReady follows the collectors' own watch
+    # events (the trader may be ready before them, and then has no event left to move it)
+    with operator_process(plane, identity, workdir, "--standalone", env={"BOTRADER_STATUS_INTERVAL": "600"}):
         apply(plane, [portfolio, single])
         wait_phase(plane, "TradingBot", "three", "Running", 90)
-        wait(  # the trader may be ready first: the condition follows at the next status refresh
+        wait(
             lambda: conditions(plane, "TradingBot", "three")["CollectorReady"]["status"] == "True",
             "CollectorReady once the three collectors are",
-            60,
+            30,
         )
+        for replicas, ready in (("0", "False"), ("1", "True")):  # ADA's collector down, then back
+            kubectl(plane, "scale", "deployment", names[0], f"--replicas={replicas}")
+            wait(
+                lambda ready=ready: (
+                    conditions(plane, "TradingBot", "three")["CollectorReady"]["status"] == ready
+                ),
+                f"CollectorReady {ready} from the collector's own event",
+                30,
+            )
         for name in names:
             found = wait(lambda name=name: get(plane, "Deployment", name), name, 30)
             args = found["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -168,13 +168,24 @@ async def _collectors_unneeded(
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=COLLECTORS)
-async def keep_collector(type: str, name: str, namespace: str, bots_by_name: kopf.Index, **_: Any) -> None:
+async def keep_collector(
+    type: str,
+    body: Any,
+    name: str,
+    namespace: str,
+    bots_by_name: kopf.Index,
+    deployments_by_name: kopf.Index,
+    **_: Any,
+) -> None:
     """A collector no bot needs (its last bot was deleted while the operator was down, or
     moved market) goes when the watch shows it: at start, and on any change to it. One that
-    went while a bot needs it (deleted by hand, or by a sweep that raced a new bot) comes back."""
+    went while a bot needs it (deleted by hand, or by a sweep that raced a new bot) comes back.
+    A change to one that bots need moves their `CollectorReady` (and phase) now, not at the
+    next status refresh: a trader ready before its collectors has no event of its own left."""
     alive = [b for store in bots_by_name.values() for b in store]
     if type != "DELETED":
-        await collectors.remove_unneeded(namespace, [name], alive, Applier())
+        if not await collectors.remove_unneeded(namespace, [name], alive, Applier()):
+            await tradingbot.follow_collector(alive, namespace, name, dict(body), cached(deployments_by_name))
         return
     found = collectors.needing(alive, namespace, name)
     if found is not None:

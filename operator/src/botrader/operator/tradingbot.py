@@ -394,6 +394,21 @@ async def follow_trader(
     return found.phase
 
 
+async def follow_collector(
+    entries: list[dict[str, Any]], namespace: str, name: str, collector: dict[str, Any], known: Lookup
+) -> None:
+    """Every bot of `namespace` trading on the collector `name` follows it (`collector`: the
+    watch event's body, fresher than the cache), its trader read from the cache."""
+    for entry in entries:
+        bot = entry["bot"]
+        if entry["namespace"] != namespace or bot is None or name not in bot.collectors:
+            continue
+        trader = known(namespace, f"{bot.name}-trader")
+        if trader is not None:
+            feeds = [collector if n == name else known(namespace, n) for n in bot.collectors]
+            await follow_trader(entry, trader, Applier(), feeds)
+
+
 async def _trader_state(settings: OperatorSettings, name: str) -> tuple[dict[str, Any] | None, str | None]:
     """The trader's persisted row (SQLAlchemy is synchronous: off the loop), if there is a
     database — or, when it cannot be read (down, not migrated yet), why, in one line."""
