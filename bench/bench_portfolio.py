@@ -50,14 +50,15 @@ def symbols(n: int) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
 
 
 def interleaved(runs: int, *works: object) -> list[tuple[float, object]]:
-    """Best time of each, the works taking turns (this shared VM's speed drifts by the minute:
-    back-to-back blocks would compare two different machines)."""
+    """Best CPU time of each (this process's, so another tenant's load on the shared VM is not
+    counted), the works taking turns (its speed drifts by the minute: back-to-back blocks would
+    compare two different machines)."""
     best: list[tuple[float, object]] = [(float("inf"), None)] * len(works)
     for _ in range(runs):
         for i, work in enumerate(works):
-            began = time.perf_counter()
+            began = time.process_time()
             result = work()  # type: ignore[operator]
-            took = time.perf_counter() - began
+            took = time.process_time() - began
             if took < best[i][0]:
                 best[i] = (took, result)
     return best
