@@ -372,3 +372,26 @@ def test_a_portfolio_bot_s_positions_round_trips_and_universe(tmp_path: Path) ->
     assert not shown["universeHidden"] and len(shown["universe"]) >= 2  # the picks changed at least once
     assert all(len(pairs.split(", ")) == 2 for _, pairs in shown["universe"][:-1])  # the top two
     assert shown["universe"][-1] == ["02-01 00:00", "(none yet)"]  # the first refresh has nothing closed
+    assert shown["perpColumns"] == [False, False]  # spot pairs: no liquidation or funding columns
+
+
+def test_a_perpetual_portfolio_s_positions_show_margin_and_funding(tmp_path: Path) -> None:
+    """The perpetual portfolio example (four pairs long and short at 2x) through `botrader up`:
+    each Positions row adds the pair's liquidation price and funding, and round trips go both
+    ways."""
+    import yaml
+
+    from botrader.core.data.files import read_candles_frame
+    from tests.support.paths import BINANCE_MONTH
+
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for symbol, path in BINANCE_MONTH.items():
+        read_candles_frame(path).iloc[:2880].to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
+    doc = yaml.safe_load((REPO / "examples" / "tradingbot-portfolio-perp-replay.yaml").read_text())
+    doc["spec"]["replay"]["path"] = str(folder)
+    (tmp_path / "bot.yaml").write_text(yaml.safe_dump(doc))
+    shown = up_then_browse(tmp_path / "bot.yaml", tmp_path, "portfolio.mjs", "usdt-four-perp-replay")
+    assert [row[0] for row in shown["pairs"]] == ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
+    assert shown["perpColumns"] == [True, True] and all(len(row) == 12 for row in shown["pairs"])
+    assert shown["tripSides"] == ["long", "short"] and shown["error"] == ""

@@ -12,7 +12,10 @@ await check(async (page, fail) => {
     const pairs = rows.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent));
     const tripPairs = [...document.querySelectorAll("#round-trips tbody tr td:nth-child(2)")].map((td) => td.textContent);
     const universe = [...document.querySelectorAll("#universe tbody tr")].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent));
+    const perpColumns = [...document.querySelectorAll("#positions th.perp")].map((th) => getComputedStyle(th).display !== "none");
+    const sides = [...document.querySelectorAll("#round-trips tbody tr td:nth-child(1)")].map((td) => td.textContent);
     return { pairs, tripPairs: [...new Set(tripPairs)].sort(), boxHidden: document.getElementById("positions-box").hidden,
+      perpColumns, tripSides: [...new Set(sides)].sort(),
       universe, universeHidden: document.getElementById("universe-box").hidden };
   });
   await page.screenshot({ path: `${shots}/tab-performance-portfolio.png`, fullPage: true });
