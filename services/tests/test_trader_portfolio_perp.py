@@ -83,6 +83,13 @@ def test_a_perpetual_portfolio_equals_its_backtest_across_a_restart(pg_url: str)
         times.count(t) >= 2 for t in times
     )  # one time, two pairs
 
+    from prometheus_client import REGISTRY
+
+    paid_quote = sum(float(s.engine.market.to_quote(s.engine.portfolio.funding)) for s in second.book.sleeves)
+    assert REGISTRY.get_sample_value("botrader_bot_funding", {"bot": "perp-book"}) == pytest.approx(
+        paid_quote
+    )
+    assert paid_quote != 0
     detail = TestClient(create_app(db)).get("/bots/perp-book").json()
     pairs = detail["positions"]
     assert [p["symbol"] for p in pairs] == symbols

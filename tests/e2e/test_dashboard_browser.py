@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import REPO
+from tests.support.portfolio_paper import two_days_of_four_pairs
 from tests.support.servers import free_port, wait_for_port
 
 BROWSER_DIR = REPO / "tests" / "e2e" / "browser"
@@ -353,19 +354,8 @@ def test_a_portfolio_bot_s_positions_round_trips_and_universe(tmp_path: Path) ->
     (side, quantity, entry, value, open and realised PnL, contribution, weight), round trips
     naming their pair, and the universe's picks — each change, newest first, as the API has
     them."""
-    import yaml
-
-    from botrader.core.data.files import read_candles_frame
-    from tests.support.paths import BINANCE_MONTH
-
-    folder = tmp_path / "dumps"
-    folder.mkdir()
-    for symbol, path in BINANCE_MONTH.items():
-        read_candles_frame(path).iloc[:2880].to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
-    doc = yaml.safe_load((REPO / "examples" / "tradingbot-universe-replay.yaml").read_text())
-    doc["spec"]["replay"]["path"] = str(folder)
-    (tmp_path / "bot.yaml").write_text(yaml.safe_dump(doc))
-    shown = up_then_browse(tmp_path / "bot.yaml", tmp_path, "portfolio.mjs", "usdt-top-two-replay")
+    manifest = two_days_of_four_pairs(tmp_path, "tradingbot-universe-replay.yaml")
+    shown = up_then_browse(manifest, tmp_path, "portfolio.mjs", "usdt-top-two-replay")
     assert [row[0] for row in shown["pairs"]] == ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
     assert set(shown["tripPairs"]) <= {"ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"} and shown["tripPairs"]
     assert shown["candles"] > 0 and shown["error"] == ""  # Overview charts the first pair's candles
@@ -375,23 +365,13 @@ def test_a_portfolio_bot_s_positions_round_trips_and_universe(tmp_path: Path) ->
     assert shown["perpColumns"] == [False, False]  # spot pairs: no liquidation or funding columns
 
 
+@pytest.mark.slow
 def test_a_perpetual_portfolio_s_positions_show_margin_and_funding(tmp_path: Path) -> None:
     """The perpetual portfolio example (four pairs long and short at 2x) through `botrader up`:
     each Positions row adds the pair's liquidation price and funding, and round trips go both
     ways."""
-    import yaml
-
-    from botrader.core.data.files import read_candles_frame
-    from tests.support.paths import BINANCE_MONTH
-
-    folder = tmp_path / "dumps"
-    folder.mkdir()
-    for symbol, path in BINANCE_MONTH.items():
-        read_candles_frame(path).iloc[:2880].to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
-    doc = yaml.safe_load((REPO / "examples" / "tradingbot-portfolio-perp-replay.yaml").read_text())
-    doc["spec"]["replay"]["path"] = str(folder)
-    (tmp_path / "bot.yaml").write_text(yaml.safe_dump(doc))
-    shown = up_then_browse(tmp_path / "bot.yaml", tmp_path, "portfolio.mjs", "usdt-four-perp-replay")
+    manifest = two_days_of_four_pairs(tmp_path, "tradingbot-portfolio-perp-replay.yaml")
+    shown = up_then_browse(manifest, tmp_path, "portfolio.mjs", "usdt-four-perp-replay")
     assert [row[0] for row in shown["pairs"]] == ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
     assert shown["perpColumns"] == [True, True] and all(len(row) == 12 for row in shown["pairs"])
     assert shown["tripSides"] == ["long", "short"] and shown["error"] == ""

@@ -13,10 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from botrader.core.data.files import read_candles_frame
-from tests.support.paths import BINANCE_MONTH, REPO
-
-EXAMPLES = REPO / "examples"
+from tests.support.portfolio_paper import two_days_of_four_pairs
 
 
 def botrader(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -35,15 +32,9 @@ def botrader(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
     ],
 )
 def test_up_paper_trades_a_portfolio_exactly_as_its_backtest(tmp_path: Path, example: str, name: str) -> None:
+    manifest = two_days_of_four_pairs(tmp_path, example)
     folder = tmp_path / "dumps"
-    folder.mkdir()
-    for symbol, path in BINANCE_MONTH.items():  # two days of each pair, under its dump name
-        frame = read_candles_frame(path).iloc[:2880]
-        frame.to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
-    doc = yaml.safe_load((EXAMPLES / example).read_text())
-    doc["spec"]["replay"]["path"] = str(folder)
-    manifest = tmp_path / "bot.yaml"
-    manifest.write_text(yaml.safe_dump(doc))
+    doc = yaml.safe_load(manifest.read_text())
     db = f"sqlite:///{tmp_path / 'up.db'}"
     up = botrader(
         "up",

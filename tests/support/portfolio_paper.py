@@ -4,6 +4,7 @@ them, and every stored row compared with an uninterrupted backtest's to the unit
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,7 @@ from botrader.core.db.trading import TradingStore
 from botrader.core.manifests import TradingBot
 from botrader.core.portfolio.backtest import run_portfolio_backtest
 from botrader.core.timeutil import datetime_to_ms
+from tests.support.paths import BINANCE_MONTH, REPO
 
 
 def stored(url: str, data: dict[str, pd.DataFrame], source: str = "replay") -> Engine:
@@ -110,3 +112,21 @@ def assert_equals_backtest(
     )
     assert sorted(paid, key=lambda p: (p[1], p[0])) == sorted(owed, key=lambda p: (p[1], p[0]))
     return expected
+
+
+def two_days_of_four_pairs(tmp_path: Path, example: str) -> Path:
+    """The example manifest `example` (of examples/) replaying the first two days of the four
+    bundled pairs from a folder of dump files (each under its dump name): the manifest's path."""
+    import yaml
+
+    from botrader.core.data.files import read_candles_frame
+
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for symbol, path in BINANCE_MONTH.items():
+        read_candles_frame(path).iloc[:2880].to_csv(folder / f"{symbol}-1m-2025-02.csv", index=False)
+    doc = yaml.safe_load((REPO / "examples" / example).read_text())
+    doc["spec"]["replay"]["path"] = str(folder)
+    manifest = tmp_path / "bot.yaml"
+    manifest.write_text(yaml.safe_dump(doc))
+    return manifest

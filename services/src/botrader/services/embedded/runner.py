@@ -234,20 +234,26 @@ async def _run(cfg: Any, bot: TradingBot, port: int, exit_after_replay: bool, fi
 
         said = 0  # breaker openings already printed
 
-        def on_commit(key: Any, candles: Any, changed: int) -> None:
+        def say_trips() -> None:
+            """Each breaker that opened since the last time, once (after a commit, and after
+            the trader's last steps: one may open after the last commit)."""
             nonlocal said
-            view.add(key, candles, changed)
-            waker.poke()
-            refresh()
             trips = holder["trader"].trips
             for line in breaker_lines(bot.name, trips[said:]):
                 live.console.print(line)
             said = len(trips)
 
+        def on_commit(key: Any, candles: Any, changed: int) -> None:
+            view.add(key, candles, changed)
+            waker.poke()
+            refresh()
+            say_trips()
+
         result = await collector_service.run_collector(cfg, stop=stop, on_commit=on_commit)
         if cfg.source == "replay" and not exit_after_replay and not stop.is_set() and cfg.duration is None:
             await _caught_up(holder["trader"])
             refresh()
+            say_trips()
             live.stop()
             s = holder["trader"].summary()
             console.print(
@@ -258,6 +264,7 @@ async def _run(cfg: Any, bot: TradingBot, port: int, exit_after_replay: bool, fi
             await stop.wait()
         trader_stop.set()
         trader = await trader_task
+        say_trips()
         refresh()
     api.should_exit = True
     await api_task

@@ -28,21 +28,26 @@ def _table(name: str, *, with_symbol: bool) -> None:
     )
 
 
+def _rebuild(*, with_symbol: bool, columns: str, rows: str) -> None:
+    """`funding` rebuilt with or without its symbol key, its rows copied by `rows` (a select
+    giving `columns`)."""
+    _table("funding_rebuilt", with_symbol=with_symbol)
+    op.execute(f"insert into funding_rebuilt ({columns}) {rows}")
+    op.drop_table("funding")
+    op.rename_table("funding_rebuilt", "funding")
+
+
 def upgrade() -> None:
-    _table("funding_by_pair", with_symbol=True)
-    op.execute(
-        "insert into funding_by_pair (bot, symbol, time, rate, amount) "
-        "select bot, '', time, rate, amount from funding"
+    _rebuild(
+        with_symbol=True,
+        columns="bot, symbol, time, rate, amount",
+        rows="select bot, '', time, rate, amount from funding",
     )
-    op.drop_table("funding")
-    op.rename_table("funding_by_pair", "funding")
 
 
-def downgrade() -> None:
-    _table("funding_one_pair", with_symbol=False)
-    op.execute(
-        "insert into funding_one_pair (bot, time, rate, amount) "
-        "select bot, time, sum(rate), sum(amount) from funding group by bot, time"
+def downgrade() -> None:  # a portfolio's pairs at one time: summed into the bot's one row
+    _rebuild(
+        with_symbol=False,
+        columns="bot, time, rate, amount",
+        rows="select bot, time, sum(rate), sum(amount) from funding group by bot, time",
     )
-    op.drop_table("funding")
-    op.rename_table("funding_one_pair", "funding")
