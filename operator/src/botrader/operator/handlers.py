@@ -230,10 +230,13 @@ async def on_bot_event(
         tradingbot.forget(namespace, name)
         await _collectors_unneeded(namespace, deployments_by_name, bots_by_name, gone=name)
         return
-    trader = cached(deployments_by_name)(namespace, f"{name}-trader")
+    known = cached(deployments_by_name)
+    trader = known(namespace, f"{name}-trader")
     if trader is None:
         return
-    await tradingbot.follow_trader(tradingbot.followed(body), trader, Applier())
+    entry = tradingbot.followed(body)
+    feeds = [known(namespace, n) for n in entry["bot"].collectors] if entry["bot"] is not None else []
+    await tradingbot.follow_trader(entry, trader, Applier(), feeds)
 
 
 @kopf.on.create(GROUP, VERSION, "trainingruns")

@@ -397,14 +397,16 @@ async def follow_trader(
 async def follow_collector(
     entries: list[dict[str, Any]], namespace: str, name: str, collector: dict[str, Any], known: Lookup
 ) -> None:
-    """Every bot of `namespace` trading on the collector `name` follows it (`collector`: the
-    watch event's body, fresher than the cache), its trader read from the cache."""
+    """Every bot of `namespace` trading on the collector `name` whose trader is ready follows
+    it (`collector`: the watch event's body, fresher than the cache). A bot whose trader is not
+    ready yet is left to its trader's own event, which reads the collectors then: following it
+    here too would cost a second status patch per bot when collectors come up first."""
     for entry in entries:
         bot = entry["bot"]
         if entry["namespace"] != namespace or bot is None or name not in bot.collectors:
             continue
         trader = known(namespace, f"{bot.name}-trader")
-        if trader is not None:
+        if status.ready(trader):
             feeds = [collector if n == name else known(namespace, n) for n in bot.collectors]
             await follow_trader(entry, trader, Applier(), feeds)
 
