@@ -35,3 +35,17 @@ def test_symbols_are_normalized_and_checked() -> None:
     assert str(make_key("binance", "ethusdt", "1h")) == "binance:ETHUSDT:1h"
     with pytest.raises(UserError, match="bad symbol 'BTC-USDT'"):
         normalize_symbol("BTC-USDT")
+
+
+def test_a_series_is_caught_up_when_its_newest_candle_is_the_last_closed_or_the_one_before() -> None:
+    from botrader.core.intervals import caught_up
+
+    hour, minute = 3_600_000, 60_000
+    start = 472_222 * hour  # 2023-11-14 22:00 UTC, a whole hour
+    now = start + 10 * minute + 30_000  # 22:10:30: the 22:09 candle has closed
+    assert caught_up(start + 9 * minute, now, "1m")  # the last closed
+    assert caught_up(start + 8 * minute, now, "1m")  # the one before: the next is being written
+    assert not caught_up(start + 7 * minute, now, "1m")  # two behind: a backfill still landing
+    assert not caught_up(None, now, "1m")  # nothing stored yet
+    assert caught_up(start - 2 * hour, now, "1h")  # 21:00 closed last, 20:00 before it
+    assert not caught_up(start - 3 * hour, now, "1h")

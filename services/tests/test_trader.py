@@ -50,8 +50,8 @@ def candle_file(real_candles: pd.DataFrame, tmp_path: Path) -> tuple[Path, pd.Da
     return path, frame
 
 
-def expected_fills(bot, frame: pd.DataFrame) -> list[tuple]:
-    result = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, MarketRules()))
+def expected_fills(bot, frame: pd.DataFrame, warmup: int = 0) -> list[tuple]:
+    result = run_backtest(frame, strategy_for(bot), engine_config(bot.spec, MarketRules()), warmup=warmup)
     m = MarketRules()
     return [
         (f.seq, f.time, f.side, m.to_base(f.lots), m.price(f.price), m.to_quote(f.fee)) for f in result.fills
@@ -161,6 +161,41 @@ async def test_restart_and_crash_change_nothing(db_url: str, candle_file, monkey
     full = stored_fills(db_url)
     assert full == normalise(expected_fills(bot, frame))
     assert full[: len(partial)] == partial and len(full) > len(partial)
+
+
+def test_a_live_bot_waits_for_its_series_to_catch_up_then_warms_and_trades_what_follows(
+    db_url: str, candle_file
+) -> None:
+    """A backfill lands oldest first, the collector's catch-up after it: a new live bot that
+    starts meanwhile trades nothing and warms nothing until the newest stored candle is the
+    last one closed; then it warms on the candles before it and equals a backtest that warms on
+    the same candles — never trading the backfill as if it were live."""
+    path, frame = candle_file
+    doc = bot_doc(path, source="binance")
+    del doc["spec"]["replay"]
+    bot = parse_trading_bot(doc)
+    db = connect(db_url)
+    upgrade(db)
+    candles, key = CandleStore(db), make_key("binance", "BTCUSDT", "1m")
+    times = [int(t) for t in frame["open_time"]]
+    now = [times[1500]]  # the present: minute 1499 has just closed
+    trader = PaperTrader(bot, candles, TradingStore(db), MarketRules(), clock=lambda: now[0])
+    trader.start()
+    row = TradingStore(db).bot("btc-test")
+    assert row["message"] == "warming up: waiting for BTCUSDT candles to reach the present"
+    candles.upsert(key, frame_to_candles(frame.iloc[:1000]))  # the backfill, part way
+    assert trader.step() == 0 and trader.cursor is None and stored_fills(db_url) == []
+    candles.upsert(key, frame_to_candles(frame.iloc[1000:1499]))  # one candle short of live: caught up
+    assert trader.step() == 0 and trader.cursor == times[1498] and stored_fills(db_url) == []
+    row = TradingStore(db).bot("btc-test")
+    assert row["last_candle_time"] is not None and row["message"] == ""  # live, and says so
+    for i in range(1499, CANDLES):  # the collector goes on, a minute at a time
+        now[0] = times[i] + 60_000
+        candles.upsert(key, frame_to_candles(frame.iloc[i : i + 1]))
+        trader.step()
+    warm = strategy_for(bot).warmup_length()
+    expected = normalise(expected_fills(bot, frame.iloc[1499 - warm :], warmup=warm))
+    assert stored_fills(db_url) == expected and len(expected) > 4
 
 
 async def test_controls_pause_and_emergency_stop_are_audited(sqlite_url: str, candle_file) -> None:

@@ -124,7 +124,8 @@ async def test_a_live_perpetual_bot_reads_the_collected_data_and_waits_for_what_
     warm = strategy_for(bot).warmup_length()
     candles.upsert(key, frame_to_candles(frame.iloc[:warm]))
     market = filters_for("AVAXUSDT", "usdm-perp")
-    trader = PaperTrader(bot, candles, TradingStore(db), market)
+    warmed = int(frame["open_time"].iloc[warm])  # the present: the warm-up's last candle has just closed
+    trader = PaperTrader(bot, candles, TradingStore(db), market, clock=lambda: warmed)
     trader.start()
     candles.upsert(key, frame_to_candles(frame.iloc[warm:]))
     hour = 3_600_000

@@ -64,9 +64,10 @@ def test_a_portfolio_bot_equals_its_backtest_across_a_restart(pg_url: str) -> No
 
 
 def test_a_live_portfolio_bot_warms_up_on_the_backfill_and_trades_what_follows(pg_url: str) -> None:
-    """On a live source a new bot warms every pair on its stored candles up to the minute every
-    pair has reached (NEAR's backfill ends 50 minutes before AVAX's), trades nothing of the
-    backfill, and from there equals a backtest that warms on the same candles."""
+    """On a live source a new bot waits until every pair has caught up (NEAR's backfill ends 50
+    minutes before AVAX's, which is live), then warms every pair on its stored candles up to
+    the minute every pair has reached, trades nothing of the backfill, and from there equals a
+    backtest that warms on the same candles."""
     data = {
         s: f.iloc[:1500].reset_index(drop=True) for s, f in frames().items() if s in ("AVAXUSDT", "NEARUSDT")
     }
@@ -76,16 +77,20 @@ def test_a_live_portfolio_bot_warms_up_on_the_backfill_and_trades_what_follows(p
     db = stored(
         pg_url, {"AVAXUSDT": data["AVAXUSDT"].iloc[:400], "NEARUSDT": data["NEARUSDT"].iloc[:350]}, "binance"
     )
-    trader = PortfolioTrader(bot, CandleStore(db), TradingStore(db))
-    trader.start()
     t = [int(x) for x in data["AVAXUSDT"]["open_time"]]
-    assert trader.cursor == t[349] and TradingStore(db).fills("live-two") == []
+    trader = PortfolioTrader(bot, CandleStore(db), TradingStore(db), clock=lambda: t[400])
+    trader.start()
+    assert trader.step() == 0 and trader.cursor is None  # NEAR is 50 minutes behind: it waits
+    assert "waiting for NEARUSDT candles" in TradingStore(db).bot("live-two")["message"]
+    near = make_key("binance", "NEARUSDT", "1m")
+    CandleStore(db).upsert(near, frame_to_candles(data["NEARUSDT"].iloc[350:400]))  # NEAR caught up
+    assert trader.step() == 0 and trader.cursor == t[399] and TradingStore(db).fills("live-two") == []
     for symbol, frame in data.items():  # the collectors go on
-        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame.iloc[350:]))
+        CandleStore(db).upsert(make_key("binance", symbol, "1m"), frame_to_candles(frame.iloc[400:]))
     while trader.step():
         pass
     warm = strategy_for(bot).warmup_length()
-    assert_equals_backtest(db, bot, {s: f.iloc[350 - warm :] for s, f in data.items()}, least=10, warmup=warm)
+    assert_equals_backtest(db, bot, {s: f.iloc[400 - warm :] for s, f in data.items()}, least=10, warmup=warm)
 
 
 @pytest.mark.slow

@@ -152,7 +152,8 @@ def test_a_live_perpetual_portfolio_reads_each_pair_s_collected_data_and_waits(p
     near = mark_klines["NEARUSDT"]
     marks.upsert("binance-usdm", "NEARUSDT", "1m", near[:late] + near[late + 1 :])
 
-    trader = PortfolioTrader(bot, CandleStore(db), TradingStore(db), batch=600)
+    present = int(data["AVAXUSDT"]["open_time"].iloc[warm])  # the backfill's last minute has just closed
+    trader = PortfolioTrader(bot, CandleStore(db), TradingStore(db), batch=600, clock=lambda: present)
     trader.start()
     assert trader.cursor == int(data["AVAXUSDT"]["open_time"].iloc[warm - 1])  # warmed, not traded
     for symbol, frame in data.items():  # what the collectors store from now on

@@ -38,3 +38,14 @@ def floor_to_interval(ms: int, interval: str) -> int:
 def last_closed_open_time(now: int, interval: str) -> int:
     """Open time of the newest candle that has closed at instant `now`."""
     return floor_to_interval(now, interval) - interval_ms(interval)
+
+
+def caught_up(newest_open: int | None, now: int, interval: str) -> bool:
+    """Whether a stored series has reached the exchange's present: its newest candle is the
+    last one closed by `now`, or the one before (a collector writes a candle moments after it
+    closes). A new live bot warms up only then — before, the newest stored candles are a
+    backfill's, or the collector's first catch-up page, and trading from them would replay
+    history as if it were live."""
+    if newest_open is None:
+        return False
+    return newest_open >= last_closed_open_time(now, interval) - interval_ms(interval)

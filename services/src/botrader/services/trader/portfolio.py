@@ -18,7 +18,8 @@ binance-usdm source without `spec.funding.rate`, each pair reads its own collect
 and funding rates (`CollectedData`), and a minute waits until every pair's are stored, as a
 one-symbol perpetual bot waits for its own. Each pair's funding payments are stored with it.
 
-A new bot on a live source warms each pair's indicators on its stored candles and trades from
+A new bot on a live source waits until every pair's series has caught up with the exchange
+(`intervals.caught_up`), then warms each pair's indicators on its stored candles and trades from
 the next minute (`_warm_up`), as the one-symbol trader does; on replay it trades from the first.
 
 A universe bot steps every candidate (so each is warm the minute it is picked) and picks at
@@ -32,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -47,9 +49,10 @@ from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
 from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine
 from botrader.core.portfolio.universe import QuoteVolumes, Schedule, first_refresh
-from botrader.core.timeutil import ms_to_datetime
+from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
 from botrader.services.trader.collected import CollectedData
+from botrader.services.trader.warming import behind, newest_stored, status_message
 
 log = logging.getLogger(__name__)
 FINAL = ("filled", "partially_filled", "rejected", "cancelled")
@@ -101,12 +104,13 @@ class PortfolioTrader:
         store: TradingStore,
         batch: int = 2000,
         markets: dict[str, MarketRules] | None = None,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
-        """`markets`: each pair's filters (default: the bundled ones)."""
+        """`markets`: each pair's filters (default: the bundled ones); `clock`: the present."""
         spec = bot.spec
         if spec.not_on_paper:
             raise UserError(f"{bot.name}: {spec.not_on_paper}")
-        self.bot, self.candles, self.store, self.batch = bot, candles, store, batch
+        self.bot, self.candles, self.store, self.batch, self.clock = bot, candles, store, batch, clock
         self.symbols = spec.traded_symbols
         self.rule = universe_rule(spec)  # None: a fixed list
         self.keys = {s: make_key(spec.source, s, spec.interval) for s in self.symbols}
@@ -122,6 +126,8 @@ class PortfolioTrader:
         self.cursor: int | None = None  # open time of the last minute processed
         self.peak = self.book.budget
         self.lock = threading.RLock()
+        self.warming = False  # a new live bot, until its pairs catch up with the exchange
+        self.behind: list[str] = []  # while warming: the pairs not caught up yet
 
     def start(self, actor: str = "trader") -> None:
         row = self.store.register(
@@ -135,26 +141,32 @@ class PortfolioTrader:
             self.numbering.load(state["numbering"])
             self.cursor, self.peak = self.book.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
-        elif self.bot.spec.source != "replay":
+        self.warming = self.bot.spec.source != "replay" and self.cursor is None
+        if self.warming:
             self._warm_up()
         self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)
         self.checkpoint([], [], [])
 
-    def _warm_up(self) -> None:
-        """A new bot on a live source warms every pair's indicators on its last stored candles
-        (as many as the strategy's warm-up length) up to the newest minute every pair has
-        reached, and trades from the next one — never through the backfill as if it were live,
-        as the one-symbol trader does. A pair with nothing stored yet starts cold."""
-        newest = [t for t in (self.candles.last_open_time(k) for k in self.keys.values()) if t is not None]
-        if not newest:
-            return
-        until = min(newest)
+    def _warm_up(self) -> bool:
+        """Once every pair's series has caught up with the exchange, warm each pair's
+        indicators on its last stored candles (as many as the strategy's warm-up length) up to
+        the newest minute every pair has reached, and trade from the next one — never through
+        a backfill as if it were live, as the one-symbol trader does. A stale pair (its
+        collector stopped: `check_stale`) is not waited on. Whether it had."""
+        live = {s.symbol for s in self.book.sleeves if "stale_data" not in s.engine.risk.state.open}
+        newest = newest_stored(self.candles, {s: k for s, k in self.keys.items() if s in live})
+        self.behind = behind(newest, self.clock(), self.bot.spec.interval)
+        if not newest or self.behind:
+            return False
+        until = min(t for t in newest.values() if t is not None)
         for sleeve in self.book.sleeves:
             length = max(1, sleeve.engine.strategy.warmup_length())
             for c in self.candles.load(self.keys[sleeve.symbol], end=until, limit=length, newest=True):
                 sleeve.engine.warm_up(c.open_time, c.open, c.high, c.low, c.close, c.volume)
         self.cursor = self.book.last_time = until
+        self.warming = False
         log.info("%s: warmed up to %s", self.bot.name, ms_to_datetime(until))
+        return True
 
     @property
     def strategy_name(self) -> str:
@@ -227,6 +239,10 @@ class PortfolioTrader:
             return self._step(limit or self.batch)
 
     def _step(self, limit: int) -> int:
+        if self.warming:
+            if not self._warm_up():
+                return 0
+            self.checkpoint([], [], [])  # the bot is live: its status says since when
         start = None if self.cursor is None else self.cursor + 1
         loaded: dict[str, dict[int, Candle]] = {}
         ready: int | None = None  # the last minute every live pair's candles have reached
@@ -356,7 +372,7 @@ class PortfolioTrader:
         emergency = any(s.engine.emergency_requested for s in book.sleeves)
         return {
             "phase": phase_of(breakers, paused=paused, emergency=emergency),
-            "message": "; ".join(breakers.values()),
+            "message": status_message(breakers, self.behind),
             "breakers": breakers,
             "equity": book.to_quote(equity),
             "cash": book.to_quote(book.cash),

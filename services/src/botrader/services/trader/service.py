@@ -44,6 +44,7 @@ class TraderSettings:
     actor: str = "trader"
     batch: int = 2000  # candles per committed transaction at most
     market: MarketRules | None = None  # default: Binance's filters (live) or the bundled ones (replay)
+    clock: Callable[[], int] = now_ms  # the present (a live series caught up; stale data)
 
 
 async def market_rules(bot: TradingBot) -> dict[str, MarketRules]:
@@ -74,7 +75,9 @@ async def run_trader(
     upgrade(db)
     markets = {bot.spec.symbol: settings.market} if settings.market else await market_rules(bot)
     try:
-        trader = trader_for(bot, CandleStore(db), TradingStore(db), markets, batch=settings.batch)
+        trader = trader_for(
+            bot, CandleStore(db), TradingStore(db), markets, batch=settings.batch, clock=settings.clock
+        )
     except UserError as exc:  # the strategy does not import or rejects its parameters
         report_failure(bot, TradingStore(db), f"StrategyInvalid: {exc}")
         raise
@@ -115,7 +118,7 @@ async def _loop(trader: PaperTrader, waker: Waker, stop: asyncio.Event, until_ca
             continue
         if until_caught_up:
             return
-        if live and trader.check_stale(now_ms(), step_ms):
+        if live and trader.check_stale(trader.clock(), step_ms):
             await asyncio.to_thread(trader.checkpoint, [], [], [])
         stopping = asyncio.create_task(stop.wait())
         waiting = asyncio.create_task(waker.wait())

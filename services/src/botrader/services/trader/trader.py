@@ -2,9 +2,10 @@
 
 Start-up: a bot with saved state resumes from its snapshot exactly (engine, strategy
 indicators, open orders, breakers). A new bot on a replay source trades from the first
-stored candle (like a backtest of the same file); a new bot on a live source warms its
-indicators on the last stored candles (as many as the strategy's warm-up length) and trades
-from the next one.
+stored candle (like a backtest of the same file); a new bot on a live source waits until its
+series has caught up with the exchange (`intervals.caught_up`: a backfill or the collector's
+first catch-up may still be landing), then warms its indicators on the last stored candles (as
+many as the strategy's warm-up length) and trades from the next one.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from botrader.core.engine.engine import Engine
 from botrader.core.engine.units import MarketRules
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
-from botrader.core.timeutil import ms_to_datetime
+from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
 from botrader.services.trader.collected import CollectedData
+from botrader.services.trader.warming import behind, newest_stored, status_message
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,10 @@ class PaperTrader:
         store: TradingStore,
         market: MarketRules,
         batch: int = 2000,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
-        self.bot, self.candles, self.store = bot, candles, store
+        """`clock`: the present, in ms (when a live series has caught up; staleness)."""
+        self.bot, self.candles, self.store, self.clock = bot, candles, store, clock
         spec = bot.spec
         self.key = make_key(spec.source, spec.symbol, spec.interval)
         self.market = market
@@ -52,6 +56,8 @@ class PaperTrader:
         self.lock = threading.RLock()
         self.peak = 0
         self.budget_units = self.market.cash_units(Decimal(str(spec.budget)))
+        self.warming = False  # a new live bot, until its series catch up with the exchange
+        self.behind: list[str] = []  # while warming: the series not caught up yet
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, actor: str = "trader") -> None:
@@ -68,7 +74,8 @@ class PaperTrader:
             self.engine.restore(state["engine"])
             self.cursor, self.peak = self.engine.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
-        elif self.bot.spec.source != "replay":
+        self.warming = self.bot.spec.source != "replay" and self.cursor is None
+        if self.warming:
             self._warm_up()
         self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)
         self.checkpoint([], [], [])
@@ -98,12 +105,22 @@ class PaperTrader:
     def close(self) -> None:
         """Stop what `run_beside` started."""
 
-    def _warm_up(self) -> None:
-        history = self.candles.load(self.key, limit=max(1, self.engine.strategy.warmup_length()), newest=True)
-        for c in history:
+    def _warm_up(self) -> bool:
+        """Warm the indicators on the last stored candles once the series has caught up with
+        the exchange; whether it had (until then the bot waits, trading nothing)."""
+        newest = newest_stored(self.candles, {self.bot.spec.symbol: self.key})
+        self.behind = behind(newest, self.clock(), self.bot.spec.interval)
+        if self.behind:
+            return False
+        last = newest[self.bot.spec.symbol]
+        assert last is not None  # caught up: something is stored
+        length = max(1, self.engine.strategy.warmup_length())
+        for c in self.candles.load(self.key, end=last, limit=length, newest=True):
             self.engine.warm_up(c.open_time, c.open, c.high, c.low, c.close, c.volume)
-        self.cursor = history[-1].open_time if history else None
-        self.engine.last_time = self.cursor
+        self.cursor = self.engine.last_time = last
+        self.warming = False
+        log.info("%s: warmed up to %s", self.bot.name, ms_to_datetime(last))
+        return True
 
     def set_controls(self, paused: bool, emergency_stop: bool, *, actor: str) -> None:
         """Apply the spec's control flags; every change is written to the audit table."""
@@ -133,6 +150,10 @@ class PaperTrader:
             return self._step(limit)
 
     def _step(self, limit: int | None) -> int:
+        if self.warming:
+            if not self._warm_up():
+                return 0
+            self._checkpoint([], [], [], [])  # the bot is live: its status says since when
         start = None if self.cursor is None else self.cursor + 1
         batch = self.collected.ready(
             self.candles.load(self.key, start=start, limit=limit or self.batch), self.cursor
@@ -196,7 +217,7 @@ class PaperTrader:
         breakers = dict(self.engine.risk.state.open)
         return {
             "phase": self.phase,
-            "message": "; ".join(breakers.values()),
+            "message": status_message(breakers, self.behind),
             "breakers": breakers,
             "equity": m.to_quote(equity),
             "cash": m.to_quote(pf.cash),

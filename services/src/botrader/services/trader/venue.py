@@ -248,11 +248,13 @@ def trader_for(
     *,
     batch: int = 2000,
     env: dict[str, str] | None = None,
+    clock: Callable[[], int] = now_ms,
 ) -> Any:
     """The trader a bot's `spec.venue` asks for: paper, or the venue with the paper engine
-    beside it. Keys from BINANCE_API_KEY with BINANCE_PRIVATE_KEY_FILE or BINANCE_API_SECRET
-    (the operator mounts the Secret's files and points these at them), the endpoints from
-    BOTRADER_VENUE_REST_URL and BOTRADER_VENUE_WS_API_URL (default: the Spot Testnet's)."""
+    beside it; `clock` is the present it reads. Keys from BINANCE_API_KEY with
+    BINANCE_PRIVATE_KEY_FILE or BINANCE_API_SECRET (the operator mounts the Secret's files and
+    points these at them), the endpoints from BOTRADER_VENUE_REST_URL and
+    BOTRADER_VENUE_WS_API_URL (default: the Spot Testnet's)."""
     import os
 
     from botrader.core.binance.filters import assets_of
@@ -262,13 +264,14 @@ def trader_for(
     from botrader.services.trader.portfolio import PortfolioTrader
 
     venue = bot.spec.venue
+    kw: dict[str, Any] = {"batch": batch, "clock": clock}
     if bot.spec.is_portfolio:
         if venue.on_exchange:
             raise UserError(f"{bot.name}: a portfolio bot trades on paper for now (spec.venue.type paper)")
-        return PortfolioTrader(bot, candles, store, batch=batch, markets=markets)
+        return PortfolioTrader(bot, candles, store, markets=markets, **kw)
     market = markets[bot.spec.symbol]
     if not venue.on_exchange:
-        return PaperTrader(bot, candles, store, market, batch=batch)
+        return PaperTrader(bot, candles, store, market, **kw)
     if not venue.shadow_paper:
         why = "the engine's paper fills drive its decisions"
         raise UserError(f"{bot.name}: spec.venue.shadowPaper false is not supported yet ({why})")
@@ -283,7 +286,7 @@ def trader_for(
         candles,
         store,
         market,
-        batch=batch,
+        **kw,
         executor=executor,
         base_asset=base,
         quote_asset=quote,

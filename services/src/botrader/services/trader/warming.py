@@ -1,0 +1,29 @@
+"""When a new live bot may warm up: once each of its series has caught up with the exchange
+(`intervals.caught_up`). Until then its status says which pairs it waits for — a bot that
+shows no candles and no reason reads as broken."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from botrader.core.candles import SeriesKey
+from botrader.core.db.candles import CandleStore
+from botrader.core.intervals import caught_up
+
+
+def newest_stored(candles: CandleStore, keys: Mapping[str, SeriesKey]) -> dict[str, int | None]:
+    """Each symbol's newest stored open time (None: nothing stored yet)."""
+    return {symbol: candles.last_open_time(key) for symbol, key in keys.items()}
+
+
+def behind(newest: Mapping[str, int | None], now: int, interval: str) -> list[str]:
+    """The symbols whose stored candles have not reached the present yet."""
+    return sorted(s for s, t in newest.items() if not caught_up(t, now, interval))
+
+
+def status_message(breakers: Mapping[str, str], waiting: list[str]) -> str:
+    """The bot's status message: why each open breaker opened, and what a warming bot waits for."""
+    reasons = list(breakers.values())
+    if waiting:
+        reasons.append(f"warming up: waiting for {', '.join(waiting)} candles to reach the present")
+    return "; ".join(reasons)
