@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -46,14 +47,11 @@ class LiveCandles:
             style = "green" if rsi is not None and rsi < 30 else "red" if rsi is not None and rsi > 70 else ""
             table.add_row(
                 format_ms(candle.open_time)[5:],
-                f"{candle.open:.1f}",
-                f"{candle.high:.1f}",
-                f"{candle.low:.1f}",
-                f"{candle.close:.1f}",
+                *(significant(p) for p in (candle.open, candle.high, candle.low, candle.close)),
                 f"{candle.volume:.2f}",
                 _fmt(rsi, 1),
-                _fmt(ind.get("macd"), 2),
-                _fmt(ind.get("macd_signal"), 2),
+                significant(ind.get("macd"), 3),
+                significant(ind.get("macd_signal"), 3),
                 style=style,
             )
         return table
@@ -80,3 +78,15 @@ def render_bot(trader: Any) -> Table:
 
 def _fmt(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def significant(value: float | None, digits: int = 6) -> str:
+    """`digits` significant figures without an exponent, at least one decimal: a BTC price
+    reads 97,012.5 and an ALGO one 0.341200 (a fixed one decimal showed ALGO as 0.3 — every
+    candle alike — and its MACD as 0.00)."""
+    if value is None:
+        return "–"
+    if value == 0:
+        return "0.0"
+    decimals = min(12, max(1, digits - 1 - math.floor(math.log10(abs(value)))))
+    return f"{value:,.{decimals}f}"
