@@ -188,6 +188,9 @@ def test_a_portfolio_bot_exports_a_position_per_pair(sqlite_url: str) -> None:
         assert shown == float(sleeve.engine.market.to_base(sleeve.engine.portfolio.lots))
     equity = REGISTRY.get_sample_value("botrader_bot_equity", {"bot": "four-metrics"})
     assert equity == float(trader.book.to_quote(trader.book.equity_now()))
+    held = [s for s in trader.book.sleeves if s.engine.portfolio.lots]
+    assert trader.summary()["position"] is None  # one quantity means nothing across pairs
+    assert trader.holding() == (", ".join(f"{s.symbol} long" for s in held) or "flat")
     buys = REGISTRY.get_sample_value("botrader_trades_total", {"bot": "four-metrics", "side": "buy"})
     sells = REGISTRY.get_sample_value("botrader_trades_total", {"bot": "four-metrics", "side": "sell"})
     assert buys + sells == trader.numbering.fills > 0

@@ -363,6 +363,9 @@ def test_a_portfolio_bot_s_positions_round_trips_and_universe(tmp_path: Path) ->
     assert all(len(pairs.split(", ")) == 2 for _, pairs in shown["universe"][:-1])  # the top two
     assert shown["universe"][-1] == ["02-01 00:00", "(none yet)"]  # the first refresh has nothing closed
     assert shown["perpColumns"] == [False, False]  # spot pairs: no liquidation or funding columns
+    name, *_, position, trades, reasons, _spark = shown["botRow"]
+    assert name == "usdt-top-two-replay" and position == "–"  # one quantity means nothing across pairs
+    assert int(trades) > 0 and reasons == "–"
 
 
 @pytest.mark.slow

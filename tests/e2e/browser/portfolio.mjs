@@ -23,6 +23,7 @@ await check(async (page, fail) => {
   await page.goto(`${url}?tab=overview&bot=${bot}`);  // the candle chart: the first pair's
   await page.waitForFunction(() => Number(document.getElementById("chart").dataset.candles || 0) > 0, null, { timeout: 20000 });
   shown.candles = await page.evaluate(() => Number(document.getElementById("chart").dataset.candles));
+  shown.botRow = await page.evaluate(() => [...document.querySelectorAll("#bots tbody tr:first-child td")].map((td) => td.textContent));
   shown.error = await page.evaluate(() => document.getElementById("error").textContent);
   await page.screenshot({ path: `${shots}/tab-overview-portfolio.png`, fullPage: true });
   if (shown.error) await fail(`the page says: ${shown.error}`);

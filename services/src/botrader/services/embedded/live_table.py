@@ -69,7 +69,7 @@ def render_bot(trader: Any) -> Table:
         f"{s['equity']:,.2f}",
         f"[{color}]{s['pnl_percent']:+.2f}%[/{color}]",
         f"{s['cash']:,.2f}",
-        f"{s['position']}",
+        trader.holding(),
         str(s["trades"]),
         ", ".join(s["breakers"]) or "–",
     )

@@ -364,6 +364,15 @@ class PortfolioTrader:
                 out.setdefault(key, why)
         return out
 
+    def holding(self) -> str:
+        """The pairs held, each with its side (`botrader up`'s position column)."""
+        held = [
+            f"{s.symbol} {'short' if s.engine.portfolio.lots < 0 else 'long'}"
+            for s in self.book.sleeves
+            if s.engine.portfolio.lots
+        ]
+        return ", ".join(held) or "flat"
+
     def summary(self) -> dict[str, Any]:
         book = self.book
         equity = book.equity_now()
@@ -376,7 +385,7 @@ class PortfolioTrader:
             "breakers": breakers,
             "equity": book.to_quote(equity),
             "cash": book.to_quote(book.cash),
-            "position": 0,  # per symbol: the snapshot's sleeves
+            "position": None,  # one quantity means nothing across pairs: /bots/{name} positions[]
             "pnl_percent": (equity - book.budget) / book.budget * 100,
             "trades": self.numbering.fills,
             "last_candle_time": ms_to_datetime(self.cursor) if self.cursor is not None else None,

@@ -211,6 +211,10 @@ class PaperTrader:
             self.engine.risk.state.open, paused=self.engine.paused, emergency=self.engine.emergency_requested
         )
 
+    def holding(self) -> str:
+        """The position in the base asset (`botrader up`'s position column)."""
+        return str(self.market.to_base(self.engine.portfolio.lots))
+
     def summary(self) -> dict[str, Any]:
         pf, m, price = self.engine.portfolio, self.market, self.engine.last_close_ticks
         equity = pf.equity(price)

@@ -49,13 +49,18 @@ function renderView() {
 }
 
 // -- Overview ------------------------------------------------------------------------------
+// A bot's message already joins its breakers' reasons ("; "): each reason once, not twice.
+const reasons = (b) =>
+  [...new Set([b.message, ...Object.values(b.breakers || {})].flatMap((m) => (m || "").split("; ")))]
+    .filter(Boolean).join("; ") || "–";
+
 function renderOverview() {
   $("bots-empty").hidden = state.bots.length > 0;
   put($("bots").querySelector("tbody"), html`${state.bots.map((b) =>
     html`<tr data-bot="${b.name}" class="${b.name === state.bot ? "selected" : ""}"><td>${b.name}</td>
     <td><span class="phase ${b.phase}" title="${b.message}">${b.phase}</span></td><td>${b.strategy}</td><td>${b.symbol}</td>
     <td>${fmt(b.equity)}</td><td class="${(b.pnl_percent || 0) >= 0 ? "buy" : "sell"}">${b.pnl_percent === null ? "–" : b.pnl_percent.toFixed(2) + "%"}</td>
-    <td>${fmt(b.position, 5)}</td><td>${b.trades}</td><td>${[b.message, ...Object.values(b.breakers || {})].filter(Boolean).join("; ") || "–"}</td>
+    <td>${fmt(b.position, 5)}</td><td>${b.trades}</td><td>${reasons(b)}</td>
     <td>${sparkline(views.sparks[b.name] || [])}</td></tr>`)}`);
   $("bots").dataset.rows = String(state.bots.length);
   $("bots").querySelectorAll("tbody tr").forEach((tr) => tr.addEventListener("click", () => selectBot(tr.dataset.bot)));
