@@ -82,6 +82,7 @@ def test_a_live_portfolio_bot_warms_up_on_the_backfill_and_trades_what_follows(p
     trader.start()
     assert trader.step() == 0 and trader.cursor is None  # NEAR is 50 minutes behind: it waits
     assert "waiting for NEARUSDT candles" in TradingStore(db).bot("live-two")["message"]
+    assert not trader.check_stale(t[400], 60_000) and trader.breakers() == {}  # landing, not stopped
     near = make_key("binance", "NEARUSDT", "1m")
     CandleStore(db).upsert(near, frame_to_candles(data["NEARUSDT"].iloc[350:400]))  # NEAR caught up
     assert trader.step() == 0 and trader.cursor == t[399] and TradingStore(db).fills("live-two") == []

@@ -151,12 +151,12 @@ class PortfolioTrader:
         """Once every pair's series has caught up with the exchange, warm each pair's
         indicators on its last stored candles (as many as the strategy's warm-up length) up to
         the newest minute every pair has reached, and trade from the next one — never through
-        a backfill as if it were live, as the one-symbol trader does. A stale pair (its
-        collector stopped: `check_stale`) is not waited on. Whether it had."""
-        live = {s.symbol for s in self.book.sleeves if "stale_data" not in s.engine.risk.state.open}
-        newest = newest_stored(self.candles, {s: k for s, k in self.keys.items() if s in live})
+        a backfill as if it were live, as the one-symbol trader does. Every pair is waited on
+        (a pair whose backfill is still landing looks stale, and would be warmed on its old
+        candles); the status message names the pairs behind. Whether it had."""
+        newest = newest_stored(self.candles, self.keys)
         self.behind = behind(newest, self.clock(), self.bot.spec.interval)
-        if not newest or self.behind:
+        if self.behind:
             return False
         until = min(t for t in newest.values() if t is not None)
         for sleeve in self.book.sleeves:
@@ -192,7 +192,10 @@ class PortfolioTrader:
     def check_stale(self, now_ms: int, interval_ms: int) -> bool:
         """`stale_data` for each pair whose next stored candle is overdue, measured from its
         newest *stored* candle (the minutes the portfolio has not stepped yet are not the pair's
-        fault); a stale pair is no longer waited on, the others go on. Whether any is."""
+        fault); a stale pair is no longer waited on, the others go on. Whether any is. Not
+        judged while a new bot warms up: a backfill still landing is not a stopped collector."""
+        if self.warming:
+            return False
         with self.lock:
             stale = []
             for sleeve in self.book.sleeves:
