@@ -52,7 +52,7 @@ from botrader.core.portfolio.universe import QuoteVolumes, Schedule, first_refre
 from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
 from botrader.services.trader.collected import CollectedData
-from botrader.services.trader.warming import behind, newest_stored, status_message
+from botrader.services.trader.warming import live_edge, status_message
 
 log = logging.getLogger(__name__)
 FINAL = ("filled", "partially_filled", "rejected", "cancelled")
@@ -154,11 +154,9 @@ class PortfolioTrader:
         a backfill as if it were live, as the one-symbol trader does. Every pair is waited on
         (a pair whose backfill is still landing looks stale, and would be warmed on its old
         candles); the status message names the pairs behind. Whether it had."""
-        newest = newest_stored(self.candles, self.keys)
-        self.behind = behind(newest, self.clock(), self.bot.spec.interval)
-        if self.behind:
+        self.behind, until = live_edge(self.candles, self.keys, self.clock(), self.bot.spec.interval)
+        if until is None:
             return False
-        until = min(t for t in newest.values() if t is not None)
         for sleeve in self.book.sleeves:
             length = max(1, sleeve.engine.strategy.warmup_length())
             for c in self.candles.load(self.keys[sleeve.symbol], end=until, limit=length, newest=True):

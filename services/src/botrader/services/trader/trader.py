@@ -28,7 +28,7 @@ from botrader.core.phases import phase_of
 from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
 from botrader.services.trader.collected import CollectedData
-from botrader.services.trader.warming import behind, newest_stored, status_message
+from botrader.services.trader.warming import live_edge, status_message
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,11 @@ class PaperTrader:
     def _warm_up(self) -> bool:
         """Warm the indicators on the last stored candles once the series has caught up with
         the exchange; whether it had (until then the bot waits, trading nothing)."""
-        newest = newest_stored(self.candles, {self.bot.spec.symbol: self.key})
-        self.behind = behind(newest, self.clock(), self.bot.spec.interval)
-        if self.behind:
+        self.behind, last = live_edge(
+            self.candles, {self.bot.spec.symbol: self.key}, self.clock(), self.bot.spec.interval
+        )
+        if last is None:
             return False
-        last = newest[self.bot.spec.symbol]
-        assert last is not None  # caught up: something is stored
         length = max(1, self.engine.strategy.warmup_length())
         for c in self.candles.load(self.key, end=last, limit=length, newest=True):
             self.engine.warm_up(c.open_time, c.open, c.high, c.low, c.close, c.volume)

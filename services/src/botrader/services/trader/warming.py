@@ -11,14 +11,14 @@ from botrader.core.db.candles import CandleStore
 from botrader.core.intervals import caught_up
 
 
-def newest_stored(candles: CandleStore, keys: Mapping[str, SeriesKey]) -> dict[str, int | None]:
-    """Each symbol's newest stored open time (None: nothing stored yet)."""
-    return {symbol: candles.last_open_time(key) for symbol, key in keys.items()}
-
-
-def behind(newest: Mapping[str, int | None], now: int, interval: str) -> list[str]:
-    """The symbols whose stored candles have not reached the present yet."""
-    return sorted(s for s, t in newest.items() if not caught_up(t, now, interval))
+def live_edge(
+    candles: CandleStore, keys: Mapping[str, SeriesKey], now: int, interval: str
+) -> tuple[list[str], int | None]:
+    """(the symbols whose stored candles have not reached the present yet, the newest minute
+    every symbol has reached — None until none is behind)."""
+    newest = {symbol: candles.last_open_time(key) for symbol, key in keys.items()}
+    behind = sorted(s for s, t in newest.items() if not caught_up(t, now, interval))
+    return behind, None if behind else min(t for t in newest.values() if t is not None)
 
 
 def status_message(breakers: Mapping[str, str], waiting: list[str]) -> str:
