@@ -18,6 +18,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from statistics import median
 
 import numpy as np
 import pandas as pd
@@ -49,19 +50,18 @@ def symbols(n: int) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     return frames, rules
 
 
-def interleaved(runs: int, *works: object) -> list[tuple[float, object]]:
-    """Best CPU time of each (this process's, so another tenant's load on the shared VM is not
-    counted), the works taking turns (its speed drifts by the minute: back-to-back blocks would
-    compare two different machines)."""
-    best: list[tuple[float, object]] = [(float("inf"), None)] * len(works)
+def interleaved(runs: int, *works: object) -> tuple[list[list[float]], list[object]]:
+    """Each work's CPU time in every round (this process's, so another tenant's load on the
+    shared VM is not counted), the works taking turns within a round (its speed drifts by the
+    minute: back-to-back blocks would compare two different machines), and each one's result."""
+    times: list[list[float]] = [[] for _ in works]
+    results: list[object] = [None] * len(works)
     for _ in range(runs):
         for i, work in enumerate(works):
             began = time.process_time()
-            result = work()  # type: ignore[operator]
-            took = time.process_time() - began
-            if took < best[i][0]:
-                best[i] = (took, result)
-    return best
+            results[i] = work()  # type: ignore[operator]
+            times[i].append(time.process_time() - began)
+    return times, results
 
 
 class Idle(Strategy):
@@ -95,27 +95,32 @@ def compare(
         ]
 
     candles = sum(len(f) for f in frames.values())
-    (one_secs, _), (many_secs, result) = interleaved(runs, single, portfolio)
-    one, many = candles / one_secs, candles / many_secs
+    (one_secs, many_secs), (_, result) = interleaved(runs, single, portfolio)
+    # the share from each round's pair of runs (taken moments apart, so the machine's drift
+    # cancels), its median and range; candles/s from each work's best run
+    shares = sorted(a / b for a, b in zip(one_secs, many_secs, strict=True))
+    one, many = candles / min(one_secs), candles / min(many_secs)
     perf = result.performance  # type: ignore[attr-defined]
     refused = len(result.engine.refusals)  # type: ignore[attr-defined]
     cap = config.max_open_positions or "no cap"
     print(
-        f"{name}, {cap} positions: one-symbol engine {one:>9,.0f} candles/s, portfolio {many:>9,.0f} "
-        f"({many / one:.1%}; {perf.trades} fills, {refused} orders refused)"
+        f"{name}, {cap} positions: one-symbol engine {one:>9,.0f} candles/s, portfolio {many:>9,.0f}; "
+        f"share {median(shares):.1%} (rounds {shares[0]:.1%}–{shares[-1]:.1%}; {perf.trades} fills, "
+        f"{refused} orders refused)"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--symbols", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     frames, rules = symbols(args.symbols)
     market = {s: dataclasses.replace(rules_for(rules[s]), symbol=s) for s in frames}
     print(
-        f"{args.symbols} symbols × {len(next(iter(frames.values()))):,} 1m candles, best of {args.runs}, "
-        "candles/s (a symbol's candle each), the portfolio's share of the one-symbol speed (target ≥ 80%):"
+        f"{args.symbols} symbols × {len(next(iter(frames.values()))):,} 1m candles, {args.runs} rounds, "
+        "candles/s (a symbol's candle each; best run), the portfolio's share of the one-symbol speed "
+        "(median of the rounds; target ≥ 80%):"
     )
     rsi = lambda: make("simple_rsi")  # noqa: E731
     compare("simple_rsi", rsi, args.runs, frames, market, PortfolioConfig(max_open_positions=5))

@@ -326,6 +326,8 @@ class PortfolioEngine:
                 self._run(sleeve, self.cash, out, sleeve.engine.fill_held)
             elif order is not None:
                 opening.append(sleeve)
+        if not opening:
+            return
         limit = self.config.max_open_positions
         open_now = sum(1 for s in self.sleeves if s.engine.portfolio.lots and s.is_open())
         for sleeve in opening:
