@@ -70,8 +70,9 @@ def test_a_failed_strategy_or_rollout_fails_the_bot_on_every_path() -> None:
 
 def test_every_condition_is_decided_and_written_once() -> None:
     types = [c["type"] for c in decide({}).conditions]
-    assert len(types) == len(set(types)) == 8
+    assert len(types) == len(set(types)) == 9
     assert set(types) == {
+        "WarmedUp",
         "ModelReady",
         "ParamsReady",
         "CollectorReady",
@@ -81,6 +82,32 @@ def test_every_condition_is_decided_and_written_once() -> None:
         "StrategyReady",
         "TradingSummaryStale",
     }
+
+
+def test_warmed_up_says_what_a_new_live_bot_waits_for_and_keeps_its_word_without_the_row() -> None:
+    """A new live bot trades nothing until its candles reach the present; its row has no candle
+    time meanwhile and its message names the pairs. A replay needs no warming; an unreadable
+    row changes nothing."""
+    waiting = {
+        "last_candle_time": None,
+        "message": "warming up: waiting for NEARUSDT candles to reach the present",
+    }
+    found = status.warmed_condition(True, waiting)
+    assert (found["status"], found["reason"]) == ("False", "WaitingForCandles")
+    assert found["message"] == waiting["message"]
+    trading = status.warmed_condition(True, {"last_candle_time": "2026-12-03T17:00:00Z", "message": ""})
+    assert (trading["status"], trading["reason"]) == ("True", "Trading")
+    assert status.warmed_condition(True, None, found) == found  # the database unreadable: kept
+    assert status.warmed_condition(True, None)["status"] == "Unknown"  # no trader row yet
+    assert (
+        status.warmed_condition(False, waiting)["status"],
+        status.warmed_condition(False, None)["reason"],
+    ) == (
+        "True",
+        "NotRequired",
+    )
+    by_type = status.by_type(decide({}, warmed=found).conditions)
+    assert by_type["WarmedUp"] == found and decide({}, warmed=found).phase == "Running"
 
 
 class Recorder:

@@ -157,6 +157,47 @@ def test_spec_changes_are_events_and_audit_rows_and_the_summary_comes_from_the_t
 
 
 @pytest.mark.slow
+def test_a_new_live_bot_says_it_is_warming_until_its_candles_reach_the_present(cluster) -> None:
+    """A new live bot whose collector has stored nothing yet trades nothing until its candles
+    reach the present; kubectl showed it Running and nothing more. Its trader (the real
+    PaperTrader, beside the cluster on the operator's database) says why in its row, and the
+    refresh shows it: WarmedUp=False naming the pair, then True once it trades."""
+    from botrader.core.candles import make_key
+    from botrader.core.data.files import frame_to_candles, read_candles_frame
+    from botrader.core.db import connect
+    from botrader.core.db.candles import CandleStore
+    from botrader.core.db.trading import TradingStore
+    from botrader.core.engine.units import MarketRules
+    from botrader.core.manifests import parse_trading_bot
+    from botrader.services.trader.trader import PaperTrader
+    from tests.support.paths import SAMPLE
+
+    plane, identity, workdir, _ = cluster
+    url = migrated_db(workdir, "warming.db")
+    doc = trading_bot("btc-warming")
+    frame = read_candles_frame(SAMPLE).iloc[:300]
+    present = int(frame["open_time"].iloc[-1]) + 60_000  # the last candle has just closed
+    db = connect(url)
+    candles = CandleStore(db)
+    bot = parse_trading_bot(doc)
+    trader = PaperTrader(bot, candles, TradingStore(db), MarketRules(), clock=lambda: present)
+    trader.start()  # nothing stored yet: it waits
+    with operator_process(plane, identity, workdir, "--standalone", env={"BOTRADER_DB_URL": url}):
+        apply(plane, [doc])
+        waiting = wait_condition(plane, "TradingBot", "btc-warming", "WarmedUp", "False")
+        assert waiting["reason"] == "WaitingForCandles"
+        assert waiting["message"] == "warming up: waiting for BTCUSDT candles to reach the present"
+        assert "lastCandleTime" not in get(plane, "TradingBot", "btc-warming")["status"]
+        candles.upsert(make_key("binance", "BTCUSDT", "1m"), frame_to_candles(frame))  # the backfill
+        trader.step()  # caught up: it warms, and trades from the next candle
+        warmed = wait_condition(plane, "TradingBot", "btc-warming", "WarmedUp", "True")
+        assert warmed["reason"] == "Trading" and warmed["message"] == ""
+        assert get(plane, "TradingBot", "btc-warming")["status"]["lastCandleTime"] == "2025-06-01T04:59:00Z"
+        kubectl(plane, "delete", "tradingbot", "btc-warming", "--wait=true", "--timeout=60s")
+    db.dispose()
+
+
+@pytest.mark.slow
 def test_bots_created_at_once_share_one_collector_that_goes_with_the_last_even_while_down(cluster) -> None:
     """24 bots on one market at once: one collector, owned by none of them (one owner per bot
     made every new bot re-patch a growing object). It stays while any bot trades on it; the last

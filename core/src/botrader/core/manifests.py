@@ -192,6 +192,12 @@ class TradingBotSpec(_Spec):
         return None
 
     @property
+    def live(self) -> bool:
+        """Trading the exchange's candles as they close (not a replay of a file): a new bot
+        waits for its series to catch up with the present before it warms and trades."""
+        return self.source != "replay"
+
+    @property
     def is_portfolio(self) -> bool:
         """Many symbols over one wallet (`symbols` or `universe`)."""
         return self.symbols is not None or self.universe is not None

@@ -220,7 +220,7 @@ def trader_deployment(
         trader_image(spec, settings),
         ["trade", "--bot", "/config/bot.yaml", "--port", str(TRADER_PORT)],
         TRADER_PORT,
-        _env(settings, with_keys=spec.source != "replay") + venue_env,
+        _env(settings, with_keys=spec.live) + venue_env,
         volumes=[{"name": "config", "configMap": {"name": f"{name}-config"}}, *volumes, *venue_volumes],
         mounts=[{"name": "config", "mountPath": "/config", "readOnly": True}, *mounts, *venue_mounts],
     )

@@ -74,6 +74,7 @@ class BotInputs:
     params: dict[str, Any] = field(default_factory=lambda: params_condition(None))
     strategy: dict[str, Any] = field(default_factory=lambda: condition("StrategyReady", None, "NotStarted"))
     summary: dict[str, Any] = field(default_factory=lambda: summary_condition(None))
+    warmed: dict[str, Any] = field(default_factory=lambda: warmed_condition(True, None))
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,26 @@ def bot_status(inputs: BotInputs) -> BotStatus:
         degraded_condition(inputs.collector_ready, inputs.paused, degrading),
         inputs.strategy,
         inputs.summary,
+        inputs.warmed,
     ]
     return BotStatus(phase, conditions)
+
+
+def warmed_condition(
+    live: bool, row: dict[str, Any] | None, before: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """WarmedUp: whether the trader trades live candles yet. A new live bot waits until its
+    series have caught up with the exchange (a backfill lands oldest first) and warms then; until
+    that, its row has no candle time and its message names the pairs it waits for — shown here,
+    or the bot reads as Running while it trades nothing. A replay needs no warming; without the
+    row (no database, or unreadable) the condition keeps what it said."""
+    if not live:
+        return condition("WarmedUp", True, "NotRequired")
+    if row is None:
+        return before or condition("WarmedUp", None, "NotStarted")
+    if row.get("last_candle_time") is None:
+        return condition("WarmedUp", False, "WaitingForCandles", str(row.get("message") or ""))
+    return condition("WarmedUp", True, "Trading")
 
 
 def summary_condition(stale: str | None) -> dict[str, Any]:

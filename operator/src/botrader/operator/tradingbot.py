@@ -167,6 +167,7 @@ def created_status(body: Any, applied: Applied, known: Lookup) -> dict[str, Any]
             params=status.params_condition(applied.params),
             strategy=report_strategy(body, applied.source, None, trader_ready),
             summary=conditions.get("TradingSummaryStale") or status.summary_condition(None),
+            warmed=status.warmed_condition(bot.spec.live, None, conditions.get("WarmedUp")),
         )
     )
     # a new spec is a new rollout: a strategy failure before it no longer holds the trader
@@ -282,6 +283,9 @@ async def refresh_status(
             params=status.params_condition(params),
             strategy=report_strategy(body, source, failure, trader_ready),
             summary=status.summary_condition(stale),
+            warmed=status.warmed_condition(
+                bot.spec.live, row, status.by_type(known.get("conditions")).get("WarmedUp")
+            ),
         )
     )
     metrics.set_phase("TradingBot", bot.namespace, bot.name, found.phase)
@@ -358,6 +362,7 @@ def followed_inputs(
         params=before.get("ParamsReady") or status.params_condition(None),
         strategy=strategy,
         summary=before.get("TradingSummaryStale") or status.summary_condition(None),
+        warmed=status.warmed_condition(bot.spec.live, None, before.get("WarmedUp")),
     )
 
 

@@ -141,7 +141,7 @@ class PortfolioTrader:
             self.numbering.load(state["numbering"])
             self.cursor, self.peak = self.book.last_time, state["peak"]
             log.info("%s: resumed after %s", self.bot.name, self.cursor)
-        self.warming = self.bot.spec.source != "replay" and self.cursor is None
+        self.warming = self.bot.spec.live and self.cursor is None
         if self.warming:
             self._warm_up()
         self.set_controls(self.bot.spec.paused, self.bot.spec.emergency_stop, actor=actor)

@@ -107,7 +107,7 @@ async def run_trader(
 
 
 async def _loop(trader: PaperTrader, waker: Waker, stop: asyncio.Event, until_caught_up: bool) -> None:
-    live = trader.bot.spec.source != "replay"
+    live = trader.bot.spec.live
     step_ms = interval_ms(trader.bot.spec.interval)
     latency = metrics.DECISION_LATENCY.labels(trader.bot.name)
     while not stop.is_set():
