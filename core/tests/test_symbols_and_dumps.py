@@ -58,9 +58,11 @@ def test_binance_dumps_are_read_as_they_come(real_candles: pd.DataFrame, tmp_pat
         z.writestr("BTCUSDT-1m-2025-06.csv", buffer.getvalue())
     with_header = tmp_path / "ETHUSDT-1m-2025-06-01.csv"
     dump_rows(frame).to_csv(with_header, index=False)  # futures dumps carry the header row
+    expected = frame.assign(quote_volume=frame["volume"] * frame["close"])  # the dump's, kept
     for path in (headerless, archive, with_header):
         got = read_candles_frame(path)
-        pd.testing.assert_frame_equal(got, frame[got.columns.tolist()], check_dtype=False)
+        assert got.columns.tolist() == ["open_time", "open", "high", "low", "close", "volume", "quote_volume"]
+        pd.testing.assert_frame_equal(got, expected[got.columns.tolist()], check_dtype=False)
     assert symbol_of(archive) == "BTCUSDT" and symbol_of(with_header) == "ETHUSDT"
     assert symbol_of(tmp_path / "candles.csv") is None
     empty = tmp_path / "two.zip"
@@ -135,3 +137,16 @@ def test_unknown_symbols_and_a_refreshed_filter_file(
     )
     assert main(["symbols", "list"]) == 0
     assert "NOPEUSDT" in capsys.readouterr().out
+
+
+def test_a_bad_quote_volume_is_named_with_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "AVAXUSDT-1m-2025-02.csv"
+    path.write_text(
+        "open_time,open,high,low,close,volume,quote_volume\n"
+        "1738368000000,2,2,2,2,1,2.0\n"
+        "1738368060000,2,2,2,2,1,-5\n"
+    )
+    with pytest.raises(UserError, match=r"bad quote_volume -5\.0 at data row 2"):
+        read_candles_frame(path)
+    path.write_text("open_time,open,high,low,close,volume,quote_volume\n1738368000000,2,2,2,2,1,\n")
+    assert read_candles_frame(path)["quote_volume"].isna().all()  # none given: volume × close ranks it

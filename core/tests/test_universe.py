@@ -2,6 +2,10 @@
 a symbol with nothing closed yet is not eligible, and no pick ever sees a candle that had not
 closed at its refresh time (a planted future-volume spike changes nothing before it)."""
 
+import csv
+import gzip
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,18 +25,41 @@ def frames() -> dict[str, pd.DataFrame]:
     return {s: read_candles_frame(REPO / "examples" / "data" / f"{s}-1m-2025-02.csv.gz") for s in SYMBOLS}
 
 
-def test_picks_by_trailing_quote_volume_as_computed_by_hand(frames) -> None:
+def test_picks_by_binances_own_trailing_quote_volume_summed_exactly_by_hand(frames) -> None:
+    """The dump's quote_volume text, summed as decimals over the candles closed by the refresh
+    within the lookback, is the score to the last 1e-8 USDT — and the same from a frame holding
+    only that window (what a paper trader loads) as from the whole month."""
     rule = UniverseRule(top=2, lookback_ms=DAY, refresh_ms=DAY)
     at = FEB + 7 * DAY
     by_hand = {}
-    for s, f in frames.items():
-        window = f[(f.open_time >= at - DAY) & (f.open_time + 60_000 <= at)]  # closed by `at`
-        by_hand[s] = float((window.volume * window.close).sum())
-    volumes = QuoteVolumes(frames, rule)
     for s in SYMBOLS:
-        assert volumes.score(s, at) == pytest.approx(by_hand[s], rel=1e-9)
+        with gzip.open(REPO / "examples" / "data" / f"{s}-1m-2025-02.csv.gz", "rt") as handle:
+            rows = list(csv.DictReader(handle))
+        closed = [r for r in rows if at - DAY <= int(r["open_time"]) <= at - 60_000]
+        by_hand[s] = int(sum(Decimal(r["quote_volume"]) for r in closed) * 10**8)
+    volumes = QuoteVolumes(frames, rule)
+    windows = {s: f[(f.open_time >= at - DAY) & (f.open_time < at)] for s, f in frames.items()}
+    for s in SYMBOLS:
+        assert volumes.units(s, at) == by_hand[s] == QuoteVolumes(windows, rule).units(s, at)
+        assert volumes.score(s, at) == pytest.approx(by_hand[s] / 10**8, rel=1e-12)
     top = sorted(sorted(by_hand, key=lambda s: (-by_hand[s], s))[:2])
     assert volumes.pick(at) == top
+
+
+def test_a_candle_without_the_exchanges_quote_volume_counts_volume_times_close() -> None:
+    frame = pd.DataFrame(
+        {
+            "open_time": [FEB, FEB + 60_000],
+            "open": [2.0, 2.0],
+            "high": [2.0, 2.0],
+            "low": [2.0, 2.0],
+            "close": [2.5, 2.0],
+            "volume": [4.0, 3.0],
+            "quote_volume": [np.nan, 6.12345678],
+        }
+    )
+    rule = UniverseRule(top=1, lookback_ms=DAY, refresh_ms=HOUR)
+    assert QuoteVolumes({"AAAUSDT": frame}, rule).units("AAAUSDT", FEB + 2 * 60_000) == 10 * 10**8 + 612345678
 
 
 def test_ties_go_to_the_symbol_sorting_first_and_nothing_closed_is_not_eligible() -> None:
@@ -54,7 +81,11 @@ def test_no_pick_sees_the_future(frames) -> None:
     least = min(SYMBOLS, key=lambda s: QuoteVolumes(frames, rule).score(s, plant))
     leaked = dict(frames)
     f = frames[least]
-    leaked[least] = f.assign(volume=np.where(f.open_time >= plant, f.volume * 1e6, f.volume))
+    spike = f.open_time >= plant
+    leaked[least] = f.assign(
+        volume=np.where(spike, f.volume * 1e6, f.volume),
+        quote_volume=np.where(spike, f.quote_volume * 1e6, f.quote_volume),
+    )
     after = universe_history(leaked, rule, FEB + 3 * DAY, FEB + 27 * DAY)
     assert [p for p in after if p[0] <= plant] == [p for p in before if p[0] <= plant]
     first_after = next(p for t, p in after if t > plant)

@@ -30,3 +30,10 @@ async def test_a_replay_that_outruns_the_writer_is_written_in_full(
     assert result.written == 4 * 1440
     store = CandleStore(connect(sqlite_url))
     assert [len(store.load(make_key("replay", s, "1m"))) for s in symbols] == [1440] * 4
+    # each with the file's own quote volume, which a universe ranks by as a backtest of it does
+    stored = store.load_frame(make_key("replay", "AVAXUSDT", "1m"))
+    given = read_candles_frame(tmp_path / "AVAXUSDT-1m-2025-02.csv")
+    assert (
+        stored["quote_volume"].tolist() == given["quote_volume"].tolist()
+        and given["quote_volume"].notna().all()
+    )

@@ -24,6 +24,7 @@ from botrader.core.candles import Candle
 from botrader.core.errors import UserError
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+QUOTE_VOLUME = "quote_volume"  # optional: a file's or a stored candle's, in the quote asset
 TIME_COLUMNS = ("open_time", "timestamp")
 # Binance's kline columns, in the order its dumps and its REST API give them
 KLINE_COLUMNS = (
@@ -41,8 +42,8 @@ def symbol_of(path: str | Path) -> str | None:
 
 
 def read_candles_frame(path: str | Path, start: int | None = None, end: int | None = None) -> pd.DataFrame:
-    """A frame with int64 `open_time` (epoch ms, ascending, unique) and float OHLCV,
-    optionally cut to open times in [start, end]."""
+    """A frame with int64 `open_time` (epoch ms, ascending, unique) and float OHLCV (and
+    `quote_volume` when the file has it), optionally cut to open times in [start, end]."""
     frame = _read(path)
     if start is not None:
         frame = frame[frame["open_time"] >= start]
@@ -133,6 +134,8 @@ def normalize_frame(raw: pd.DataFrame, *, source: str = "data") -> pd.DataFrame:
                 f"{source}: non-numeric {name} at data row {row + 1} (missing, not a number or infinite)"
             )
         frame[name] = values.to_numpy()
+    if QUOTE_VOLUME in columns:  # Binance's own, which a universe ranks by (kept where given)
+        frame[QUOTE_VOLUME] = _quote_volumes(raw[columns[QUOTE_VOLUME]], source)
     check_candles(frame, source)
     frame = frame.sort_values("open_time", kind="stable")  # files concatenated out of order
     twice = frame.duplicated("open_time", keep=False)
@@ -144,6 +147,19 @@ def normalize_frame(raw: pd.DataFrame, *, source: str = "data") -> pd.DataFrame:
         frame = frame.drop_duplicates("open_time", keep="last")  # the same candle twice
     check_grid(frame["open_time"].to_numpy(), frame, source)
     return frame.reset_index(drop=True)
+
+
+def _quote_volumes(column: pd.Series, source: str) -> np.ndarray:
+    """A file's quote volumes: empty where it has none (NaN), else finite and not negative."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    given = ~pd.isna(column.to_numpy())
+    bad = given & ~(np.isfinite(values) & (values >= 0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise UserError(
+            f"{source}: bad quote_volume {column.iloc[row]} at data row {row + 1} (expected a number >= 0)"
+        )
+    return values
 
 
 def check_candles(frame: pd.DataFrame, source: str) -> None:
@@ -198,10 +214,13 @@ def _to_epoch_ms(column: pd.Series, source: str) -> np.ndarray:
 
 
 def frame_to_candles(frame: pd.DataFrame) -> list[Candle]:
+    """The frame's candles, with their quote volume where the frame has one (a replay stores
+    what a backtest of the same file ranks by)."""
     cols = [frame[c].to_numpy() for c in ("open_time", *PRICE_COLUMNS)]
+    quote = frame[QUOTE_VOLUME].to_numpy() if QUOTE_VOLUME in frame else np.full(len(frame), np.nan)
     return [
-        Candle(int(t), float(o), float(h), float(lo), float(c), float(v))
-        for t, o, h, lo, c, v in zip(*cols, strict=True)
+        Candle(int(t), float(o), float(h), float(lo), float(c), float(v), None if q != q else float(q))
+        for t, o, h, lo, c, v, q in zip(*cols, quote, strict=True)
     ]
 
 

@@ -167,18 +167,17 @@ class CandleStore:
         return [Candle(datetime_to_ms(r[0]), *r[1:]) for r in rows]
 
     def load_frame(self, key: SeriesKey, start: int | None = None, end: int | None = None) -> pd.DataFrame:
-        """The range as a DataFrame with an int64 `open_time` (epoch ms) column."""
+        """The range as a DataFrame with an int64 `open_time` (epoch ms) column, and the
+        exchange's `quote_volume` (NaN where a candle has none)."""
         candles = self.load(key, start, end)
+        values = ("open", "high", "low", "close", "volume", "quote_volume")
         frame = pd.DataFrame(
             {
                 "open_time": np.fromiter((c.open_time for c in candles), dtype=np.int64, count=len(candles)),
-                **{
-                    name: [getattr(c, name) for c in candles]
-                    for name in ("open", "high", "low", "close", "volume")
-                },
+                **{name: [getattr(c, name) for c in candles] for name in values},
             }
         )
-        return frame.astype({n: "float64" for n in ("open", "high", "low", "close", "volume")})
+        return frame.astype({n: "float64" for n in values})
 
     def series(self) -> list[tuple[SeriesKey, int]]:
         """Every stored series with its candle count."""

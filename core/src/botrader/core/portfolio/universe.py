@@ -3,9 +3,11 @@ time from what was known then — never from what came after.
 
 Freqtrade's docs warn that dynamic pairlists in backtests do not reflect the historic state of
 the list (survivorship and look-ahead). Here the rule is the only way to choose: at a refresh
-time `t`, a symbol's score is its quote volume (volume × close, as Freqtrade's VolumePairList
-falls back to when a ticker has no quoteVolume) summed over the candles that had *closed* by
-`t` within the trailing lookback — candles opening in [t − lookback, t − interval]. The `top`
+time `t`, a symbol's score is its quote volume — the exchange's own, as Binance's klines and
+dumps give it (volume × close where a candle has none, as Freqtrade's VolumePairList falls
+back to when a ticker has no quoteVolume), in whole 1e-8 units so sums are exact — summed over
+the candles that had *closed* by `t` within the trailing lookback — candles opening in
+[t − lookback, t − interval]. The `top`
 highest scores are the universe until the next refresh; ties go to the symbol that sorts first;
 a symbol without a closed candle in the lookback is not eligible. A backtest and a paper run
 of the same stored candles therefore pick the same lists at the same times.
@@ -16,6 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 import pandas as pd
@@ -79,36 +82,57 @@ def rule_from_spec(spec: Mapping[str, object], interval_ms: int = 60_000) -> Uni
     )
 
 
+QUOTE_UNITS = 10**8  # a quote volume counted in 1e-8 of the quote asset (Binance's decimals)
+
+
+def quote_units(frame: pd.DataFrame) -> list[int]:
+    """Each candle's quote volume as a whole number of 1e-8 quote units: the exchange's own
+    (`quote_volume`) where the candle has it, else volume × close. Whole numbers sum exactly, so
+    a window's score is the same whichever candle its sums start from — a paper trader reading
+    only the lookback and a backtest holding the whole month agree to the unit."""
+    quote = frame["volume"].to_numpy(dtype=np.float64) * frame["close"].to_numpy(dtype=np.float64)
+    if "quote_volume" in frame:
+        given = frame["quote_volume"].to_numpy(dtype=np.float64)
+        quote = np.where(np.isnan(given), quote, given)
+    return [int(q) for q in np.rint(quote * QUOTE_UNITS).tolist()]  # exact at any size
+
+
 class QuoteVolumes:
-    """Each symbol's cumulative quote volume by candle open time: a window's sum is two
-    lookups, so a month of refreshes over many symbols costs microseconds each."""
+    """Each symbol's cumulative quote volume by candle open time, in whole 1e-8 units (Python
+    integers: a month of a busy pair's would overflow 64 bits): a window's sum is two lookups,
+    so a month of refreshes over many symbols costs microseconds each."""
 
     def __init__(self, frames: Mapping[str, pd.DataFrame], rule: UniverseRule) -> None:
         self.rule = rule
         self.symbols = sorted(s for s in frames if rule.ranks(s))
         self.times: dict[str, np.ndarray] = {}
-        self.cumulative: dict[str, np.ndarray] = {}
+        self.cumulative: dict[str, list[int]] = {}
         for symbol in self.symbols:
             frame = frames[symbol]
             self.times[symbol] = frame["open_time"].to_numpy(dtype=np.int64)
-            quote = frame["volume"].to_numpy(dtype=np.float64) * frame["close"].to_numpy(dtype=np.float64)
-            self.cumulative[symbol] = np.concatenate([[0.0], np.cumsum(quote)])
+            self.cumulative[symbol] = [0, *accumulate(quote_units(frame))]
 
-    def score(self, symbol: str, at: int) -> float | None:
-        """Quote volume of the candles closed by `at` within the lookback (None: none closed)."""
+    def units(self, symbol: str, at: int) -> int | None:
+        """Quote volume (1e-8 units) of the candles closed by `at` within the lookback (None:
+        none closed)."""
         times, rule = self.times[symbol], self.rule
-        lo = np.searchsorted(times, at - rule.lookback_ms, side="left")
+        lo = int(np.searchsorted(times, at - rule.lookback_ms, side="left"))
         closed = at - rule.interval_ms  # a candle opened by then has closed by `at`
-        hi = np.searchsorted(times, closed, side="right")
+        hi = int(np.searchsorted(times, closed, side="right"))
         if hi <= lo:
             return None
         cum = self.cumulative[symbol]
-        return float(cum[hi] - cum[lo])
+        return cum[hi] - cum[lo]
+
+    def score(self, symbol: str, at: int) -> float | None:
+        """`units` in the quote asset (for people; ranking uses the whole units)."""
+        units = self.units(symbol, at)
+        return None if units is None else units / QUOTE_UNITS
 
     def pick(self, at: int) -> list[str]:
         """The universe at refresh time `at`: the top scores, ties to the symbol sorting first."""
-        scored = [(s, self.score(s, at)) for s in self.symbols]
-        ranked = sorted(((-v, s) for s, v in scored if v is not None))
+        scored = [(s, self.units(s, at)) for s in self.symbols]
+        ranked = sorted((-v, s) for s, v in scored if v is not None)
         return sorted(s for _, s in ranked[: self.rule.top])
 
 
