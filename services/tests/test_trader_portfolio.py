@@ -94,6 +94,43 @@ def test_a_live_portfolio_bot_warms_up_on_the_backfill_and_trades_what_follows(p
     assert_equals_backtest(db, bot, {s: f.iloc[400 - warm :] for s, f in data.items()}, least=10, warmup=warm)
 
 
+def test_a_new_live_portfolio_warms_without_a_pair_whose_collector_is_dead(sqlite_url: str) -> None:
+    """NEAR's stored candles end an hour before the present and stand still (its collector is
+    down) while AVAX is live: the bot waits while NEAR might still be landing, but not forever —
+    once NEAR's newest candle has not moved for `staleDataSeconds` it warms and trades AVAX,
+    NEAR stale with why; NEAR's candles, once they come, clear it and are stepped."""
+    avax = read_candles_frame(BINANCE_MONTH["AVAXUSDT"]).iloc[:400].reset_index(drop=True)
+    near = read_candles_frame(BINANCE_MONTH["NEARUSDT"]).iloc[:400].reset_index(drop=True)
+    db = stored(sqlite_url, {"AVAXUSDT": avax.iloc[:300], "NEARUSDT": near.iloc[:240]}, "binance")
+    spec = {k: v for k, v in BOT["spec"].items() if k not in ("source", "replay")}
+    doc = {**BOT, "metadata": {"name": "one-dead"}, "spec": {**spec, "symbols": ["AVAXUSDT", "NEARUSDT"]}}
+    t = [int(x) for x in avax["open_time"]]
+    now = [t[300]]  # AVAX's minute 299 has just closed
+    trader = PortfolioTrader(parse_trading_bot(doc), CandleStore(db), TradingStore(db), clock=lambda: now[0])
+    trader.start()
+    avax_key = make_key("binance", "AVAXUSDT", "1m")
+    for i in range(300, 304):  # four minutes: NEAR may still be landing, so it waits
+        CandleStore(db).upsert(avax_key, frame_to_candles(avax.iloc[i : i + 1]))
+        now[0] = t[i + 1]
+        assert trader.step() == 0 and trader.cursor is None
+    assert "waiting for NEARUSDT candles" in TradingStore(db).bot("one-dead")["message"]
+    CandleStore(db).upsert(avax_key, frame_to_candles(avax.iloc[304:305]))
+    now[0] = t[305]  # five minutes (staleDataSeconds: 300) with no NEAR candle: its collector is down
+    assert trader.step() == 0 and trader.cursor == t[304]  # warmed without it
+    assert set(trader.breakers()) == {"NEARUSDT:stale_data"}
+    assert "while the other pairs reached the present" in trader.breakers()["NEARUSDT:stale_data"]
+    for i in range(305, 360):
+        CandleStore(db).upsert(avax_key, frame_to_candles(avax.iloc[i : i + 1]))
+        now[0] = t[i + 1]
+        assert trader.step() == 1  # AVAX alone, minute by minute
+    assert trader.book.by_symbol["NEARUSDT"].engine.last_time is None  # never stepped: no candle
+    CandleStore(db).upsert(make_key("binance", "NEARUSDT", "1m"), frame_to_candles(near.iloc[240:361]))
+    CandleStore(db).upsert(avax_key, frame_to_candles(avax.iloc[360:361]))
+    now[0] = t[361]
+    assert trader.step() == 1 and trader.breakers() == {}  # NEAR is back: stepped at the next minute
+    assert trader.book.by_symbol["NEARUSDT"].engine.last_time == t[360]
+
+
 @pytest.mark.slow
 async def test_a_portfolio_bot_killed_midway_equals_its_backtest(pg_url: str, tmp_path: Path) -> None:
     """`botrader trade` of the portfolio, SIGKILLed once it has committed a fill, started again."""

@@ -21,6 +21,8 @@ one-symbol perpetual bot waits for its own. Each pair's funding payments are sto
 A new bot on a live source waits until every pair's series has caught up with the exchange
 (`intervals.caught_up`), then warms each pair's indicators on its stored candles and trades from
 the next minute (`_warm_up`), as the one-symbol trader does; on replay it trades from the first.
+A pair whose stored candles stand still that long (`staleDataSeconds`: its collector is down)
+is not waited on: it starts stale.
 
 A universe bot steps every candidate (so each is warm the minute it is picked) and picks at
 each refresh time, before stepping it, from the stored candles closed by then
@@ -52,7 +54,7 @@ from botrader.core.portfolio.universe import QuoteVolumes, Schedule, first_refre
 from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
 from botrader.services.trader.collected import CollectedData
-from botrader.services.trader.warming import live_edge, status_message
+from botrader.services.trader.warming import Stalls, live_edge, status_message
 
 log = logging.getLogger(__name__)
 FINAL = ("filled", "partially_filled", "rejected", "cancelled")
@@ -128,6 +130,7 @@ class PortfolioTrader:
         self.lock = threading.RLock()
         self.warming = False  # a new live bot, until its pairs catch up with the exchange
         self.behind: list[str] = []  # while warming: the pairs not caught up yet
+        self.stalls = Stalls(spec.risk.stale_data_seconds)  # while warming: a pair whose collector stopped
 
     def start(self, actor: str = "trader") -> None:
         row = self.store.register(
@@ -153,10 +156,21 @@ class PortfolioTrader:
         the newest minute every pair has reached, and trade from the next one — never through
         a backfill as if it were live, as the one-symbol trader does. Every pair is waited on
         (a pair whose backfill is still landing looks stale, and would be warmed on its old
-        candles); the status message names the pairs behind. Whether it had."""
-        self.behind, until = live_edge(self.candles, self.keys, self.clock(), self.bot.spec.interval)
+        candles) while its stored candles move; one whose candles stood still for
+        `staleDataSeconds` has a stopped collector (`warming.Stalls`) and starts stale. The
+        status message names the pairs waited on. Whether it had."""
+        now = self.clock()
+        self.behind, stalled, until = live_edge(
+            self.candles, self.keys, now, self.bot.spec.interval, self.stalls
+        )
         if until is None:
             return False
+        for symbol in stalled:  # skipped as stale until its candles come (`_to_close` clears it)
+            risk = self.book.by_symbol[symbol].engine.risk
+            risk.now = now
+            why = f"no new candle for {self.stalls.patience_s:g} s while the other pairs reached the present"
+            risk.trip("stale_data", why)
+        self.book.changed()
         for sleeve in self.book.sleeves:
             length = max(1, sleeve.engine.strategy.warmup_length())
             for c in self.candles.load(self.keys[sleeve.symbol], end=until, limit=length, newest=True):

@@ -108,7 +108,7 @@ class PaperTrader:
     def _warm_up(self) -> bool:
         """Warm the indicators on the last stored candles once the series has caught up with
         the exchange; whether it had (until then the bot waits, trading nothing)."""
-        self.behind, last = live_edge(
+        self.behind, _, last = live_edge(
             self.candles, {self.bot.spec.symbol: self.key}, self.clock(), self.bot.spec.interval
         )
         if last is None:
