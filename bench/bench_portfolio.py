@@ -1,14 +1,15 @@
 """Portfolio speed: 20 symbols × a month of 1m candles through the exact portfolio engine
 (`PortfolioEngine`: one engine per symbol, one wallet, two phases a minute), against the
 one-symbol engine on the same candles in the same run. Target: ≥ 80% of the one-symbol
-engine's per-candle speed.
+engine's per-candle speed — the share is the median over rounds of each round's ratio (both
+engines run back to back in a round), printed with the rounds' range.
 
 The 20 symbols are the four bundled Binance months (ALGO, AVAX, FIL, NEAR USDT, February
 2025), each five times with its candles' values rotated by a whole number of days (the times
 stay), so the 20 price paths differ. simple_rsi on every symbol, equal stakes, at most 5
 positions open, 0.1% fee.
 
-    python bench/bench_portfolio.py [--symbols 20]
+    python bench/bench_portfolio.py [--symbols 20] [--runs 7]
 """
 
 from __future__ import annotations
