@@ -13,6 +13,7 @@ import pytest
 from botrader.core.data.files import read_candles_frame
 from botrader.core.errors import UserError
 from botrader.core.portfolio.universe import QuoteVolumes, Schedule, UniverseRule, universe_history
+from botrader.core.resample import resample
 from tests.support.paths import REPO
 
 SYMBOLS = ("ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT")
@@ -44,6 +45,47 @@ def test_picks_by_binances_own_trailing_quote_volume_summed_exactly_by_hand(fram
         assert volumes.score(s, at) == pytest.approx(by_hand[s] / 10**8, rel=1e-12)
     top = sorted(sorted(by_hand, key=lambda s: (-by_hand[s], s))[:2])
     assert volumes.pick(at) == top
+
+
+def test_hourly_candles_rank_exactly_as_their_minutes_do(frames) -> None:
+    """A rule of whole hours counted on hours (what a paper trader fetches for every candidate)
+    picks what its minutes pick at every refresh of the month, each score equal to float64's
+    precision: an hour's quote volume is stored as a double (as the exchange's hourly klines
+    are), and a busy pair's hour has more digits than a double holds (FIL's week differs by a
+    few 1e-8 USDT in 7.5e8). A rule whose refresh is not whole hours is never counted on hours."""
+    rule = UniverseRule(top=2, lookback_ms=7 * DAY, refresh_ms=6 * HOUR)
+    hourly = rule.hourly
+    assert hourly is not None and hourly.interval_ms == HOUR
+    hours = {s: resample(f, "1m", "1h") for s, f in frames.items()}
+    assert all(h["quote_volume"].notna().all() for h in hours.values())
+    by_minutes, by_hours = QuoteVolumes(frames, rule), QuoteVolumes(hours, hourly)
+    refreshes = range(FEB + 6 * HOUR, FEB + 28 * DAY, 6 * HOUR)
+    for at in refreshes:
+        assert by_hours.pick(at) == by_minutes.pick(at)
+        for s in SYMBOLS:
+            assert by_hours.units(s, at) == pytest.approx(by_minutes.units(s, at), rel=1e-15, abs=0)
+    assert len({tuple(by_hours.pick(at)) for at in refreshes}) > 1  # the picks do change
+    assert UniverseRule(top=2, lookback_ms=7 * DAY, refresh_ms=90 * 60_000).hourly is None
+    assert UniverseRule(top=2, lookback_ms=7 * DAY, refresh_ms=DAY, interval_ms=90 * 60_000).hourly is None
+
+
+def test_an_hour_s_quote_volume_is_its_minutes_summed_by_hand(frames) -> None:
+    """The dump's quote_volume text of each minute, summed as Decimal, is its hour's to the unit;
+    an hour with a minute lacking it has none (never an understated partial sum)."""
+    with gzip.open(REPO / "examples" / "data" / "NEARUSDT-1m-2025-02.csv.gz", "rt") as handle:
+        rows = [r for _, r in zip(range(600), csv.DictReader(handle), strict=False)]
+    by_hand: dict[int, Decimal] = {}
+    for r in rows:
+        hour = int(r["open_time"]) - int(r["open_time"]) % HOUR
+        by_hand[hour] = by_hand.get(hour, Decimal(0)) + Decimal(r["quote_volume"])
+    minutes = frames["NEARUSDT"].iloc[:600].reset_index(drop=True)
+    hours = resample(minutes, "1m", "1h")
+    assert len(hours) == 10
+    for row in hours.itertuples():
+        assert row.quote_volume == float(by_hand[row.open_time])  # the nearest double to the exact sum
+    holed = minutes.iloc[:120].copy()
+    holed.loc[5, "quote_volume"] = np.nan
+    assert resample(holed, "1m", "1h")["quote_volume"].isna().tolist() == [True, False]
 
 
 def test_a_candle_without_the_exchanges_quote_volume_counts_volume_times_close() -> None:

@@ -25,9 +25,12 @@ A pair whose stored candles stand still that long (`staleDataSeconds`: its colle
 is not waited on: it starts stale.
 
 A universe bot steps every candidate (so each is warm the minute it is picked) and picks at
-each refresh time, before stepping it, from the stored candles closed by then
-(`universe.QuoteVolumes`, the backtest's own ranking): the same lists at the same times as a
-backtest of the same candles. The picks are saved with the snapshot and shown by the API.
+each refresh time, before stepping it, from the candles closed by then (`universe.QuoteVolumes`,
+the backtest's own ranking) — its stored ones, or on a live source with a rule of whole hours
+the exchange's hourly klines of every candidate (`ranking`): the same lists at the same times
+as a backtest of the same candles. A refresh that cannot reach the exchange holds the minute
+(the status says why) and is tried again. The picks are saved with the snapshot and shown by
+the API.
 """
 
 from __future__ import annotations
@@ -46,14 +49,15 @@ from botrader.core.db.trading import TradingStore
 from botrader.core.engine.engine import Engine
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.units import MarketRules
-from botrader.core.errors import UserError
+from botrader.core.errors import SourceUnavailable, UserError
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
 from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine
-from botrader.core.portfolio.universe import QuoteVolumes, Schedule, first_refresh
+from botrader.core.portfolio.universe import Schedule, first_refresh
 from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
 from botrader.services.trader.collected import CollectedData
+from botrader.services.trader.ranking import ranking_for
 from botrader.services.trader.warming import Stalls, live_edge, status_message
 
 log = logging.getLogger(__name__)
@@ -123,6 +127,8 @@ class PortfolioTrader:
             s: CollectedData(store.engine, self.keys[s], e.instrument) for s, e in engines.items()
         }
         schedule = Schedule([]) if self.rule is not None else None  # nothing entered before a pick
+        self.ranking = None if self.rule is None else ranking_for(candles, spec, self.keys, self.rule, clock)
+        self.unranked: str | None = None  # why the last refresh could not rank (retried)
         self.book = PortfolioEngine(engines, Decimal(str(spec.budget)), portfolio_config(spec), schedule)
         self.numbering = Numbering()
         self.cursor: int | None = None  # open time of the last minute processed
@@ -274,8 +280,11 @@ class PortfolioTrader:
         if ready is None:
             return 0
         minutes = sorted({t for rows in loaded.values() for t in rows if t <= ready})
-        if self.rule is not None:
-            self._pick(minutes[0] if self.cursor is None else self.cursor + 1, minutes[-1])
+        if self.rule is not None and not self._pick(
+            minutes[0] if self.cursor is None else self.cursor + 1, minutes[-1]
+        ):
+            self.checkpoint([], [], [])  # the status says why the minute waits
+            return 0
         marks = []
         for t in minutes:
             self.book.step_rows(t, [loaded[s].get(t) for s in self.symbols])
@@ -299,17 +308,23 @@ class PortfolioTrader:
         metrics.count_fills(self.bot.name, [f for _, f in fills])
         return len(minutes)
 
-    def _pick(self, first: int, last: int) -> None:
+    def _pick(self, first: int, last: int) -> bool:
         """The universe's refreshes up to minute `last` (`first`: the first minute not stepped
-        yet), each picked from the stored candles closed by its time."""
-        rule, schedule = self.rule, self.book.schedule
-        assert rule is not None
+        yet), each picked from the candles closed by its time. Whether every one was (one that
+        could not reach the exchange is tried again at the next step)."""
+        rule, schedule, ranking = self.rule, self.book.schedule, self.ranking
+        assert rule is not None and ranking is not None
         at = first_refresh(rule, first) if schedule.last is None else schedule.last + rule.refresh_ms
         while at <= last:
-            window = (at - rule.lookback_ms, at - rule.interval_ms)
-            frames = {s: self.candles.load_frame(key, *window) for s, key in self.keys.items()}
-            schedule.add(at, QuoteVolumes(frames, rule).pick(at))
+            try:
+                schedule.add(at, ranking.pick(at))
+            except SourceUnavailable as exc:
+                self.unranked = f"universe refresh at {ms_to_datetime(at)} waits for the exchange: {exc}"
+                log.warning("%s: %s", self.bot.name, self.unranked)
+                return False
+            self.unranked = None
             at += rule.refresh_ms
+        return True
 
     def universe(self) -> list[tuple[int, list[str]]]:
         """The picks so far, each change and the latest refresh (empty for a fixed list)."""
@@ -396,7 +411,7 @@ class PortfolioTrader:
         emergency = any(s.engine.emergency_requested for s in book.sleeves)
         return {
             "phase": phase_of(breakers, paused=paused, emergency=emergency),
-            "message": status_message(breakers, self.behind),
+            "message": "; ".join(m for m in (status_message(breakers, self.behind), self.unranked) if m),
             "breakers": breakers,
             "equity": book.to_quote(equity),
             "cash": book.to_quote(book.cash),
