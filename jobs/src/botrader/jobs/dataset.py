@@ -15,7 +15,7 @@ import pandas as pd
 from botrader.core.candles import SeriesKey
 from botrader.core.db.candles import CandleStore
 from botrader.core.errors import UserError
-from botrader.core.indicators import add_features, drop_warmup
+from botrader.core.indicators import FEATURE_COLUMNS, add_features, drop_warmup
 from botrader.core.indicators.batch import DEFAULT_PARAMS, IndicatorParams
 from botrader.core.resample import resample
 
@@ -42,6 +42,9 @@ def candles_from_store(
     return frame
 
 
+DATASET_COLUMNS = ["open_time", "open", "high", "low", "close", "volume", *FEATURE_COLUMNS]
+
+
 def build_dataset(
     candles: pd.DataFrame,
     out: Path,
@@ -50,7 +53,7 @@ def build_dataset(
     symbol: str = "BTCUSDT",
     interval: str = "1m",
 ) -> DatasetResult:
-    features = drop_warmup(add_features(candles, params))
+    features = drop_warmup(add_features(candles, params))[DATASET_COLUMNS]  # the same columns from any source
     if features.empty:
         raise UserError(
             f"only {len(candles)} candles: need more than {params.warmup()} to warm up the indicators"
