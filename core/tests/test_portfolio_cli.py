@@ -57,8 +57,8 @@ def test_a_universe_trades_only_what_it_picked_when_it_picked_it(capsys) -> None
     assert picks["2025-02-02T00:00:00Z"] == ["AVAXUSDT", "FILUSDT"]
     assert picks["2025-02-11T00:00:00Z"] == ["AVAXUSDT", "NEARUSDT"]
     traded = {r["symbol"] for r in out["symbols"] if r["fills"]}
-    assert traded <= {"AVAXUSDT", "FILUSDT", "NEARUSDT"} and out["refusals"]
-    assert {r["reason"] for r in out["refusals"]} == {"universe"}
+    assert traded <= {"AVAXUSDT", "FILUSDT", "NEARUSDT"} and "FILUSDT" in traded
+    assert out["refusals"] == []  # a pair not picked sleeps: it never decides, so nothing is refused
 
 
 @pytest.mark.parametrize(

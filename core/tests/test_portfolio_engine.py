@@ -20,7 +20,7 @@ from botrader.core.engine.units import MarketRules
 from botrader.core.errors import UserError
 from botrader.core.portfolio.backtest import run_portfolio_backtest
 from botrader.core.portfolio.config import PortfolioConfig
-from botrader.core.portfolio.engine import PortfolioEngine, Refusal
+from botrader.core.portfolio.engine import PortfolioEngine, Refusal, Wakes
 from botrader.core.portfolio.universe import Schedule
 from botrader.core.strategy.registry import make
 from engine_helpers import MINUTE, T0, Scripted
@@ -37,13 +37,14 @@ def book(
     config: PortfolioConfig,
     schedule: Schedule | None = None,
     exits: Exits | None = None,
+    wakes: Wakes | None = None,
 ) -> PortfolioEngine:
     markets = {"AUSDT": A, "BUSDT": B, "CUSDT": C}
     engines = {
         s: Engine(Scripted(actions, exits), EngineConfig(budget=Decimal(1000), market=markets[s]))
         for s, actions in scripts.items()
     }
-    return PortfolioEngine(engines, Decimal(1000), config, schedule)
+    return PortfolioEngine(engines, Decimal(1000), config, schedule, wakes)
 
 
 def candle(price: float) -> tuple[float, float, float, float, float]:
@@ -143,6 +144,44 @@ def test_a_symbol_leaving_the_universe_is_closed_or_held_and_never_entered(on_ex
         (T0 + 4 * MINUTE, "BUSDT", "buy", "universe")
     ]
     assert lots(p)["BUSDT"] == 0
+
+
+def test_a_pair_not_picked_sleeps_and_wakes_fresh_on_its_last_candles() -> None:
+    """B is picked at minute 3, leaves at 5 holding (onExit: hold), sells at 6 and sleeps, and is
+    picked again at 8: it is stepped only from 3 to 6 (asleep from the minute after its sale) and
+    from 8 on, and each wake starts a fresh
+    strategy (its candle count from zero, so it buys again) warmed on its candles before the pick."""
+    schedule = Schedule(
+        [(T0, ["AUSDT"]), (T0 + 3 * MINUTE, ["AUSDT", "BUSDT"]), (T0 + 5 * MINUTE, ["AUSDT"])]
+    )
+    schedule.add(T0 + 8 * MINUTE, ["AUSDT", "BUSDT"])
+    asked: list[tuple[str, int, int]] = []
+
+    def history(symbol: str, time: int, n: int) -> list[tuple[int, float, float, float, float, float]]:
+        asked.append((symbol, time, n))
+        return [(time - MINUTE, *candle(PRICES[symbol]))]
+
+    scripts = {"AUSDT": {}, "BUSDT": {0: 1.0, 3: -1.0}}
+    wakes = Wakes(history, lambda symbol: Scripted(scripts[symbol]))
+    p = book(
+        scripts, PortfolioConfig(stake="fraction", stake_fraction=0.5, on_exit="hold"), schedule, wakes=wakes
+    )
+    seen = []
+    for i in range(10):
+        run_minute(p, i)
+        seen.append((i, p.awake(), p.by_symbol["BUSDT"].engine.strategy.i))
+    b_awake = [i for i, awake, _ in seen if awake == ["AUSDT", "BUSDT"]]
+    assert b_awake == [3, 4, 5, 6, 8, 9] and all(awake[0] == "AUSDT" for _, awake, _ in seen)
+    assert [i_seen for _, _, i_seen in seen] == [-1, -1, -1, 0, 1, 2, 3, 3, 0, 1]  # fresh at each wake
+    fills = [(f.time, f.side) for f in p.by_symbol["BUSDT"].engine.fills]
+    assert fills == [(T0 + 3 * MINUTE, "buy"), (T0 + 6 * MINUTE, "sell"), (T0 + 8 * MINUTE, "buy")]
+    warm = max(1, Scripted().warmup_length())
+    assert asked == [("AUSDT", T0, warm), ("BUSDT", T0 + 3 * MINUTE, warm), ("BUSDT", T0 + 8 * MINUTE, warm)]
+    assert p.refusals == []  # a sleeping pair never decides
+
+
+def run_minute(p: PortfolioEngine, i: int) -> None:
+    p.step(T0 + i * MINUTE, {s: candle(v) for s, v in PRICES.items() if s in p.by_symbol})
 
 
 def test_the_portfolio_drawdown_breaker_halts_every_symbol_and_says_why() -> None:

@@ -177,7 +177,7 @@ class TradingBotSpec(_Spec):
     @property
     def traded_symbols(self) -> list[str]:
         """The pairs this bot's trader steps: its symbol, or its portfolio's (a universe's
-        candidates, every one stepped so each is warm when picked; none named: empty)."""
+        candidates, every one collected; those not picked sleep; none named: empty)."""
         return pairs_of(self.symbol, self.symbols, self.universe.candidates if self.universe else None)
 
     @property

@@ -19,7 +19,7 @@ from botrader.core.engine.engine import Engine, EngineConfig
 from botrader.core.engine.performance import Performance
 from botrader.core.errors import UserError
 from botrader.core.portfolio.config import PortfolioConfig
-from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine, Sleeve
+from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine, Sleeve, Timed, Wakes
 from botrader.core.portfolio.universe import Schedule
 from botrader.core.strategy.base import Strategy
 from botrader.core.timeutil import iso_ms
@@ -127,13 +127,26 @@ def run_portfolio_backtest(
         # and to keep than to step)
         rows = zip(*(v[warm:].tolist() for v in values), strict=True)
         columns[symbol] = on_clock(clock[warmup:], times[warm:], rows)
-    book = PortfolioEngine(engines, budget, portfolio, schedule)
+    wakes = None if schedule is None else Wakes(history_in(frames), strategy_for)  # a universe's pairs sleep
+    book = PortfolioEngine(engines, budget, portfolio, schedule, wakes)
     step = book.step_rows
     for t, rows in zip(
         clock[warmup:].tolist(), zip(*(columns[s.symbol] for s in book.sleeves), strict=True), strict=True
     ):
         step(t, rows)
     return summarize(book, next(iter(engines.values())).strategy.name, index_closes(frames, book.times))
+
+
+def history_in(frames: Mapping[str, pd.DataFrame]) -> Callable[[str, int, int], list[Timed]]:
+    """`Wakes.history` over the backtest's frames: a pair's last `n` candles opening before `time`."""
+    times = {s: f["open_time"].to_numpy(dtype=np.int64) for s, f in frames.items()}
+
+    def history(symbol: str, time: int, n: int) -> list[Timed]:
+        end = int(np.searchsorted(times[symbol], time))
+        rows = frames[symbol].iloc[max(0, end - n) : end]
+        return list(zip(rows["open_time"].tolist(), *(rows[c].tolist() for c in COLUMNS), strict=True))
+
+    return history
 
 
 def on_clock(clock: np.ndarray, times: np.ndarray, rows: Iterator[Candle]) -> Iterator[Candle | None]:

@@ -27,6 +27,13 @@ without a candle this minute is skipped and keeps its last close as its mark):
 5. **mark**: the portfolio's equity at this minute's closes; its drawdown breaker
    (`portfolio_drawdown`) halts new orders in every symbol while open (exits still work).
 
+**A universe's sleeping pairs.** With `wakes` (a universe bot's), a pair neither picked nor
+holding a position or a working order sleeps: it is not stepped, as if it had no candles. A pair
+picked again wakes at the refresh with a fresh strategy warmed on its last candles before it
+(`Wakes.history`, as many as the strategy's warm-up) — all that a live bot has of a pair whose
+collector starts at the pick, so a backtest and a paper run agree, and a paper trader need
+collect only the pairs picked and held. A pair that leaves while holding sleeps once flat.
+
 **The cross-sectional hook.** A strategy whose class defines `on_minute(self, symbol, bars)` sees
 every symbol's closed candle of the minute at once — `bars` maps each present symbol to its `Bar`,
 `symbol` is the instance's own —
@@ -53,6 +60,19 @@ from botrader.core.portfolio.universe import Schedule
 from botrader.core.portfolio.wallet import common_unit, factor
 
 Candle = tuple[float, float, float, float, float]  # open, high, low, close, volume
+Timed = tuple[int, float, float, float, float, float]  # open time, then a Candle
+
+
+@dataclass(frozen=True, slots=True)
+class Wakes:
+    """How a universe's sleeping pair wakes: `history(symbol, time, n)`, its last `n` candles
+    opening before `time` (oldest first), and `fresh(symbol)`, a new strategy whose state it
+    starts from."""
+
+    history: Callable[[str, int, int], Sequence[Timed]]
+    fresh: Callable[[str], Any]
+
+
 DRAWDOWN = "portfolio_drawdown"
 MIRRORED = {"max_drawdown": DRAWDOWN, "daily_loss": "daily_loss"}  # the portfolio's → each symbol's
 
@@ -135,6 +155,7 @@ class PortfolioEngine:
         budget: Decimal,
         config: PortfolioConfig | None = None,
         schedule: Schedule | None = None,
+        wakes: Wakes | None = None,
     ) -> None:
         if not engines:
             raise UserError("a portfolio needs at least one symbol")
@@ -154,6 +175,9 @@ class PortfolioEngine:
         self.cash = self.budget
         self.schedule = schedule or Schedule.fixed(list(engines))
         self.members: frozenset[str] = frozenset()
+        self.wakes = wakes
+        self.asleep: frozenset[int] | None = self._sleepers(self.members)  # None: not known yet
+        self._leaving = False  # an awake pair outside the universe (it sleeps once flat)
         self.stake = config.stake_for(len(self.sleeves))
         gross = config.max_gross_exposure
         self.gross_ppm = ppm_of(gross if gross is not None else max(s.leverage for s in self.sleeves))
@@ -189,7 +213,15 @@ class PortfolioEngine:
         if self.last_time is not None and time <= self.last_time:
             return []  # already processed: replays are idempotent
         out: list[tuple[str, Fill]] = []
-        self.members = self.schedule.at(time)
+        members = self.schedule.at(time)
+        if self.wakes is not None:
+            if self.asleep is None:  # restored: who slept at the last minute
+                self._settle()
+            if members is not self.members or self._leaving:
+                self._wake_and_sleep(time, members)
+            if self.asleep:
+                rows = [None if i in self.asleep else row for i, row in enumerate(rows)]
+        self.members = members
         held_value, open_now = 0, 0  # steps 1 and 2 in one pass: a symbol's step 1 moves only its own value
         if self._attention is None:
             self._attention = [i for i, s in enumerate(self.sleeves) if needs_attention(s)]
@@ -230,6 +262,42 @@ class PortfolioEngine:
         if self.risk.watching:
             self._observe(time)
         return out
+
+    def _sleepers(self, members: frozenset[str]) -> frozenset[int]:
+        """The pairs that sleep with `members` picked: neither picked nor holding anything."""
+        if self.wakes is None:
+            return frozenset()
+        return frozenset(
+            i
+            for i, s in enumerate(self.sleeves)
+            if s.symbol not in members and not s.engine.portfolio.lots and s.sim.active is None
+        )
+
+    def _settle(self, members: frozenset[str] | None = None) -> frozenset[int]:
+        """Who sleeps with `members` picked (default: those of the last minute, after a
+        restore) — without waking anyone."""
+        if members is None:
+            members = self.schedule.at(self.last_time) if self.last_time is not None else frozenset()
+            self.members = members
+        self.asleep = asleep = self._sleepers(members)
+        self._leaving = any(i not in asleep and s.symbol not in members for i, s in enumerate(self.sleeves))
+        return asleep
+
+    def _wake_and_sleep(self, time: int, members: frozenset[str]) -> None:
+        """Pairs newly picked wake, fresh and warmed on their last candles; the others sleep."""
+        assert self.wakes is not None and self.asleep is not None
+        before = self.asleep
+        for i in sorted(before - self._settle(members)):
+            engine, symbol = self.sleeves[i].engine, self.sleeves[i].symbol
+            engine.strategy.load(self.wakes.fresh(symbol).state())
+            for candle in self.wakes.history(symbol, time, max(1, engine.strategy.warmup_length())):
+                engine.warm_up(*candle)
+        self._attention = None
+
+    def awake(self) -> list[str]:
+        """The pairs stepped now (every one without `wakes`): what a paper trader must collect."""
+        asleep = self.asleep if self.asleep is not None else self._settle()
+        return [s.symbol for i, s in enumerate(self.sleeves) if i not in asleep]
 
     def _cross_section(self, time: int, rows: Sequence[Candle | None]) -> None:
         """Every present symbol's candle of this minute, to each strategy with `on_minute`."""
@@ -399,6 +467,7 @@ class PortfolioEngine:
                 sleeve.close = saved["close"]
         self.snapshot_equity, self.snapshot_cash = self.equity_now(), self.cash
         self._attention = None
+        self.asleep = None if self.wakes is not None else frozenset()  # known once the schedule is
 
     # -- reading --------------------------------------------------------------------------------
     def equity_now(self) -> int:

@@ -262,6 +262,7 @@ class Batch(Indicator):
         return {"rows": [list(r) for r in self.rows], "value": self.value}
 
     def load(self, state: dict[str, Any]) -> None:
+        self.rows.clear()  # exactly the saved rows (a pair woken in a universe loads a fresh state)
         self.rows.extend(tuple(r) for r in state["rows"])
         self.value, self.prepared = state["value"], None
 

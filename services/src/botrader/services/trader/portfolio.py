@@ -24,7 +24,9 @@ the next minute (`_warm_up`), as the one-symbol trader does; on replay it trades
 A pair whose stored candles stand still that long (`staleDataSeconds`: its collector is down)
 is not waited on: it starts stale.
 
-A universe bot steps every candidate (so each is warm the minute it is picked) and picks at
+A universe bot's pairs neither picked nor held sleep (`PortfolioEngine`'s `Wakes`): a pair
+picked wakes with a fresh strategy warmed on its stored candles before the pick, as the
+backtest's does from its frames. Every candidate's candles still make the minutes. It picks at
 each refresh time, before stepping it, from the candles closed by then (`universe.QuoteVolumes`,
 the backtest's own ranking) — its stored ones, or on a live source with a rule of whole hours
 the exchange's hourly klines of every candidate (`ranking`): the same lists at the same times
@@ -52,7 +54,7 @@ from botrader.core.engine.units import MarketRules
 from botrader.core.errors import SourceUnavailable, UserError
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
-from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine
+from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine, Timed, Wakes
 from botrader.core.portfolio.universe import Schedule, first_refresh
 from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
@@ -129,7 +131,10 @@ class PortfolioTrader:
         schedule = Schedule([]) if self.rule is not None else None  # nothing entered before a pick
         self.ranking = None if self.rule is None else ranking_for(candles, spec, self.keys, self.rule, clock)
         self.unranked: str | None = None  # why the last refresh could not rank (retried)
-        self.book = PortfolioEngine(engines, Decimal(str(spec.budget)), portfolio_config(spec), schedule)
+        wakes = None if self.rule is None else Wakes(self._history, lambda _symbol: strategy_for(bot))
+        self.book = PortfolioEngine(
+            engines, Decimal(str(spec.budget)), portfolio_config(spec), schedule, wakes
+        )
         self.numbering = Numbering()
         self.cursor: int | None = None  # open time of the last minute processed
         self.peak = self.book.budget
@@ -185,6 +190,11 @@ class PortfolioTrader:
         self.warming = False
         log.info("%s: warmed up to %s", self.bot.name, ms_to_datetime(until))
         return True
+
+    def _history(self, symbol: str, time: int, n: int) -> list[Timed]:
+        """`Wakes.history` from the store: a pair's last `n` candles opening before `time`."""
+        rows = self.candles.load(self.keys[symbol], end=time - 1, limit=n, newest=True)
+        return [(c.open_time, c.open, c.high, c.low, c.close, c.volume) for c in rows]
 
     @property
     def strategy_name(self) -> str:
