@@ -168,8 +168,9 @@ def test_a_pair_not_picked_sleeps_and_wakes_fresh_on_its_last_candles() -> None:
     )
     seen = []
     for i in range(10):
+        awake = p.awake_at(T0 + i * MINUTE)
         run_minute(p, i)
-        seen.append((i, p.awake(), p.by_symbol["BUSDT"].engine.strategy.i))
+        seen.append((i, awake, p.by_symbol["BUSDT"].engine.strategy.i))
     b_awake = [i for i, awake, _ in seen if awake == ["AUSDT", "BUSDT"]]
     assert b_awake == [3, 4, 5, 6, 8, 9] and all(awake[0] == "AUSDT" for _, awake, _ in seen)
     assert [i_seen for _, _, i_seen in seen] == [-1, -1, -1, 0, 1, 2, 3, 3, 0, 1]  # fresh at each wake

@@ -21,7 +21,7 @@ from botrader.services.trader.portfolio import PortfolioTrader
 from botrader.services.trader.ranking import ExchangeHours, StoredSeries
 from tests.support.fake_binance import FakeBinance
 from tests.support.paths import BINANCE_MONTH
-from tests.support.portfolio_paper import stored
+from tests.support.portfolio_paper import assert_equals_backtest, stored
 
 SYMBOLS = ["ALGOUSDT", "AVAXUSDT", "FILUSDT", "NEARUSDT"]
 HOUR, DAY = 3_600_000, 86_400_000
@@ -107,5 +107,59 @@ async def test_a_live_universe_trader_follows_the_exchange_and_waits_for_it(
         assert await asyncio.to_thread(trader.step) == 1
         assert trader.universe() == [(day, ["ALGOUSDT"])] and not TradingStore(db).bot("top-one")["message"]
         assert StoredSeries(CandleStore(db), trader.keys, trader.rule).pick(day) != ["ALGOUSDT"]
+    finally:
+        await fake.stop()
+
+
+async def test_a_live_universe_steps_and_needs_only_its_picks_and_equals_its_backtest(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing stored at the start; each minute only the pairs the trader has awake are
+    "collected" (as the operator would). At each hourly refresh it ranks from the exchange's
+    hours, fetches each pair it wakes (its warm-up and the minutes since) and steps only the
+    pairs picked or held: twelve hours of it store exactly the fills, orders and equity marks of
+    a backtest of all four pairs' candles — which sleeps the same pairs."""
+    data = minutes(3 * 1440 + 720)
+    start = int(data["ALGOUSDT"]["open_time"].iloc[0]) + 3 * DAY  # midnight; the picks change 3 times
+    fake = exchange(data)
+    both = {(s, "1m"): frame_to_candles(f) for s, f in data.items()} | fake.series
+    fake = FakeBinance(both)
+    now = [start]
+    fake.now_ms = start
+    fake = await fake.start()
+    monkeypatch.setenv("BOTRADER_BINANCE_REST_URL", fake.rest_url)
+    db = stored(pg_url, {})
+    spec = {
+        "universe": {"topByQuoteVolume": 2, "lookback": "2h", "refresh": "1h", "candidates": SYMBOLS},
+        "strategy": {"type": "rsi", "params": {"period": 6, "oversold": 40, "overbought": 60}},  # busy
+        "portfolio": {"maxDrawdownFraction": 0.5},
+        "risk": {"dailyLossLimitFraction": 1, "maxConsecutiveLosses": 1000},
+    }
+    doc = {"apiVersion": "botrader.io/v1alpha1", "kind": "TradingBot", "metadata": {"name": "follow"}}
+    bot = parse_trading_bot({**doc, "spec": spec})
+    try:
+        trader = PortfolioTrader(bot, CandleStore(db), TradingStore(db), clock=lambda: now[0])
+        assert trader.follows_picks
+        await asyncio.to_thread(trader.start)
+        for m in range(start, start + 12 * HOUR, 60_000):
+            now[0] = fake.now_ms = m + 60_000  # minute m has closed
+            for s in trader.book.awake_at(m):  # the collectors of the pairs awake
+                frame = data[s]
+                CandleStore(db).upsert(
+                    make_key("binance", s, "1m"), frame_to_candles(frame[frame.open_time == m])
+                )
+            while await asyncio.to_thread(trader.step):
+                pass
+        assert trader.cursor == start + 12 * HOUR - 60_000
+        assert len(trader.universe()) >= 4  # the first pick and three changes
+        day = range(start, start + 12 * HOUR)
+        kept = {
+            s: sum(c.open_time in day for c in CandleStore(db).load(make_key("binance", s, "1m")))
+            for s in SYMBOLS
+        }
+        assert min(kept.values()) < 600  # a pair asleep most of the day: neither collected nor fetched
+        clock = sorted({int(t) for f in data.values() for t in f["open_time"]})
+        frames = {s: f[f.open_time < start + 12 * HOUR] for s, f in data.items()}
+        assert_equals_backtest(db, bot, frames, least=5, warmup=clock.index(start))
     finally:
         await fake.stop()

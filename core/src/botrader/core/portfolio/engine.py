@@ -221,6 +221,9 @@ class PortfolioEngine:
                 self._wake_and_sleep(time, members)
             if self.asleep:
                 rows = [None if i in self.asleep else row for i, row in enumerate(rows)]
+                if not any(row is not None for row in rows):  # no pair awake has a candle: not a minute
+                    self.members = members
+                    return out
         self.members = members
         held_value, open_now = 0, 0  # steps 1 and 2 in one pass: a symbol's step 1 moves only its own value
         if self._attention is None:
@@ -294,9 +297,10 @@ class PortfolioEngine:
                 engine.warm_up(*candle)
         self._attention = None
 
-    def awake(self) -> list[str]:
-        """The pairs stepped now (every one without `wakes`): what a paper trader must collect."""
-        asleep = self.asleep if self.asleep is not None else self._settle()
+    def awake_at(self, time: int) -> list[str]:
+        """The pairs a minute at `time` would step, holdings as they are now (every one without
+        `wakes`): what a paper trader must collect."""
+        asleep = self._sleepers(self.schedule.at(time))
         return [s.symbol for i, s in enumerate(self.sleeves) if i not in asleep]
 
     def _cross_section(self, time: int, rows: Sequence[Candle | None]) -> None:

@@ -26,12 +26,15 @@ is not waited on: it starts stale.
 
 A universe bot's pairs neither picked nor held sleep (`PortfolioEngine`'s `Wakes`): a pair
 picked wakes with a fresh strategy warmed on its stored candles before the pick, as the
-backtest's does from its frames. Every candidate's candles still make the minutes. It picks at
-each refresh time, before stepping it, from the candles closed by then (`universe.QuoteVolumes`,
-the backtest's own ranking) — its stored ones, or on a live source with a rule of whole hours
-the exchange's hourly klines of every candidate (`ranking`): the same lists at the same times
-as a backtest of the same candles. A refresh that cannot reach the exchange holds the minute
-(the status says why) and is tried again. The picks are saved with the snapshot and shown by
+backtest's does from its frames. Ranked from the exchange's hours (`follows_picks`), it needs
+no minutes but the awake pairs': they make its minutes (the present, while none is awake), and
+a pair woken without them is fetched from the exchange at its pick (`_follow`). Otherwise every
+candidate's candles make the minutes. It picks at each refresh time, before stepping it, from
+the candles closed by then (`universe.QuoteVolumes`, the backtest's own ranking) — its stored
+ones, or on a live source with a rule of whole hours the exchange's hourly klines of every
+candidate (`ranking`): the same lists at the same times as a backtest of the same candles. A
+refresh (or a fetch) that cannot reach the exchange holds the minute (the status says why) and
+is tried again. The picks are saved with the snapshot and shown by
 the API.
 """
 
@@ -52,6 +55,7 @@ from botrader.core.engine.engine import Engine
 from botrader.core.engine.orders import Fill, Order
 from botrader.core.engine.units import MarketRules
 from botrader.core.errors import SourceUnavailable, UserError
+from botrader.core.intervals import interval_ms, last_closed_open_time
 from botrader.core.manifests import TradingBot
 from botrader.core.phases import phase_of
 from botrader.core.portfolio.engine import MIRRORED, Candle, PortfolioEngine, Timed, Wakes
@@ -59,7 +63,7 @@ from botrader.core.portfolio.universe import Schedule, first_refresh
 from botrader.core.timeutil import ms_to_datetime, now_ms
 from botrader.services.trader import metrics
 from botrader.services.trader.collected import CollectedData
-from botrader.services.trader.ranking import ranking_for
+from botrader.services.trader.ranking import fetch, ranking_for
 from botrader.services.trader.warming import Stalls, live_edge, status_message
 
 log = logging.getLogger(__name__)
@@ -130,7 +134,11 @@ class PortfolioTrader:
         }
         schedule = Schedule([]) if self.rule is not None else None  # nothing entered before a pick
         self.ranking = None if self.rule is None else ranking_for(candles, spec, self.keys, self.rule, clock)
-        self.unranked: str | None = None  # why the last refresh could not rank (retried)
+        # a universe ranked without its candidates' minutes steps and collects only its picks and
+        # the pairs held (`_follow`); the others' minutes need not be stored at all
+        self.follows_picks = self.ranking is not None and not self.ranking.needs_minutes
+        self.step_ms = interval_ms(spec.interval)
+        self.unranked: str | None = None  # why the last refresh could not reach the exchange (retried)
         wakes = None if self.rule is None else Wakes(self._history, lambda _symbol: strategy_for(bot))
         self.book = PortfolioEngine(
             engines, Decimal(str(spec.budget)), portfolio_config(spec), schedule, wakes
@@ -171,6 +179,10 @@ class PortfolioTrader:
         `staleDataSeconds` has a stopped collector (`warming.Stalls`) and starts stale. The
         status message names the pairs waited on. Whether it had."""
         now = self.clock()
+        if self.follows_picks:  # nothing is awake before the first pick: it starts at the present
+            self.cursor = self.book.last_time = last_closed_open_time(now, self.bot.spec.interval)
+            self.warming = False
+            return True
         self.behind, stalled, until = live_edge(
             self.candles, self.keys, now, self.bot.spec.interval, self.stalls
         )
@@ -226,7 +238,11 @@ class PortfolioTrader:
             return False
         with self.lock:
             stale = []
+            following = self.follows_picks and self.cursor is not None
+            watched = self.book.awake_at(self.cursor) if following else self.symbols  # type: ignore[arg-type]
             for sleeve in self.book.sleeves:
+                if sleeve.symbol not in watched:
+                    continue  # asleep, and not collected
                 newest = self.candles.last_open_time(self.keys[sleeve.symbol])
                 seen = None if newest is None else newest + interval_ms
                 stale.append(sleeve.engine.risk.check_gap(seen, now_ms))
@@ -274,30 +290,29 @@ class PortfolioTrader:
             if not self._warm_up():
                 return 0
             self.checkpoint([], [], [])  # the bot is live: its status says since when
-        start = None if self.cursor is None else self.cursor + 1
-        loaded: dict[str, dict[int, Candle]] = {}
-        ready: int | None = None  # the last minute every live pair's candles have reached
-        for symbol, key in self.keys.items():
-            candles = self.collected[symbol].ready(
-                self.candles.load(key, start=start, limit=limit), self.cursor
-            )
-            stale = "stale_data" in self.book.by_symbol[symbol].engine.risk.state.open
-            if not candles and not stale:
-                return 0  # a pair with nothing new: its next candle may still come
-            loaded[symbol] = {c.open_time: (c.open, c.high, c.low, c.close, c.volume) for c in candles}
-            if candles and not stale:  # a stale pair is skipped, never waited on
-                ready = candles[-1].open_time if ready is None else min(ready, candles[-1].open_time)
-        if ready is None:
+        watched, end = self.symbols, None
+        if self.follows_picks:
+            followed = self._follow()
+            if followed is None:
+                return 0
+            watched, end = followed
+        loaded = self._load(watched, limit, end)
+        if loaded is None:
             return 0
-        minutes = sorted({t for rows in loaded.values() for t in rows if t <= ready})
-        if self.rule is not None and not self._pick(
-            minutes[0] if self.cursor is None else self.cursor + 1, minutes[-1]
+        minutes, loaded = loaded
+        if (
+            not self.follows_picks
+            and self.rule is not None
+            and not self._pick(minutes[0] if self.cursor is None else self.cursor + 1, minutes[-1])
         ):
             self.checkpoint([], [], [])  # the status says why the minute waits
             return 0
         marks = []
+        none: dict[int, Candle] = {}
         for t in minutes:
-            self.book.step_rows(t, [loaded[s].get(t) for s in self.symbols])
+            self.book.step_rows(t, [loaded.get(s, none).get(t) for s in self.symbols])
+            if self.book.last_time != t:
+                continue  # no pair awake had a candle that minute: not stepped (nor in a backtest)
             equity = self.book.equity[-1]
             self.peak = max(self.peak, equity)
             marks.append((t, self.book.to_quote(equity), self.book.to_quote(self.book.cash)))
@@ -317,6 +332,76 @@ class PortfolioTrader:
         self.checkpoint(fills, orders, marks, funding)
         metrics.count_fills(self.bot.name, [f for _, f in fills])
         return len(minutes)
+
+    def _load(
+        self, watched: list[str], limit: int, end: int | None
+    ) -> tuple[list[int], dict[str, dict[int, Candle]]] | None:
+        """The next minutes every watched pair's stored candles have reached (a stale pair's
+        are skipped, never waited on), and each pair's candles of them; None: wait."""
+        start = None if self.cursor is None else self.cursor + 1
+        loaded: dict[str, dict[int, Candle]] = {}
+        ready: int | None = None  # the last minute every live pair's candles have reached
+        for symbol in watched:
+            rows = self.candles.load(self.keys[symbol], start=start, end=end, limit=limit)
+            candles = self.collected[symbol].ready(rows, self.cursor)
+            stale = "stale_data" in self.book.by_symbol[symbol].engine.risk.state.open
+            if not candles and not stale:
+                return None  # a pair with nothing new: its next candle may still come
+            loaded[symbol] = {c.open_time: (c.open, c.high, c.low, c.close, c.volume) for c in candles}
+            if candles and not stale:  # a stale pair is skipped, never waited on
+                ready = candles[-1].open_time if ready is None else min(ready, candles[-1].open_time)
+        if ready is None:
+            return None
+        return sorted({t for rows in loaded.values() for t in rows if t <= ready}), loaded
+
+    def _follow(self) -> tuple[list[str], int] | None:
+        """A universe collecting only the pairs picked and held: the next refresh picked once
+        it is due, each pair it wakes fetched from the exchange (its warm-up and every minute
+        since), then the pairs awake and the last minute before the refresh after — or, with
+        none awake, the cursor moved on to the present, none of it stepped. None: wait."""
+        assert self.cursor is not None  # a live bot: warmed at the present
+        step, now = self.step_ms, self.clock()
+        nxt = self.cursor + step
+        if self._due() == nxt and (nxt > now or not self._pick(nxt, nxt)):
+            self.checkpoint([], [], [])  # the status says why the minute waits (if it does)
+            return None
+        watched = self.book.awake_at(nxt)
+        if self.book.schedule.last == nxt and not self._fetch_woken(watched, nxt, now):
+            return None
+        end = self._due() - 1
+        if not watched:
+            last = min(last_closed_open_time(now, self.bot.spec.interval), end + 1 - step)
+            self.cursor = self.book.last_time = max(self.cursor, last)
+            return None
+        return watched, end
+
+    def _due(self) -> int:
+        """The next refresh time after the cursor's minute."""
+        rule, schedule = self.rule, self.book.schedule
+        assert rule is not None and self.cursor is not None
+        return (
+            first_refresh(rule, self.cursor + 1) if schedule.last is None else schedule.last + rule.refresh_ms
+        )
+
+    def _fetch_woken(self, awake: list[str], at: int, now: int) -> bool:
+        """At a refresh's minute: each awake pair whose stored candles stop before it (one the
+        refresh woke) fetched from the exchange — its warm-up before `at` and every minute since
+        — so it wakes warmed as in a backtest. Whether none is missing any more."""
+        spans = {}
+        for symbol in awake:
+            key, engine = self.keys[symbol], self.book.by_symbol[symbol].engine
+            newest = self.candles.last_open_time(key)
+            if newest is None or newest < at - self.step_ms:
+                warm = max(1, engine.strategy.warmup_length())
+                spans[key] = (at - warm * self.step_ms, last_closed_open_time(now, self.bot.spec.interval))
+        try:
+            fetch(self.candles, self.bot.spec.source, spans, self.clock)
+        except SourceUnavailable as exc:
+            self.unranked = f"pairs picked at {ms_to_datetime(at)} wait for the exchange: {exc}"
+            self.checkpoint([], [], [])
+            return False
+        self.unranked = None
+        return True
 
     def _pick(self, first: int, last: int) -> bool:
         """The universe's refreshes up to minute `last` (`first`: the first minute not stepped

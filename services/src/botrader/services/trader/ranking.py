@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 
 class Ranking(Protocol):
+    needs_minutes: bool  # whether it reads every candidate's stored minutes (so all are collected)
+
     def pick(self, at: int) -> list[str]:
         """The universe picked at refresh time `at` from what had closed by then."""
         ...
@@ -41,6 +43,8 @@ class Ranking(Protocol):
 
 class StoredSeries:
     """Ranks from the bot's own stored series of every candidate."""
+
+    needs_minutes = True
 
     def __init__(self, candles: CandleStore, keys: Mapping[str, SeriesKey], rule: UniverseRule) -> None:
         self.candles, self.keys, self.rule = candles, keys, rule
@@ -51,6 +55,8 @@ class StoredSeries:
 
 class ExchangeHours:
     """Ranks from each candidate's hourly klines, backfilled from the exchange at each refresh."""
+
+    needs_minutes = False
 
     def __init__(
         self,
@@ -66,20 +72,33 @@ class ExchangeHours:
         self.keys = {s: make_key(source, s, "1h") for s in symbols}
 
     def pick(self, at: int) -> list[str]:
-        asyncio.run(self._backfill(at - self.rule.lookback_ms, at - self.rule.interval_ms))
+        window = (at - self.rule.lookback_ms, at - self.rule.interval_ms)
+        fetch(self.candles, self.source, {key: window for key in self.keys.values()}, self.clock)
         return _ranked(self.candles, self.keys, self.rule, at)
 
-    async def _backfill(self, first: int, last: int) -> None:
-        async with BinanceRestClient.at(endpoints_for(self.source), clock=self.clock) as rest:
-            for symbol, key in self.keys.items():
+
+def fetch(
+    candles: CandleStore, source: str, spans: Mapping[SeriesKey, tuple[int, int]], clock: Callable[[], int]
+) -> None:
+    """Each series' closed candles opening in its span, from the exchange into the store —
+    resuming after what is stored (`backfill.plan_backfill`). A pair the exchange refuses
+    (delisted, say) is left without; an exchange that cannot be reached raises
+    `SourceUnavailable`, for the caller to try again."""
+
+    if not spans:
+        return
+
+    async def run() -> None:
+        async with BinanceRestClient.at(endpoints_for(source), clock=clock) as rest:
+            for key, (first, last) in spans.items():
                 try:
-                    await run_backfill(
-                        self.candles, rest, plan_backfill(self.candles, key, first, last, self.clock())
-                    )
+                    await run_backfill(candles, rest, plan_backfill(candles, key, first, last, clock()))
                 except SourceUnavailable:
-                    raise  # the exchange unreachable: the whole refresh is tried again
-                except UserError as exc:  # delisted, say: not eligible at this refresh
-                    log.warning("%s: not ranked at this refresh: %s", symbol, exc)
+                    raise
+                except UserError as exc:
+                    log.warning("%s: not fetched: %s", key, exc)
+
+    asyncio.run(run())
 
 
 def ranking_for(
