@@ -31,10 +31,13 @@ def minutes(n: int) -> dict[str, pd.DataFrame]:
     return {s: read_candles_frame(BINANCE_MONTH[s]).iloc[:n].reset_index(drop=True) for s in SYMBOLS}
 
 
-def exchange(frames: dict[str, pd.DataFrame]) -> FakeBinance:
-    """The exchange's hourly klines of each pair: its minutes aggregated as Binance does."""
-    hours = {(s, "1h"): frame_to_candles(resample(f, "1m", "1h")) for s, f in frames.items()}
-    fake = FakeBinance(hours)
+def exchange(frames: dict[str, pd.DataFrame], with_minutes: bool = False) -> FakeBinance:
+    """The exchange's hourly klines of each pair (its minutes aggregated as Binance does), and
+    with `with_minutes` the minutes too."""
+    series = {(s, "1h"): frame_to_candles(resample(f, "1m", "1h")) for s, f in frames.items()}
+    if with_minutes:
+        series |= {(s, "1m"): frame_to_candles(f) for s, f in frames.items()}
+    fake = FakeBinance(series)
     fake.now_ms = int(max(f["open_time"].iloc[-1] for f in frames.values())) + 60_000
     return fake
 
@@ -121,9 +124,7 @@ async def test_a_live_universe_steps_and_needs_only_its_picks_and_equals_its_bac
     a backtest of all four pairs' candles — which sleeps the same pairs."""
     data = minutes(3 * 1440 + 720)
     start = int(data["ALGOUSDT"]["open_time"].iloc[0]) + 3 * DAY  # midnight; the picks change 3 times
-    fake = exchange(data)
-    both = {(s, "1m"): frame_to_candles(f) for s, f in data.items()} | fake.series
-    fake = FakeBinance(both)
+    fake = exchange(data, with_minutes=True)
     now = [start]
     fake.now_ms = start
     fake = await fake.start()
