@@ -362,9 +362,12 @@ class PortfolioTrader:
         assert self.cursor is not None  # a live bot: warmed at the present
         step, now = self.step_ms, self.clock()
         nxt = self.cursor + step
-        if self._due() == nxt and (nxt > now or not self._pick(nxt, nxt)):
-            self.checkpoint([], [], [])  # the status says why the minute waits (if it does)
-            return None
+        if self._due() == nxt:
+            if nxt > now:
+                return None  # the refresh's time has not come (a candle ahead of this clock)
+            if not self._pick(nxt, nxt):
+                self.checkpoint([], [], [])  # the status says why the minute waits
+                return None
         watched = self.book.awake_at(nxt)
         if self.book.schedule.last == nxt and not self._fetch_woken(watched, nxt, now):
             return None
