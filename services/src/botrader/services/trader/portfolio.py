@@ -238,8 +238,10 @@ class PortfolioTrader:
             return False
         with self.lock:
             stale = []
-            following = self.follows_picks and self.cursor is not None
-            watched = self.book.awake_at(self.cursor) if following else self.symbols  # type: ignore[arg-type]
+            cursor = self.cursor
+            watched = (
+                self.book.awake_at(cursor) if self.follows_picks and cursor is not None else self.symbols
+            )
             for sleeve in self.book.sleeves:
                 if sleeve.symbol not in watched:
                     continue  # asleep, and not collected
