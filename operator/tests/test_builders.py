@@ -259,7 +259,8 @@ def test_a_portfolio_bot_gets_one_shared_collector_per_pair_and_one_trader() -> 
     ]
     with pytest.raises(SpecInvalid, match=r"spec\.universe\.candidates"):
         bot({"universe": {"topByQuoteVolume": 2}})  # a universe over every pair: nothing to collect
-    picked = bot({"universe": {"topByQuoteVolume": 1, "candidates": ["NEARUSDT", "AVAXUSDT"]}}, name="top")
+    by_minutes = {"topByQuoteVolume": 1, "refresh": "90m", "candidates": ["NEARUSDT", "AVAXUSDT"]}
+    picked = bot({"universe": by_minutes}, name="top")  # ranked from its stored minutes
     assert list(picked.collectors) == list(many.collectors)  # every candidate collected, shared
     perp = bot(
         {"symbols": ["NEARUSDT", "AVAXUSDT"], "market": "usdm-perp", "source": "binance-usdm"}, name="pp"
@@ -268,3 +269,32 @@ def test_a_portfolio_bot_gets_one_shared_collector_per_pair_and_one_trader() -> 
         "collector-binance-usdm-avaxusdt-1m",
         "collector-binance-usdm-nearusdt-1m",
     ]
+
+
+def test_a_universe_following_its_picks_collects_what_its_trader_said_and_has_no_backfill_job() -> None:
+    """Live, with a lookback and refresh of whole hours, a universe ranks from the exchange's
+    hours: the operator collects only the pairs its trader saved (`status.collect`) — never a
+    pair outside its candidates, whatever the status says — and runs no backfill Job (the
+    trader fetches a picked pair's warm-up). A replay, or a rule not of whole hours, does not
+    follow: every candidate is collected."""
+    pairs = ["NEARUSDT", "AVAXUSDT", "FILUSDT"]
+    universe = {"topByQuoteVolume": 1, "lookback": "6h", "refresh": "1h", "candidates": pairs}
+    follows = bot({"universe": universe, "backfill": {"start": "2025-02-01"}}, name="top")
+    assert follows.spec.follows_picks
+    assert follows.collectors == {}  # nothing said yet: nothing picked before the first refresh
+    now = follows.collecting(["NEARUSDT", "DOGEUSDT"])
+    assert now.collectors == {"collector-binance-nearusdt-1m": "NEARUSDT"}
+    children = builders.bot_children(now, S)
+    assert [c["metadata"]["name"] for c in children if c["kind"] in ("Deployment", "Job")] == [
+        "collector-binance-nearusdt-1m",
+        "top-trader",
+    ]
+    body = {"metadata": {"name": "top", "namespace": "default"}, "spec": follows.manifest}
+    assert Bot.from_body({**body, "status": {"collect": ["FILUSDT"]}}).collectors == {
+        "collector-binance-filusdt-1m": "FILUSDT"
+    }
+    for other in ({**universe, "refresh": "90m"}, {**universe, "lookback": "7d", "refresh": "1d"}):
+        spec = {"universe": other}
+        assert bot(spec).spec.follows_picks == (other["refresh"] == "1d")
+    replay = bot({"universe": universe, "source": "replay", "replay": {"path": "x.csv"}})
+    assert not replay.spec.follows_picks and len(replay.collectors) == 3

@@ -266,13 +266,17 @@ def test_a_portfolio_bot_runs_on_one_collector_per_pair_shared_with_others(clust
 
 
 @pytest.mark.slow
-def test_a_universe_bot_collects_every_candidate_and_one_without_candidates_is_refused(cluster) -> None:
-    """A bot picking the top pair of two candidates by volume: one trader and a collector for
-    each candidate (every one is ranked, so every one is collected); without candidates the
-    bot is refused (a permanent error naming spec.universe.candidates) and nothing is made."""
+def test_a_universe_ranked_from_its_minutes_collects_every_candidate_and_one_without_is_refused(
+    cluster,
+) -> None:
+    """A bot picking the top pair of two candidates by volume, refreshed every 90 minutes (not
+    whole hours: it ranks from its stored minutes): one trader and a collector for each
+    candidate (every one is ranked, so every one is collected); without candidates the bot is
+    refused (a permanent error naming spec.universe.candidates) and nothing is made."""
     plane, identity, workdir, _ = cluster
-    picked = trading_bot("top-one", universe={"topByQuoteVolume": 1, "candidates": ["XRPUSDT", "SOLUSDT"]})
-    unnamed = trading_bot("top-any", universe={"topByQuoteVolume": 1})
+    universe = {"topByQuoteVolume": 1, "refresh": "90m"}
+    picked = trading_bot("top-one", universe={**universe, "candidates": ["XRPUSDT", "SOLUSDT"]})
+    unnamed = trading_bot("top-any", universe=universe)
     for doc in (picked, unnamed):
         del doc["spec"]["symbol"]
     names = ["collector-binance-solusdt-1m", "collector-binance-xrpusdt-1m"]
@@ -286,6 +290,90 @@ def test_a_universe_bot_collects_every_candidate_and_one_without_candidates_is_r
         kubectl(plane, "delete", "tradingbot", "top-one", "top-any", "--wait=true", "--timeout=60s")
         for name in names:
             wait(lambda name=name: get(plane, "Deployment", name) is None, f"{name} gone with its bot", 90)
+
+
+@pytest.mark.slow
+def test_a_universe_following_its_picks_collects_only_the_pairs_its_trader_needs(
+    cluster, monkeypatch
+) -> None:
+    """A live universe of whole hours (top 1 of ALGO, FIL and NEAR, hourly) ranks from the
+    exchange's hourly klines, so it needs the minutes of only the pairs it has picked or still
+    holds. Its trader (the real PortfolioTrader beside the cluster, on the operator's database
+    and a local exchange) saves them; the operator copies them to `status.collect` and runs a
+    collector for those alone — none before the first pick, none for ALGO (never picked), no
+    backfill Job — adding NEAR's when it is picked and deleting it once it is dropped and flat,
+    while FIL's stays for the one-symbol bot that shares it. The test stores the minutes of
+    exactly the pairs the trader asked for, as their collectors would."""
+    from botrader.core.candles import make_key
+    from botrader.core.data.files import frame_to_candles, read_candles_frame
+    from botrader.core.db import connect
+    from botrader.core.db.candles import CandleStore
+    from botrader.core.db.trading import TradingStore
+    from botrader.core.manifests import parse_trading_bot
+    from botrader.services.trader.portfolio import PortfolioTrader
+    from tests.support.fake_binance import hourly_exchange, served
+    from tests.support.paths import BINANCE_MONTH
+
+    pairs, hour = ["ALGOUSDT", "FILUSDT", "NEARUSDT"], 3_600_000
+    data = {s: read_candles_frame(BINANCE_MONTH[s]).iloc[: 2 * 1440].reset_index(drop=True) for s in pairs}
+    start = int(data["FILUSDT"]["open_time"].iloc[0]) + 33 * hour  # picks: FIL, NEAR, NEAR, FIL
+    plane, identity, workdir, _ = cluster
+    url = migrated_db(workdir, "follow.db")
+    doc = trading_bot(
+        "follow", universe={"topByQuoteVolume": 1, "lookback": "1h", "refresh": "1h", "candidates": pairs}
+    )
+    del doc["spec"]["symbol"]  # (its backfill.start stays: no Job for a bot that follows its picks)
+    shared = trading_bot("fil-one", symbol="FILUSDT")
+    now = [start]
+    fake = hourly_exchange(data, with_minutes=True)
+    fake.now_ms = start
+    db = connect(url)
+    candles, trading = CandleStore(db), TradingStore(db)
+
+    def collected() -> set[str]:
+        found = get(plane, "Deployment") or []
+        return {d["metadata"]["name"] for d in found if d["metadata"]["name"].startswith("collector-")}
+
+    def wanted(collect: list[str]) -> set[str]:
+        return {f"collector-binance-{s.lower()}-1m" for s in {*collect, "FILUSDT"}}
+
+    with (
+        served(fake),
+        operator_process(plane, identity, workdir, "--standalone", env={"BOTRADER_DB_URL": url}),
+    ):
+        monkeypatch.setenv("BOTRADER_BINANCE_REST_URL", fake.rest_url)
+        trader = PortfolioTrader(parse_trading_bot(doc), candles, trading, clock=lambda: now[0])
+        trader.start()  # before the first pick: nothing awake, nothing to collect
+        apply(plane, [doc, shared])
+        wait(lambda: get(plane, "TradingBot", "follow")["status"].get("collect") == [], "status.collect", 60)
+        wait(lambda: collected() == wanted([]), "only the shared bot's collector", 30)
+        assert not [j for j in get(plane, "Job") or [] if j["metadata"]["name"].startswith("follow-")]
+        seen = [[]]
+        for m in range(start, start + 4 * hour, 60_000):
+            now[0] = fake.now_ms = m + 60_000  # minute m has closed
+            for s in trading.bot("follow")["state"]["collect"]:  # what those collectors store
+                frame = data[s]
+                candles.upsert(make_key("binance", s, "1m"), frame_to_candles(frame[frame.open_time == m]))
+            while trader.step():
+                pass
+            collect = trading.bot("follow")["state"]["collect"]
+            if collect != seen[-1]:  # the cluster follows before the next minute
+                seen.append(collect)
+                said = lambda c=collect: get(plane, "TradingBot", "follow")["status"]["collect"] == c  # noqa: E731
+                wait(said, f"status.collect {collect}", 30)
+                wait(lambda c=collect: collected() == wanted(c), f"the collectors of {collect}", 30)
+        assert trader.cursor == start + 4 * hour - 60_000
+        assert trader.universe() == [
+            (start, ["FILUSDT"]),
+            (start + hour, ["NEARUSDT"]),
+            (start + 3 * hour, ["FILUSDT"]),
+            (start + 4 * hour, ["FILUSDT"]),  # the latest refresh: picked as its time came
+        ]
+        assert ["NEARUSDT"] in seen and seen[-1] == ["FILUSDT"]  # NEAR's collector came and went
+        assert all("ALGOUSDT" not in c for c in seen)
+        kubectl(plane, "delete", "tradingbot", "follow", "fil-one", "--wait=true", "--timeout=60s")
+        wait(lambda: collected() == set(), "every collector gone with its bots", 90)
+    db.dispose()
 
 
 BROKEN = "from botrader.core.strategy import Strategy\n\nclass Mine(Strategy)\n    pass\n"

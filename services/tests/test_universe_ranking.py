@@ -16,10 +16,9 @@ from botrader.core.db.candles import CandleStore
 from botrader.core.db.trading import TradingStore
 from botrader.core.manifests import parse_trading_bot
 from botrader.core.portfolio.universe import QuoteVolumes, UniverseRule
-from botrader.core.resample import resample
 from botrader.services.trader.portfolio import PortfolioTrader
 from botrader.services.trader.ranking import ExchangeHours, StoredSeries
-from tests.support.fake_binance import FakeBinance
+from tests.support.fake_binance import hourly_exchange
 from tests.support.paths import BINANCE_MONTH
 from tests.support.portfolio_paper import assert_equals_backtest, stored
 
@@ -31,22 +30,11 @@ def minutes(n: int) -> dict[str, pd.DataFrame]:
     return {s: read_candles_frame(BINANCE_MONTH[s]).iloc[:n].reset_index(drop=True) for s in SYMBOLS}
 
 
-def exchange(frames: dict[str, pd.DataFrame], with_minutes: bool = False) -> FakeBinance:
-    """The exchange's hourly klines of each pair (its minutes aggregated as Binance does), and
-    with `with_minutes` the minutes too."""
-    series = {(s, "1h"): frame_to_candles(resample(f, "1m", "1h")) for s, f in frames.items()}
-    if with_minutes:
-        series |= {(s, "1m"): frame_to_candles(f) for s, f in frames.items()}
-    fake = FakeBinance(series)
-    fake.now_ms = int(max(f["open_time"].iloc[-1] for f in frames.values())) + 60_000
-    return fake
-
-
 async def test_hourly_klines_from_the_exchange_pick_what_the_minutes_pick(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = minutes(28 * 1440)
-    fake = await exchange(data).start()
+    fake = await hourly_exchange(data).start()
     monkeypatch.setenv("BOTRADER_BINANCE_REST_URL", fake.rest_url)
     try:
         db = stored(sqlite_url, {})
@@ -78,7 +66,7 @@ async def test_a_live_universe_trader_follows_the_exchange_and_waits_for_it(
     day = int(data["AVAXUSDT"]["open_time"].iloc[0]) // DAY * DAY + DAY  # the first refresh
     planted = {s: f[f.open_time < day] for s, f in data.items()}
     planted["ALGOUSDT"] = planted["ALGOUSDT"].assign(quote_volume=planted["ALGOUSDT"]["quote_volume"] * 1000)
-    fake = exchange(planted)
+    fake = hourly_exchange(planted)
     fake.now_ms = day + 60_000
     fake = await fake.start()
     db = stored(sqlite_url, {s: f[f.open_time < day] for s, f in data.items()}, "binance")
@@ -117,14 +105,15 @@ async def test_a_live_universe_trader_follows_the_exchange_and_waits_for_it(
 async def test_a_live_universe_steps_and_needs_only_its_picks_and_equals_its_backtest(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Nothing stored at the start; each minute only the pairs the trader has awake are
-    "collected" (as the operator would). At each hourly refresh it ranks from the exchange's
-    hours, fetches each pair it wakes (its warm-up and the minutes since) and steps only the
-    pairs picked or held: twelve hours of it store exactly the fills, orders and equity marks of
-    a backtest of all four pairs' candles — which sleeps the same pairs."""
+    """Nothing stored at the start; each minute only the pairs the trader saved as needing
+    collection (`collect`, which the operator reads) are "collected". At each hourly refresh
+    it ranks from the exchange's hours, fetches each pair it wakes (its warm-up and the minutes
+    since) and steps only the pairs picked or held: twelve hours of it store exactly the
+    fills, orders and equity marks of a backtest of all four pairs' candles — which sleeps the
+    same pairs."""
     data = minutes(3 * 1440 + 720)
     start = int(data["ALGOUSDT"]["open_time"].iloc[0]) + 3 * DAY  # midnight; the picks change 3 times
-    fake = exchange(data, with_minutes=True)
+    fake = hourly_exchange(data, with_minutes=True)
     now = [start]
     fake.now_ms = start
     fake = await fake.start()
@@ -144,7 +133,7 @@ async def test_a_live_universe_steps_and_needs_only_its_picks_and_equals_its_bac
         await asyncio.to_thread(trader.start)
         for m in range(start, start + 12 * HOUR, 60_000):
             now[0] = fake.now_ms = m + 60_000  # minute m has closed
-            for s in trader.book.awake_at(m):  # the collectors of the pairs awake
+            for s in TradingStore(db).bot("follow")["state"]["collect"]:  # what the operator collects
                 frame = data[s]
                 CandleStore(db).upsert(
                     make_key("binance", s, "1m"), frame_to_candles(frame[frame.open_time == m])

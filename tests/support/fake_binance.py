@@ -20,15 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 from aiohttp import WSMsgType, web
 
 from botrader.core.candles import Candle
+from botrader.core.data.files import frame_to_candles
 from botrader.core.intervals import INTERVAL_MS
+from botrader.core.resample import resample
 
 
 @dataclass
@@ -417,3 +422,30 @@ class FakeBinance:
         return json.dumps(
             {"stream": name, "data": kline_payload(sym, interval, c, closed=closed, event_time=self.now_ms)}
         )
+
+
+def hourly_exchange(frames: dict[str, pd.DataFrame], with_minutes: bool = False) -> FakeBinance:
+    """The exchange's hourly klines of each pair (its minutes aggregated as Binance does), and
+    with `with_minutes` the minutes too; its clock just after the last minute closed."""
+    series = {(s, "1h"): frame_to_candles(resample(f, "1m", "1h")) for s, f in frames.items()}
+    if with_minutes:
+        series |= {(s, "1m"): frame_to_candles(f) for s, f in frames.items()}
+    fake = FakeBinance(series)
+    fake.now_ms = int(max(f["open_time"].iloc[-1] for f in frames.values())) + 60_000
+    return fake
+
+
+@contextmanager
+def served(fake: FakeBinance) -> Iterator[FakeBinance]:
+    """`fake` served from a thread of its own, for a synchronous test (a real cluster's)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -202,6 +202,20 @@ class TradingBotSpec(_Spec):
         """Many symbols over one wallet (`symbols` or `universe`)."""
         return self.symbols is not None or self.universe is not None
 
+    @property
+    def follows_picks(self) -> bool:
+        """A live universe of whole hours, ranked from the exchange's hourly klines: its trader
+        needs the minutes of only the pairs it has picked or still holds, so only those are
+        collected (the trader saves them; the operator reads them from `status.collect`), and
+        no backfill Job runs — the trader fetches a picked pair's warm-up itself. The one rule
+        the trader's ranking and the operator's collectors both follow."""
+        if not self.live or self.universe is None:
+            return False
+        from botrader.core.bot_engine import universe_rule  # it reads this model
+
+        rule = universe_rule(self)
+        return rule is not None and rule.hourly is not None
+
 
 class TradingBot(_Spec):
     name: str

@@ -314,9 +314,10 @@ def metrics_service(name: str, namespace: str) -> dict[str, Any]:
 
 
 def backfill_jobs(bot: Bot, settings: OperatorSettings) -> list[dict[str, Any]]:
-    """One backfill Job per pair the bot trades (none on replay, or without backfill.start)."""
+    """One backfill Job per pair the bot trades (none on replay, or without backfill.start;
+    none for a universe following its picks: its trader fetches a picked pair's warm-up)."""
     start = bot.spec.backfill.start if bot.spec.backfill is not None else None
-    if not start or bot.spec.source == "replay":
+    if not start or bot.spec.source == "replay" or bot.spec.follows_picks:
         return []
     many = bot.spec.is_portfolio
     return [

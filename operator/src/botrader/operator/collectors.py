@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from botrader.operator import builders
 from botrader.operator.apply import Applier
-from botrader.operator.spec import Bot
+from botrader.operator.settings import OperatorSettings
+from botrader.operator.spec import Bot, collector_name
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (namespace, name)
@@ -75,3 +76,32 @@ async def remove_unneeded(
         if await applier.delete("Deployment", namespace, name):
             log.info("collector %s/%s deleted: no bot trades on it", namespace, name)
     return gone
+
+
+async def follow(
+    before: Bot,
+    after: Bot,
+    bots: Iterable[Mapping[str, Any]],
+    settings: OperatorSettings,
+    known: Callable[[str, str], Any],
+    applier: Applier,
+) -> None:
+    """A universe following its picks (`TradingBotSpec.follows_picks`), at each status refresh:
+    the collectors it needs that the watch cache lacks are applied (a new pick's, or one a sweep
+    racing it deleted), and its candidates' collectors it no longer needs are deleted unless
+    another bot needs them. `before`: the bot as the watch holds it — what every other handler
+    reads — so a pair it just dropped goes at the next refresh, once the watch agrees, not
+    while the others still think it needed (they would apply it again); `after`: with the
+    pairs its trader needs now."""
+    namespace = after.namespace
+    missing = [s for name, s in after.collectors.items() if known(namespace, name) is None]
+    await asyncio.gather(
+        *(
+            ensure(builders.collector_deployment(namespace, after.spec, settings, s), None, applier)
+            for s in missing
+        )
+    )
+    names = {collector_name(before.spec, s) for s in before.spec.traded_symbols}
+    dropped = sorted(n for n in names - set(before.collectors) - set(after.collectors) if known(namespace, n))
+    if dropped:
+        await remove_unneeded(namespace, dropped, bots, applier)

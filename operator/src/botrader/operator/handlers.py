@@ -96,7 +96,8 @@ async def reconcile_bot(
     try:
         async with _applying():  # a burst of new bots queues here, not in the API server
             applied = await tradingbot.apply_bot(bot, SETTINGS, Applier(), known=known, owner=body)
-        if old is not None and set(Bot.of(bot.name, bot.namespace, old).collectors) != set(bot.collectors):
+        before = None if old is None else Bot.of(bot.name, bot.namespace, old, bot.collect)
+        if before is not None and set(before.collectors) != set(bot.collectors):
             await _collectors_unneeded(bot.namespace, deployments_by_name, bots_by_name)  # the old market's
     except Exception as exc:
         RECONCILES.labels("TradingBot", "error").inc()

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botrader.operator import tradingbot
+from botrader.operator import collectors, tradingbot
 from botrader.operator.apply import Applier
 from botrader.operator.settings import OperatorSettings
 
@@ -47,7 +47,7 @@ async def _run(
     async def one(bot: dict[str, Any]) -> None:
         async with limit:
             try:
-                await refresh(bot, settings, deployments())
+                await refresh(bot, settings, deployments(), bots_index)
             except Exception:  # one bot's trouble is not the others'
                 log.exception("status refresh of %s/%s failed", bot["namespace"], bot["name"])
 
@@ -56,24 +56,35 @@ async def _run(
         await asyncio.gather(*(one(bot) for store in list(bots_index.values()) for bot in list(store)))
 
 
-async def refresh(bot: dict[str, Any], settings: OperatorSettings, deployments: tradingbot.Lookup) -> None:
+async def refresh(
+    bot: dict[str, Any],
+    settings: OperatorSettings,
+    deployments: tradingbot.Lookup,
+    bots_index: Mapping[Any, Any] | None = None,
+) -> None:
     """One bot's status from its children and its trader's row; a patch only when it changed,
-    refused (409) if the bot changed since the watch showed it — the next round sees the new one."""
+    refused (409) if the bot changed since the watch showed it — the next round sees the new one.
+    A universe following its picks then gets the collectors its trader now needs
+    (`collectors.follow`; `bots_index`: every bot, which the ones it leaves may still serve)."""
     from botrader.operator.apply import ApiError
 
     if bot["bot"] is None:  # a spec the model refuses: its handler reported it
         return
     changed: dict[str, Any] = {}
     await tradingbot.refresh_status(bot["body"], bot["bot"], _Patch(changed), settings, deployments)
-    if not changed:
-        return
-    try:
-        await Applier().patch_status(
-            "TradingBot", bot["namespace"], bot["name"], changed, bot.get("resourceVersion")
-        )
-    except ApiError as exc:
-        if exc.status not in (404, 409):
-            raise
+    if changed:
+        try:
+            await Applier().patch_status(
+                "TradingBot", bot["namespace"], bot["name"], changed, bot.get("resourceVersion")
+            )
+        except ApiError as exc:
+            if exc.status not in (404, 409):
+                raise
+            return
+    if bot["bot"].spec.follows_picks:
+        after = bot["bot"].collecting(changed["collect"]) if "collect" in changed else bot["bot"]
+        everyone = [b for store in (bots_index or {}).values() for b in store]
+        await collectors.follow(bot["bot"], after, everyone, settings, deployments, Applier())
 
 
 class _Patch:

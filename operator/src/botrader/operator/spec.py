@@ -9,8 +9,8 @@ reads it differently."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import kopf
@@ -41,10 +41,13 @@ class Bot:
     namespace: str
     manifest: dict[str, Any]  # as written (+ resolved references): the ConfigMap and its hash
     spec: TradingBotSpec
+    # following its picks (`TradingBotSpec.follows_picks`): the pairs its trader last said it
+    # needs collected, as the refresh copied them to `status.collect`
+    collect: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, name: str, namespace: str, manifest: Mapping[str, Any]) -> Bot:
-        return cls(name, namespace, dict(manifest), parse_spec(manifest))
+    def of(cls, name: str, namespace: str, manifest: Mapping[str, Any], collect: Iterable[str] = ()) -> Bot:
+        return cls(name, namespace, dict(manifest), parse_spec(manifest), tuple(collect))
 
     @classmethod
     def from_body(cls, body: Any) -> Bot:
@@ -52,22 +55,38 @@ class Bot:
         fix it), said in one line naming the field."""
         meta = body["metadata"]
         try:
-            return cls.of(meta["name"], meta["namespace"], body.get("spec") or {})
+            return cls.of(meta["name"], meta["namespace"], body.get("spec") or {}, collected(body))
         except SpecInvalid as exc:
             raise kopf.PermanentError(str(exc)) from None
 
     def resolved(self, manifest: dict[str, Any]) -> Bot:
         """The same bot with its references resolved (the model URI, the searched parameters)."""
-        return self if manifest == self.manifest else Bot.of(self.name, self.namespace, manifest)
+        return (
+            self if manifest == self.manifest else Bot.of(self.name, self.namespace, manifest, self.collect)
+        )
+
+    def collecting(self, pairs: Iterable[str]) -> Bot:
+        """The same bot once its trader needs `pairs` collected."""
+        return replace(self, collect=tuple(pairs))
 
     @property
     def collectors(self) -> dict[str, str]:
-        """The collectors it trades on (name → pair): one, or one per pair of a portfolio."""
-        return {collector_name(self.spec, s): s for s in self.spec.traded_symbols}
+        """The collectors it trades on (name → pair): one, or one per pair of a portfolio — of
+        a universe following its picks, only those its trader needs (never a pair outside its
+        candidates, whatever the status says)."""
+        pairs = self.spec.traded_symbols
+        if self.spec.follows_picks:
+            pairs = [s for s in pairs if s in self.collect]
+        return {collector_name(self.spec, s): s for s in pairs}
 
     @property
     def trader(self) -> str:
         return f"{self.name}-trader"
+
+
+def collected(body: Any) -> list[str]:
+    """`status.collect` of a TradingBot's body: what its trader last said it needs."""
+    return list((body.get("status") or {}).get("collect") or [])
 
 
 def collector_name(spec: TradingBotSpec, symbol: str) -> str:

@@ -16,7 +16,7 @@ from botrader.core import paramsref
 from botrader.operator import builders, changes, collectors, metrics, status, store, strategy_source
 from botrader.operator.apply import ApiError, Applier
 from botrader.operator.settings import OperatorSettings
-from botrader.operator.spec import Bot, SpecInvalid
+from botrader.operator.spec import Bot, SpecInvalid, collected
 
 Lookup = Callable[[str, str], dict[str, Any] | None]  # (namespace, name) -> a Deployment, cached
 
@@ -290,6 +290,10 @@ async def refresh_status(
     )
     metrics.set_phase("TradingBot", bot.namespace, bot.name, found.phase)
     fresh = status.trading_summary(row)  # a stale summary keeps its last values
+    if bot.spec.follows_picks:  # the pairs its trader needs collected (`refresher` applies them)
+        collect = ((row or {}).get("state") or {}).get("collect")
+        if collect is not None:
+            fresh["collect"] = collect
     fresh["phase"] = found.phase
     fresh["conditions"] = status.merge_conditions(known.get("conditions"), found.conditions, status.now())
     patch.status.update({k: v for k, v in fresh.items() if known.get(k) != v})
@@ -303,7 +307,7 @@ def followed(body: Any) -> dict[str, Any]:
     spec, status = dict(body.get("spec") or {}), dict(body.get("status") or {})
     kept = {k: meta.get(k) for k in ("name", "namespace", "uid", "resourceVersion", "generation")}
     try:
-        bot: Bot | None = Bot.of(meta["name"], meta["namespace"], spec)
+        bot: Bot | None = Bot.of(meta["name"], meta["namespace"], spec, collected(body))
     except SpecInvalid:
         bot = None
     return {

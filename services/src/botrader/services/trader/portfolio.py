@@ -136,7 +136,7 @@ class PortfolioTrader:
         self.ranking = None if self.rule is None else ranking_for(candles, spec, self.keys, self.rule, clock)
         # a universe ranked without its candidates' minutes steps and collects only its picks and
         # the pairs held (`_follow`); the others' minutes need not be stored at all
-        self.follows_picks = self.ranking is not None and not self.ranking.needs_minutes
+        self.follows_picks = spec.follows_picks
         self.step_ms = interval_ms(spec.interval)
         self.unranked: str | None = None  # why the last refresh could not reach the exchange (retried)
         wakes = None if self.rule is None else Wakes(self._history, lambda _symbol: strategy_for(bot))
@@ -367,8 +367,9 @@ class PortfolioTrader:
         if self._due() == nxt:
             if nxt > now:
                 return None  # the refresh's time has not come (a candle ahead of this clock)
-            if not self._pick(nxt, nxt):
-                self.checkpoint([], [], [])  # the status says why the minute waits
+            picked = self._pick(nxt, nxt)
+            self.checkpoint([], [], [])  # the pairs to collect now, or why the minute waits
+            if not picked:
                 return None
         watched = self.book.awake_at(nxt)
         if self.book.schedule.last == nxt and not self._fetch_woken(watched, nxt, now):
@@ -426,6 +427,14 @@ class PortfolioTrader:
             at += rule.refresh_ms
         return True
 
+    def collect(self) -> list[str]:
+        """The pairs whose minutes this trader needs collected: following its picks, those
+        awake at the next minute (picked, or holding a position or a working order), so the
+        operator runs a collector for them alone; else every pair."""
+        if self.follows_picks and self.cursor is not None:
+            return self.book.awake_at(self.cursor + self.step_ms)
+        return list(self.symbols)
+
     def universe(self) -> list[tuple[int, list[str]]]:
         """The picks so far, each change and the latest refresh (empty for a fixed list)."""
         return [] if self.rule is None else self.book.schedule.changes()
@@ -444,6 +453,7 @@ class PortfolioTrader:
                 "peak": self.peak,
                 "markets": {s: m.to_state() for s, m in self.markets.items()},  # each pair's units
                 "universe": self.universe(),
+                "collect": self.collect(),  # the operator's `status.collect`
             }
             summary = self.summary()
             self.store.save_portfolio_progress(

@@ -34,17 +34,13 @@ log = logging.getLogger(__name__)
 
 
 class Ranking(Protocol):
-    needs_minutes: bool  # whether it reads every candidate's stored minutes (so all are collected)
-
     def pick(self, at: int) -> list[str]:
         """The universe picked at refresh time `at` from what had closed by then."""
         ...
 
 
 class StoredSeries:
-    """Ranks from the bot's own stored series of every candidate."""
-
-    needs_minutes = True
+    """Ranks from the bot's own stored series of every candidate (so every one is collected)."""
 
     def __init__(self, candles: CandleStore, keys: Mapping[str, SeriesKey], rule: UniverseRule) -> None:
         self.candles, self.keys, self.rule = candles, keys, rule
@@ -54,9 +50,8 @@ class StoredSeries:
 
 
 class ExchangeHours:
-    """Ranks from each candidate's hourly klines, backfilled from the exchange at each refresh."""
-
-    needs_minutes = False
+    """Ranks from each candidate's hourly klines, backfilled from the exchange at each refresh
+    (so only the pairs picked or held are collected: `TradingBotSpec.follows_picks`)."""
 
     def __init__(
         self,
@@ -110,7 +105,7 @@ def ranking_for(
 ) -> Ranking:
     """Hours from the exchange where they pick what the minutes would (a live source, a rule of
     whole hours), else the bot's own stored series."""
-    if spec.live and rule.hourly is not None:
+    if spec.follows_picks:
         return ExchangeHours(candles, spec.source, list(keys), rule, clock)
     return StoredSeries(candles, keys, rule)
 
