@@ -7,6 +7,7 @@ and the bad value in one line.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -202,7 +203,7 @@ class TradingBotSpec(_Spec):
         """Many symbols over one wallet (`symbols` or `universe`)."""
         return self.symbols is not None or self.universe is not None
 
-    @property
+    @cached_property  # read for every bot at each collector event the operator sees
     def follows_picks(self) -> bool:
         """A live universe of whole hours, ranked from the exchange's hourly klines: its trader
         needs the minutes of only the pairs it has picked or still holds, so only those are
